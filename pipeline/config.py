@@ -1,0 +1,132 @@
+"""Configuration: every tunable parameter declared once, with its default.
+
+A ``callqa.toml`` overrides any subset, section by section; unknown keys are an error so a typo
+never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    # None: the Whisper base model assembled by `callqa models install` into models/whisper-base-ct2.
+    whisper_dir: str | None = None
+    device: str = "auto"  # auto | cpu | cuda
+    compute_type: str = "auto"  # auto: int8 on CPU, float16 on CUDA
+    cpu_threads: int = 2
+    beam_size: int = 5
+    language: str = "zh"
+
+
+@dataclass(frozen=True)
+class SpeechConfig:
+    vad_threshold: float = 0.5
+    min_speech_ms: int = 200
+    # A pause this long ends a turn; Mandarin turn-internal pauses are mostly shorter.
+    min_silence_ms: int = 350
+    speech_pad_ms: int = 80
+    # Stereo bleed: speech in one channel is ignored where the other channel is this much louder.
+    crosstalk_db: float = 15.0
+    max_speakers: int = 2
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    greeting_window_s: float = 6.0
+    role_min_confidence: float = 0.5
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    # Points deducted from 100 per event of each rule (averaged over an agent's calls).
+    weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "greeting.missing": 10.0,
+            "self_intro.missing": 3.0,
+            "closing.missing": 5.0,
+            "interruption.agent": 4.0,
+            "conduct.impatient": 8.0,
+            "conduct.domineering": 12.0,
+            "hangup.premature": 15.0,
+            "phrase.banned": 10.0,
+            "pace.fast": 2.0,
+            "hold.no_notice": 3.0,
+            "hold.no_apology": 3.0,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    warehouse: str = "data/warehouse"
+    models_dir: str = "models"
+    lexicons_dir: str = "lexicons"
+    # Stereo channel map used when the manifest does not say: the channel the agent is on.
+    default_layout: str = "stereo-agent-left"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    speech: SpeechConfig = field(default_factory=SpeechConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return _build(cls, data, "")
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Self:
+        """Defaults, overridden by ``path`` (or ./callqa.toml when it exists)."""
+        if path is None:
+            candidate = Path("callqa.toml")
+            if not candidate.exists():
+                return cls()
+            path = candidate
+        with open(path, "rb") as f:
+            return cls.from_dict(tomllib.load(f))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def resolve(self, relative: str) -> Path:
+        """A configured path: absolute as given, else relative to the working directory."""
+        return Path(relative).expanduser()
+
+    @property
+    def whisper_dir(self) -> Path:
+        if self.model.whisper_dir:
+            return Path(self.model.whisper_dir).expanduser()
+        return self.models_path / "whisper-base-ct2"
+
+    @property
+    def models_path(self) -> Path:
+        path = Path(self.models_dir)
+        return path if path.is_absolute() else ROOT / path
+
+    @property
+    def lexicons_path(self) -> Path:
+        path = Path(self.lexicons_dir)
+        return path if path.is_absolute() else ROOT / path
+
+
+def _build(cls: type, data: dict[str, Any], where: str):
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ValueError(f"unknown config key(s) in [{where or 'top level'}]: {', '.join(sorted(unknown))}")
+    kwargs = {}
+    for name, value in data.items():
+        default = getattr(cls(), name)
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = _build(type(default), value, f"{where}.{name}".strip("."))
+        elif isinstance(default, dict):
+            kwargs[name] = {**default, **value}
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)

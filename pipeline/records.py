@@ -1,0 +1,188 @@
+"""The records passed between stages: small frozen dataclasses.
+
+Times are seconds from the start of the call (float) in memory; the warehouse stores integer
+milliseconds. Every record converts to and from a plain dict so it can cross process boundaries
+(Prefect, Dask) and be written to JSON or Parquet without pickling library objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Self
+
+Role = Literal["agent", "caller", "unknown"]
+Layout = Literal["stereo-agent-left", "stereo-agent-right", "mono"]
+LAYOUTS: tuple[str, ...] = ("stereo-agent-left", "stereo-agent-right", "mono")
+
+
+class _Record:
+    """to_dict/from_dict shared by the records (nested records and tuples handled)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = [v.to_dict() if isinstance(v, _Record) else v for v in value]
+            elif isinstance(value, _Record):
+                value = value.to_dict()
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls(**{k: _NESTED.get((cls.__name__, k), _identity)(v) for k, v in data.items()})
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class CallRef(_Record):
+    """One recording to process, with the metadata the share gives for it."""
+
+    call_id: str
+    path: str
+    agent_id: str
+    started_at: datetime | None
+    layout: str
+    sha256: str = ""
+    size: int = 0
+    mtime: float = 0.0
+
+    @property
+    def call_date(self) -> str:
+        return self.started_at.date().isoformat() if self.started_at else "unknown"
+
+
+@dataclass(frozen=True)
+class Word(_Record):
+    text: str
+    start: float
+    end: float
+    prob: float = 1.0
+
+
+@dataclass(frozen=True)
+class Turn(_Record):
+    """A stretch of speech by one speaker (a channel in stereo, a cluster in mono)."""
+
+    speaker: str
+    role: str
+    start: float
+    end: float
+    channel: int = 0
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Utterance(_Record):
+    """The words of one turn, with text normalised to Simplified Chinese.
+
+    ``flags`` marks text that must not be scored (e.g. ``hallucination``).
+    """
+
+    call_id: str
+    idx: int
+    role: str
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    confidence: float = 1.0
+    speaker: str = ""
+    flags: tuple[str, ...] = ()
+
+    @property
+    def scorable(self) -> bool:
+        return not self.flags
+
+
+@dataclass(frozen=True)
+class RoleAssignment(_Record):
+    """Which speaker is the agent, how sure we are, and why."""
+
+    agent_speaker: str | None
+    confidence: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Event(_Record):
+    """One finding of a conduct rule, with the evidence an analyst needs to listen to it."""
+
+    call_id: str
+    agent_id: str
+    rule_id: str
+    category: str
+    severity: str
+    start: float
+    end: float
+    role: str
+    evidence: str
+    confidence: float
+    rule_version: str
+
+
+@dataclass(frozen=True)
+class CallMetrics(_Record):
+    call_id: str
+    agent_id: str
+    duration: float
+    talk_agent: float
+    talk_caller: float
+    silence: float
+    overlap: float
+    agent_chars_per_s: float
+    n_utterances: int
+
+
+@dataclass(frozen=True)
+class CallResult(_Record):
+    """Everything the pipeline learned about one call; what the store writes."""
+
+    call: CallRef
+    model_id: str
+    lexicon_version: str
+    roles: RoleAssignment
+    utterances: tuple[Utterance, ...]
+    events: tuple[Event, ...]
+    metrics: CallMetrics
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _datetime_or_none(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _tuple_of(record: type[_Record]):
+    def convert(values: Any) -> tuple:
+        return tuple(v if isinstance(v, record) else record.from_dict(v) for v in values)
+
+    return convert
+
+
+def _one(record: type[_Record]):
+    return lambda v: v if isinstance(v, record) else record.from_dict(v)
+
+
+_NESTED: dict[tuple[str, str], Any] = {
+    ("CallRef", "started_at"): _datetime_or_none,
+    ("Utterance", "words"): _tuple_of(Word),
+    ("Utterance", "flags"): tuple,
+    ("CallResult", "call"): _one(CallRef),
+    ("CallResult", "roles"): _one(RoleAssignment),
+    ("CallResult", "utterances"): _tuple_of(Utterance),
+    ("CallResult", "events"): _tuple_of(Event),
+    ("CallResult", "metrics"): _one(CallMetrics),
+}

@@ -1,0 +1,43 @@
+"""Rendered test calls: YAML scripts -> recordings + ground truth (dev extra ``[synth]``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.synth.render import RenderedCall, render_call, write_all_variants, write_share
+from pipeline.synth.script import CallScript, load_scripts, parse_script
+
+__all__ = ["CallScript", "RenderedCall", "load_scripts", "parse_script", "render_call", "synthesize_folder"]
+
+
+def synthesize_folder(
+    scripts_dir: Path,
+    out_dir: Path,
+    models_dir: Path,
+    *,
+    all_variants: bool = False,
+    threads: int = 2,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Render every ``*.yaml`` script in ``scripts_dir``; returns the manifest written."""
+    import soxr
+
+    from pipeline.modelstore import require
+    from pipeline.synth.tts import SAMPLE_RATE, KokoroTTS
+
+    scripts = load_scripts(scripts_dir)
+    if not scripts:
+        raise ValueError(f"no *.yaml call scripts in {scripts_dir}")
+    tts = KokoroTTS(require("kokoro-82m-int8", models_dir), threads=threads)
+
+    def synthesize(text: str, voice: str, speed: float):
+        return soxr.resample(tts.synthesize(text, voice, speed), SAMPLE_RATE, 16000)
+
+    rendered = []
+    for script in scripts:
+        rendered.append(render_call(script, synthesize))
+        if progress:
+            progress(f"{script.call_id}: {rendered[-1].truth['duration']:.1f} s")
+    writer = write_all_variants if all_variants else write_share
+    return writer(rendered, out_dir)
