@@ -16,7 +16,9 @@ models_app = typer.Typer(help="Assemble and verify the offline models.", no_args
 app.add_typer(models_app, name="models")
 console = Console()
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="callqa.toml (default: ./callqa.toml)")]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="callqa.toml (default: ./callqa.toml)")
+]
 
 
 def _config(path: Path | None):
@@ -50,7 +52,8 @@ def synth(
     scripts_dir: Path,
     out_dir: Path,
     all_variants: Annotated[
-        bool, typer.Option("--all-variants", help="stereo, mono and 8 kHz of every call, not the share format")
+        bool,
+        typer.Option("--all-variants", help="stereo, mono and 8 kHz of every call, not the share format"),
     ] = False,
     config: ConfigOption = None,
 ) -> None:

@@ -35,6 +35,8 @@ class SpeechConfig:
     speech_pad_ms: int = 80
     # Stereo bleed: speech in one channel is ignored where the other channel is this much louder.
     crosstalk_db: float = 15.0
+    # Regions of one speaker closer than this, with no one else speaking between, form one turn.
+    turn_merge_gap_s: float = 1.0
     max_speakers: int = 2
 
 
@@ -93,10 +95,6 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-    def resolve(self, relative: str) -> Path:
-        """A configured path: absolute as given, else relative to the working directory."""
-        return Path(relative).expanduser()
 
     @property
     def whisper_dir(self) -> Path:

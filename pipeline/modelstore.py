@@ -122,7 +122,9 @@ def require(model: str, models_dir: Path) -> Path:
     folder = models_dir / model
     bad = [name for name, spec in entry["files"].items() if not _matches(folder / name, spec, full=False)]
     if bad:
-        raise ModelError(f"model {model} in {folder} is missing or incomplete ({', '.join(bad)}): run `callqa models install`")
+        raise ModelError(
+            f"model {model} in {folder} is missing or incomplete ({', '.join(bad)}): run `callqa models install`"
+        )
     return folder
 
 

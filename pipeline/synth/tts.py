@@ -56,7 +56,9 @@ class MandarinPhonemizer:
                 continue
             words = self._tokenizer.lcut(run)
             pinyin = [lazy_pinyin(w, style=Style.TONE3, neutral_tone_with_five=True) for w in words]
-            flat = apply_tone_sandhi([(c, p) for w, ps in zip(words, pinyin, strict=True) for c, p in zip(w, ps)])
+            flat = apply_tone_sandhi(
+                [(c, p) for w, ps in zip(words, pinyin, strict=True) for c, p in zip(w, ps, strict=True)]
+            )
             k = 0
             ipa_words = []
             for w in words:

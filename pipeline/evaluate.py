@@ -1,0 +1,184 @@
+"""How right callqa is: a warehouse compared with truth files.
+
+Truth file schema (``callqa.truth/1``, one JSON per call; what ``callqa synth`` writes and what a
+call centre's own labelled calls can use):
+
+```json
+{
+  "schema": "callqa.truth/1",
+  "call_id": "S001",                 # the warehouse call id (or see "variants")
+  "agent_id": "A101",
+  "layout": "stereo-agent-left",     # optional; used to group CER
+  "variants": {"S001.mono": {"layout": "mono"}},   # optional: several recordings of one call
+  "expected_flags": ["greeting.missing", "phrase.banned:傲慢"],   # rule_id or rule_id:category
+  "utterances": [{"role": "agent", "start": 1.5, "end": 6.2, "text": "您好，..."}]
+}
+```
+
+Text is compared AISHELL-style: Simplified, punctuation and spaces removed, character by
+character. Flags are compared per call (present or not), giving precision and recall per rule.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.text import for_scoring
+from pipeline.warehouse.store import read_table
+
+
+def load_truth(truth_dir: Path) -> list[dict]:
+    files = sorted(truth_dir.glob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"no truth files (*.json) in {truth_dir}")
+    truths = []
+    for path in files:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("schema") != "callqa.truth/1":
+            raise ValueError(f"{path}: not a callqa.truth/1 file")
+        truths.append(data)
+    return truths
+
+
+def _char_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(edit operations, reference length) at character level."""
+    import jiwer
+
+    if not reference:
+        return len(hypothesis), 0
+    if not hypothesis:
+        return len(reference), len(reference)
+    out = jiwer.process_characters(reference, hypothesis)
+    return out.substitutions + out.deletions + out.insertions, len(reference)
+
+
+def _flag_keys(rule_id: str, category: str) -> set[str]:
+    return {rule_id, f"{rule_id}:{category}"} if category else {rule_id}
+
+
+def _recordings(truth: dict) -> list[tuple[str, str]]:
+    """(warehouse call id, recording kind) of every recording of this truth call.
+
+    The kind is the audio format when the truth names it (stereo, mono, ulaw8k, ulaw8k-mono), so
+    8 kHz telephone audio is measured apart from 16 kHz; else the channel layout.
+    """
+    if truth.get("variants"):
+        return [(cid, v.get("format") or v.get("layout", "unknown")) for cid, v in truth["variants"].items()]
+    return [(truth["call_id"], truth.get("format") or truth.get("layout", "unknown"))]
+
+
+def evaluate(truth_dir: Path, warehouse: Path) -> dict:
+    truths = load_truth(truth_dir)
+    calls = read_table(warehouse, "calls").set_index("call_id")
+    utterances = read_table(warehouse, "utterances")
+    events = read_table(warehouse, "events")
+    utt_by_call = {cid: g.sort_values("start_ms") for cid, g in utterances.groupby("call_id")}
+    flags_by_call: dict[str, set[str]] = defaultdict(set)
+    for row in events.itertuples():
+        flags_by_call[row.call_id] |= _flag_keys(row.rule_id, row.category or "")
+
+    per_call, missing = [], []
+    cer_acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    rule_counts: dict[str, dict[str, int]] = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
+    for truth in truths:
+        ref_all = for_scoring(
+            "".join(u["text"] for u in sorted(truth["utterances"], key=lambda u: u["start"]))
+        )
+        ref_agent = for_scoring("".join(u["text"] for u in truth["utterances"] if u["role"] == "agent"))
+        expected = set(truth.get("expected_flags", []))
+        for call_id, layout in _recordings(truth):
+            if call_id not in calls.index:
+                missing.append(call_id)
+                continue
+            hyp = utt_by_call.get(call_id, pd.DataFrame(columns=["text", "role"]))
+            hyp_all = for_scoring("".join(hyp["text"]))
+            hyp_agent = for_scoring("".join(hyp[hyp["role"] == "agent"]["text"]))
+            edits, length = _char_errors(ref_all, hyp_all)
+            agent_edits, agent_length = _char_errors(ref_agent, hyp_agent)
+            for key in (layout, "all"):
+                cer_acc[key][0] += edits
+                cer_acc[key][1] += length
+            predicted = flags_by_call.get(call_id, set())
+            for key in expected | {p for p in predicted}:
+                if key in expected and key in predicted:
+                    rule_counts[key]["tp"] += 1
+                elif key in predicted:
+                    rule_counts[key]["fp"] += 1
+                else:
+                    rule_counts[key]["fn"] += 1
+            per_call.append(
+                {
+                    "call_id": call_id,
+                    "layout": layout,
+                    "agent_id_ok": str(calls.loc[call_id, "agent_id"]) == truth["agent_id"],
+                    "cer": round(edits / length, 4) if length else None,
+                    "cer_agent": round(agent_edits / agent_length, 4) if agent_length else None,
+                    "expected": sorted(expected),
+                    "predicted": sorted(p for p in predicted if ":" not in p or p in expected),
+                    "greeting_ok": ("greeting.missing" in expected) == ("greeting.missing" in predicted),
+                }
+            )
+    rules = {}
+    for key, c in sorted(rule_counts.items()):
+        precision = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else None
+        recall = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else None
+        f1 = (
+            2 * precision * recall / (precision + recall)
+            if precision and recall
+            else (0.0 if precision is not None and recall is not None else None)
+        )
+        rules[key] = {**c, "precision": precision, "recall": recall, "f1": f1}
+    cer = {k: round(e / n, 4) if n else None for k, (e, n) in cer_acc.items()}
+    scored = len(per_call)
+    return {
+        "summary": {
+            "truth_calls": len(truths),
+            "recordings_scored": scored,
+            "missing_calls": missing,
+            "agent_id_accuracy": sum(p["agent_id_ok"] for p in per_call) / scored if scored else None,
+            "greeting_accuracy": sum(p["greeting_ok"] for p in per_call) / scored if scored else None,
+        },
+        "cer": cer,
+        "rules": rules,
+        "calls": per_call,
+    }
+
+
+def render_report(report: dict):
+    """Rich tables for the terminal."""
+    from rich.console import Group
+    from rich.table import Table
+
+    s = report["summary"]
+    head = Table("measure", "value", title="evaluation")
+    head.add_row("recordings scored", f"{s['recordings_scored']} (truth calls {s['truth_calls']})")
+    head.add_row("missing from warehouse", ", ".join(s["missing_calls"]) or "none")
+    for key in ("agent_id_accuracy", "greeting_accuracy"):
+        head.add_row(key.replace("_", " "), "-" if s[key] is None else f"{s[key]:.3f}")
+    cer = Table("layout", "CER", title="character error rate")
+    for layout, value in sorted(report["cer"].items()):
+        cer.add_row(layout, "-" if value is None else f"{value:.3f}")
+    rules = Table("rule", "tp", "fp", "fn", "precision", "recall", "f1", title="flags per call")
+
+    def fmt(x):
+        return "-" if x is None else f"{x:.2f}"
+
+    for key, r in report["rules"].items():
+        rules.add_row(
+            key, str(r["tp"]), str(r["fp"]), str(r["fn"]), fmt(r["precision"]), fmt(r["recall"]), fmt(r["f1"])
+        )
+    calls = Table("call", "layout", "CER", "agent CER", "expected", "predicted", title="per call")
+    for c in report["calls"]:
+        calls.add_row(
+            c["call_id"],
+            c["layout"],
+            fmt(c["cer"]),
+            fmt(c["cer_agent"]),
+            " ".join(c["expected"]),
+            " ".join(c["predicted"]),
+        )
+    return Group(head, cer, rules, calls)

@@ -1,0 +1,117 @@
+"""The QA team's phrase lists (``lexicons/*.toml``) and matching against transcripts.
+
+Matching works on scoring text (Simplified, no punctuation) and tolerates homophone ASR errors
+(屋业 for 物业) by also comparing toneless pinyin. The lexicon version is a content hash of every
+file, stored with each event so results can be traced to the lists that produced them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+from pipeline.text import for_scoring
+
+_LISTS = ("greetings", "self_intro", "closings", "backchannels", "polite", "hallucinations")
+
+
+@lru_cache(maxsize=8192)
+def _pinyin(text: str) -> tuple[str, ...]:
+    from pypinyin import lazy_pinyin
+
+    return tuple(lazy_pinyin(text))
+
+
+def _contains_seq(haystack: tuple[str, ...], needle: tuple[str, ...]) -> int:
+    """Index of ``needle`` as a contiguous run in ``haystack``, or -1."""
+    n = len(needle)
+    for i in range(len(haystack) - n + 1):
+        if haystack[i : i + n] == needle:
+            return i
+    return -1
+
+
+@dataclass(frozen=True)
+class PhraseList:
+    name: str
+    phrases: tuple[str, ...]
+
+    @cached_property
+    def _keys(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return tuple((for_scoring(p), _pinyin(for_scoring(p))) for p in self.phrases)
+
+    def find(self, text: str, *, homophones: bool = True) -> str | None:
+        """The first phrase found in ``text`` (exactly, or by pinyin), else None."""
+        clean = for_scoring(text)
+        if not clean:
+            return None
+        for phrase, _ in self._keys:
+            if phrase in clean:
+                return phrase
+        if homophones:
+            sounds = _pinyin(clean)
+            for phrase, key in self._keys:
+                if _contains_seq(sounds, key) >= 0:
+                    return phrase
+        return None
+
+    def is_whole(self, text: str) -> bool:
+        """``text`` consists of nothing but phrases from this list (e.g. 嗯嗯, 好的好的)."""
+        clean = for_scoring(text)
+        if not clean:
+            return False
+        keys = sorted((k for k, _ in self._keys), key=len, reverse=True)
+        while clean:
+            for key in keys:
+                if key and clean.startswith(key):
+                    clean = clean[len(key) :]
+                    break
+            else:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    folder: Path
+    lists: dict[str, PhraseList]
+    version: str
+
+    def __getitem__(self, name: str) -> PhraseList:
+        return self.lists[name]
+
+    @property
+    def userdict(self) -> Path:
+        return self.folder / "domain_words.txt"
+
+    def tokenizer(self):
+        """A private jieba tokenizer with the domain words (never jieba's global one)."""
+        return _tokenizer(str(self.userdict))
+
+
+@lru_cache(maxsize=4)
+def _tokenizer(userdict: str):
+    import jieba
+
+    tok = jieba.Tokenizer()
+    if Path(userdict).exists():
+        tok.load_userdict(userdict)
+    return tok
+
+
+def load_lexicon(folder: Path) -> Lexicon:
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".toml", ".txt"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    lists = {}
+    for name in _LISTS:
+        path = folder / f"{name}.toml"
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+        lists[name] = PhraseList(name, tuple(data.get("phrases", ())))
+    return Lexicon(folder=folder, lists=lists, version=digest.hexdigest()[:12])

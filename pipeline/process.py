@@ -1,0 +1,191 @@
+"""One call through every stage, without any orchestration framework.
+
+``process_call`` is what the Prefect task, the tests and a notebook all run. Models come in from
+the caller (loaded once per worker process), so this function holds no global state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.audio import Audio, decode
+from pipeline.config import Config
+from pipeline.lexicon import Lexicon, load_lexicon
+from pipeline.metrics import call_metrics
+from pipeline.records import CallRef, CallResult, RoleAssignment, Turn, Utterance, Word
+from pipeline.rules import CallContext, apply_rules
+from pipeline.speakers import apply_roles, infer_roles, mono_turns, stereo_turns
+from pipeline.speech import speech_regions, stereo_regions
+from pipeline.text import normalize_transcript
+from pipeline.transcribe import AsrSegment, Transcriber
+
+HALLUCINATION = "hallucination"
+ProgressHook = Callable[[str, float], None]  # (stage, seconds)
+
+
+@dataclass(frozen=True)
+class Models:
+    """The heavy objects a worker needs, created once and passed to every call."""
+
+    transcriber: Transcriber
+    embedder: object | None = None  # SpeakerEmbedder, created on the first mono call
+
+    @classmethod
+    def load(cls, cfg: Config) -> Models:
+        from pipeline.modelstore import require
+        from pipeline.transcribe import load_transcriber
+
+        if not cfg.model.whisper_dir:
+            require("whisper-base-ct2", cfg.models_path)
+        return cls(transcriber=load_transcriber(str(cfg.whisper_dir), cfg.model))
+
+    def speaker_embedder(self):
+        from pipeline.speakers import load_embedder
+
+        return self.embedder or load_embedder()
+
+
+def assign_words(turns: Sequence[Turn], words: Sequence[tuple[Word, bool]]) -> list[list[tuple[Word, bool]]]:
+    """Each word to the turn covering most of it (nearest turn if none does)."""
+    buckets: list[list[tuple[Word, bool]]] = [[] for _ in turns]
+    if not turns:
+        return buckets
+    starts = np.array([t.start for t in turns])
+    ends = np.array([t.end for t in turns])
+    for item in words:
+        w = item[0]
+        cover = np.minimum(ends, w.end) - np.maximum(starts, w.start)
+        best = int(np.argmax(cover))
+        if cover[best] <= 0:
+            mid = (w.start + w.end) / 2
+            best = int(np.argmin(np.minimum(np.abs(starts - mid), np.abs(ends - mid))))
+        buckets[best].append(item)
+    return buckets
+
+
+def build_utterances(
+    call_id: str, turns: Sequence[Turn], words: Sequence[tuple[Word, bool]], lexicon: Lexicon
+) -> list[Utterance]:
+    """Utterances of one channel (or of a mono recording): its turns with the words spoken in them.
+
+    ``words`` pairs each word with whether its ASR segment looked like a hallucination.
+    """
+    out = []
+    for turn, bucket in zip(turns, assign_words(turns, words), strict=True):
+        if not bucket:
+            continue
+        text = normalize_transcript("".join(w.text for w, _ in bucket))
+        if not text:
+            continue
+        suspicious = sum(flag for _, flag in bucket) > len(bucket) / 2
+        flags = (
+            (HALLUCINATION,) if suspicious or lexicon["hallucinations"].find(text, homophones=False) else ()
+        )
+        out.append(
+            Utterance(
+                call_id=call_id,
+                idx=0,
+                role=turn.role,
+                start=round(min(turn.start, bucket[0][0].start), 3),
+                end=round(max(turn.end, bucket[-1][0].end), 3),
+                text=text,
+                words=tuple(w for w, _ in bucket),
+                confidence=round(float(np.mean([w.prob for w, _ in bucket])), 3),
+                speaker=turn.speaker,
+                flags=flags,
+            )
+        )
+    return out
+
+
+def _flatten(segments: Sequence[AsrSegment]) -> list[tuple[Word, bool]]:
+    return [(w, seg.suspicious) for seg in segments for w in seg.words]
+
+
+def transcribe_and_diarize(
+    audio: Audio, ref: CallRef, cfg: Config, models: Models, lexicon: Lexicon, timings: dict[str, float]
+) -> tuple[list[Turn], list[Utterance], RoleAssignment]:
+    tick = time.perf_counter()
+    stereo = audio.channels == 2 and ref.layout != "mono"
+    if stereo:
+        regions = stereo_regions(audio.samples, cfg.speech)
+        timings["speech"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        turns, roles = stereo_turns(regions, ref.layout, cfg.speech.turn_merge_gap_s)
+        timings["speakers"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        utterances = []
+        for channel in range(2):
+            channel_turns = [t for t in turns if t.channel == channel]
+            segments = models.transcriber.transcribe(audio.samples[channel], regions[channel])
+            utterances += build_utterances(ref.call_id, channel_turns, _flatten(segments), lexicon)
+        timings["transcribe"] = time.perf_counter() - tick
+        return turns, utterances, roles
+    samples = audio.mono()
+    regions = speech_regions(samples, cfg.speech)
+    timings["speech"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    turns = mono_turns(
+        samples, regions, models.speaker_embedder(), cfg.speech.max_speakers, cfg.speech.turn_merge_gap_s
+    )
+    timings["speakers"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    segments = models.transcriber.transcribe(samples, regions)
+    utterances = build_utterances(ref.call_id, turns, _flatten(segments), lexicon)
+    timings["transcribe"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    roles = infer_roles(utterances, lexicon)
+    utterances = apply_roles(utterances, roles)
+    turns = [
+        Turn(t.speaker, "agent" if t.speaker == roles.agent_speaker else "caller", t.start, t.end, 0)
+        for t in turns
+    ]
+    timings["speakers"] += time.perf_counter() - tick
+    return turns, utterances, roles
+
+
+def process_call(
+    ref: CallRef, cfg: Config, models: Models, lexicon: Lexicon | None = None, audio: Audio | None = None
+) -> CallResult:
+    """Decode, find speech and speakers, transcribe, apply the rules, measure. Raises DecodeError."""
+    lexicon = lexicon or load_lexicon(cfg.lexicons_path)
+    timings: dict[str, float] = {}
+    tick = time.perf_counter()
+    audio = audio or decode(Path(ref.path))
+    timings["decode"] = time.perf_counter() - tick
+    turns, utterances, roles = transcribe_and_diarize(audio, ref, cfg, models, lexicon, timings)
+    utterances = [replace(u, idx=i) for i, u in enumerate(sorted(utterances, key=lambda u: (u.start, u.end)))]
+    tick = time.perf_counter()
+    result = score_call(
+        ref, audio.duration, turns, utterances, roles, cfg, lexicon, models.transcriber.model_id
+    )
+    timings["rules"] = time.perf_counter() - tick
+    return replace(result, timings={k: round(v, 4) for k, v in timings.items()})
+
+
+def score_call(
+    ref: CallRef,
+    duration: float,
+    turns: Sequence[Turn],
+    utterances: Sequence[Utterance],
+    roles: RoleAssignment,
+    cfg: Config,
+    lexicon: Lexicon,
+    model_id: str,
+) -> CallResult:
+    """The rules and metrics of a transcribed call; also what re-scoring runs on stored utterances."""
+    ctx = CallContext(ref.call_id, ref.agent_id, duration, tuple(utterances), roles, lexicon, cfg.rules)
+    return CallResult(
+        call=ref,
+        model_id=model_id,
+        lexicon_version=lexicon.version,
+        roles=roles,
+        utterances=tuple(utterances),
+        events=tuple(apply_rules(ctx)),
+        metrics=call_metrics(ref.call_id, ref.agent_id, duration, turns, utterances),
+    )

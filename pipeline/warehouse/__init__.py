@@ -1,0 +1,1 @@
+"""The warehouse: Hive-partitioned Parquet tables, the ledger of processed files, scorecards."""

@@ -1,0 +1,192 @@
+"""Explicit pyarrow schemas of every table, and records -> rows.
+
+``call_date`` (and ``period`` for scorecards) are Hive partition keys: they live in the folder
+names, not in the files, and readers (pandas, DuckDB, Polars) add them back as columns.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from pipeline.records import CallResult
+
+SCHEMA_VERSION = 1
+
+
+def _ms(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+CALLS = pa.schema(
+    [
+        ("schema_version", pa.int16()),
+        ("call_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("started_at", pa.timestamp("ms", tz="UTC")),
+        ("path", pa.string()),
+        ("sha256", pa.string()),
+        ("layout", pa.string()),
+        ("duration_ms", pa.int64()),
+        ("model_id", pa.string()),
+        ("lexicon_version", pa.string()),
+        ("agent_speaker", pa.string()),
+        ("role_confidence", pa.float32()),
+        ("role_reason", pa.string()),
+        ("talk_agent_ms", pa.int64()),
+        ("talk_caller_ms", pa.int64()),
+        ("silence_ms", pa.int64()),
+        ("overlap_ms", pa.int64()),
+        ("agent_chars_per_s", pa.float32()),
+        ("n_utterances", pa.int32()),
+        ("n_events", pa.int32()),
+        ("status", pa.string()),
+        ("processed_at", pa.timestamp("ms", tz="UTC")),
+        ("stage_seconds", pa.map_(pa.string(), pa.float32())),
+    ]
+)
+
+WORD = pa.struct(
+    [("text", pa.string()), ("start_ms", pa.int64()), ("end_ms", pa.int64()), ("prob", pa.float32())]
+)
+
+UTTERANCES = pa.schema(
+    [
+        ("schema_version", pa.int16()),
+        ("call_id", pa.string()),
+        ("idx", pa.int32()),
+        ("role", pa.string()),
+        ("speaker", pa.string()),
+        ("start_ms", pa.int64()),
+        ("end_ms", pa.int64()),
+        ("text", pa.string()),
+        ("confidence", pa.float32()),
+        ("flags", pa.list_(pa.string())),
+        ("words", pa.list_(WORD)),
+    ]
+)
+
+EVENTS = pa.schema(
+    [
+        ("schema_version", pa.int16()),
+        ("call_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("rule_id", pa.string()),
+        ("category", pa.string()),
+        ("severity", pa.string()),
+        ("start_ms", pa.int64()),
+        ("end_ms", pa.int64()),
+        ("role", pa.string()),
+        ("evidence", pa.string()),
+        ("confidence", pa.float32()),
+        ("rule_version", pa.string()),
+    ]
+)
+
+SCORECARDS = pa.schema(
+    [
+        ("schema_version", pa.int16()),
+        ("agent_id", pa.string()),
+        ("period_start", pa.date32()),
+        ("period_label", pa.string()),
+        ("n_calls", pa.int32()),
+        ("talk_minutes", pa.float32()),
+        ("greeting_compliance", pa.float32()),
+        ("n_events", pa.int32()),
+        ("events_per_call", pa.float32()),
+        ("deduction_per_call", pa.float32()),
+        ("score", pa.float32()),
+    ]
+)
+
+FAILURES = pa.schema(
+    [
+        ("schema_version", pa.int16()),
+        ("path", pa.string()),
+        ("call_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("error", pa.string()),
+        ("attempts", pa.int32()),
+        ("failed_at", pa.timestamp("ms", tz="UTC")),
+    ]
+)
+
+
+def call_tables(result: CallResult) -> dict[str, pa.Table]:
+    """The rows one call contributes to calls, utterances and events."""
+    call, m = result.call, result.metrics
+    started = call.started_at.astimezone(UTC) if call.started_at else None
+    calls = pa.Table.from_pylist(
+        [
+            {
+                "schema_version": SCHEMA_VERSION,
+                "call_id": call.call_id,
+                "agent_id": call.agent_id,
+                "started_at": started,
+                "path": call.path,
+                "sha256": call.sha256,
+                "layout": call.layout,
+                "duration_ms": _ms(m.duration),
+                "model_id": result.model_id,
+                "lexicon_version": result.lexicon_version,
+                "agent_speaker": result.roles.agent_speaker,
+                "role_confidence": result.roles.confidence,
+                "role_reason": result.roles.reason,
+                "talk_agent_ms": _ms(m.talk_agent),
+                "talk_caller_ms": _ms(m.talk_caller),
+                "silence_ms": _ms(m.silence),
+                "overlap_ms": _ms(m.overlap),
+                "agent_chars_per_s": m.agent_chars_per_s,
+                "n_utterances": m.n_utterances,
+                "n_events": len(result.events),
+                "status": "scored",
+                "processed_at": datetime.now(UTC),
+                "stage_seconds": list(result.timings.items()),
+            }
+        ],
+        schema=CALLS,
+    )
+    utterances = pa.Table.from_pylist(
+        [
+            {
+                "schema_version": SCHEMA_VERSION,
+                "call_id": u.call_id,
+                "idx": u.idx,
+                "role": u.role,
+                "speaker": u.speaker,
+                "start_ms": _ms(u.start),
+                "end_ms": _ms(u.end),
+                "text": u.text,
+                "confidence": u.confidence,
+                "flags": list(u.flags),
+                "words": [
+                    {"text": w.text, "start_ms": _ms(w.start), "end_ms": _ms(w.end), "prob": w.prob}
+                    for w in u.words
+                ],
+            }
+            for u in result.utterances
+        ],
+        schema=UTTERANCES,
+    )
+    events = pa.Table.from_pylist(
+        [
+            {
+                "schema_version": SCHEMA_VERSION,
+                "call_id": e.call_id,
+                "agent_id": e.agent_id,
+                "rule_id": e.rule_id,
+                "category": e.category,
+                "severity": e.severity,
+                "start_ms": _ms(e.start),
+                "end_ms": _ms(e.end),
+                "role": e.role,
+                "evidence": e.evidence,
+                "confidence": e.confidence,
+                "rule_version": e.rule_version,
+            }
+            for e in result.events
+        ],
+        schema=EVENTS,
+    )
+    return {"calls": calls, "utterances": utterances, "events": events}
