@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ROOT, Config
+from pipeline.lexicon import Lexicon, load_lexicon
+from pipeline.records import RoleAssignment, Utterance, Word
+
+SAMPLE_SHARE = ROOT / "data" / "sample_share"
+
+
+@pytest.fixture(scope="session")
+def lexicon() -> Lexicon:
+    return load_lexicon(ROOT / "lexicons")
+
+
+@pytest.fixture(scope="session")
+def cfg() -> Config:
+    return Config()
+
+
+@pytest.fixture(scope="session")
+def sample_share() -> Path:
+    return SAMPLE_SHARE
+
+
+def utt(
+    role: str,
+    start: float,
+    end: float,
+    text: str,
+    *,
+    speaker: str | None = None,
+    flags=(),
+    idx: int = 0,
+    words: bool = False,
+) -> Utterance:
+    """A hand-made utterance; with ``words`` each character becomes a word spread over the span."""
+    chars = [c for c in text]
+    step = (end - start) / max(1, len(chars))
+    word_list = (
+        tuple(Word(c, start + i * step, start + (i + 1) * step) for i, c in enumerate(chars)) if words else ()
+    )
+    return Utterance("T1", idx, role, start, end, text, word_list, 1.0, speaker or role, tuple(flags))
+
+
+TRUSTED = RoleAssignment("agent", 1.0, "channel map")

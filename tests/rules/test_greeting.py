@@ -1,0 +1,74 @@
+from pipeline.config import RulesConfig
+from pipeline.records import RoleAssignment
+from pipeline.rules import CallContext, apply_rules
+from pipeline.rules.greeting import greeting_missing
+from tests.conftest import TRUSTED, utt
+
+
+def ctx(utterances, lexicon, roles=TRUSTED, window=6.0):
+    return CallContext(
+        "T1", "A1", 60.0, tuple(utterances), roles, lexicon, RulesConfig(greeting_window_s=window)
+    )
+
+
+def test_greeting_in_first_agent_utterance_passes(lexicon):
+    calls = [utt("agent", 3.0, 6.0, "您好，阳光物业客服中心。"), utt("caller", 6.5, 8.0, "你好")]
+    assert greeting_missing(ctx(calls, lexicon)) == []
+
+
+def test_missing_greeting_is_flagged_with_evidence_and_time(lexicon):
+    calls = [utt("agent", 2.0, 4.0, "物业客服，什么事？"), utt("caller", 4.5, 7.0, "我的门禁卡坏了")]
+    (event,) = greeting_missing(ctx(calls, lexicon))
+    assert event.rule_id == "greeting.missing"
+    assert (event.start, event.end) == (2.0, 4.0)
+    assert event.evidence == "物业客服，什么事？"
+    assert event.role == "agent" and event.agent_id == "A1"
+    assert event.rule_version.endswith(lexicon.version)
+
+
+def test_window_counts_from_the_agents_first_speech_not_the_file_start(lexicon):
+    # Ringback and an IVR prompt fill the first 20 s; the agent then greets at once.
+    calls = [utt("caller", 1.0, 3.0, "喂？"), utt("agent", 20.0, 22.0, "您好，物业。")]
+    assert greeting_missing(ctx(calls, lexicon)) == []
+
+
+def test_greeting_said_too_late_is_missing(lexicon):
+    calls = [
+        utt("agent", 1.0, 2.0, "物业。", words=True),
+        utt("caller", 2.5, 8.0, "我家漏水了"),
+        utt("agent", 9.0, 10.0, "您好，请讲。", words=True),
+    ]
+    assert [e.rule_id for e in greeting_missing(ctx(calls, lexicon, window=6.0))] == ["greeting.missing"]
+
+
+def test_a_greeting_split_over_two_short_utterances_counts(lexicon):
+    calls = [utt("agent", 1.0, 1.6, "阳光物业，"), utt("agent", 2.0, 2.8, "您好。")]
+    assert greeting_missing(ctx(calls, lexicon)) == []
+
+
+def test_homophone_of_the_greeting_passes(lexicon):
+    # 你好 heard as 拟好 by the recogniser (same pinyin ni hao).
+    calls = [utt("agent", 1.0, 3.0, "拟好，物业客服中心")]
+    assert greeting_missing(ctx(calls, lexicon)) == []
+
+
+def test_abstains_when_roles_are_not_trusted(lexicon):
+    calls = [utt("agent", 2.0, 4.0, "什么事？")]
+    assert greeting_missing(ctx(calls, lexicon, roles=RoleAssignment("spk0", 0.3, "single speaker"))) == []
+
+
+def test_abstains_when_the_agent_never_speaks(lexicon):
+    assert greeting_missing(ctx([utt("caller", 1.0, 5.0, "喂，有人吗")], lexicon)) == []
+
+
+def test_hallucinated_text_is_never_evidence(lexicon):
+    calls = [
+        utt("agent", 0.2, 1.0, "请不吝点赞订阅转发打赏", flags=("hallucination",)),
+        utt("agent", 2.0, 4.0, "您好，物业客服。"),
+    ]
+    assert greeting_missing(ctx(calls, lexicon)) == []
+
+
+def test_apply_rules_runs_the_greeting_rule(lexicon):
+    events = apply_rules(ctx([utt("agent", 2.0, 4.0, "说。")], lexicon))
+    assert [e.rule_id for e in events] == ["greeting.missing"]

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from pipeline.synth.render import SR, render_call
+from pipeline.synth.script import parse_script
+from pipeline.synth.tts import apply_tone_sandhi
+
+SCRIPT = {
+    "call_id": "X1",
+    "agent_id": "A9",
+    "started_at": "2026-11-16T09:00:00+08:00",
+    "voices": {"agent": "jf_tebukuro", "caller": "jm_kumo"},
+    "lead_in": 1.0,
+    "expect": ["hangup.premature"],
+    "utterances": [
+        {"role": "agent", "text": "您好。"},
+        {"role": "caller", "text": "我家漏水了。", "gap": 0.5},
+        {"role": "agent", "text": "嗯。", "gap": -1.0},
+        {"role": "caller", "text": "能来修吗？", "gap": 0.3, "cut": 0.5},
+    ],
+}
+
+
+def fake_tts(text, voice, speed):
+    return np.full(int(SR * len(text) * 0.25), 0.1, np.float32)  # 0.25 s per character
+
+
+def test_timeline_follows_gaps_overlaps_and_the_dropped_line():
+    call = render_call(parse_script(SCRIPT), fake_tts)
+    u = call.truth["utterances"]
+    assert [x["start"] for x in u] == [1.0, 2.25, 2.75, 4.05]
+    assert u[2]["start"] < u[1]["end"]  # the backchannel overlaps the caller
+    assert u[3]["truncated"] and u[3]["end"] == pytest.approx(4.55) and u[3]["text"] == "能来"
+    assert call.truth["hangup"] and call.truth["duration"] == pytest.approx(4.55)
+    assert call.truth["expected_flags"] == ["hangup.premature"]
+    stereo = call.stereo("right")
+    assert stereo.shape == (len(call.agent), 2)
+    assert np.abs(stereo[int(1.2 * SR), 1]) > 0 and stereo[int(1.2 * SR), 0] == 0  # agent on the right
+
+
+def test_script_errors_name_the_problem():
+    with pytest.raises(ValueError, match="role must be agent or caller"):
+        parse_script({**SCRIPT, "utterances": [{"role": "boss", "text": "hi"}]}, "x.yaml")
+    with pytest.raises(ValueError, match="only the last utterance"):
+        parse_script(
+            {
+                **SCRIPT,
+                "utterances": [{"role": "agent", "text": "a", "cut": 1}, {"role": "agent", "text": "b"}],
+            }
+        )
+    with pytest.raises(ValueError, match="missing key 'agent_id'"):
+        parse_script({k: v for k, v in SCRIPT.items() if k != "agent_id"})
+
+
+def test_tone_sandhi():
+    assert apply_tone_sandhi([("你", "ni3"), ("好", "hao3")]) == [("你", "ni2"), ("好", "hao3")]
+    assert apply_tone_sandhi([("不", "bu4"), ("在", "zai4")])[0] == ("不", "bu2")
+    assert apply_tone_sandhi([("一", "yi1"), ("下", "xia4")])[0] == ("一", "yi2")
+    assert apply_tone_sandhi([("一", "yi1"), ("天", "tian1")])[0] == ("一", "yi4")
+
+
+def test_kokoro_speaks_mandarin_that_whisper_understands(cfg):
+    from pipeline.modelstore import require
+    from pipeline.synth.tts import SAMPLE_RATE, KokoroTTS
+
+    tts = KokoroTTS(require("kokoro-82m-int8", cfg.models_path))
+    audio = tts.synthesize("您好，物业客服中心。", "jf_tebukuro")
+    assert 1.5 < len(audio) / SAMPLE_RATE < 5
+    assert np.abs(audio).max() > 0.05

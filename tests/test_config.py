@@ -1,0 +1,27 @@
+import pytest
+
+from pipeline.config import Config
+
+
+def test_toml_overrides_only_what_it_names(tmp_path):
+    path = tmp_path / "callqa.toml"
+    path.write_text(
+        'warehouse = "/srv/wh"\n[model]\nbeam_size = 2\n[scoring.weights]\n"greeting.missing" = 20\n'
+    )
+    cfg = Config.load(path)
+    assert cfg.warehouse == "/srv/wh"
+    assert cfg.model.beam_size == 2 and cfg.model.cpu_threads == Config().model.cpu_threads
+    assert cfg.scoring.weights["greeting.missing"] == 20
+    assert cfg.scoring.weights["hangup.premature"] == Config().scoring.weights["hangup.premature"]
+
+
+def test_unknown_keys_are_errors_not_silent_defaults(tmp_path):
+    path = tmp_path / "callqa.toml"
+    path.write_text("[model]\nbeam_szie = 2\n")
+    with pytest.raises(ValueError, match="beam_szie"):
+        Config.load(path)
+
+
+def test_config_survives_a_dict_round_trip():
+    cfg = Config()
+    assert Config.from_dict(cfg.to_dict()) == cfg

@@ -1,0 +1,58 @@
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from pipeline.evaluate import evaluate
+from pipeline.records import CallMetrics, CallRef, CallResult, Event, RoleAssignment
+from pipeline.warehouse.store import store_call
+from tests.conftest import utt
+
+CST = timezone(timedelta(hours=8))
+
+
+def stored(warehouse, call_id, texts, rules):
+    ref = CallRef(call_id, f"/s/{call_id}.flac", "A1", datetime(2026, 11, 16, 9, tzinfo=CST), "mono")
+    utterances = tuple(
+        replace(utt(role, i, i + 1, text, idx=i), call_id=call_id) for i, (role, text) in enumerate(texts)
+    )
+    events = tuple(Event(call_id, "A1", r, "", "major", 0, 1, "agent", "", 1.0, "1") for r in rules)
+    metrics = CallMetrics(call_id, "A1", 10, 1, 1, 8, 0, 4, len(texts))
+    store_call(
+        warehouse, CallResult(ref, "m", "l", RoleAssignment("spk0", 0.9, "cues"), utterances, events, metrics)
+    )
+
+
+def truth(folder, call_id, texts, flags, fmt="mono"):
+    data = {
+        "schema": "callqa.truth/1",
+        "call_id": call_id,
+        "agent_id": "A1",
+        "format": fmt,
+        "expected_flags": flags,
+        "utterances": [{"role": r, "start": i, "end": i + 1, "text": t} for i, (r, t) in enumerate(texts)],
+    }
+    (folder / f"{call_id}.json").write_text(json.dumps(data, ensure_ascii=False))
+
+
+def test_cer_and_flag_precision_recall(tmp_path):
+    wh, tr = tmp_path / "wh", tmp_path / "truth"
+    tr.mkdir()
+    truth(tr, "C1", [("agent", "您好，物业。"), ("caller", "我家漏水了。")], [])
+    stored(wh, "C1", [("agent", "您好物业"), ("caller", "我家露水了")], [])  # 1 substitution in 9 characters
+    truth(tr, "C2", [("agent", "什么事？")], ["greeting.missing"], fmt="ulaw8k")
+    stored(wh, "C2", [("agent", "什么事")], ["greeting.missing"])
+    truth(tr, "C3", [("agent", "您好。")], [])
+    stored(wh, "C3", [("agent", "您好")], ["greeting.missing"])  # a false alarm
+    truth(tr, "C4", [("agent", "您好。")], [])  # never processed
+
+    report = evaluate(tr, wh)
+    assert report["summary"]["missing_calls"] == ["C4"]
+    assert report["cer"]["mono"] == pytest.approx(1 / 11, abs=1e-4)  # C1 and C3: 1 edit in 9 + 2 characters
+    assert report["cer"]["ulaw8k"] == 0.0
+    greeting = report["rules"]["greeting.missing"]
+    assert (greeting["tp"], greeting["fp"], greeting["fn"]) == (1, 1, 0)
+    assert greeting["precision"] == 0.5 and greeting["recall"] == 1.0
+    assert report["summary"]["greeting_accuracy"] == pytest.approx(2 / 3)
+    assert report["summary"]["agent_id_accuracy"] == 1.0

@@ -1,0 +1,43 @@
+import shutil
+
+from pipeline.lexicon import load_lexicon
+
+
+def test_phrases_are_found_through_punctuation_and_traditional_script(lexicon):
+    assert lexicon["greetings"].find("喂，您好！") == "您好"
+    assert lexicon["closings"].find("感謝您的來電，再見") is not None
+
+
+def test_homophone_asr_errors_still_match(lexicon):
+    # Whisper hears the accented 物业 as 屋业 / 午夜 / 乌夜: same or near pinyin.
+    assert lexicon["self_intro"].find("阳光屋业") == "物业"
+    assert lexicon["self_intro"].find("阳光屋业", homophones=False) is None
+
+
+def test_no_match_when_the_phrase_is_absent(lexicon):
+    assert lexicon["greetings"].find("物业客服，什么事？") is None
+
+
+def test_backchannel_utterances_are_recognised_whole(lexicon):
+    backchannels = lexicon["backchannels"]
+    assert backchannels.is_whole("嗯嗯。")
+    assert backchannels.is_whole("好的好的")
+    assert not backchannels.is_whole("好的，那一个月多少钱？")
+
+
+def test_lexicon_version_changes_with_content(tmp_path, lexicon):
+    copy = tmp_path / "lexicons"
+    shutil.copytree(lexicon.folder, copy)
+    assert load_lexicon(copy).version == lexicon.version
+    (copy / "greetings.toml").write_text('phrases = ["您好", "哈喽"]\n', encoding="utf-8")
+    changed = load_lexicon(copy)
+    assert changed.version != lexicon.version
+    assert changed["greetings"].find("哈喽，物业") == "哈喽"
+
+
+def test_tokenizer_is_private_and_knows_domain_words(lexicon):
+    import jieba
+
+    words = lexicon.tokenizer().lcut("我想交物业费")
+    assert "物业费" in words
+    assert lexicon.tokenizer() is not jieba.dt

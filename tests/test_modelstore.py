@@ -1,0 +1,35 @@
+import pytest
+
+from pipeline.modelstore import ModelError, install, load_manifest, require
+
+
+def test_install_is_idempotent_and_rebuilds_corrupt_or_partial_files(tmp_path):
+    first = install(tmp_path, ["whisper-base-ct2"])
+    assert {s.state for s in first} == {"built"}
+    assert {s.state for s in install(tmp_path, ["whisper-base-ct2"])} == {"ok"}
+
+    folder = tmp_path / "whisper-base-ct2"
+    with open(folder / "model.bin", "r+b") as f:  # flip bytes: same size, wrong content
+        f.seek(1000)
+        f.write(b"\x00" * 64)
+    with open(folder / "config.json", "r+b") as f:  # a partial copy
+        f.truncate(100)
+    states = {s.name: s.state for s in install(tmp_path, ["whisper-base-ct2"])}
+    assert states == {
+        "model.bin": "rebuilt",
+        "config.json": "rebuilt",
+        "tokenizer.json": "ok",
+        "vocabulary.json": "ok",
+    }
+    assert require("whisper-base-ct2", tmp_path) == folder
+
+
+def test_require_refuses_a_missing_model_with_the_fix(tmp_path):
+    with pytest.raises(ModelError, match="callqa models install"):
+        require("whisper-base-ct2", tmp_path)
+
+
+def test_manifest_lists_every_file_with_size_and_sha256():
+    for entry in load_manifest().values():
+        for spec in entry["files"].values():
+            assert len(spec["sha256"]) == 64 and spec["size"] > 0

@@ -1,0 +1,65 @@
+import numpy as np
+
+from pipeline.records import Turn
+from pipeline.speakers import apply_roles, cluster_speakers, infer_roles, merge_turns, stereo_turns
+from tests.conftest import utt
+
+
+def test_stereo_channel_map_gives_roles_with_full_confidence():
+    turns, roles = stereo_turns([[(1.0, 2.0)], [(2.5, 4.0)]], "stereo-agent-right", max_gap=1.0)
+    assert [(t.role, t.channel) for t in turns] == [("caller", 0), ("agent", 1)]
+    assert roles.agent_speaker == "ch1" and roles.confidence == 1.0
+
+
+def test_short_pauses_merge_into_one_turn_unless_the_other_party_speaks():
+    turns = [
+        Turn("a", "agent", 0, 1),
+        Turn("a", "agent", 1.5, 3),
+        Turn("b", "caller", 3.2, 4),
+        Turn("a", "agent", 4.3, 5),
+    ]
+    merged = merge_turns(turns, max_gap=1.0)
+    assert [(t.speaker, t.start, t.end) for t in merged] == [("a", 0, 3), ("b", 3.2, 4), ("a", 4.3, 5)]
+
+
+def test_overlapping_speech_of_the_other_party_keeps_turns_apart():
+    turns = [Turn("a", "agent", 0, 2), Turn("b", "caller", 2.1, 2.4), Turn("a", "agent", 2.6, 4)]
+    assert len(merge_turns(turns, max_gap=1.0)) == 3
+
+
+def test_agent_found_by_self_introduction_even_when_the_caller_speaks_first(lexicon):
+    utterances = [
+        utt("unknown", 0.5, 1.0, "喂？", speaker="spk1"),
+        utt("unknown", 1.5, 4.0, "您好，这里是阳光物业客服中心。", speaker="spk0"),
+        utt("unknown", 4.5, 6.0, "我家漏水了。", speaker="spk1"),
+    ]
+    roles = infer_roles(utterances, lexicon)
+    assert roles.agent_speaker == "spk0" and roles.confidence >= 0.8
+    assert [u.role for u in apply_roles(utterances, roles)] == ["caller", "agent", "caller"]
+
+
+def test_without_cues_the_first_speaker_is_the_agent_with_lower_confidence(lexicon):
+    utterances = [
+        utt("unknown", 0.5, 1.0, "喂。", speaker="spk1"),
+        utt("unknown", 1.5, 3.0, "什么事？", speaker="spk0"),
+    ]
+    roles = infer_roles(utterances, lexicon)
+    assert roles.agent_speaker == "spk1" and roles.confidence < 0.8
+
+
+def test_a_single_voice_gives_a_confidence_too_low_to_blame_anyone(lexicon):
+    roles = infer_roles([utt("unknown", 0.5, 8.0, "您好，我是三栋的业主，请回电。", speaker="spk0")], lexicon)
+    assert roles.confidence < 0.5
+
+
+def test_clustering_separates_two_voices_and_keeps_one_voice_together():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=256), rng.normal(size=256)
+    two = np.stack(
+        [a + 0.1 * rng.normal(size=256) for _ in range(4)]
+        + [b + 0.1 * rng.normal(size=256) for _ in range(3)]
+    )
+    labels = cluster_speakers(two / np.linalg.norm(two, axis=1, keepdims=True))
+    assert len(set(labels[:4])) == 1 and len(set(labels[4:])) == 1 and labels[0] != labels[4]
+    one = np.stack([a + 0.05 * rng.normal(size=256) for _ in range(5)])
+    assert set(cluster_speakers(one / np.linalg.norm(one, axis=1, keepdims=True))) == {0}

@@ -1,0 +1,35 @@
+from dataclasses import replace
+
+from pipeline.records import CallRef
+from pipeline.warehouse.ledger import Ledger
+
+
+def ref(path, size=100, mtime=1.0):
+    return CallRef(path.split("/")[-1].removesuffix(".wav"), path, "A1", None, "mono", "", size, mtime)
+
+
+def test_only_new_changed_and_retryable_files_are_pending(tmp_path):
+    done, changed, failed, gave_up, new = (
+        ref(f"/s/{n}.wav") for n in ("done", "changed", "failed", "gave_up", "new")
+    )
+    with Ledger(tmp_path) as ledger:
+        ledger.record_ok(done, "m1")
+        ledger.record_ok(changed, "m1")
+        ledger.record_failure(failed, "cannot decode")
+        for _ in range(3):
+            ledger.record_failure(gave_up, "cannot decode")
+        pending = ledger.pending(
+            [done, replace(changed, size=200), failed, gave_up, new], "m1", max_attempts=3
+        )
+        assert [r.call_id for r in pending] == ["changed", "failed", "new"]
+        # A new model means everything is transcribed again.
+        assert len(ledger.pending([done], "m2")) == 1
+        failures = ledger.failures()
+        assert [(f["call_id"], f["attempts"]) for f in failures] == [("failed", 1), ("gave_up", 3)]
+
+
+def test_the_ledger_survives_reopening(tmp_path):
+    with Ledger(tmp_path) as ledger:
+        ledger.record_ok(ref("/s/a.wav"), "m1")
+    with Ledger(tmp_path) as ledger:
+        assert ledger.pending([ref("/s/a.wav")], "m1") == []
