@@ -1,0 +1,83 @@
+"""callqa's whole per-call pipeline against plain faster-whisper, side by side in one run.
+
+Same recordings, same model object, same threads. For each recording, alternately:
+  plain:  WhisperModel.transcribe(path, language="zh", beam_size=B) with its segments consumed
+          (what a user of faster-whisper would run; no VAD, no word timestamps, whole file);
+  callqa: pipeline.process.process_call (decode, VAD + cross-talk suppression, speakers, per-channel
+          transcription with word timestamps, rules, metrics), storing excluded.
+Prints per-recording times, medians, the ratio of totals and callqa's per-stage breakdown.
+
+    .venv/bin/python benchmarks/pipeline_vs_plain.py [SHARE] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    from pipeline.config import Config
+    from pipeline.lexicon import load_lexicon
+    from pipeline.process import Models, process_call
+    from pipeline.scan import scan_share
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+
+    cfg = Config()
+    models = Models.load(cfg)
+    lexicon = load_lexicon(cfg.lexicons_path)
+    whisper = models.transcriber._model  # the very same CTranslate2 model callqa uses
+    refs = scan_share(Path(args.share)).calls
+
+    # Warm-up: first-call costs (VAD session, embedder, jieba) must not count against either side.
+    process_call(refs[0], cfg, models, lexicon)
+    list(whisper.transcribe(refs[0].path, language="zh", beam_size=cfg.model.beam_size)[0])
+
+    rows, stages = [], {}
+    for _ in range(args.repeat):
+        for ref in refs:
+            t = time.perf_counter()
+            segments, info = whisper.transcribe(ref.path, language="zh", beam_size=cfg.model.beam_size)
+            list(segments)
+            plain = time.perf_counter() - t
+            t = time.perf_counter()
+            result = process_call(ref, cfg, models, lexicon)
+            ours = time.perf_counter() - t
+            for stage, seconds in result.timings.items():
+                stages[stage] = stages.get(stage, 0.0) + seconds
+            rows.append((ref.call_id, ref.layout, info.duration, plain, ours))
+
+    print(
+        f"model {cfg.whisper_dir.name} ({models.transcriber.compute_type}), {cfg.model.cpu_threads} threads, beam {cfg.model.beam_size}"
+    )
+    print(f"{'call':8} {'layout':20} {'audio s':>8} {'plain s':>8} {'callqa s':>9} {'ratio':>6}")
+    for call_id, layout, audio, plain, ours in rows:
+        print(f"{call_id:8} {layout:20} {audio:8.1f} {plain:8.2f} {ours:9.2f} {ours / plain:6.2f}")
+    audio_total = sum(r[2] for r in rows)
+    plain_total = sum(r[3] for r in rows)
+    ours_total = sum(r[4] for r in rows)
+    print(
+        f"median per call: plain {statistics.median(r[3] for r in rows):.2f} s, callqa {statistics.median(r[4] for r in rows):.2f} s"
+    )
+    print(f"median ratio callqa/plain: {statistics.median(r[4] / r[3] for r in rows):.2f}")
+    print(
+        f"total: plain {plain_total:.1f} s (RTF {plain_total / audio_total:.3f}), callqa {ours_total:.1f} s (RTF {ours_total / audio_total:.3f}), ratio {ours_total / plain_total:.2f}"
+    )
+    print(
+        "callqa stages: "
+        + ", ".join(f"{k} {v:.2f} s ({100 * v / ours_total:.1f}%)" for k, v in stages.items())
+    )
+
+
+if __name__ == "__main__":
+    main()
