@@ -22,7 +22,7 @@ from pipeline.rules import CallContext, apply_rules
 from pipeline.speakers import apply_roles, infer_roles, mono_turns, stereo_turns
 from pipeline.speech import speech_regions, stereo_regions
 from pipeline.text import normalize_transcript
-from pipeline.transcribe import AsrSegment, Transcriber
+from pipeline.transcribe import AsrSegment, Piece, Transcriber
 
 HALLUCINATION = "hallucination"
 ProgressHook = Callable[[str, float], None]  # (stage, seconds)
@@ -103,8 +103,13 @@ def build_utterances(
     return out
 
 
-def _flatten(segments: Sequence[AsrSegment]) -> list[tuple[Word, bool]]:
-    return [(w, seg.suspicious) for seg in segments for w in seg.words]
+def _words_of(segments: Sequence[AsrSegment], channel: int) -> list[tuple[Word, bool]]:
+    return [
+        (w, seg.suspicious)
+        for seg in segments
+        for w, ch in zip(seg.words, seg.channels, strict=True)
+        if ch == channel
+    ]
 
 
 def transcribe_and_diarize(
@@ -119,11 +124,12 @@ def transcribe_and_diarize(
         turns, roles = stereo_turns(regions, ref.layout, cfg.speech.turn_merge_gap_s)
         timings["speakers"] = time.perf_counter() - tick
         tick = time.perf_counter()
+        pieces = [Piece(ch, s, e) for ch in range(2) for s, e in regions[ch]]
+        segments = models.transcriber.transcribe(audio.samples, pieces)
         utterances = []
         for channel in range(2):
             channel_turns = [t for t in turns if t.channel == channel]
-            segments = models.transcriber.transcribe(audio.samples[channel], regions[channel])
-            utterances += build_utterances(ref.call_id, channel_turns, _flatten(segments), lexicon)
+            utterances += build_utterances(ref.call_id, channel_turns, _words_of(segments, channel), lexicon)
         timings["transcribe"] = time.perf_counter() - tick
         return turns, utterances, roles
     samples = audio.mono()
@@ -135,8 +141,8 @@ def transcribe_and_diarize(
     )
     timings["speakers"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    segments = models.transcriber.transcribe(samples, regions)
-    utterances = build_utterances(ref.call_id, turns, _flatten(segments), lexicon)
+    segments = models.transcriber.transcribe([samples], [Piece(0, s, e) for s, e in regions])
+    utterances = build_utterances(ref.call_id, turns, _words_of(segments, 0), lexicon)
     timings["transcribe"] = time.perf_counter() - tick
     tick = time.perf_counter()
     roles = infer_roles(utterances, lexicon)

@@ -1,12 +1,13 @@
 """Speech to words with faster-whisper, over the speech regions found by the speech stage.
 
-Only speech is decoded: a channel's regions are joined end to end (as faster-whisper's own VAD
-filter does) and word times are mapped back to the recording, so VAD runs once per channel and
-silence costs nothing.
+Only speech is decoded: the regions of every channel are joined end to end (as faster-whisper's
+own VAD filter does for one channel) and word times are mapped back to the channel and second they
+were spoken, so VAD runs once per channel, silence costs nothing, and a stereo call is one pass.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +18,6 @@ import numpy as np
 from pipeline.audio import SAMPLE_RATE
 from pipeline.config import ModelConfig
 from pipeline.records import Word
-from pipeline.speech import Region
 from pipeline.text import normalize_transcript
 
 # Segments faster-whisper is unsure of: likely text invented over noise or silence.
@@ -27,8 +27,49 @@ _MAX_COMPRESSION = 2.4
 
 
 @dataclass(frozen=True)
+class Piece:
+    """A stretch of speech to transcribe: a region of one channel."""
+
+    channel: int
+    start: float
+    end: float
+
+    @property
+    def start_sample(self) -> int:
+        return int(self.start * SAMPLE_RATE)
+
+    @property
+    def end_sample(self) -> int:
+        return int(self.end * SAMPLE_RATE)
+
+
+class SpeechTimeline:
+    """Maps times in the joined speech back to (channel, time in the recording).
+
+    Pieces of both channels are joined in order of start time, so Whisper hears the conversation
+    as it went, and a stereo call costs one decoding pass over its speech, not one per channel.
+    """
+
+    def __init__(self, pieces: Sequence[Piece]) -> None:
+        self.pieces = sorted(pieces, key=lambda p: (p.start, p.channel))
+        lengths = [(p.end_sample - p.start_sample) / SAMPLE_RATE for p in self.pieces]
+        self._joined_starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
+
+    def original(self, start: float, end: float) -> tuple[int, float, float]:
+        i = max(0, int(np.searchsorted(self._joined_starts, start, side="right")) - 1)
+        piece = self.pieces[i]
+        shift = piece.start - self._joined_starts[i]
+        return (
+            piece.channel,
+            round(start + shift, 3),
+            round(min(end + shift, max(piece.end, start + shift)), 3),
+        )
+
+
+@dataclass(frozen=True)
 class AsrSegment:
     words: tuple[Word, ...]
+    channels: tuple[int, ...]  # the channel each word was spoken on
     avg_logprob: float
     no_speech_prob: float
     compression_ratio: float
@@ -42,7 +83,7 @@ class AsrSegment:
 class Transcriber(Protocol):
     model_id: str
 
-    def transcribe(self, samples: np.ndarray, regions: list[Region]) -> list[AsrSegment]: ...
+    def transcribe(self, channels: Sequence[np.ndarray], pieces: Sequence[Piece]) -> list[AsrSegment]: ...
 
 
 class WhisperTranscriber:
@@ -65,14 +106,11 @@ class WhisperTranscriber:
         self.model_id = model_dir.name
         self.compute_type = compute_type
 
-    def transcribe(self, samples: np.ndarray, regions: list[Region]) -> list[AsrSegment]:
-        from faster_whisper.vad import SpeechTimestampsMap
-
-        if not regions:
+    def transcribe(self, channels: Sequence[np.ndarray], pieces: Sequence[Piece]) -> list[AsrSegment]:
+        if not pieces:
             return []
-        chunks = [{"start": int(s * SAMPLE_RATE), "end": int(e * SAMPLE_RATE)} for s, e in regions]
-        speech = np.concatenate([samples[c["start"] : c["end"]] for c in chunks])
-        time_map = SpeechTimestampsMap(chunks, SAMPLE_RATE)
+        timeline = SpeechTimeline(pieces)
+        speech = np.concatenate([channels[p.channel][p.start_sample : p.end_sample] for p in timeline.pieces])
         segments, _ = self._model.transcribe(
             speech,
             language=self._options.language,
@@ -83,18 +121,20 @@ class WhisperTranscriber:
         )
         out = []
         for seg in segments:
-            words = []
+            words, channels_of = [], []
             for w in seg.words or ():
-                chunk = time_map.get_chunk_index(w.start)
-                words.append(
-                    Word(
-                        text=normalize_transcript(w.word),
-                        start=time_map.get_original_time(w.start, chunk),
-                        end=time_map.get_original_time(w.end, chunk, is_end=True),
-                        prob=round(float(w.probability), 4),
-                    )
+                channel, start, end = timeline.original(w.start, w.end)
+                words.append(Word(normalize_transcript(w.word), start, end, round(float(w.probability), 4)))
+                channels_of.append(channel)
+            out.append(
+                AsrSegment(
+                    tuple(words),
+                    tuple(channels_of),
+                    seg.avg_logprob,
+                    seg.no_speech_prob,
+                    seg.compression_ratio,
                 )
-            out.append(AsrSegment(tuple(words), seg.avg_logprob, seg.no_speech_prob, seg.compression_ratio))
+            )
         return out
 
 
