@@ -44,6 +44,20 @@ class SpeechConfig:
 class RulesConfig:
     greeting_window_s: float = 6.0
     role_min_confidence: float = 0.5
+    # Overlaps. The newcomer's speech must start this long before the other party's end to be an
+    # interruption at all: shorter is the ordinary overlap of a turn hand-over.
+    interruption_min_overlap_s: float = 0.5
+    # A party holds the floor across its own pauses shorter than this, even if the other cuts in.
+    floor_gap_s: float = 1.0
+    # A competitive newcomer says at least this many Han characters (Alibaba SCA excludes < 4: 嗯/好的).
+    interruption_min_chars: int = 4
+    # 急躁: after cutting in, a turn of at least this many characters at at least this speed.
+    impatient_min_chars: int = 20
+    impatient_min_chars_per_s: float = 5.0
+    # 独断专横: this many competitive interruptions by the agent in one call.
+    domineering_min_interruptions: int = 3
+    # hangup.premature: the recording ends within this margin of the caller's (non-closing) speech.
+    hangup_margin_s: float = 0.5
 
 
 @dataclass(frozen=True)

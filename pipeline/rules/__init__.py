@@ -69,8 +69,10 @@ Rule = Callable[[CallContext], Sequence[Event]]
 
 def default_rules() -> list[Rule]:
     from pipeline.rules.greeting import greeting_missing
+    from pipeline.rules.interruptions import interruption_rules
+    from pipeline.rules.phrases import banned_phrases
 
-    return [greeting_missing]
+    return [greeting_missing, banned_phrases, interruption_rules]
 
 
 def apply_rules(ctx: CallContext, rules: Sequence[Rule] | None = None) -> list[Event]:

@@ -83,6 +83,12 @@ def test_results_agree_with_the_truth(first_run, sample_share):
     assert report["cer"]["all"] < 0.30
     s003 = pd.read_parquet(warehouse / "events").query("call_id == 'S003'")
     assert s003["rule_id"].tolist() == ["greeting.missing"]
+    # Stereo overlaps and the hang-up are found exactly; caller backchannels (S005) raise nothing.
+    for rule in ("interruption.agent", "conduct.impatient", "conduct.domineering", "hangup.premature"):
+        assert report["rules"][rule]["recall"] == 1.0 and report["rules"][rule]["precision"] == 1.0, rule
+    for category in ("傲慢", "不耐烦/粗鲁"):
+        assert report["rules"][f"phrase.banned:{category}"]["recall"] == 1.0
+    assert pd.read_parquet(warehouse / "events").query("call_id == 'S005'").empty
 
 
 def test_a_rerun_processes_exactly_what_is_missing(first_run, share):

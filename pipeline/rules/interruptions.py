@@ -1,0 +1,159 @@
+"""Overlaps and what they mean: interruptions, 急躁, 独断专横, hanging up on the caller.
+
+When one party starts while the other is speaking, the overlap is
+- a *backchannel* when the newcomer only says a listener token (嗯, 对, 好的 ... from
+  ``lexicons/backchannels.toml``) or fewer than ``interruption_min_chars`` characters: never an
+  interruption, whoever says it;
+- a *hand-over* when the other party was about to finish (less than ``interruption_min_overlap_s``
+  of their speech left): the ordinary overlap of turn-taking;
+- otherwise *competitive*: an interruption by the newcomer's role. Only the agent's count against
+  the agent (``interruption.agent``); the caller's are recorded as ``interruption.caller``.
+
+Overlaps exist only where speech of both parties is detected at once: on stereo recordings
+(one party per channel). On mono recordings they need overlap-aware diarization (not yet there),
+so these rules see few overlaps on mono.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.records import Event, Utterance
+from pipeline.rules import CallContext
+from pipeline.text import han_count
+
+VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Overlap:
+    newcomer: Utterance
+    interrupted: Utterance
+    kind: str  # backchannel | hand-over | competitive
+    seconds: float  # how long both spoke at once
+
+
+def _floors(speech: list[Utterance], role: str, gap: float) -> list[tuple[float, float]]:
+    """A role's floor: its speech joined across its own short pauses, whatever the other does."""
+    spans: list[tuple[float, float]] = []
+    for u in sorted((u for u in speech if u.role == role), key=lambda u: u.start):
+        if spans and u.start - spans[-1][1] < gap:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], u.end))
+        else:
+            spans.append((u.start, u.end))
+    return spans
+
+
+def _span_at(spans: list[tuple[float, float]], t: float) -> tuple[float, float] | None:
+    return next((s for s in spans if s[0] <= t < s[1]), None)
+
+
+def classify_overlaps(ctx: CallContext) -> list[Overlap]:
+    cfg = ctx.config
+    backchannels = ctx.lexicon["backchannels"]
+    speech = [u for u in ctx.utterances if u.scorable and u.role in ("agent", "caller")]
+    floors = {role: _floors(speech, role, cfg.floor_gap_s) for role in ("agent", "caller")}
+    out = []
+    for b in speech:
+        own = _span_at(floors[b.role], b.start)
+        if own and own[0] < b.start:
+            continue  # b continues its speaker's turn after a short pause: not a newcomer
+        other_role = "caller" if b.role == "agent" else "agent"
+        other = _span_at(floors[other_role], b.start)
+        if other is None or other[0] >= b.start:
+            continue
+        before = [a for a in speech if a.role == other_role and a.start < b.start]
+        a = max(before, key=lambda a: a.start)
+        if backchannels.is_whole(b.text) or han_count(b.text) < cfg.interruption_min_chars:
+            kind = "backchannel"
+        elif other[1] - b.start < cfg.interruption_min_overlap_s:
+            kind = "hand-over"
+        else:
+            kind = "competitive"
+        out.append(Overlap(b, a, kind, round(min(b.end, other[1]) - b.start, 3)))
+    return out
+
+
+def _speed(u: Utterance) -> float:
+    seconds = u.end - u.start
+    return han_count(u.text) / seconds if seconds > 0 else 0.0
+
+
+def interruption_rules(ctx: CallContext) -> list[Event]:
+    """interruption.agent, interruption.caller, conduct.impatient, conduct.domineering, hangup.premature."""
+    if not ctx.roles_trusted:
+        return []
+    cfg = ctx.config
+    events = []
+    competitive = [o for o in classify_overlaps(ctx) if o.kind == "competitive"]
+    by_agent = [o for o in competitive if o.newcomer.role == "agent"]
+    for o in competitive:
+        role = o.newcomer.role
+        events.append(
+            ctx.event(
+                f"interruption.{role}",
+                VERSION,
+                start=o.newcomer.start,
+                end=min(o.newcomer.end, o.interrupted.end),
+                evidence=f"{o.interrupted.text} ⟂ {o.newcomer.text}",
+                severity="minor" if role == "agent" else "info",
+                role=role,
+            )
+        )
+    for o in by_agent:
+        turn = o.newcomer
+        if han_count(turn.text) >= cfg.impatient_min_chars and _speed(turn) >= cfg.impatient_min_chars_per_s:
+            events.append(
+                ctx.event(
+                    "conduct.impatient",
+                    VERSION,
+                    start=turn.start,
+                    end=turn.end,
+                    evidence=f"{turn.text} ({_speed(turn):.1f} 字/秒)",
+                    category="急躁",
+                )
+            )
+    hangup = premature_hangup(ctx)
+    events += hangup
+    if len(by_agent) >= cfg.domineering_min_interruptions or hangup:
+        reason = (
+            f"{len(by_agent)} 次打断"
+            if len(by_agent) >= cfg.domineering_min_interruptions
+            else "未等对方说完就挂线"
+        )
+        first = (
+            by_agent[0].newcomer.start if by_agent and not hangup else (hangup[0].start if hangup else 0.0)
+        )
+        events.append(
+            ctx.event(
+                "conduct.domineering",
+                VERSION,
+                start=first,
+                end=ctx.duration,
+                evidence=reason,
+                category="独断专横",
+            )
+        )
+    return events
+
+
+def premature_hangup(ctx: CallContext) -> list[Event]:
+    """The recording ends while (or just after) the caller speaks, and not with a closing."""
+    speech = [u for u in ctx.utterances if u.scorable]
+    if not speech:
+        return []
+    last = max(speech, key=lambda u: u.end)
+    if last.role != "caller" or ctx.duration - last.end > ctx.config.hangup_margin_s:
+        return []
+    if ctx.lexicon["closings"].find(last.text) or ctx.lexicon["backchannels"].is_whole(last.text):
+        return []
+    return [
+        ctx.event(
+            "hangup.premature",
+            VERSION,
+            start=last.start,
+            end=ctx.duration,
+            evidence=last.text,
+            severity="major",
+        )
+    ]

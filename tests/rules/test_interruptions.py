@@ -1,0 +1,84 @@
+from pipeline.config import RulesConfig
+from pipeline.rules import CallContext
+from pipeline.rules.interruptions import classify_overlaps, interruption_rules
+from tests.conftest import TRUSTED, utt
+
+
+def ctx(utterances, lexicon, duration=60.0):
+    return CallContext("T1", "A1", duration, tuple(utterances), TRUSTED, lexicon, RulesConfig())
+
+
+def rules(utterances, lexicon, duration=60.0):
+    return sorted(e.rule_id for e in interruption_rules(ctx(utterances, lexicon, duration)))
+
+
+LONG_CALLER = utt("caller", 2.0, 14.0, "楼上每天晚上十二点以后还在装修电钻的声音特别大孩子根本睡不着觉")
+
+
+def test_caller_backchannels_never_count_against_the_agent(lexicon):
+    calls = [
+        utt("agent", 1.0, 15.0, "办理固定车位需要带上您的行驶证和身份证到地下车库的管理处填写申请表"),
+        utt("caller", 5.0, 5.4, "嗯。"),
+        utt("caller", 9.0, 9.6, "对对。"),
+        utt("caller", 11.0, 11.5, "好的。"),
+    ]
+    assert [o.kind for o in classify_overlaps(ctx(calls, lexicon))] == ["backchannel"] * 3
+    assert rules(calls, lexicon) == []
+
+
+def test_agent_cutting_in_then_talking_fast_is_impatient(lexicon):
+    fast = utt(
+        "agent", 11.0, 16.0, "这个事情我们已经知道了我们会去通知他们的你先不要着急等通知就行"
+    )  # 30 chars in 5 s
+    assert rules([LONG_CALLER, fast], lexicon) == ["conduct.impatient", "interruption.agent"]
+
+
+def test_agent_cutting_in_at_normal_pace_is_only_an_interruption(lexicon):
+    calm = utt(
+        "agent", 11.0, 20.0, "这个事情我们已经知道了我们会去通知他们的你先不要着急等通知就行"
+    )  # 3.3 chars/s
+    assert rules([LONG_CALLER, calm], lexicon) == ["interruption.agent"]
+
+
+def test_starting_as_the_other_finishes_is_a_hand_over(lexicon):
+    reply = utt("agent", 13.8, 18.0, "好的，我们明天就派人去看一下")
+    assert [o.kind for o in classify_overlaps(ctx([LONG_CALLER, reply], lexicon))] == ["hand-over"]
+    assert rules([LONG_CALLER, reply], lexicon) == []
+
+
+def test_the_caller_cutting_in_is_not_the_agents_fault(lexicon):
+    agent = utt("agent", 1.0, 12.0, "今天上午九点到下午三点因为二次供水设备检修七栋和八栋暂时停水")
+    caller = utt("caller", 10.0, 13.0, "那下午三点以后就能来水了吗")
+    assert rules([agent, caller], lexicon) == ["interruption.caller"]
+
+
+def test_a_speaker_resuming_after_a_short_pause_is_not_a_newcomer(lexicon):
+    caller_a = utt("caller", 2.0, 8.0, "楼上那家每天晚上十二点以后还在装修")
+    agent = utt("agent", 8.2, 14.0, "这个事情我们已经知道了我们会去通知他们的")
+    caller_b = utt("caller", 8.6, 12.0, "我家孩子根本睡不着觉我已经反映过好几次了")
+    events = interruption_rules(ctx([caller_a, agent, caller_b], lexicon))
+    assert [e.rule_id for e in events] == ["interruption.agent"]
+
+
+def test_repeated_interruptions_are_domineering(lexicon):
+    calls = []
+    for k in range(3):
+        t = 20.0 * k
+        calls.append(utt("caller", t + 1, t + 10, "我想问一下为什么这个月的物业费比上个月多了一百块钱"))
+        calls.append(utt("agent", t + 8, t + 14, "公摊费用是按照面积分摊的每户都一样"))
+    assert rules(calls, lexicon, duration=70) == ["conduct.domineering"] + ["interruption.agent"] * 3
+
+
+def test_hanging_up_on_the_caller_is_premature_and_domineering(lexicon):
+    calls = [
+        utt("agent", 1.0, 3.0, "您好，物业客服中心。"),
+        utt("caller", 3.5, 9.0, "可是我家里有老人每天上下楼很不方便"),
+    ]
+    assert rules(calls, lexicon, duration=9.0) == ["conduct.domineering", "hangup.premature"]
+
+
+def test_a_call_that_ends_after_the_callers_thanks_or_after_a_pause_is_fine(lexicon):
+    thanks = [utt("agent", 1.0, 3.0, "好的，明天上门。"), utt("caller", 3.5, 5.0, "好的，谢谢。")]
+    assert rules(thanks, lexicon, duration=5.2) == []
+    pause = [utt("agent", 1.0, 3.0, "好的。"), utt("caller", 3.5, 6.0, "那我等你们电话")]
+    assert rules(pause, lexicon, duration=8.0) == []
