@@ -40,7 +40,7 @@ class Plan:
 
 
 def plan_run(share: Path, warehouse: Path, cfg: Config, model_id: str) -> Plan:
-    scan = scan_share(share, cfg.default_layout)
+    scan = scan_share(share, cfg.default_layout, cfg.timezone)
     with Ledger(warehouse) as ledger:
         todo = ledger.pending(scan.calls, model_id)
     return Plan(todo, len(scan.calls), scan.without_metadata, scan.problems)

@@ -97,6 +97,23 @@ def _print_summary(summary: dict) -> None:
 
 
 @app.command()
+def rescore(
+    since: Annotated[str | None, typer.Option(help="only calls dated on or after YYYY-MM-DD")] = None,
+    warehouse: Annotated[Path | None, typer.Option(help="warehouse folder (default from config)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Re-apply the current rules and lexicons to stored calls, without transcribing again."""
+    from datetime import date
+
+    from pipeline.rescore import rescore as run_rescore
+
+    cfg = _config(config)
+    start = date.fromisoformat(since) if since else None
+    n = run_rescore(warehouse or Path(cfg.warehouse), cfg, start)
+    console.print(f"rescored {n} call(s); scorecards rebuilt")
+
+
+@app.command()
 def evaluate(
     truth_dir: Path,
     warehouse: Annotated[Path, typer.Option(help="warehouse built from the truth's recordings")] = Path(

@@ -58,6 +58,15 @@ class RulesConfig:
     domineering_min_interruptions: int = 3
     # hangup.premature: the recording ends within this margin of the caller's (non-closing) speech.
     hangup_margin_s: float = 0.5
+    # self_intro.missing: the agent names the centre or themself within this much of their speech.
+    self_intro_window_s: float = 15.0
+    # closing.missing: a closing among the agent's utterances of the last this many seconds.
+    closing_window_s: float = 10.0
+    # pace.fast: an agent turn of at least this many characters faster than this (330 字/分).
+    pace_min_chars: int = 15
+    pace_fast_chars_per_s: float = 5.5
+    # A silence of both parties this long after the agent speaks is a hold (请您稍等 ... 让您久等了).
+    hold_min_s: float = 8.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,9 @@ class Config:
     lexicons_dir: str = "lexicons"
     # Stereo channel map used when the manifest does not say: the channel the agent is on.
     default_layout: str = "stereo-agent-left"
+    # The call centre's time zone: call dates, days and ISO weeks follow its calendar; manifest
+    # times without an offset are taken to be local.
+    timezone: str = "Asia/Shanghai"
     model: ModelConfig = field(default_factory=ModelConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)

@@ -75,7 +75,7 @@ def nightly(share: str, warehouse: str, config: dict | None = None) -> dict:
                 reason = unexpected_error(exc)
             outcomes.append(CallOutcome(ref.call_id, ref.path, "failed", reason))
         record_outcomes(wh, refs, outcomes[-1:], cfg.whisper_dir.name)
-    rebuild_scorecards(wh, cfg.scoring)
+    rebuild_scorecards(wh, cfg.scoring, cfg.timezone)
     write_failures(wh)
     return summarize(plan, outcomes, wh, started)
 

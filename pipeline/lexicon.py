@@ -15,7 +15,16 @@ from pathlib import Path
 
 from pipeline.text import for_scoring
 
-_LISTS = ("greetings", "self_intro", "closings", "backchannels", "polite", "hallucinations")
+_LISTS = (
+    "greetings",
+    "self_intro",
+    "closings",
+    "backchannels",
+    "polite",
+    "hallucinations",
+    "hold_notice",
+    "hold_apology",
+)
 
 
 @lru_cache(maxsize=8192)
@@ -94,8 +103,11 @@ class Lexicon:
 
 @lru_cache(maxsize=4)
 def _tokenizer(userdict: str):
+    import logging
+
     import jieba
 
+    jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" notices would fill every run's log
     tok = jieba.Tokenizer()
     if Path(userdict).exists():
         tok.load_userdict(userdict)

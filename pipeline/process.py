@@ -18,7 +18,8 @@ from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.metrics import call_metrics
 from pipeline.records import CallRef, CallResult, RoleAssignment, Turn, Utterance, Word
-from pipeline.rules import CallContext, apply_rules
+from pipeline.rules import CallContext, abstentions, apply_rules
+from pipeline.rules.conduct import polite_counts
 from pipeline.speakers import apply_roles, infer_roles, mono_turns, stereo_turns
 from pipeline.speech import speech_regions, stereo_regions
 from pipeline.text import normalize_transcript
@@ -186,6 +187,7 @@ def score_call(
 ) -> CallResult:
     """The rules and metrics of a transcribed call; also what re-scoring runs on stored utterances."""
     ctx = CallContext(ref.call_id, ref.agent_id, duration, tuple(utterances), roles, lexicon, cfg.rules)
+    metrics = call_metrics(ref.call_id, ref.agent_id, duration, turns, utterances)
     return CallResult(
         call=ref,
         model_id=model_id,
@@ -193,5 +195,6 @@ def score_call(
         roles=roles,
         utterances=tuple(utterances),
         events=tuple(apply_rules(ctx)),
-        metrics=call_metrics(ref.call_id, ref.agent_id, duration, turns, utterances),
+        metrics=replace(metrics, polite_counts=polite_counts(utterances, lexicon["polite"].phrases)),
+        abstentions=tuple(abstentions(ctx)),
     )

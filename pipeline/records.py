@@ -143,6 +143,7 @@ class CallMetrics(_Record):
     overlap: float
     agent_chars_per_s: float
     n_utterances: int
+    polite_counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ class CallResult(_Record):
     events: tuple[Event, ...]
     metrics: CallMetrics
     timings: dict[str, float] = field(default_factory=dict)
+    abstentions: tuple[str, ...] = ()  # why rules said nothing where they might have
 
 
 def _datetime_or_none(value: Any) -> datetime | None:
@@ -185,4 +187,5 @@ _NESTED: dict[tuple[str, str], Any] = {
     ("CallResult", "utterances"): _tuple_of(Utterance),
     ("CallResult", "events"): _tuple_of(Event),
     ("CallResult", "metrics"): _one(CallMetrics),
+    ("CallResult", "abstentions"): tuple,
 }

@@ -29,12 +29,19 @@ class ScanResult:
     problems: list[str]  # manifest rows skipped, with the reason
 
 
-def _parse_time(value: str) -> datetime | None:
+def _parse_time(value: str, timezone: str) -> datetime | None:
+    from zoneinfo import ZoneInfo
+
     value = value.strip()
-    return datetime.fromisoformat(value) if value else None
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
 
 
-def read_manifest(manifest: Path, share: Path) -> tuple[list[CallRef], list[str]]:
+def read_manifest(
+    manifest: Path, share: Path, timezone: str = "Asia/Shanghai"
+) -> tuple[list[CallRef], list[str]]:
     refs, problems = [], []
     share = share.resolve()
     with open(manifest, newline="", encoding="utf-8-sig") as f:
@@ -53,7 +60,7 @@ def read_manifest(manifest: Path, share: Path) -> tuple[list[CallRef], list[str]
                 problems.append(f"{where}: channel_layout {layout!r} is not one of {', '.join(LAYOUTS)}")
                 continue
             try:
-                started_at = _parse_time(row["started_at"])
+                started_at = _parse_time(row["started_at"], timezone)
             except ValueError:
                 problems.append(f"{where}: started_at {row['started_at']!r} is not an ISO 8601 time")
                 continue
@@ -69,14 +76,16 @@ def read_manifest(manifest: Path, share: Path) -> tuple[list[CallRef], list[str]
     return refs, problems
 
 
-def scan_share(share: Path, default_layout: str = "stereo-agent-left") -> ScanResult:
+def scan_share(
+    share: Path, default_layout: str = "stereo-agent-left", timezone: str = "Asia/Shanghai"
+) -> ScanResult:
     """Every recording under ``share`` with its metadata and file size/mtime."""
     if not share.is_dir():
         raise FileNotFoundError(f"share not found or not a folder: {share}")
     refs: dict[str, CallRef] = {}
     problems: list[str] = []
     for manifest in sorted(share.rglob("manifest.csv")):
-        found, issues = read_manifest(manifest, share)
+        found, issues = read_manifest(manifest, share, timezone)
         problems += issues
         for ref in found:
             refs[ref.path] = ref

@@ -68,11 +68,36 @@ Rule = Callable[[CallContext], Sequence[Event]]
 
 
 def default_rules() -> list[Rule]:
+    from pipeline.rules.conduct import closing_missing, hold_etiquette, pace_fast, self_intro_missing
     from pipeline.rules.greeting import greeting_missing
     from pipeline.rules.interruptions import interruption_rules
     from pipeline.rules.phrases import banned_phrases
 
-    return [greeting_missing, banned_phrases, interruption_rules]
+    return [
+        greeting_missing,
+        self_intro_missing,
+        closing_missing,
+        banned_phrases,
+        interruption_rules,
+        pace_fast,
+        hold_etiquette,
+    ]
+
+
+def abstentions(ctx: CallContext) -> list[str]:
+    """Why rules said nothing where they might have: stored with the call for the analyst."""
+    reasons = []
+    if not ctx.roles_trusted:
+        reasons.append(
+            f"role-dependent rules abstained: agent role confidence {ctx.roles.confidence:.2f} "
+            f"< {ctx.config.role_min_confidence:.2f} ({ctx.roles.reason})"
+        )
+    flagged = [u for u in ctx.utterances if not u.scorable]
+    if flagged:
+        reasons.append(
+            f"{len(flagged)} utterance(s) not scored: {', '.join(sorted({f for u in flagged for f in u.flags}))}"
+        )
+    return reasons
 
 
 def apply_rules(ctx: CallContext, rules: Sequence[Rule] | None = None) -> list[Event]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
+from pipeline.rules.conduct import chars_per_second
 from pipeline.text import han_count
 
 VERSION = "1"
@@ -74,11 +75,6 @@ def classify_overlaps(ctx: CallContext) -> list[Overlap]:
     return out
 
 
-def _speed(u: Utterance) -> float:
-    seconds = u.end - u.start
-    return han_count(u.text) / seconds if seconds > 0 else 0.0
-
-
 def interruption_rules(ctx: CallContext) -> list[Event]:
     """interruption.agent, interruption.caller, conduct.impatient, conduct.domineering, hangup.premature."""
     if not ctx.roles_trusted:
@@ -102,14 +98,17 @@ def interruption_rules(ctx: CallContext) -> list[Event]:
         )
     for o in by_agent:
         turn = o.newcomer
-        if han_count(turn.text) >= cfg.impatient_min_chars and _speed(turn) >= cfg.impatient_min_chars_per_s:
+        if (
+            han_count(turn.text) >= cfg.impatient_min_chars
+            and chars_per_second(turn) >= cfg.impatient_min_chars_per_s
+        ):
             events.append(
                 ctx.event(
                     "conduct.impatient",
                     VERSION,
                     start=turn.start,
                     end=turn.end,
-                    evidence=f"{turn.text} ({_speed(turn):.1f} 字/秒)",
+                    evidence=f"{turn.text} ({chars_per_second(turn):.1f} 字/秒)",
                     category="急躁",
                 )
             )

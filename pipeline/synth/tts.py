@@ -40,8 +40,11 @@ class MandarinPhonemizer:
     """Chinese text to the Kokoro phoneme alphabet, through a private jieba tokenizer."""
 
     def __init__(self) -> None:
+        import logging
+
         import jieba
 
+        jieba.setLogLevel(logging.WARNING)
         self._tokenizer = jieba.Tokenizer()
 
     def __call__(self, text: str) -> str:

@@ -18,9 +18,9 @@ from pipeline.warehouse.store import read_table, write_atomic
 PERIODS = ("day", "week")
 
 
-def _period_columns(started_at: pd.Series, period: str) -> tuple[pd.Series, pd.Series]:
+def _period_columns(started_at: pd.Series, period: str, timezone: str) -> tuple[pd.Series, pd.Series]:
     # Periods follow the call centre's local calendar: started_at is stored in UTC.
-    local = started_at.dt.tz_convert("Asia/Shanghai")
+    local = started_at.dt.tz_convert(timezone)
     if period == "day":
         start = local.dt.normalize().dt.date
         return start, pd.Series([d.isoformat() for d in start], index=started_at.index)
@@ -31,12 +31,16 @@ def _period_columns(started_at: pd.Series, period: str) -> tuple[pd.Series, pd.S
 
 
 def compute_scorecards(
-    calls: pd.DataFrame, events: pd.DataFrame, scoring: ScoringConfig, period: str
+    calls: pd.DataFrame,
+    events: pd.DataFrame,
+    scoring: ScoringConfig,
+    period: str,
+    timezone: str = "Asia/Shanghai",
 ) -> pd.DataFrame:
     if calls.empty:
         return schemas.SCORECARDS.empty_table().to_pandas()
     calls = calls[calls["status"] == "scored"].copy()
-    calls["period_start"], calls["period_label"] = _period_columns(calls["started_at"], period)
+    calls["period_start"], calls["period_label"] = _period_columns(calls["started_at"], period, timezone)
     ev = events.merge(calls[["call_id", "period_start", "period_label"]], on="call_id", how="inner")
     ev["weight"] = ev["rule_id"].map(scoring.weights).fillna(0.0)
     keys = ["agent_id", "period_start", "period_label"]
@@ -61,13 +65,15 @@ def compute_scorecards(
     return table.to_pandas()
 
 
-def rebuild_scorecards(warehouse: Path, scoring: ScoringConfig) -> dict[str, int]:
+def rebuild_scorecards(
+    warehouse: Path, scoring: ScoringConfig, timezone: str = "Asia/Shanghai"
+) -> dict[str, int]:
     """Recompute the day and week scorecards; returns rows written per period."""
     calls = read_table(warehouse, "calls")
     events = read_table(warehouse, "events")
     written = {}
     for period in PERIODS:
-        frame = compute_scorecards(calls, events, scoring, period)
+        frame = compute_scorecards(calls, events, scoring, period, timezone)
         table = pa.Table.from_pandas(frame, schema=schemas.SCORECARDS, preserve_index=False)
         write_atomic(table, warehouse / "scorecards" / f"period={period}" / "scorecards.parquet")
         written[period] = len(frame)

@@ -44,10 +44,10 @@ def _safe_name(call_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)
 
 
-def store_call(warehouse: Path, result: CallResult) -> None:
-    """Replace everything stored for this call with ``result``."""
+def store_call(warehouse: Path, result: CallResult, call_date: str | None = None) -> None:
+    """Replace everything stored for this call with ``result`` (filed under ``call_date`` if given)."""
     name = f"{_safe_name(result.call.call_id)}.parquet"
-    partition = f"call_date={result.call.call_date}"
+    partition = f"call_date={call_date or result.call.call_date}"
     for table_name, table in ((t, schemas.call_tables(result)[t]) for t in CALL_TABLES):
         target = warehouse / table_name / partition / name
         write_atomic(table, target)

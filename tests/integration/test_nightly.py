@@ -91,6 +91,17 @@ def test_results_agree_with_the_truth(first_run, sample_share):
     assert pd.read_parquet(warehouse / "events").query("call_id == 'S005'").empty
 
 
+def test_rescoring_with_unchanged_lexicons_reproduces_the_events(first_run):
+    from pipeline.rescore import rescore
+
+    warehouse, _ = first_run
+    cols = ["call_id", "rule_id", "category", "start_ms", "end_ms", "evidence", "rule_version"]
+    before = pd.read_parquet(warehouse / "events")[cols].sort_values(cols).reset_index(drop=True)
+    assert rescore(warehouse, Config()) == 10
+    after = pd.read_parquet(warehouse / "events")[cols].sort_values(cols).reset_index(drop=True)
+    pd.testing.assert_frame_equal(before, after)
+
+
 def test_a_rerun_processes_exactly_what_is_missing(first_run, share):
     from pipeline.flows import run_nightly
 

@@ -1,0 +1,117 @@
+"""Re-applying the rules to stored calls, without transcribing again.
+
+After a lexicon fix or a threshold change, ``callqa rescore --since 2026-10-01`` rebuilds each
+call's events (and, on mono recordings, its roles, which depend on the self-introduction cues)
+from the utterances in the warehouse, replaces those calls' rows and rebuilds the scorecards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from pipeline.config import Config
+from pipeline.lexicon import Lexicon, load_lexicon
+from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, Utterance, Word
+from pipeline.rules import CallContext, abstentions, apply_rules
+from pipeline.rules.conduct import polite_counts
+from pipeline.speakers import apply_roles, infer_roles
+from pipeline.warehouse.scorecards import rebuild_scorecards
+from pipeline.warehouse.store import store_call
+
+
+def _partitions(folder: Path, since: date | None) -> list[Path]:
+    parts = sorted(folder.glob("call_date=*"))
+    if since is None:
+        return parts
+    return [p for p in parts if p.name.split("=", 1)[1] >= since.isoformat()]
+
+
+def _read(folder: Path, since: date | None) -> pd.DataFrame:
+    frames = [
+        pd.read_parquet(p).assign(call_date=p.name.split("=", 1)[1]) for p in _partitions(folder, since)
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _utterances(rows: pd.DataFrame) -> tuple[Utterance, ...]:
+    return tuple(
+        Utterance(
+            call_id=r.call_id,
+            idx=int(r.idx),
+            role=r.role,
+            start=r.start_ms / 1000,
+            end=r.end_ms / 1000,
+            text=r.text,
+            words=tuple(
+                Word(w["text"], w["start_ms"] / 1000, w["end_ms"] / 1000, float(w["prob"])) for w in r.words
+            ),
+            confidence=float(r.confidence),
+            speaker=r.speaker,
+            flags=tuple(r.flags),
+        )
+        for r in rows.sort_values("idx").itertuples()
+    )
+
+
+def rescore_call(call: Any, utterances: tuple[Utterance, ...], cfg: Config, lexicon: Lexicon) -> CallResult:
+    """One stored call (a row of the calls table) through the current rules: a pure function of rows."""
+    tz = ZoneInfo(cfg.timezone)
+    started = call.started_at.to_pydatetime().astimezone(tz) if pd.notna(call.started_at) else None
+    ref = CallRef(call.call_id, call.path, call.agent_id, started, call.layout, call.sha256)
+    roles = RoleAssignment(call.agent_speaker, float(call.role_confidence), call.role_reason)
+    if call.layout == "mono":
+        roles = infer_roles(utterances, lexicon)
+        utterances = tuple(apply_roles(utterances, roles))
+    ctx = CallContext(
+        ref.call_id, ref.agent_id, call.duration_ms / 1000, utterances, roles, lexicon, cfg.rules
+    )
+    metrics = CallMetrics(
+        call_id=ref.call_id,
+        agent_id=ref.agent_id,
+        duration=call.duration_ms / 1000,
+        talk_agent=call.talk_agent_ms / 1000,
+        talk_caller=call.talk_caller_ms / 1000,
+        silence=call.silence_ms / 1000,
+        overlap=call.overlap_ms / 1000,
+        agent_chars_per_s=float(call.agent_chars_per_s),
+        n_utterances=int(call.n_utterances),
+        polite_counts=polite_counts(utterances, lexicon["polite"].phrases),
+    )
+    return CallResult(
+        call=ref,
+        model_id=call.model_id,
+        lexicon_version=lexicon.version,
+        roles=roles,
+        utterances=utterances,
+        events=tuple(apply_rules(ctx)),
+        metrics=metrics,
+        timings=dict(call.stage_seconds or []),
+        abstentions=tuple(abstentions(ctx)),
+    )
+
+
+def rescore(
+    warehouse: Path, cfg: Config, since: date | None = None, progress: Callable[[str], None] | None = None
+) -> int:
+    """Rescore every stored call dated ``since`` or later; returns how many calls were rescored."""
+    lexicon = load_lexicon(cfg.lexicons_path)
+    calls = _read(warehouse / "calls", since)
+    if calls.empty:
+        return 0
+    utterances = _read(warehouse / "utterances", since)
+    by_call = dict(tuple(utterances.groupby("call_id"))) if not utterances.empty else {}
+    for call in calls.itertuples():
+        rows = by_call.get(call.call_id, utterances.iloc[0:0])
+        result = rescore_call(call, _utterances(rows), cfg, lexicon)
+        # The stored call date stays as it was filed, whatever the time zone setting says now.
+        store_call(warehouse, result, call_date=call.call_date)
+        if progress:
+            progress(f"{call.call_id}: {len(result.events)} events")
+    rebuild_scorecards(warehouse, cfg.scoring, cfg.timezone)
+    return len(calls)

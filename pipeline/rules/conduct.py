@@ -1,0 +1,126 @@
+"""Opening, closing, pace and hold etiquette of the agent (the guide's 电话接听程序 and 礼貌用语)."""
+
+from __future__ import annotations
+
+import itertools
+
+from pipeline.records import Event, Utterance
+from pipeline.rules import CallContext
+from pipeline.text import for_scoring, han_count
+
+VERSION = "1"
+
+
+def self_intro_missing(ctx: CallContext) -> list[Event]:
+    """The agent names the centre, the company or their staff number early in the call."""
+    agent = ctx.by_role("agent")
+    if not ctx.roles_trusted or not agent:
+        return []
+    limit = agent[0].start + ctx.config.self_intro_window_s
+    opening = [u for u in agent if u.start < limit]
+    if ctx.lexicon["self_intro"].find("".join(u.text for u in opening)):
+        return []
+    return [
+        ctx.event(
+            "self_intro.missing",
+            VERSION,
+            start=agent[0].start,
+            end=opening[-1].end,
+            evidence=agent[0].text,
+            severity="minor",
+        )
+    ]
+
+
+def closing_missing(ctx: CallContext) -> list[Event]:
+    """The agent ends the call with a closing (再见, 感谢您的来电 ...)."""
+    agent = ctx.by_role("agent")
+    if not ctx.roles_trusted or not agent:
+        return []
+    last_end = agent[-1].end
+    tail = [u for u in agent if u.end > last_end - ctx.config.closing_window_s]
+    if ctx.lexicon["closings"].find("".join(u.text for u in tail)):
+        return []
+    return [
+        ctx.event(
+            "closing.missing",
+            VERSION,
+            start=tail[0].start,
+            end=last_end,
+            evidence=agent[-1].text,
+            severity="minor",
+        )
+    ]
+
+
+def chars_per_second(u: Utterance) -> float:
+    seconds = u.end - u.start
+    return han_count(u.text) / seconds if seconds > 0 else 0.0
+
+
+def pace_fast(ctx: CallContext) -> list[Event]:
+    """Agent turns spoken faster than a caller can follow."""
+    if not ctx.roles_trusted:
+        return []
+    cfg = ctx.config
+    return [
+        ctx.event(
+            "pace.fast",
+            VERSION,
+            start=u.start,
+            end=u.end,
+            evidence=f"{u.text} ({chars_per_second(u):.1f} 字/秒)",
+            severity="minor",
+        )
+        for u in ctx.by_role("agent")
+        if han_count(u.text) >= cfg.pace_min_chars and chars_per_second(u) > cfg.pace_fast_chars_per_s
+    ]
+
+
+def hold_etiquette(ctx: CallContext) -> list[Event]:
+    """Before a hold the agent says 请您稍等; after it, 让您久等了."""
+    if not ctx.roles_trusted:
+        return []
+    speech = sorted((u for u in ctx.utterances if u.role in ("agent", "caller")), key=lambda u: u.start)
+    events = []
+    reach = 0.0
+    for i, (before, after) in enumerate(itertools.pairwise(speech)):
+        reach = max(reach, before.end)
+        if after.start - reach < ctx.config.hold_min_s:
+            continue
+        # A hold: silence between the agent's last words and the agent taking up the call again.
+        went = next((u for u in reversed(speech[: i + 1]) if u.role == "agent"), None)
+        came_back = next((u for u in speech[i + 1 :] if u.role == "agent"), None)
+        if went is None or came_back is None:
+            continue
+        if not ctx.lexicon["hold_notice"].find(went.text):
+            events.append(
+                ctx.event(
+                    "hold.no_notice",
+                    VERSION,
+                    start=reach,
+                    end=after.start,
+                    evidence=went.text,
+                    severity="minor",
+                )
+            )
+        if not ctx.lexicon["hold_apology"].find(came_back.text):
+            events.append(
+                ctx.event(
+                    "hold.no_apology",
+                    VERSION,
+                    start=came_back.start,
+                    end=came_back.end,
+                    evidence=came_back.text,
+                    severity="minor",
+                )
+            )
+    return events
+
+
+def polite_counts(
+    utterances: list[Utterance] | tuple[Utterance, ...], phrases: tuple[str, ...]
+) -> dict[str, int]:
+    """How often the agent uses each of the guide's 基本礼貌用语 (您好, 请, 谢谢, 对不起, 再见)."""
+    text = "".join(for_scoring(u.text) for u in utterances if u.role == "agent" and u.scorable)
+    return {p: text.count(p) for p in phrases}
