@@ -24,6 +24,10 @@ class ModelConfig:
     cpu_threads: int = 2
     beam_size: int = 5
     language: str = "zh"
+    # Domain vocabulary from lexicons/domain_words.txt, as faster-whisper hotwords or as an initial
+    # prompt. Off by default (benchmarks/asr_options.py, docs/measurements.md): hotwords cost 1.5x
+    # time for a worse CER; the prompt lowers CER 0.181 -> 0.163 but costs 1.7x transcription time.
+    vocabulary: str = "none"  # none | hotwords | prompt
 
 
 @dataclass(frozen=True)

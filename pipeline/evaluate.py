@@ -44,7 +44,7 @@ def load_truth(truth_dir: Path) -> list[dict]:
     return truths
 
 
-def _char_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+def char_errors(reference: str, hypothesis: str) -> tuple[int, int]:
     """(edit operations, reference length) at character level."""
     import jiwer
 
@@ -56,8 +56,29 @@ def _char_errors(reference: str, hypothesis: str) -> tuple[int, int]:
     return out.substitutions + out.deletions + out.insertions, len(reference)
 
 
+def truth_text(truth: dict, role: str | None = None) -> str:
+    """The scoring text of a truth call (or of one role), in order of speech."""
+    ordered = sorted(truth["utterances"], key=lambda u: u["start"])
+    return for_scoring("".join(u["text"] for u in ordered if role is None or u["role"] == role))
+
+
+# Rules scored per category as well as as a whole (the banned-phrase categories of the guide).
+_PER_CATEGORY = {"phrase.banned"}
+
+
 def _flag_keys(rule_id: str, category: str) -> set[str]:
-    return {rule_id, f"{rule_id}:{category}"} if category else {rule_id}
+    if category and rule_id in _PER_CATEGORY:
+        return {rule_id, f"{rule_id}:{category}"}
+    return {rule_id}
+
+
+def _expected_keys(flags: list[str]) -> set[str]:
+    """Truth flags, with ``rule:category`` also counting as ``rule``."""
+    keys = set()
+    for flag in flags:
+        rule_id, _, category = flag.partition(":")
+        keys |= _flag_keys(rule_id, category)
+    return keys
 
 
 def _recordings(truth: dict) -> list[tuple[str, str]]:
@@ -89,7 +110,7 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
             "".join(u["text"] for u in sorted(truth["utterances"], key=lambda u: u["start"]))
         )
         ref_agent = for_scoring("".join(u["text"] for u in truth["utterances"] if u["role"] == "agent"))
-        expected = set(truth.get("expected_flags", []))
+        expected = _expected_keys(truth.get("expected_flags", []))
         for call_id, layout in _recordings(truth):
             if call_id not in calls.index:
                 missing.append(call_id)
@@ -97,8 +118,8 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
             hyp = utt_by_call.get(call_id, pd.DataFrame(columns=["text", "role"]))
             hyp_all = for_scoring("".join(hyp["text"]))
             hyp_agent = for_scoring("".join(hyp[hyp["role"] == "agent"]["text"]))
-            edits, length = _char_errors(ref_all, hyp_all)
-            agent_edits, agent_length = _char_errors(ref_agent, hyp_agent)
+            edits, length = char_errors(ref_all, hyp_all)
+            agent_edits, agent_length = char_errors(ref_agent, hyp_agent)
             for key in (layout, "all"):
                 cer_acc[key][0] += edits
                 cer_acc[key][1] += length
@@ -118,7 +139,7 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
                     "cer": round(edits / length, 4) if length else None,
                     "cer_agent": round(agent_edits / agent_length, 4) if agent_length else None,
                     "expected": sorted(expected),
-                    "predicted": sorted(p for p in predicted if ":" not in p or p in expected),
+                    "predicted": sorted(predicted),
                     "greeting_ok": ("greeting.missing" in expected) == ("greeting.missing" in predicted),
                 }
             )

@@ -39,11 +39,16 @@ class Models:
     @classmethod
     def load(cls, cfg: Config) -> Models:
         from pipeline.modelstore import require
-        from pipeline.transcribe import load_transcriber
+        from pipeline.transcribe import domain_vocabulary, load_transcriber
 
         if not cfg.model.whisper_dir:
             require("whisper-base-ct2", cfg.models_path)
-        return cls(transcriber=load_transcriber(str(cfg.whisper_dir), cfg.model))
+        vocabulary = (
+            domain_vocabulary(cfg.lexicons_path / "domain_words.txt")
+            if cfg.model.vocabulary != "none"
+            else ""
+        )
+        return cls(transcriber=load_transcriber(str(cfg.whisper_dir), cfg.model, vocabulary))
 
     def speaker_embedder(self):
         from pipeline.speakers import load_embedder

@@ -20,7 +20,13 @@ from pipeline.speech import Region
 
 # Cosine similarity of two cluster centroids above which they are one voice (voicemail, monologue).
 _SAME_SPEAKER = 0.92
-_MIN_EMBED_S = 0.5
+_MIN_EMBED_S = 0.8
+# A "speaker" with less speech than this in a whole call is an artefact of short, noisy embeddings
+# (or a caller who only said 嗯): it is merged into the main voice.
+_MIN_SPEAKER_S = 2.0
+# At most this many 0.8 s windows per region are embedded: enough for a stable d-vector, and the
+# cost of a long monologue stays bounded.
+_MAX_WINDOWS = 8
 
 
 def merge_turns(turns: Sequence[Turn], max_gap: float) -> list[Turn]:
@@ -77,7 +83,9 @@ class SpeakerEmbedder:
         win, hop = 80, 40
         if len(feats) < win:
             feats = np.concatenate([feats, np.zeros((win - len(feats), feats.shape[1]), np.float32)])
-        starts = range(0, len(feats) - win + 1, hop)
+        starts = list(range(0, len(feats) - win + 1, hop))
+        if len(starts) > _MAX_WINDOWS:
+            starts = [starts[i] for i in np.linspace(0, len(starts) - 1, _MAX_WINDOWS).round().astype(int)]
         windows = np.stack([feats[s : s + win] for s in starts]).astype(np.float32)
         emb = self._session.run(None, {"mel_window": windows})[0]
         emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12
@@ -174,6 +182,12 @@ def mono_turns(
         for i, (s, e) in enumerate(regions):
             if i not in long_enough:
                 labels[i] = labels[long_enough[int(np.argmin(np.abs(anchors - (s + e) / 2)))]]
+        speech = {
+            k: sum(e - s for (s, e), lab in zip(regions, labels, strict=True) if lab == k)
+            for k in set(labels)
+        }
+        if len(speech) > 1 and min(speech.values()) < _MIN_SPEAKER_S:
+            labels[:] = 0
     turns = [Turn(f"spk{label}", "unknown", s, e, 0) for (s, e), label in zip(regions, labels, strict=True)]
     return merge_turns(turns, max_gap)
 

@@ -7,6 +7,7 @@ were spoken, so VAD runs once per channel, silence costs nothing, and a stereo c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +19,7 @@ import numpy as np
 from pipeline.audio import SAMPLE_RATE
 from pipeline.config import ModelConfig
 from pipeline.records import Word
-from pipeline.text import normalize_transcript
+from pipeline.text import for_scoring, normalize_transcript
 
 # Segments faster-whisper is unsure of: likely text invented over noise or silence.
 _MAX_NO_SPEECH = 0.6
@@ -77,7 +78,20 @@ class AsrSegment:
     @property
     def suspicious(self) -> bool:
         silent = self.no_speech_prob > _MAX_NO_SPEECH and self.avg_logprob < _MIN_LOGPROB
-        return silent or self.compression_ratio > _MAX_COMPRESSION
+        looping = self.compression_ratio > _MAX_COMPRESSION or is_repetition_loop(
+            "".join(w.text for w in self.words)
+        )
+        return silent or looping
+
+
+_LOOP = re.compile(r"(.{1,6}?)\1{3,}")  # a 1-6 character unit said four or more times in a row
+
+
+def is_repetition_loop(text: str) -> bool:
+    """Whisper's decoding loops (谢谢谢谢谢谢..., 好的好的好的好的...) on noise or music."""
+    clean = for_scoring(text)
+    match = _LOOP.search(clean)
+    return match is not None and len(match.group(0)) >= 8
 
 
 class Transcriber(Protocol):
@@ -89,7 +103,7 @@ class Transcriber(Protocol):
 class WhisperTranscriber:
     """faster-whisper behind the small Transcriber interface."""
 
-    def __init__(self, model_dir: Path, options: ModelConfig) -> None:
+    def __init__(self, model_dir: Path, options: ModelConfig, vocabulary: str = "") -> None:
         import ctranslate2
         from faster_whisper import WhisperModel
 
@@ -103,6 +117,7 @@ class WhisperTranscriber:
             str(model_dir), device=device, compute_type=compute_type, cpu_threads=options.cpu_threads
         )
         self._options = options
+        self._vocabulary = vocabulary
         self.model_id = model_dir.name
         self.compute_type = compute_type
 
@@ -118,6 +133,8 @@ class WhisperTranscriber:
             word_timestamps=True,
             vad_filter=False,
             condition_on_previous_text=False,
+            hotwords=self._vocabulary if self._options.vocabulary == "hotwords" else None,
+            initial_prompt=self._vocabulary if self._options.vocabulary == "prompt" else None,
         )
         out = []
         for seg in segments:
@@ -138,7 +155,16 @@ class WhisperTranscriber:
         return out
 
 
+def domain_vocabulary(userdict: Path, limit: int = 40) -> str:
+    """The most frequent domain words of the jieba user dictionary, as one line for Whisper."""
+    if not userdict.exists():
+        return ""
+    rows = [line.split() for line in userdict.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows.sort(key=lambda r: -int(r[1]) if len(r) > 1 and r[1].isdigit() else 0)
+    return "，".join(r[0] for r in rows[:limit])
+
+
 @lru_cache(maxsize=2)
-def load_transcriber(model_dir: str, options: ModelConfig) -> WhisperTranscriber:
+def load_transcriber(model_dir: str, options: ModelConfig, vocabulary: str = "") -> WhisperTranscriber:
     """One model per worker process, reused for every call it handles."""
-    return WhisperTranscriber(Path(model_dir), options)
+    return WhisperTranscriber(Path(model_dir), options, vocabulary)

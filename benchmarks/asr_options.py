@@ -1,0 +1,65 @@
+"""Which transcription options pay off: time and CER of each variant, side by side in one run.
+
+Variants: the default; the domain vocabulary (lexicons/domain_words.txt) as faster-whisper
+hotwords; as an initial prompt. Each variant runs the whole per-call pipeline over the same recordings (in
+rotation, so machine noise spreads evenly) and is scored against the truth files.
+
+    .venv/bin/python benchmarks/asr_options.py [SHARE]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+VARIANTS = {
+    "default": {},
+    "hotwords": {"vocabulary": "hotwords"},
+    "prompt": {"vocabulary": "prompt"},
+}
+
+
+def main() -> None:
+    from pipeline.config import Config
+    from pipeline.evaluate import char_errors, truth_text
+    from pipeline.lexicon import load_lexicon
+    from pipeline.process import Models, process_call
+    from pipeline.scan import scan_share
+    from pipeline.text import for_scoring
+
+    share = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "data" / "sample_share"
+    refs = scan_share(share).calls
+    truths = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (share / "truth").glob("*.json")}
+    base = Config()
+    lexicon = load_lexicon(base.lexicons_path)
+    setups = {}
+    for name, options in VARIANTS.items():
+        cfg = replace(base, model=replace(base.model, **options))
+        setups[name] = (cfg, Models.load(cfg))
+        process_call(refs[0], cfg, setups[name][1], lexicon)  # warm-up
+    seconds = dict.fromkeys(VARIANTS, 0.0)
+    errors = {name: [0, 0] for name in VARIANTS}
+    for ref in refs:
+        for name, (cfg, models) in setups.items():
+            t = time.perf_counter()
+            result = process_call(ref, cfg, models, lexicon)
+            seconds[name] += time.perf_counter() - t
+            hyp = for_scoring("".join(u.text for u in result.utterances))
+            e, n = char_errors(truth_text(truths[ref.call_id]), hyp)
+            errors[name][0] += e
+            errors[name][1] += n
+    print(f"{len(refs)} recordings from {share}")
+    print(f"{'variant':22} {'seconds':>8} {'vs default':>10} {'CER':>6}")
+    for name in VARIANTS:
+        cer = errors[name][0] / errors[name][1]
+        print(f"{name:22} {seconds[name]:8.1f} {seconds[name] / seconds['default']:10.2f} {cer:6.3f}")
+
+
+if __name__ == "__main__":
+    main()

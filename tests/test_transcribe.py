@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from pipeline.config import Config, SpeechConfig
+from pipeline.process import Models, build_utterances, process_call
+from pipeline.records import CallRef, Turn, Word
+from pipeline.transcribe import AsrSegment, Piece, SpeechTimeline, is_repetition_loop
+
+
+def test_timeline_maps_joined_speech_back_to_channel_and_time():
+    timeline = SpeechTimeline([Piece(1, 5.0, 7.0), Piece(0, 1.0, 3.0), Piece(0, 6.0, 6.5)])
+    # Joined in order of start: ch0 1-3 s -> 0-2, ch1 5-7 s -> 2-4, ch0 6-6.5 s -> 4-4.5
+    assert timeline.original(0.5, 1.0) == (0, 1.5, 2.0)
+    assert timeline.original(2.5, 3.0) == (1, 5.5, 6.0)
+    assert timeline.original(4.1, 4.4) == (0, 6.1, 6.4)
+
+
+@pytest.mark.parametrize(
+    ("text", "loop"),
+    [
+        ("谢谢谢谢谢谢谢谢谢谢", True),
+        ("好的好的好的好的好的", True),
+        ("好的好的", False),
+        ("我家厨房的水管漏水了", False),
+    ],
+)
+def test_repetition_loops(text, loop):
+    assert is_repetition_loop(text) is loop
+
+
+def segment(text, **quality):
+    words = tuple(Word(c, 1.0 + i * 0.2, 1.2 + i * 0.2) for i, c in enumerate(text))
+    stats = {"avg_logprob": -0.3, "no_speech_prob": 0.05, "compression_ratio": 1.2, **quality}
+    return AsrSegment(words, (0,) * len(words), **stats)
+
+
+def test_doubtful_segments_and_known_inventions_are_flagged_never_scored(lexicon):
+    turns = [Turn("ch0", "agent", 0.9, 4.0)]
+    for seg in (
+        segment("请不吝点赞订阅转发打赏"),  # a string Whisper invents over silence
+        segment("你好你好", no_speech_prob=0.9, avg_logprob=-1.5),  # Whisper itself doubts it
+        segment("好的好的好的好的好的"),  # a decoding loop
+    ):
+        (u,) = build_utterances("C1", turns, [(w, seg.suspicious) for w in seg.words], lexicon)
+        assert u.flags == ("hallucination",) and not u.scorable
+    (clean,) = build_utterances("C1", turns, [(w, False) for w in segment("您好请讲").words], lexicon)
+    assert clean.scorable
+
+
+def test_silence_and_noise_give_no_text_and_no_findings(tmp_path):
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    noise = (0.003 * rng.standard_normal((16000 * 12, 2))).astype(np.float32)
+    path = tmp_path / "noise.flac"
+    sf.write(path, noise, 16000)
+    cfg = Config()
+    ref = CallRef("N1", str(path), "A1", None, "stereo-agent-left")
+    result = process_call(ref, cfg, Models.load(cfg))
+    assert [u for u in result.utterances if u.scorable] == []
+    assert result.events == ()
+
+
+def test_a_word_spanning_a_speaker_change_goes_to_the_speaker_covering_most_of_it(lexicon):
+    turns = [Turn("spk0", "agent", 0.0, 2.0), Turn("spk1", "caller", 2.0, 4.0)]
+    words = [(Word("您好", 0.5, 1.0), False), (Word("漏水", 1.8, 2.6), False), (Word("了", 3.0, 3.2), False)]
+    agent, caller = build_utterances("C1", turns, words, lexicon)
+    assert agent.text == "您好" and caller.text == "漏水了"
+
+
+def test_speech_config_defaults_keep_turn_internal_pauses_short():
+    assert SpeechConfig().min_silence_ms < 500
