@@ -28,6 +28,8 @@ class ModelConfig:
     # prompt. Off by default (benchmarks/asr_options.py, docs/measurements.md): hotwords cost 1.5x
     # time for a worse CER; the prompt lowers CER 0.181 -> 0.163 but costs 1.7x transcription time.
     vocabulary: str = "none"  # none | hotwords | prompt
+    # Speech joined into one decoding pass at most: bounds memory on hour-long calls.
+    max_batch_s: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class SpeechConfig:
     speech_pad_ms: int = 80
     # Stereo bleed: speech in one channel is ignored where the other channel is this much louder.
     crosstalk_db: float = 15.0
+    # Audio quieter than this (dBFS per 20 ms) is not even given to the VAD (line noise sits near -60).
+    energy_floor_db: float = -50.0
     # Regions of one speaker closer than this, with no one else speaking between, form one turn.
     turn_merge_gap_s: float = 1.0
     max_speakers: int = 2

@@ -24,9 +24,9 @@ _MIN_EMBED_S = 0.8
 # A "speaker" with less speech than this in a whole call is an artefact of short, noisy embeddings
 # (or a caller who only said 嗯): it is merged into the main voice.
 _MIN_SPEAKER_S = 2.0
-# At most this many 0.8 s windows per region are embedded: enough for a stable d-vector, and the
-# cost of a long monologue stays bounded.
-_MAX_WINDOWS = 8
+# At most this many 0.8 s windows per region are embedded: enough for a d-vector that separates
+# two voices, and the cost of a long monologue stays bounded.
+_MAX_WINDOWS = 3
 
 
 def merge_turns(turns: Sequence[Turn], max_gap: float) -> list[Turn]:
@@ -79,18 +79,37 @@ class SpeakerEmbedder:
         self._mel = _mel_filterbank()
 
     def embed(self, samples: np.ndarray) -> np.ndarray:
-        feats = self._log_mel(samples)
-        win, hop = 80, 40
-        if len(feats) < win:
-            feats = np.concatenate([feats, np.zeros((win - len(feats), feats.shape[1]), np.float32)])
-        starts = list(range(0, len(feats) - win + 1, hop))
+        return self.embed_many([samples])[0]
+
+    def embed_many(self, segments: Sequence[np.ndarray]) -> np.ndarray:
+        """One d-vector per segment; the windows of all segments go through the ONNX in one run."""
+        windows, owner = [], []
+        for k, samples in enumerate(segments):
+            for w in self._windows(samples):
+                windows.append(w)
+                owner.append(k)
+        emb = self._session.run(None, {"mel_window": np.stack(windows).astype(np.float32)})[0]
+        emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12
+        owner_ids = np.array(owner)
+        means = np.stack([emb[owner_ids == k].mean(axis=0) for k in range(len(segments))])
+        return means / (np.linalg.norm(means, axis=1, keepdims=True) + 1e-12)
+
+    def _windows(self, samples: np.ndarray) -> list[np.ndarray]:
+        """80-frame log-mel windows (40-frame hop), at most _MAX_WINDOWS spread over the segment.
+
+        Features are computed only for the windows used, so a long monologue costs no more than a
+        few seconds of speech.
+        """
+        win, hop, frame_hop, n_fft = 80, 40, 160, 512
+        n_frames = 1 + max(0, len(samples) - n_fft) // frame_hop
+        if n_frames <= win:
+            feats = self._log_mel(samples)
+            return [np.concatenate([feats, np.zeros((win - len(feats), feats.shape[1]))])]
+        starts = list(range(0, n_frames - win + 1, hop))
         if len(starts) > _MAX_WINDOWS:
             starts = [starts[i] for i in np.linspace(0, len(starts) - 1, _MAX_WINDOWS).round().astype(int)]
-        windows = np.stack([feats[s : s + win] for s in starts]).astype(np.float32)
-        emb = self._session.run(None, {"mel_window": windows})[0]
-        emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12
-        mean = emb.mean(axis=0)
-        return mean / (np.linalg.norm(mean) + 1e-12)
+        span = (win - 1) * frame_hop + n_fft
+        return [self._log_mel(samples[s * frame_hop : s * frame_hop + span]) for s in starts]
 
     def _log_mel(self, samples: np.ndarray) -> np.ndarray:
         n_fft, hop = 512, 160
@@ -169,9 +188,9 @@ def mono_turns(
     long_enough = [i for i, (s, e) in enumerate(regions) if e - s >= _MIN_EMBED_S]
     labels = np.zeros(len(regions), dtype=int)
     if long_enough:
-        vectors = np.stack(
+        vectors = embedder.embed_many(
             [
-                embedder.embed(samples[int(regions[i][0] * SAMPLE_RATE) : int(regions[i][1] * SAMPLE_RATE)])
+                samples[int(regions[i][0] * SAMPLE_RATE) : int(regions[i][1] * SAMPLE_RATE)]
                 for i in long_enough
             ]
         )

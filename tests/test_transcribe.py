@@ -70,3 +70,14 @@ def test_a_word_spanning_a_speaker_change_goes_to_the_speaker_covering_most_of_i
 
 def test_speech_config_defaults_keep_turn_internal_pauses_short():
     assert SpeechConfig().min_silence_ms < 500
+
+
+def test_long_calls_are_transcribed_in_bounded_batches():
+    from pipeline.transcribe import batch_pieces
+
+    pieces = [Piece(i % 2, 10.0 * i, 10.0 * i + 8.0) for i in range(100)]  # 800 s of speech
+    batches = batch_pieces(pieces, 100.0)
+    assert all(sum(p.end - p.start for p in b) <= 100.0 for b in batches)
+    assert [p for b in batches for p in b] == sorted(pieces, key=lambda p: p.start)
+    assert batch_pieces([], 100.0) == []
+    assert len(batch_pieces([Piece(0, 0.0, 300.0)], 100.0)) == 1  # a piece longer than a batch stays whole
