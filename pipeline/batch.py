@@ -15,10 +15,10 @@ from pipeline.audio import DecodeError
 from pipeline.config import Config
 from pipeline.modelstore import sha256_file
 from pipeline.process import Models, process_call
-from pipeline.records import CallRef
+from pipeline.records import CallRef, CallResult
 from pipeline.scan import scan_share
 from pipeline.warehouse.ledger import Ledger
-from pipeline.warehouse.store import store_call
+from pipeline.warehouse.store import store_calls
 
 
 @dataclass(frozen=True)
@@ -46,27 +46,49 @@ def plan_run(share: Path, warehouse: Path, cfg: Config, model_id: str) -> Plan:
     return Plan(todo, len(scan.calls), scan.without_metadata, scan.problems)
 
 
-def process_and_store(ref: CallRef, warehouse: Path, cfg: Config, models: Models) -> CallOutcome:
-    """One call, end to end. A recording that cannot be decoded is a failed outcome, not an exception."""
+def process_one(ref: CallRef, cfg: Config, models: Models) -> tuple[CallOutcome, CallResult | None]:
+    """One call through every stage. A recording that cannot be decoded is a failed outcome."""
     try:
         ref = replace(ref, sha256=sha256_file(Path(ref.path)))
         result = process_call(ref, cfg, models)
     except (DecodeError, FileNotFoundError) as exc:
-        return CallOutcome(ref.call_id, ref.path, "failed", str(exc))
-    store_call(warehouse, result)
-    return CallOutcome(ref.call_id, ref.path, "ok", audio_s=result.metrics.duration, timings=result.timings)
+        return CallOutcome(ref.call_id, ref.path, "failed", str(exc)), None
+    outcome = CallOutcome(
+        ref.call_id, ref.path, "ok", audio_s=result.metrics.duration, timings=result.timings
+    )
+    return outcome, result
 
 
-def record_outcomes(
-    warehouse: Path, refs: dict[str, CallRef], outcomes: list[CallOutcome], model_id: str
-) -> None:
-    with Ledger(warehouse) as ledger:
-        for outcome in outcomes:
-            ref = refs[outcome.path]
-            if outcome.status == "ok":
-                ledger.record_ok(ref, model_id)
-            else:
-                ledger.record_failure(ref, outcome.error)
+class StoreBuffer:
+    """Collects finished calls and stores them a batch at a time.
+
+    A day's partition is rewritten once per batch, not once per call. The ledger records a call as
+    done only after its rows are stored: a crash loses at most one unstored batch, which the next run
+    processes again.
+    """
+
+    def __init__(self, warehouse: Path, refs: dict[str, CallRef], model_id: str, batch_calls: int) -> None:
+        self.warehouse, self.refs, self.model_id, self.batch_calls = warehouse, refs, model_id, batch_calls
+        self.pending: list[tuple[CallOutcome, CallResult]] = []
+        self.touched_dates: set[str] = set()
+
+    def add(self, outcome: CallOutcome, result: CallResult | None) -> None:
+        if result is None:
+            with Ledger(self.warehouse) as ledger:
+                ledger.record_failure(self.refs[outcome.path], outcome.error)
+            return
+        self.pending.append((outcome, result))
+        if len(self.pending) >= self.batch_calls:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        self.touched_dates |= store_calls(self.warehouse, [result for _, result in self.pending])
+        with Ledger(self.warehouse) as ledger:
+            for outcome, result in self.pending:
+                ledger.record_ok(replace(self.refs[outcome.path], sha256=result.call.sha256), self.model_id)
+        self.pending.clear()
 
 
 def write_failures(warehouse: Path) -> int:

@@ -107,6 +107,8 @@ class Config:
     # The call centre's time zone: call dates, days and ISO weeks follow its calendar; manifest
     # times without an offset are taken to be local.
     timezone: str = "Asia/Shanghai"
+    # Finished calls are stored this many at a time (each day's partition is rewritten per batch).
+    store_batch_calls: int = 50
     model: ModelConfig = field(default_factory=ModelConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)

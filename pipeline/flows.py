@@ -33,23 +33,23 @@ from prefect.states import State  # noqa: E402
 
 from pipeline.batch import (  # noqa: E402
     CallOutcome,
+    StoreBuffer,
     plan_run,
-    process_and_store,
-    record_outcomes,
+    process_one,
     summarize,
     unexpected_error,
     write_failures,
 )
 from pipeline.process import Models  # noqa: E402
-from pipeline.records import CallRef  # noqa: E402
-from pipeline.warehouse.scorecards import rebuild_scorecards  # noqa: E402
+from pipeline.records import CallRef, CallResult  # noqa: E402
+from pipeline.warehouse.scorecards import update_scorecards  # noqa: E402
 
 
 @task(name="process-call", retries=1, retry_delay_seconds=2, task_run_name="call-{call_id}")
-def process_call_task(call_id: str, ref: dict, warehouse: str, config: dict) -> dict:
+def process_call_task(call_id: str, ref: dict, config: dict) -> dict:
     cfg = Config.from_dict(config)
-    outcome = process_and_store(CallRef.from_dict(ref), Path(warehouse), cfg, Models.load(cfg))
-    return outcome.__dict__
+    outcome, result = process_one(CallRef.from_dict(ref), cfg, Models.load(cfg))
+    return {"outcome": outcome.__dict__, "result": result.to_dict() if result else None}
 
 
 @flow(name="nightly", log_prints=True)
@@ -59,23 +59,26 @@ def nightly(share: str, warehouse: str, config: dict | None = None) -> dict:
     cfg = Config.from_dict(config or {})
     wh = Path(warehouse)
     plan = plan_run(Path(share), wh, cfg, cfg.whisper_dir.name)
-    refs = {r.path: r for r in plan.todo}
+    buffer = StoreBuffer(wh, {r.path: r for r in plan.todo}, cfg.whisper_dir.name, cfg.store_batch_calls)
     outcomes: list[CallOutcome] = []
     for ref in plan.todo:
-        state: State = process_call_task(
-            ref.call_id, ref.to_dict(), str(wh), cfg.to_dict(), return_state=True
-        )
+        state: State = process_call_task(ref.call_id, ref.to_dict(), cfg.to_dict(), return_state=True)
+        result = None
         if state.is_completed():
-            outcomes.append(CallOutcome(**state.result()))
+            payload = state.result()
+            outcome = CallOutcome(**payload["outcome"])
+            result = CallResult.from_dict(payload["result"]) if payload["result"] else None
         else:
             try:
                 state.result()
                 reason = f"task ended in state {state.type.value}"
             except BaseException as exc:  # the task's own exception, after its retries
                 reason = unexpected_error(exc)
-            outcomes.append(CallOutcome(ref.call_id, ref.path, "failed", reason))
-        record_outcomes(wh, refs, outcomes[-1:], cfg.whisper_dir.name)
-    rebuild_scorecards(wh, cfg.scoring, cfg.timezone)
+            outcome = CallOutcome(ref.call_id, ref.path, "failed", reason)
+        outcomes.append(outcome)
+        buffer.add(outcome, result)
+    buffer.flush()
+    update_scorecards(wh, cfg.scoring, buffer.touched_dates)
     write_failures(wh)
     return summarize(plan, outcomes, wh, started)
 

@@ -21,8 +21,8 @@ from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, U
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
 from pipeline.speakers import apply_roles, infer_roles
-from pipeline.warehouse.scorecards import rebuild_scorecards
-from pipeline.warehouse.store import store_call
+from pipeline.warehouse.scorecards import update_scorecards
+from pipeline.warehouse.store import partition_dates, read_table, store_calls
 
 
 def _partitions(folder: Path, since: date | None) -> list[Path]:
@@ -101,17 +101,21 @@ def rescore(
 ) -> int:
     """Rescore every stored call dated ``since`` or later; returns how many calls were rescored."""
     lexicon = load_lexicon(cfg.lexicons_path)
-    calls = _read(warehouse / "calls", since)
+    dates = [d for d in partition_dates(warehouse) if since is None or d >= since.isoformat()]
+    calls = read_table(warehouse, "calls", dates)
     if calls.empty:
         return 0
-    utterances = _read(warehouse / "utterances", since)
-    by_call = dict(tuple(utterances.groupby("call_id"))) if not utterances.empty else {}
-    for call in calls.itertuples():
-        rows = by_call.get(call.call_id, utterances.iloc[0:0])
-        result = rescore_call(call, _utterances(rows), cfg, lexicon)
-        # The stored call date stays as it was filed, whatever the time zone setting says now.
-        store_call(warehouse, result, call_date=call.call_date)
+    touched: set[str] = set()
+    for call_date, day in calls.groupby("call_date"):
+        utterances = read_table(warehouse, "utterances", [call_date])
+        by_call = dict(tuple(utterances.groupby("call_id"))) if not utterances.empty else {}
+        results = [
+            rescore_call(call, _utterances(by_call.get(call.call_id, utterances.iloc[0:0])), cfg, lexicon)
+            for call in day.itertuples()
+        ]
+        # A call stays in the partition it was filed under, whatever the time zone setting says now.
+        touched |= store_calls(warehouse, results, {r.call.call_id: call_date for r in results})
         if progress:
-            progress(f"{call.call_id}: {len(result.events)} events")
-    rebuild_scorecards(warehouse, cfg.scoring, cfg.timezone)
+            progress(f"{call_date}: {len(results)} calls, {sum(len(r.events) for r in results)} events")
+    update_scorecards(warehouse, cfg.scoring, touched)
     return len(calls)

@@ -9,7 +9,7 @@ from pipeline.lexicon import load_lexicon
 from pipeline.process import score_call
 from pipeline.records import CallRef, RoleAssignment, Turn
 from pipeline.rescore import rescore
-from pipeline.warehouse.scorecards import rebuild_scorecards
+from pipeline.warehouse.scorecards import update_scorecards
 from pipeline.warehouse.store import read_table, store_call
 from tests.conftest import utt
 
@@ -48,7 +48,7 @@ def test_a_lexicon_fix_applies_to_stored_calls_without_transcribing(tmp_path):
     ]
     store(wh, cfg, "C1", 10, texts)
     store(wh, cfg, "C2", 20, texts)
-    rebuild_scorecards(wh, cfg.scoring)
+    update_scorecards(wh, cfg.scoring)
     before = read_table(wh, "events")
     assert "phrase.banned" not in set(before["rule_id"])
 

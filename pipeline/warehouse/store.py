@@ -1,15 +1,22 @@
 """Writing and reading the warehouse's Parquet tables.
 
-A call's rows live in one file per table, ``<table>/call_date=<date>/<call_id>.parquet``: storing a
-call again replaces exactly its rows (never duplicates them), and each file is written to a temp
-name and renamed, so a crash leaves the previous good file readable. The ``calls`` file is
-written last: it is the commit mark of a call.
+Each table is Hive-partitioned by the call centre's local call date, one file per partition:
+``<table>/call_date=<YYYY-MM-DD>/data.parquet``. Storing calls rewrites the partitions they touch:
+their old rows are dropped and the new ones added, so storing a call again replaces its rows and
+never duplicates them. Every file is written to a temp name and renamed over the old one, so a
+crash leaves the last good partition readable. Per table, ``calls`` is written last: a call's row
+there marks it complete.
+
+Files stay few (one per day and table) however many calls a day has, so a year of a large centre
+reads in seconds, and pandas, DuckDB and Polars read the folders as they are.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +33,7 @@ TABLE_SCHEMAS = {
     "scorecards": schemas.SCORECARDS,
     "failures": schemas.FAILURES,
 }
+PARTITION_FILE = "data.parquet"
 
 
 def write_atomic(table: pa.Table, path: Path) -> None:
@@ -40,26 +48,102 @@ def write_atomic(table: pa.Table, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _safe_name(call_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)
+def partition_dates(warehouse: Path, table: str = "calls") -> list[str]:
+    return sorted(p.name.split("=", 1)[1] for p in (warehouse / table).glob("call_date=*") if p.is_dir())
 
 
-def store_call(warehouse: Path, result: CallResult, call_date: str | None = None) -> None:
-    """Replace everything stored for this call with ``result`` (filed under ``call_date`` if given)."""
-    name = f"{_safe_name(result.call.call_id)}.parquet"
-    partition = f"call_date={call_date or result.call.call_date}"
-    for table_name, table in ((t, schemas.call_tables(result)[t]) for t in CALL_TABLES):
-        target = warehouse / table_name / partition / name
-        write_atomic(table, target)
-        # The call may have moved date (its metadata was corrected): drop its rows elsewhere.
-        for stale in (warehouse / table_name).glob(f"call_date=*/{name}"):
-            if stale != target:
-                stale.unlink()
+def _partition_path(warehouse: Path, table: str, call_date: str) -> Path:
+    return warehouse / table / f"call_date={call_date}" / PARTITION_FILE
 
 
-def read_table(warehouse: Path, name: str) -> pd.DataFrame:
-    """A whole table as a DataFrame (empty, with the right columns, if nothing is stored yet)."""
+def stored_dates(warehouse: Path, call_ids: Iterable[str]) -> dict[str, str]:
+    """Where each of ``call_ids`` is stored now (call_id -> call_date), for those that are."""
+    import pyarrow.compute as pc
+
+    wanted = pa.array(sorted(set(call_ids)), pa.string())
+    found: dict[str, str] = {}
+    for call_date in partition_dates(warehouse):
+        ids = _read_partition(warehouse, "calls", call_date, ["call_id"])["call_id"]
+        for call_id in ids.filter(pc.is_in(ids, value_set=wanted)).to_pylist():
+            found[call_id] = call_date
+    return found
+
+
+def _read_partition(
+    warehouse: Path, table: str, call_date: str, columns: list[str] | None = None
+) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    path = _partition_path(warehouse, table, call_date)
+    if not path.exists():
+        schema = TABLE_SCHEMAS[table]
+        return (
+            schema.empty_table()
+            if columns is None
+            else pa.schema([schema.field(c) for c in columns]).empty_table()
+        )
+    return pq.read_table(path, columns=columns)
+
+
+def store_calls(
+    warehouse: Path, results: Sequence[CallResult], call_dates: dict[str, str] | None = None
+) -> set[str]:
+    """Replace everything stored for these calls; returns the call dates whose partitions changed.
+
+    ``call_dates`` may pin a call's partition (re-scoring keeps a call where it was filed).
+    """
+    import pyarrow.compute as pc
+
+    if not results:
+        return set()
+    target = {r.call.call_id: (call_dates or {}).get(r.call.call_id) or r.call.call_date for r in results}
+    previous = stored_dates(warehouse, target)
+    touched = set(target.values()) | set(previous.values())
+    new_rows: dict[str, dict[str, list[pa.Table]]] = {t: defaultdict(list) for t in CALL_TABLES}
+    for result in results:
+        for table, rows in schemas.call_tables(result).items():
+            new_rows[table][target[result.call.call_id]].append(rows)
+    replaced = pa.array(sorted(target), pa.string())
+    for table in CALL_TABLES:
+        for call_date in sorted(touched):
+            existing = _read_partition(warehouse, table, call_date)
+            kept = existing.filter(pc.invert(pc.is_in(existing["call_id"], value_set=replaced)))
+            combined = pa.concat_tables([kept, *new_rows[table].get(call_date, [])]).combine_chunks()
+            path = _partition_path(warehouse, table, call_date)
+            if combined.num_rows == 0 and table == "calls":
+                path.unlink(missing_ok=True)
+            else:
+                write_atomic(combined, path)
+    return touched
+
+
+def store_call(warehouse: Path, result: CallResult, call_date: str | None = None) -> set[str]:
+    return store_calls(warehouse, [result], {result.call.call_id: call_date} if call_date else None)
+
+
+def read_table(
+    warehouse: Path, name: str, dates: Iterable[str] | None = None, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """A table (or the partitions of ``dates``) as a DataFrame, with ``call_date`` as a column.
+
+    Empty, with the right columns, when nothing is stored yet.
+    """
     folder = warehouse / name
+    if name in CALL_TABLES:
+        wanted = partition_dates(warehouse, name) if dates is None else sorted(set(dates))
+        frames = []
+        for call_date in wanted:
+            if _partition_path(warehouse, name, call_date).exists():
+                part = _read_partition(warehouse, name, call_date, columns)
+                frames.append(
+                    part.append_column("call_date", pa.array([call_date] * part.num_rows, pa.string()))
+                )
+        if not frames:
+            schema = TABLE_SCHEMAS[name]
+            fields = list(schema) if columns is None else [schema.field(c) for c in columns]
+            empty = pa.schema([*fields, pa.field("call_date", pa.string())]).empty_table()
+            return empty.to_pandas()
+        return pa.concat_tables(frames).to_pandas()
     if not folder.exists() or not any(folder.rglob("*.parquet")):
         return TABLE_SCHEMAS[name].empty_table().to_pandas()
-    return pd.read_parquet(folder)
+    return pd.read_parquet(folder, columns=columns)

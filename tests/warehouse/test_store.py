@@ -1,24 +1,40 @@
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
+import pytest
 
 from pipeline.config import ScoringConfig
 from pipeline.records import CallMetrics, CallRef, CallResult, Event, RoleAssignment
-from pipeline.warehouse.scorecards import rebuild_scorecards
+from pipeline.warehouse.scorecards import update_scorecards
 from pipeline.warehouse.store import read_table, store_call
 from tests.conftest import utt
 
 CST = timezone(timedelta(hours=8))
 
 
-def result(call_id, agent, when, rules=()):
+def result(call_id, agent, when, rules=(), cps=4.2, polite=None):
     ref = CallRef(call_id, f"/share/{call_id}.flac", agent, when, "stereo-agent-left", "abc", 10, 1.0)
     events = tuple(
-        Event(call_id, agent, r, "", "major", 1.0, 2.0, "agent", "什么事", 1.0, "1+lex.x") for r in rules
+        Event(
+            call_id,
+            agent,
+            r.split(":")[0],
+            r.partition(":")[2],
+            "major",
+            1.0,
+            2.0,
+            "agent",
+            "什么事",
+            1.0,
+            "1+lex.x",
+        )
+        for r in rules
     )
     utterances = (replace(utt("agent", 1.0, 2.0, "您好"), call_id=call_id),)
-    metrics = CallMetrics(call_id, agent, 30.0, 12.0, 10.0, 8.0, 0.5, 4.2, 1)
+    metrics = CallMetrics(
+        call_id, agent, 30.0, 12.0, 10.0, 8.0, 0.5, cps, 1, polite or {"您好": 1, "谢谢": 1}
+    )
     return CallResult(
         ref,
         "whisper-base-ct2",
@@ -63,7 +79,7 @@ def test_scorecards_are_100_minus_weighted_deductions_per_call(tmp_path):
     store_call(tmp_path, result("C2", "A1", monday + timedelta(days=1), []))
     store_call(tmp_path, result("C3", "A2", monday, ["greeting.missing", "phrase.banned"]))
     weights = ScoringConfig(weights={"greeting.missing": 10.0, "phrase.banned": 6.0})
-    assert rebuild_scorecards(tmp_path, weights) == {"day": 3, "week": 2}
+    assert update_scorecards(tmp_path, weights) == {"day": 3, "week": 2}
     cards = pd.read_parquet(tmp_path / "scorecards")
     week = cards[cards["period"] == "week"].set_index("agent_id")
     assert week.loc["A1", "period_label"] == "2026-W47"
@@ -73,3 +89,115 @@ def test_scorecards_are_100_minus_weighted_deductions_per_call(tmp_path):
     assert week.loc["A2", "score"] == 84.0  # 100 - (10 + 6) / 1 call
     day = cards[(cards["period"] == "day") & (cards["agent_id"] == "A1")]
     assert sorted(day["score"]) == [90.0, 100.0]
+
+
+def test_scorecards_carry_the_quality_teams_columns(tmp_path):
+    monday = datetime(2026, 11, 16, 9, 0, tzinfo=CST)
+    store_call(
+        tmp_path,
+        result(
+            "C1", "A1", monday, ["interruption.agent", "interruption.agent", "conduct.impatient"], cps=5.0
+        ),
+    )
+    store_call(
+        tmp_path,
+        result("C2", "A1", monday, ["phrase.banned:傲慢", "phrase.banned:傲慢", "closing.missing"], cps=3.0),
+    )
+    store_call(
+        tmp_path,
+        result(
+            "C3", "A1", monday, ["phrase.banned:无礼", "hangup.premature", "conduct.domineering"], cps=4.0
+        ),
+    )
+    update_scorecards(tmp_path, ScoringConfig())
+    card = pd.read_parquet(tmp_path / "scorecards" / "period=week").iloc[0]
+    assert card["n_calls"] == 3
+    assert card["interruptions_per_call"] == pytest.approx(2 / 3)
+    assert card["calls_impatient"] == 1 and card["calls_domineering"] == 1 and card["premature_hangups"] == 1
+    assert card["closing_compliance"] == pytest.approx(2 / 3) and card["greeting_compliance"] == 1.0
+    assert (card["banned_arrogant"], card["banned_rude"], card["banned_total"]) == (2, 1, 3)
+    assert card["median_agent_chars_per_s"] == pytest.approx(4.0)
+    assert card["polite_per_call"] == pytest.approx(2.0)
+    assert card["period_start"] == date(2026, 11, 16)
+
+
+def test_nightly_aggregation_touches_only_changed_partitions(tmp_path):
+    monday = datetime(2026, 11, 16, 9, 0, tzinfo=CST)
+    store_call(tmp_path, result("C1", "A1", monday))
+    store_call(tmp_path, result("C2", "A1", monday + timedelta(days=8)))  # the next ISO week
+    update_scorecards(tmp_path, ScoringConfig())
+    cards = tmp_path / "scorecards"
+    untouched = [
+        cards / "period=day/period_label=2026-11-16/data.parquet",
+        cards / "period=week/period_label=2026-W47/data.parquet",
+    ]
+    stamps = [p.stat().st_mtime_ns for p in untouched]
+    touched = store_call(tmp_path, result("C3", "A2", monday + timedelta(days=8), ["greeting.missing"]))
+    assert touched == {"2026-11-24"}
+    update_scorecards(tmp_path, ScoringConfig(), touched)
+    assert [p.stat().st_mtime_ns for p in untouched] == stamps
+    week = pd.read_parquet(cards / "period=week/period_label=2026-W48")
+    assert sorted(week["agent_id"]) == ["A1", "A2"]
+
+
+def test_a_crash_mid_write_leaves_the_last_good_partition(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    monday = datetime(2026, 11, 16, 9, 0, tzinfo=CST)
+    store_call(tmp_path, result("C1", "A1", monday, ["greeting.missing"]))
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq, "write_table", crash)
+    with pytest.raises(OSError):
+        store_call(tmp_path, result("C2", "A1", monday))
+    monkeypatch.undo()
+    assert read_table(tmp_path, "calls")["call_id"].tolist() == ["C1"]
+    assert read_table(tmp_path, "events")["rule_id"].tolist() == ["greeting.missing"]
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_duckdb_reads_the_same_tables(tmp_path):
+    import duckdb
+
+    monday = datetime(2026, 11, 16, 9, 0, tzinfo=CST)
+    store_call(tmp_path, result("C1", "A1", monday, ["greeting.missing", "closing.missing"]))
+    store_call(tmp_path, result("C2", "A2", monday + timedelta(days=1), ["greeting.missing"]))
+    update_scorecards(tmp_path, ScoringConfig())
+    rows = duckdb.sql(
+        f"""select call_date, rule_id, count(*) as n from read_parquet('{tmp_path}/events/*/*.parquet', hive_partitioning = true)
+        group by all order by all"""
+    ).fetchall()
+    assert [(str(d), r, n) for d, r, n in rows] == [
+        ("2026-11-16", "closing.missing", 1),
+        ("2026-11-16", "greeting.missing", 1),
+        ("2026-11-17", "greeting.missing", 1),
+    ]
+    scores = duckdb.sql(
+        f"""select agent_id, score from read_parquet('{tmp_path}/scorecards/*/*/*.parquet', hive_partitioning = true)
+        where period = 'week' order by agent_id"""
+    ).fetchall()
+    assert scores == [("A1", 85.0), ("A2", 90.0)]
+
+
+def test_read_api_for_notebooks(tmp_path):
+    from pipeline.warehouse.read import Warehouse
+
+    monday = datetime(2026, 11, 16, 9, 0, tzinfo=CST)
+    store_call(tmp_path, result("C1", "A1", monday, ["greeting.missing"]))
+    store_call(tmp_path, result("C2", "A2", monday + timedelta(days=2), ["phrase.banned:傲慢"]))
+    update_scorecards(tmp_path, ScoringConfig())
+    wh = Warehouse(tmp_path)
+    assert wh.dates(start="2026-11-17") == ["2026-11-18"]
+    assert wh.calls(agent_id="A2")["call_id"].tolist() == ["C2"]
+    events = wh.events(start="2026-11-16", end="2026-11-16")
+    assert events[["call_id", "rule_id", "evidence", "start_s"]].values.tolist() == [
+        ["C1", "greeting.missing", "什么事", 1.0]
+    ]
+    assert wh.scorecards("day", agent_id="A1")["period_label"].tolist() == ["2026-11-16"]
+    view = wh.call("C2")
+    assert view.call["agent_id"] == "A2" and view.events["category"].tolist() == ["傲慢"]
+    assert view.utterances["text"].tolist() == ["您好"]
+    with pytest.raises(KeyError):
+        wh.call("nope")
