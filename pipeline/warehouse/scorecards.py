@@ -1,8 +1,8 @@
 """Per-agent scorecards per day and per ISO week, from the calls and events tables.
 
-For every call: its deduction = the sum of the weights (``[scoring.weights]``) of its events. For an
-agent and period: ``score = max(0, 100 - mean deduction per call)``, so every point lost can be
-traced to rows of the events table.
+For an agent and period: ``score = max(0, 100 - deduction per call)``, where the deduction is the
+sum of the weights (``[scoring.weights]``) of the period's events and is divided by the period's
+calls, so every point lost can be traced to rows of the events table.
 
 Scorecards are Hive-partitioned as ``scorecards/period=day|week/period_label=<label>/data.parquet``;
 after a night's run only the days and weeks whose call dates changed are recomputed.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pyarrow as pa
 
 from pipeline.config import ScoringConfig
 from pipeline.warehouse import schemas
-from pipeline.warehouse.store import partition_dates, read_table, write_atomic
+from pipeline.warehouse.store import partition_dates, read_arrow, write_atomic
 
 PERIODS = ("day", "week")
 # Banned-phrase categories of the guide, as scorecard columns.
@@ -32,8 +33,17 @@ BANNED_COLUMNS = {
     "不耐烦/粗鲁": "banned_impatient",
     "不当答复": "banned_improper",
 }
-_CALL_COLUMNS = ["call_id", "agent_id", "talk_agent_ms", "agent_chars_per_s", "polite_total", "status"]
-_EVENT_COLUMNS = ["call_id", "rule_id", "category"]
+_CALL_COLUMNS = ["agent_id", "talk_agent_ms", "agent_chars_per_s", "polite_total", "status"]
+_EVENT_COLUMNS = ["call_id", "agent_id", "rule_id", "category"]
+# Rules that fire at most once per call, or whose per-call presence the scorecard reports.
+_PER_CALL_RULES = [
+    "greeting.missing",
+    "self_intro.missing",
+    "closing.missing",
+    "conduct.impatient",
+    "conduct.domineering",
+]
+_KEYS = ["agent_id", "period_label"]
 
 
 def iso_week(day: str) -> str:
@@ -46,72 +56,84 @@ def week_days(label: str) -> list[str]:
     return [(monday + timedelta(days=i)).isoformat() for i in range(7)]
 
 
-def per_call(calls: pd.DataFrame, events: pd.DataFrame, scoring: ScoringConfig) -> pd.DataFrame:
-    """One row per scored call: its event counts per rule and category, and its deduction."""
-    calls = calls[calls["status"] == "scored"].set_index("call_id")
-    counts = events.groupby(["call_id", "rule_id"]).size().unstack(fill_value=0)
-    banned = events[events["rule_id"] == "phrase.banned"]
-    by_category = banned.groupby(["call_id", "category"]).size().unstack(fill_value=0)
-    frame = calls.join(counts, how="left").join(by_category, how="left")
-    rule_ids = list(counts.columns)
-    frame[rule_ids + list(by_category.columns)] = frame[rule_ids + list(by_category.columns)].fillna(0)
-    weights = pd.Series({r: scoring.weights.get(r, 0.0) for r in rule_ids}, dtype=float)
-    frame["deduction"] = frame[rule_ids].to_numpy(dtype=float) @ weights.to_numpy() if rule_ids else 0.0
-    frame["n_events"] = frame[rule_ids].sum(axis=1) if rule_ids else 0
-    return frame.reset_index()
+@dataclass(frozen=True)
+class DayCounts:
+    """What scorecards need of some days, reduced in Arrow: ten million events never become Python
+    objects. Counts are per agent and call date, so any period is a sum of days."""
+
+    calls: (
+        pd.DataFrame
+    )  # one row per scored call: agent_id, call_date, talk_agent_ms, agent_chars_per_s, polite_total
+    events: pd.DataFrame  # agent_id, call_date, rule_id, category, n (events)
+    flagged: pd.DataFrame  # agent_id, call_date, rule_id, n (distinct calls with the rule)
 
 
-def _count(frame: pd.DataFrame, column: str) -> pd.Series:
-    return frame[column] if column in frame else pd.Series(0, index=frame.index)
+def day_counts(warehouse: Path, days: Iterable[str]) -> DayCounts:
+    import pyarrow.compute as pc
 
-
-def aggregate(calls: pd.DataFrame, period_label: pd.Series, period_start: pd.Series) -> pd.DataFrame:
-    """Scorecard rows from per-call rows (``per_call``) and each call's period."""
-    f = calls.assign(
-        period_label=period_label.to_numpy(),
-        period_start=period_start.to_numpy(),
-        greeting_ok=_count(calls, "greeting.missing") == 0,
-        closing_ok=_count(calls, "closing.missing") == 0,
-        self_intro_ok=_count(calls, "self_intro.missing") == 0,
-        interruptions=_count(calls, "interruption.agent"),
-        impatient=_count(calls, "conduct.impatient") > 0,
-        domineering=_count(calls, "conduct.domineering") > 0,
-        hangups=_count(calls, "hangup.premature"),
-        **{col: _count(calls, cat) for cat, col in BANNED_COLUMNS.items()},
+    days = sorted(set(days))
+    calls = read_arrow(warehouse, "calls", days, _CALL_COLUMNS)
+    calls = calls.filter(pc.equal(calls["status"], "scored")).drop_columns(["status"])
+    events = read_arrow(warehouse, "events", days, _EVENT_COLUMNS)
+    per_rule = events.group_by(["agent_id", "call_date", "rule_id", "category"]).aggregate(
+        [([], "count_all")]
     )
-    grouped = f.groupby(["agent_id", "period_label", "period_start"], observed=True, sort=True)
-    out = grouped.agg(
-        n_calls=("call_id", "size"),
+    once = events.filter(pc.is_in(events["rule_id"], value_set=pa.array(_PER_CALL_RULES)))
+    flagged = once.group_by(["agent_id", "call_date", "rule_id"]).aggregate([("call_id", "count_distinct")])
+    return DayCounts(
+        calls=calls.to_pandas(),
+        events=per_rule.rename_columns(["agent_id", "call_date", "rule_id", "category", "n"]).to_pandas(),
+        flagged=flagged.rename_columns(["agent_id", "call_date", "rule_id", "n"]).to_pandas(),
+    )
+
+
+def _wide(frame: pd.DataFrame, column: str, prefix: str) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=_KEYS))
+    return frame.groupby([*_KEYS, column])["n"].sum().unstack(fill_value=0).add_prefix(prefix)
+
+
+def aggregate(counts: DayCounts, label_of: dict[str, str], scoring: ScoringConfig) -> pd.DataFrame:
+    """Scorecard rows of every (agent, period) in ``counts``; ``label_of`` maps call date -> period."""
+    calls = counts.calls.assign(period_label=counts.calls["call_date"].map(label_of))
+    events = counts.events.assign(period_label=counts.events["call_date"].map(label_of))
+    flagged = counts.flagged.assign(period_label=counts.flagged["call_date"].map(label_of))
+    base = calls.groupby(_KEYS, observed=True).agg(
+        n_calls=("agent_id", "size"),
         talk_ms=("talk_agent_ms", "sum"),
-        greeting_compliance=("greeting_ok", "mean"),
-        closing_compliance=("closing_ok", "mean"),
-        self_intro_compliance=("self_intro_ok", "mean"),
-        interruptions=("interruptions", "sum"),
-        calls_impatient=("impatient", "sum"),
-        calls_domineering=("domineering", "sum"),
-        premature_hangups=("hangups", "sum"),
-        median_agent_chars_per_s=("agent_chars_per_s", "median"),
         polite=("polite_total", "sum"),
-        n_events=("n_events", "sum"),
-        deduction=("deduction", "sum"),
-        **{col: (col, "sum") for col in BANNED_COLUMNS.values()},
-    ).reset_index()
+        median_agent_chars_per_s=("agent_chars_per_s", "median"),
+    )
+    rules = _wide(events, "rule_id", "n:")
+    banned = _wide(events[events["rule_id"] == "phrase.banned"], "category", "cat:")
+    with_rule = _wide(flagged, "rule_id", "calls:")
+    out = base.join([rules, banned, with_rule], how="left").fillna(0).reset_index()
+
+    def col(name: str) -> pd.Series:
+        return out[name] if name in out else pd.Series(0.0, index=out.index)
+
+    rule_cols = [c for c in out.columns if c.startswith("n:")]
+    weights = np.array([scoring.weights.get(c[2:], 0.0) for c in rule_cols])
+    deduction = out[rule_cols].to_numpy(dtype=float) @ weights if rule_cols else np.zeros(len(out))
+    n = out["n_calls"]
     out["schema_version"] = schemas.SCHEMA_VERSION
     out["talk_minutes"] = out["talk_ms"] / 60000
-    out["interruptions_per_call"] = out["interruptions"] / out["n_calls"]
-    out["banned_total"] = out[list(BANNED_COLUMNS.values())].sum(axis=1)
-    out["polite_per_call"] = out["polite"] / out["n_calls"]
-    out["events_per_call"] = out["n_events"] / out["n_calls"]
-    out["deduction_per_call"] = out["deduction"] / out["n_calls"]
+    out["greeting_compliance"] = 1 - col("calls:greeting.missing") / n
+    out["self_intro_compliance"] = 1 - col("calls:self_intro.missing") / n
+    out["closing_compliance"] = 1 - col("calls:closing.missing") / n
+    out["interruptions_per_call"] = col("n:interruption.agent") / n
+    out["calls_impatient"] = col("calls:conduct.impatient")
+    out["calls_domineering"] = col("calls:conduct.domineering")
+    out["premature_hangups"] = col("n:hangup.premature")
+    for category, name in BANNED_COLUMNS.items():
+        out[name] = col(f"cat:{category}")
+    out["banned_total"] = col("n:phrase.banned")
+    out["polite_per_call"] = out["polite"] / n
+    out["n_events"] = out[rule_cols].sum(axis=1) if rule_cols else 0
+    out["events_per_call"] = out["n_events"] / n
+    out["deduction_per_call"] = deduction / n
     out["score"] = np.maximum(0.0, 100 - out["deduction_per_call"])
     return out
-
-
-def _frames(warehouse: Path, days: Iterable[str], scoring: ScoringConfig) -> pd.DataFrame:
-    days = sorted(set(days))
-    calls = read_table(warehouse, "calls", days, _CALL_COLUMNS)
-    events = read_table(warehouse, "events", days, _EVENT_COLUMNS)
-    return per_call(calls, events, scoring)
 
 
 def _write(warehouse: Path, period: str, label: str, rows: pd.DataFrame) -> None:
@@ -129,23 +151,20 @@ def update_scorecards(
     warehouse: Path, scoring: ScoringConfig, dates: Iterable[str] | None = None
 ) -> dict[str, int]:
     """Recompute the day and week scorecards of ``dates`` (None: all); returns rows per period."""
-    all_days = partition_dates(warehouse)
-    days = sorted(set(all_days if dates is None else dates))
+    days = sorted(set(partition_dates(warehouse) if dates is None else dates))
     weeks = sorted({iso_week(d) for d in days})
-    frame = _frames(warehouse, {d for w in weeks for d in week_days(w)}, scoring)
+    counts = day_counts(warehouse, {d for w in weeks for d in week_days(w)})
+    stored_days = set(counts.calls["call_date"].unique())
     written = dict.fromkeys(PERIODS, 0)
-    call_day = frame["call_date"].astype(str)
     for period, labels in (("day", days), ("week", weeks)):
-        if period == "day":
-            label = call_day
-            start = pd.to_datetime(call_day).dt.date
-        else:
-            label = call_day.map(iso_week)
-            start = label.map(lambda w: date.fromisoformat(week_days(w)[0]))
-        cards = aggregate(frame, label, start) if not frame.empty else pd.DataFrame(columns=["period_label"])
-        for wanted in labels:
-            rows = cards[cards["period_label"] == wanted]
-            _write(warehouse, period, wanted, rows)
+        label_of = {d: (d if period == "day" else iso_week(d)) for d in stored_days}
+        cards = aggregate(counts, label_of, scoring)
+        starts = {
+            label: date.fromisoformat(label if period == "day" else week_days(label)[0]) for label in labels
+        }
+        for label in labels:
+            rows = cards[cards["period_label"] == label].assign(period_start=starts[label])
+            _write(warehouse, period, label, rows)
             written[period] += len(rows)
     if dates is None:  # a full rebuild also drops scorecards of dates no longer stored
         for period, labels in (("day", set(days)), ("week", set(weeks))):

@@ -121,6 +121,25 @@ def store_call(warehouse: Path, result: CallResult, call_date: str | None = None
     return store_calls(warehouse, [result], {result.call.call_id: call_date} if call_date else None)
 
 
+def read_arrow(
+    warehouse: Path, name: str, dates: Iterable[str] | None = None, columns: list[str] | None = None
+) -> pa.Table:
+    """A per-call table (or the partitions of ``dates``) as one Arrow table with ``call_date``."""
+    wanted = partition_dates(warehouse, name) if dates is None else sorted(set(dates))
+    frames = []
+    for call_date in wanted:
+        if _partition_path(warehouse, name, call_date).exists():
+            part = _read_partition(warehouse, name, call_date, columns)
+            frames.append(
+                part.append_column("call_date", pa.repeat(pa.scalar(call_date, pa.string()), part.num_rows))
+            )
+    if not frames:
+        schema = TABLE_SCHEMAS[name]
+        fields = list(schema) if columns is None else [schema.field(c) for c in columns]
+        return pa.schema([*fields, pa.field("call_date", pa.string())]).empty_table()
+    return pa.concat_tables(frames)
+
+
 def read_table(
     warehouse: Path, name: str, dates: Iterable[str] | None = None, columns: list[str] | None = None
 ) -> pd.DataFrame:
@@ -128,22 +147,9 @@ def read_table(
 
     Empty, with the right columns, when nothing is stored yet.
     """
-    folder = warehouse / name
     if name in CALL_TABLES:
-        wanted = partition_dates(warehouse, name) if dates is None else sorted(set(dates))
-        frames = []
-        for call_date in wanted:
-            if _partition_path(warehouse, name, call_date).exists():
-                part = _read_partition(warehouse, name, call_date, columns)
-                frames.append(
-                    part.append_column("call_date", pa.array([call_date] * part.num_rows, pa.string()))
-                )
-        if not frames:
-            schema = TABLE_SCHEMAS[name]
-            fields = list(schema) if columns is None else [schema.field(c) for c in columns]
-            empty = pa.schema([*fields, pa.field("call_date", pa.string())]).empty_table()
-            return empty.to_pandas()
-        return pa.concat_tables(frames).to_pandas()
+        return read_arrow(warehouse, name, dates, columns).to_pandas()
+    folder = warehouse / name
     if not folder.exists() or not any(folder.rglob("*.parquet")):
         return TABLE_SCHEMAS[name].empty_table().to_pandas()
     return pd.read_parquet(folder, columns=columns)
