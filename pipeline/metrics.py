@@ -45,6 +45,11 @@ def call_metrics(
         role: union((u.start, u.end) for u in utterances if u.role == role) for role in ("agent", "caller")
     }
     speech = union((t.start, t.end) for t in turns)
+    started_by = {"agent": 0.0, "caller": 0.0}
+    for start, end in intersection(by_role["agent"], by_role["caller"]):
+        # Whoever's stretch of speech began later is the one who cut in.
+        began = {role: max(s for s, e in by_role[role] if s <= start) for role in ("agent", "caller")}
+        started_by["agent" if began["agent"] > began["caller"] else "caller"] += end - start
     agent_speech = [u for u in utterances if u.role == "agent" and u.scorable]
     agent_seconds = sum(u.end - u.start for u in agent_speech)
     agent_chars = sum(han_count(u.text) for u in agent_speech)
@@ -58,4 +63,6 @@ def call_metrics(
         overlap=round(total(intersection(by_role["agent"], by_role["caller"])), 3),
         agent_chars_per_s=round(agent_chars / agent_seconds, 3) if agent_seconds > 0 else 0.0,
         n_utterances=len(utterances),
+        overlap_started_by_agent=round(started_by["agent"], 3),
+        overlap_started_by_caller=round(started_by["caller"], 3),
     )

@@ -143,6 +143,8 @@ class CallMetrics(_Record):
     overlap: float
     agent_chars_per_s: float
     n_utterances: int
+    overlap_started_by_agent: float = 0.0  # overlap time in which the agent was the one who cut in
+    overlap_started_by_caller: float = 0.0
     polite_counts: dict[str, int] = field(default_factory=dict)
 
 

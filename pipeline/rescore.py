@@ -81,6 +81,8 @@ def rescore_call(call: Any, utterances: tuple[Utterance, ...], cfg: Config, lexi
         overlap=call.overlap_ms / 1000,
         agent_chars_per_s=float(call.agent_chars_per_s),
         n_utterances=int(call.n_utterances),
+        overlap_started_by_agent=call.overlap_agent_started_ms / 1000,
+        overlap_started_by_caller=call.overlap_caller_started_ms / 1000,
         polite_counts=polite_counts(utterances, lexicon["polite"].phrases),
     )
     return CallResult(

@@ -33,7 +33,7 @@ def result(call_id, agent, when, rules=(), cps=4.2, polite=None):
     )
     utterances = (replace(utt("agent", 1.0, 2.0, "您好"), call_id=call_id),)
     metrics = CallMetrics(
-        call_id, agent, 30.0, 12.0, 10.0, 8.0, 0.5, cps, 1, polite or {"您好": 1, "谢谢": 1}
+        call_id, agent, 30.0, 12.0, 10.0, 8.0, 0.5, cps, 1, polite_counts=polite or {"您好": 1, "谢谢": 1}
     )
     return CallResult(
         ref,
