@@ -17,7 +17,7 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[synth,dev]'
+	$(BIN)/pip install --quiet -e '.[synth,dask,dev]'
 	touch $@ $(VENV)/.installed-run
 
 models: $(VENV)/.installed-run

@@ -37,18 +37,26 @@ class Plan:
     scanned: int
     without_metadata: list[str]
     problems: list[str]
+    waiting: list[str] = field(default_factory=list)  # files still being written
 
 
-def plan_run(share: Path, warehouse: Path, cfg: Config, model_id: str) -> Plan:
-    scan = scan_share(share, cfg.default_layout, cfg.timezone)
+def plan_run(share: Path, warehouse: Path, cfg: Config, model_id: str, now: float | None = None) -> Plan:
+    """What this run must do: new, changed and retryable files that are not still being written."""
+    scan = scan_share(share, cfg.default_layout, cfg.timezone, cfg.share.filename_pattern)
     with Ledger(warehouse) as ledger:
-        todo = ledger.pending(scan.calls, model_id)
-    return Plan(todo, len(scan.calls), scan.without_metadata, scan.problems)
+        pending = ledger.pending(scan.calls, model_id, cfg.run.max_attempts)
+    cutoff = (time.time() if now is None else now) - cfg.share.quiet_period_s
+    todo = [r for r in pending if r.mtime <= cutoff]
+    waiting = [r.path for r in pending if r.mtime > cutoff]
+    return Plan(todo, len(scan.calls), scan.without_metadata, scan.problems, waiting)
 
 
 def process_one(ref: CallRef, cfg: Config, models: Models) -> tuple[CallOutcome, CallResult | None]:
-    """One call through every stage. A recording that cannot be decoded is a failed outcome."""
+    """One call through every stage. A recording that cannot be decoded is a failed outcome;
+    one whose size changed since the scan is still being written and waits for the next run."""
     try:
+        if Path(ref.path).stat().st_size != ref.size:
+            return CallOutcome(ref.call_id, ref.path, "waiting", "still being written"), None
         ref = replace(ref, sha256=sha256_file(Path(ref.path)))
         result = process_call(ref, cfg, models)
     except (DecodeError, FileNotFoundError) as exc:
@@ -73,6 +81,8 @@ class StoreBuffer:
         self.touched_dates: set[str] = set()
 
     def add(self, outcome: CallOutcome, result: CallResult | None) -> None:
+        if outcome.status == "waiting":
+            return
         if result is None:
             with Ledger(self.warehouse) as ledger:
                 ledger.record_failure(self.refs[outcome.path], outcome.error)
@@ -86,8 +96,8 @@ class StoreBuffer:
             return
         self.touched_dates |= store_calls(self.warehouse, [result for _, result in self.pending])
         with Ledger(self.warehouse) as ledger:
-            for outcome, result in self.pending:
-                ledger.record_ok(replace(self.refs[outcome.path], sha256=result.call.sha256), self.model_id)
+            stored = [replace(self.refs[o.path], sha256=r.call.sha256) for o, r in self.pending]
+            ledger.record_ok(stored, self.model_id)
         self.pending.clear()
 
 
@@ -128,15 +138,80 @@ def unexpected_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+class RunLocked(RuntimeError):
+    """Another run holds this warehouse."""
+
+
+class RunLock:
+    """One run at a time per warehouse: an OS file lock, released by the kernel if the holder dies."""
+
+    def __init__(self, warehouse: Path) -> None:
+        warehouse.mkdir(parents=True, exist_ok=True)
+        self.path = warehouse / ".callqa.lock"
+        self._file = None
+
+    def __enter__(self) -> RunLock:
+        import fcntl
+        import os
+
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise RunLocked(
+                f"another callqa run is using {self.path.parent} ({holder}); try again when it ends"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
+        self._file = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()  # closing releases the lock
+            self._file = None
+
+
+class ProgressReport:
+    """Calls done of total, audio hours and ETA, one line per call on stderr (never the flow log)."""
+
+    def __init__(self, total: int, stream=None) -> None:
+        import sys
+
+        self.total, self.done, self.audio_s = total, 0, 0.0
+        self.started = time.perf_counter()
+        self.stream = stream or sys.stderr
+
+    def update(self, outcome: CallOutcome) -> None:
+        self.done += 1
+        self.audio_s += outcome.audio_s
+        elapsed = time.perf_counter() - self.started
+        eta = elapsed / self.done * (self.total - self.done)
+        detail = "" if outcome.status == "ok" else f" ({outcome.error[:80]})"
+        self.stream.write(
+            f"[{self.done}/{self.total}] {outcome.call_id} {outcome.status}{detail} | "
+            f"audio {self.audio_s / 3600:.2f} h | elapsed {elapsed:.0f} s | ETA {eta:.0f} s\n"
+        )
+        self.stream.flush()
+
+
 def summarize(plan: Plan, outcomes: list[CallOutcome], warehouse: Path, started: float) -> dict:
     wall = time.perf_counter() - started
     audio = sum(o.audio_s for o in outcomes)
-    failed = [o for o in outcomes if o.status != "ok"]
+    failed = [o for o in outcomes if o.status == "failed"]
+    waiting = plan.waiting + [o.path for o in outcomes if o.status == "waiting"]
     return {
         "warehouse": str(warehouse),
         "scanned": plan.scanned,
-        "processed": len(outcomes) - len(failed),
-        "skipped": plan.scanned - len(plan.todo),
+        "processed": sum(o.status == "ok" for o in outcomes),
+        "skipped": plan.scanned - len(plan.todo) - len(plan.waiting),
+        "waiting": len(waiting),
+        "waiting_paths": waiting,
         "failed": len(failed),
         "failures": [{"call_id": o.call_id, "path": o.path, "error": o.error} for o in failed],
         "without_metadata": plan.without_metadata,

@@ -74,22 +74,51 @@ def run(
     config: ConfigOption = None,
 ) -> None:
     """Run the nightly batch once on SHARE: transcribe, check and score every new recording."""
+    from pipeline.batch import RunLocked
     from pipeline.flows import run_nightly
 
     cfg = _config(config)
-    summary = run_nightly(share, warehouse or Path(cfg.warehouse), cfg)
+    try:
+        summary = run_nightly(share, warehouse or Path(cfg.warehouse), cfg)
+    except RunLocked as exc:
+        console.print(f"[yellow]{exc}[/yellow]")
+        raise typer.Exit(75) from exc  # EX_TEMPFAIL: try again later
     _print_summary(summary)
     if summary["failed"] and not summary["processed"]:
         raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    share: Annotated[Path | None, typer.Option(help="recording share (default: [schedule] share)")] = None,
+    warehouse: Annotated[Path | None, typer.Option(help="warehouse folder (default from config)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the nightly and weekly flows on their cron schedules (Prefect's local API by default)."""
+    from pipeline.flows import serve as serve_flows
+
+    cfg = _config(config)
+    console.print(
+        f"nightly: {cfg.schedule.nightly_cron}, weekly report: {cfg.schedule.weekly_cron} ({cfg.timezone}); Ctrl-C stops"
+    )
+    serve_flows(cfg, warehouse or Path(cfg.warehouse), share or Path(cfg.schedule.share))
+
+
 def _print_summary(summary: dict) -> None:
     table = Table("calls", "count", title="nightly run")
-    for key in ("scanned", "processed", "skipped", "failed"):
+    for key in ("scanned", "processed", "skipped", "waiting", "failed"):
         table.add_row(key, str(summary[key]))
     console.print(table)
     for failure in summary.get("failures", []):
         console.print(f"[red]failed[/red] {failure['call_id']} ({failure['path']}): {failure['error']}")
+    for path in summary.get("waiting_paths", []):
+        console.print(f"[yellow]waiting[/yellow] {path}: still being written, next run")
+    if summary.get("without_metadata"):
+        console.print(
+            f"[yellow]{len(summary['without_metadata'])} file(s) without metadata[/yellow] (agent unknown)"
+        )
+    for problem in summary.get("manifest_problems", []):
+        console.print(f"[yellow]manifest[/yellow] {problem}")
     console.print(
         f"audio {summary['audio_s'] / 3600:.3f} h in {summary['wall_s']:.1f} s "
         f"(real-time factor {summary['rtf']:.3f}); warehouse: {summary['warehouse']}"

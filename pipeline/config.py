@@ -98,6 +98,37 @@ class ScoringConfig:
 
 
 @dataclass(frozen=True)
+class ShareConfig:
+    # When a share has no manifest.csv for a file: a regex on its path relative to the share, with
+    # named groups call_id, agent_id and started_at (ISO 8601 or YYYYmmddHHMMSS), e.g.
+    # "(?P<agent_id>A\\d+)_(?P<started_at>\\d{14})_(?P<call_id>\\w+)\\.wav$"
+    filename_pattern: str | None = None
+    # A file modified more recently than this is probably still being written: it waits for the next run.
+    quiet_period_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    # Worker processes on this machine (each loads the model once, with model.cpu_threads threads).
+    workers: int = 1
+    # An existing Dask scheduler ("tcp://host:8786"): calls are spread over its workers instead.
+    dask_address: str | None = None
+    call_timeout_s: float = 1800.0
+    # A file that failed this many times is left in failures/ until it changes.
+    max_attempts: int = 3
+    # Finished calls are stored this many at a time (each day's partition is rewritten per batch).
+    store_batch_calls: int = 50
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    # `callqa serve`: cron expressions in the call centre's time zone (Config.timezone).
+    share: str = "data/sample_share"
+    nightly_cron: str = "0 2 * * *"
+    weekly_cron: str = "0 7 * * 1"
+
+
+@dataclass(frozen=True)
 class Config:
     warehouse: str = "data/warehouse"
     models_dir: str = "models"
@@ -107,8 +138,9 @@ class Config:
     # The call centre's time zone: call dates, days and ISO weeks follow its calendar; manifest
     # times without an offset are taken to be local.
     timezone: str = "Asia/Shanghai"
-    # Finished calls are stored this many at a time (each day's partition is rewritten per batch).
-    store_batch_calls: int = 50
+    share: ShareConfig = field(default_factory=ShareConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)

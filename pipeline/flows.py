@@ -1,13 +1,16 @@
 """Prefect 3 flows. Prefect's local ephemeral API is the default: nothing to install or start.
 
 One task per call (Prefect costs milliseconds per task run), never per segment. The task body is
-``pipeline.batch.process_and_store``: the flow only arranges plain functions.
+``pipeline.batch.process_one``: the flows only arrange plain functions. Where the calls run is the
+task runner's business: one process (default), N worker processes on this machine
+(``[run] workers``), or the workers of an existing Dask cluster (``[run] dask_address``).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from pipeline.config import Config
@@ -29,10 +32,12 @@ def configure_prefect() -> None:
 configure_prefect()
 
 from prefect import flow, task  # noqa: E402
-from prefect.states import State  # noqa: E402
+from prefect.futures import as_completed  # noqa: E402
 
 from pipeline.batch import (  # noqa: E402
     CallOutcome,
+    ProgressReport,
+    RunLock,
     StoreBuffer,
     plan_run,
     process_one,
@@ -42,47 +47,128 @@ from pipeline.batch import (  # noqa: E402
 )
 from pipeline.process import Models  # noqa: E402
 from pipeline.records import CallRef, CallResult  # noqa: E402
-from pipeline.warehouse.scorecards import update_scorecards  # noqa: E402
+from pipeline.warehouse.scorecards import iso_week, update_scorecards, week_days  # noqa: E402
 
 
-@task(name="process-call", retries=1, retry_delay_seconds=2, task_run_name="call-{call_id}")
+@task(name="process-call", retries=1, retry_delay_seconds=5, task_run_name="call-{call_id}")
 def process_call_task(call_id: str, ref: dict, config: dict) -> dict:
+    """Runs in a worker (thread, process or Dask worker), which keeps its models between calls."""
     cfg = Config.from_dict(config)
     outcome, result = process_one(CallRef.from_dict(ref), cfg, Models.load(cfg))
     return {"outcome": outcome.__dict__, "result": result.to_dict() if result else None}
 
 
-@flow(name="nightly", log_prints=True)
+def _collect(future, ref: CallRef) -> tuple[CallOutcome, CallResult | None]:
+    try:
+        payload = future.result()
+    except BaseException as exc:  # the task's own exception or timeout, after its retries
+        return CallOutcome(ref.call_id, ref.path, "failed", unexpected_error(exc)), None
+    result = CallResult.from_dict(payload["result"]) if payload["result"] else None
+    return CallOutcome(**payload["outcome"]), result
+
+
+@flow(name="nightly")
 def nightly(share: str, warehouse: str, config: dict | None = None) -> dict:
-    """Scan the share, process each new or changed recording, store, rebuild scorecards."""
+    """Scan the share, process each new or changed recording, store, update the scorecards."""
     started = time.perf_counter()
     cfg = Config.from_dict(config or {})
     wh = Path(warehouse)
-    plan = plan_run(Path(share), wh, cfg, cfg.whisper_dir.name)
-    buffer = StoreBuffer(wh, {r.path: r for r in plan.todo}, cfg.whisper_dir.name, cfg.store_batch_calls)
-    outcomes: list[CallOutcome] = []
-    for ref in plan.todo:
-        state: State = process_call_task(ref.call_id, ref.to_dict(), cfg.to_dict(), return_state=True)
-        result = None
-        if state.is_completed():
-            payload = state.result()
-            outcome = CallOutcome(**payload["outcome"])
-            result = CallResult.from_dict(payload["result"]) if payload["result"] else None
-        else:
-            try:
-                state.result()
-                reason = f"task ended in state {state.type.value}"
-            except BaseException as exc:  # the task's own exception, after its retries
-                reason = unexpected_error(exc)
-            outcome = CallOutcome(ref.call_id, ref.path, "failed", reason)
-        outcomes.append(outcome)
-        buffer.add(outcome, result)
-    buffer.flush()
-    update_scorecards(wh, cfg.scoring, buffer.touched_dates)
-    write_failures(wh)
-    return summarize(plan, outcomes, wh, started)
+    with RunLock(wh):
+        plan = plan_run(Path(share), wh, cfg, cfg.whisper_dir.name)
+        buffer = StoreBuffer(
+            wh, {r.path: r for r in plan.todo}, cfg.whisper_dir.name, cfg.run.store_batch_calls
+        )
+        progress = ProgressReport(len(plan.todo))
+        # A timeout can only stop a call running in its own process (worker processes, Dask).
+        parallel = cfg.run.workers > 1 or bool(cfg.run.dask_address)
+        run_task = process_call_task.with_options(
+            timeout_seconds=cfg.run.call_timeout_s if parallel else None
+        )
+        config_dict = cfg.to_dict()
+        outcomes: list[CallOutcome] = []
+        # A bounded number of calls in flight: results are stored as they come, never all held.
+        window = max(2, 2 * max(cfg.run.workers, 1))
+        for start in range(0, len(plan.todo), window):
+            chunk = {
+                run_task.submit(r.call_id, r.to_dict(), config_dict): r
+                for r in plan.todo[start : start + window]
+            }
+            for future in as_completed(list(chunk)):
+                outcome, result = _collect(future, chunk[future])
+                outcomes.append(outcome)
+                buffer.add(outcome, result)
+                progress.update(outcome)
+        buffer.flush()
+        update_scorecards(wh, cfg.scoring, buffer.touched_dates)
+        write_failures(wh)
+        return summarize(plan, outcomes, wh, started)
 
 
-def run_nightly(share: Path, warehouse: Path, cfg: Config) -> dict:
+def previous_week(today: date) -> str:
+    return iso_week((today - timedelta(days=7)).isoformat())
+
+
+@flow(name="weekly_report")
+def weekly_report(warehouse: str, week: str | None = None, config: dict | None = None) -> str:
+    """The week's scorecards, recomputed, and its agent ranking as CSV (the HTML report builds on it)."""
+    from zoneinfo import ZoneInfo
+
+    cfg = Config.from_dict(config or {})
+    wh = Path(warehouse)
+    week = week or previous_week(datetime.now(ZoneInfo(cfg.timezone)).date())
+    update_scorecards(wh, cfg.scoring, week_days(week))
+    from pipeline.warehouse.read import Warehouse
+
+    cards = Warehouse(wh).scorecards("week")
+    ranking = cards[cards["period_label"] == week].sort_values("score", ascending=False)
+    out = wh / "reports" / f"{week}-ranking.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ranking.to_csv(out, index=False)
+    return str(out)
+
+
+def task_runner(cfg: Config):
+    """Where the calls run: this process, worker processes, or a Dask cluster."""
+    if cfg.run.dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=cfg.run.dask_address)
+    if cfg.run.workers > 1:
+        from prefect.task_runners import ProcessPoolTaskRunner
+
+        return ProcessPoolTaskRunner(max_workers=cfg.run.workers)
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=1)
+
+
+def run_nightly(share: Path, warehouse: Path, cfg: Config, runner=None) -> dict:
     """``callqa run``: the nightly flow once, on Prefect's local API unless PREFECT_API_URL is set."""
-    return nightly(str(share.resolve()), str(warehouse.resolve()), cfg.to_dict())
+    flow_run = nightly.with_options(task_runner=runner or task_runner(cfg))
+    return flow_run(str(share.resolve()), str(warehouse.resolve()), cfg.to_dict())
+
+
+def deployments(cfg: Config, warehouse: Path, share: Path) -> list:
+    """The nightly and weekly deployments with their cron schedules in the centre's time zone."""
+    from prefect.schedules import Cron
+
+    params = {"warehouse": str(warehouse.resolve()), "config": cfg.to_dict()}
+    return [
+        nightly.with_options(task_runner=task_runner(cfg)).to_deployment(
+            name="callqa-nightly",
+            schedules=[Cron(cfg.schedule.nightly_cron, timezone=cfg.timezone)],
+            parameters={"share": str(share.resolve()), **params},
+        ),
+        weekly_report.to_deployment(
+            name="callqa-weekly-report",
+            schedules=[Cron(cfg.schedule.weekly_cron, timezone=cfg.timezone)],
+            parameters=params,
+        ),
+    ]
+
+
+def serve(cfg: Config, warehouse: Path, share: Path) -> None:
+    """Serve both flows on their schedules until interrupted."""
+    from prefect import serve as prefect_serve
+
+    prefect_serve(*deployments(cfg, warehouse, share))

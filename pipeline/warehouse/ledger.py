@@ -71,34 +71,38 @@ class Ledger:
         return todo
 
     def _record(self, ref: CallRef, status: str, error: str | None, model_id: str | None) -> None:
-        with self._db:
-            previous = self._db.execute(
-                "SELECT attempts, size, mtime FROM files WHERE path = ?", (ref.path,)
-            ).fetchone()
-            same_file = previous is not None and previous[1] == ref.size and previous[2] == ref.mtime
-            attempts = (previous[0] if same_file else 0) + 1 if status == "failed" else 0
-            self._db.execute(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    ref.path,
-                    ref.call_id,
-                    ref.agent_id,
-                    ref.size,
-                    ref.mtime,
-                    ref.sha256,
-                    status,
-                    error,
-                    attempts,
-                    model_id,
-                    datetime.now(UTC).isoformat(),
-                ),
-            )
+        """One row; the caller holds the transaction."""
+        previous = self._db.execute(
+            "SELECT attempts, size, mtime FROM files WHERE path = ?", (ref.path,)
+        ).fetchone()
+        same_file = previous is not None and previous[1] == ref.size and previous[2] == ref.mtime
+        attempts = (previous[0] if same_file else 0) + 1 if status == "failed" else 0
+        self._db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ref.path,
+                ref.call_id,
+                ref.agent_id,
+                ref.size,
+                ref.mtime,
+                ref.sha256,
+                status,
+                error,
+                attempts,
+                model_id,
+                datetime.now(UTC).isoformat(),
+            ),
+        )
 
-    def record_ok(self, ref: CallRef, model_id: str) -> None:
-        self._record(ref, "ok", None, model_id)
+    def record_ok(self, refs: Iterable[CallRef], model_id: str) -> None:
+        """Files whose rows are stored, in one transaction."""
+        with self._db:
+            for ref in refs:
+                self._record(ref, "ok", None, model_id)
 
     def record_failure(self, ref: CallRef, error: str) -> None:
-        self._record(ref, "failed", error, None)
+        with self._db:
+            self._record(ref, "failed", error, None)
 
     def failures(self) -> list[dict]:
         cur = self._db.execute(

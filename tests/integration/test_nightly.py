@@ -7,21 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import Config
+from pipeline.config import Config, ShareConfig
 from pipeline.evaluate import evaluate
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture(scope="module")
-def prefect():
-    from pipeline.flows import configure_prefect
-
-    configure_prefect()
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=300):
-        yield
+# The fixture share is written a moment before the run: no quiet period.
+CONFIG = Config(share=ShareConfig(quiet_period_s=0))
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +35,7 @@ def first_run(prefect, share, tmp_path_factory):
     from pipeline.flows import run_nightly
 
     warehouse = tmp_path_factory.mktemp("warehouse")
-    return warehouse, run_nightly(share, warehouse, Config())
+    return warehouse, run_nightly(share, warehouse, CONFIG)
 
 
 def test_every_good_call_is_processed_and_the_corrupt_one_fails_alone(first_run):
@@ -69,6 +61,20 @@ def test_tables_read_back_with_pandas(first_run, sample_share):
     assert set(cards["agent_id"]) == {"A101", "A102", "A103", "A104", "A105"}
     failures = pd.read_parquet(warehouse / "failures")
     assert failures["call_id"].tolist() == ["X001"]
+
+
+def test_weekly_report_flow_ranks_the_weeks_agents(first_run):
+    from pipeline.flows import weekly_report
+
+    warehouse, _ = first_run
+    out = Path(weekly_report(str(warehouse), "2026-W47", CONFIG.to_dict()))
+    ranking = pd.read_csv(out)
+    assert sorted(ranking["agent_id"]) == ["A101", "A102", "A103", "A104", "A105"]
+    assert ranking["score"].is_monotonic_decreasing
+    cards = pd.read_parquet(warehouse / "scorecards" / "period=week")
+    assert ranking.set_index("agent_id")["score"].to_dict() == pytest.approx(
+        cards.set_index("agent_id")["score"].to_dict()
+    )
 
 
 def test_results_agree_with_the_truth(first_run, sample_share):
@@ -106,13 +112,13 @@ def test_a_rerun_processes_exactly_what_is_missing(first_run, share):
     from pipeline.flows import run_nightly
 
     warehouse, _ = first_run
-    again = run_nightly(share, warehouse, Config())
+    again = run_nightly(share, warehouse, CONFIG)
     # Nothing new: only the failed file is retried (and fails again, with its reason).
     assert again["processed"] == 0 and again["skipped"] == 10 and again["failed"] == 1
     shutil.copy(
         share / "recordings/2026-11-16/S002.flac", share / "incoming/X001.wav"
     )  # the file is re-sent, fixed
-    fixed = run_nightly(share, warehouse, Config())
+    fixed = run_nightly(share, warehouse, CONFIG)
     assert fixed["processed"] == 1 and fixed["failed"] == 0 and fixed["skipped"] == 10
     calls = pd.read_parquet(warehouse / "calls")
     assert len(calls) == 11 and calls["call_id"].is_unique

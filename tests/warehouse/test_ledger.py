@@ -13,8 +13,7 @@ def test_only_new_changed_and_retryable_files_are_pending(tmp_path):
         ref(f"/s/{n}.wav") for n in ("done", "changed", "failed", "gave_up", "new")
     )
     with Ledger(tmp_path) as ledger:
-        ledger.record_ok(done, "m1")
-        ledger.record_ok(changed, "m1")
+        ledger.record_ok([done, changed], "m1")
         ledger.record_failure(failed, "cannot decode")
         for _ in range(3):
             ledger.record_failure(gave_up, "cannot decode")
@@ -30,6 +29,6 @@ def test_only_new_changed_and_retryable_files_are_pending(tmp_path):
 
 def test_the_ledger_survives_reopening(tmp_path):
     with Ledger(tmp_path) as ledger:
-        ledger.record_ok(ref("/s/a.wav"), "m1")
+        ledger.record_ok([ref("/s/a.wav")], "m1")
     with Ledger(tmp_path) as ledger:
         assert ledger.pending([ref("/s/a.wav")], "m1") == []
