@@ -5,7 +5,9 @@ Same recordings, same model object, same threads. For each recording, alternatel
           (what a user of faster-whisper would run; no VAD, no word timestamps, whole file);
   callqa: pipeline.process.process_call (decode, VAD + cross-talk suppression, speakers, per-channel
           transcription with word timestamps, rules, metrics), storing excluded.
-Prints per-recording times, medians, the ratio of totals and callqa's per-stage breakdown.
+Prints per-recording times, medians, the ratio of totals, callqa's per-stage breakdown, the ratio of
+callqa's transcription stage alone to plain (issue 3's target), and the CER of both against the
+truth files when the share has them.
 
     .venv/bin/python benchmarks/pipeline_vs_plain.py [SHARE] [--repeat N]
 """
@@ -23,10 +25,14 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
+    import json
+
     from pipeline.config import Config
+    from pipeline.evaluate import char_errors, truth_text
     from pipeline.lexicon import load_lexicon
     from pipeline.process import Models, process_call
     from pipeline.scan import scan_share
+    from pipeline.text import for_scoring
 
     parser = argparse.ArgumentParser()
     parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))
@@ -43,12 +49,22 @@ def main() -> None:
     process_call(refs[0], cfg, models, lexicon)
     list(whisper.transcribe(refs[0].path, language="zh", beam_size=cfg.model.beam_size)[0])
 
+    truth_dir = Path(args.share) / "truth"
+    truths = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in truth_dir.glob("*.json")}
+    errors = {"plain": [0, 0], "callqa": [0, 0]}
+
+    def score(side: str, call_id: str, text: str) -> None:
+        if call_id in truths:
+            e, n = char_errors(truth_text(truths[call_id]), for_scoring(text))
+            errors[side][0] += e
+            errors[side][1] += n
+
     rows, stages = [], {}
     for _ in range(args.repeat):
         for ref in refs:
             t = time.perf_counter()
             segments, info = whisper.transcribe(ref.path, language="zh", beam_size=cfg.model.beam_size)
-            list(segments)
+            plain_text = "".join(s.text for s in segments)
             plain = time.perf_counter() - t
             t = time.perf_counter()
             result = process_call(ref, cfg, models, lexicon)
@@ -56,6 +72,8 @@ def main() -> None:
             for stage, seconds in result.timings.items():
                 stages[stage] = stages.get(stage, 0.0) + seconds
             rows.append((ref.call_id, ref.layout, info.duration, plain, ours))
+            score("plain", ref.call_id, plain_text)
+            score("callqa", ref.call_id, "".join(u.text for u in result.utterances))
 
     print(
         f"model {cfg.whisper_dir.name} ({models.transcriber.compute_type}), {cfg.model.cpu_threads} threads, beam {cfg.model.beam_size}"
@@ -77,6 +95,10 @@ def main() -> None:
         "callqa stages: "
         + ", ".join(f"{k} {v:.2f} s ({100 * v / ours_total:.1f}%)" for k, v in stages.items())
     )
+    print(f"transcription stage / plain: {stages['transcribe'] / plain_total:.3f}")
+    if errors["plain"][1]:
+        cer = {side: e / n for side, (e, n) in errors.items()}
+        print(f"CER: plain {cer['plain']:.3f}, callqa {cer['callqa']:.3f}")
 
 
 if __name__ == "__main__":
