@@ -46,6 +46,8 @@ class SpeechConfig:
     # Regions of one speaker closer than this, with no one else speaking between, form one turn.
     turn_merge_gap_s: float = 1.0
     max_speakers: int = 2
+    # Mono: speech regions at least this long are split where the voice changes inside them (0: off).
+    resegment_min_s: float = 3.0
 
 
 @dataclass(frozen=True)

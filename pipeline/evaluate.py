@@ -17,6 +17,12 @@ call centre's own labelled calls can use):
 
 Text is compared AISHELL-style: Simplified, punctuation and spaces removed, character by
 character. Flags are compared per call (present or not), giving precision and recall per rule.
+
+Who spoke when is scored with pyannote.metrics on the utterance times: DER and JER with a collar
+of 0.25 s in total (0.125 s either side of each reference boundary) and overlapped speech scored
+(``skip_overlap=False``), the hypothesis speakers (channels or clusters) mapped optimally onto the
+reference roles; role accuracy is the share of recordings whose agent speaker is mapped to the
+reference agent.
 """
 
 from __future__ import annotations
@@ -92,8 +98,69 @@ def _recordings(truth: dict) -> list[tuple[str, str]]:
     return [(truth["call_id"], truth.get("format") or truth.get("layout", "unknown"))]
 
 
+COLLAR_S = 0.25
+
+
+class _Diarization:
+    """DER and JER accumulated over recordings, per recording kind and in all."""
+
+    def __init__(self) -> None:
+        self.metrics: dict[str, tuple] = {}
+        self.roles: dict[str, list[bool]] = defaultdict(list)
+
+    def _pair(self, kind: str):
+        if kind not in self.metrics:
+            from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
+
+            self.metrics[kind] = (
+                DiarizationErrorRate(collar=COLLAR_S, skip_overlap=False),
+                JaccardErrorRate(collar=COLLAR_S, skip_overlap=False),
+            )
+        return self.metrics[kind]
+
+    def add(self, kind: str, truth: dict, hyp: pd.DataFrame, agent_speaker: str | None) -> dict:
+        from pyannote.core import Annotation, Segment, Timeline
+
+        reference, hypothesis = Annotation(), Annotation()
+        for i, u in enumerate(truth["utterances"]):
+            if u["end"] > u["start"]:
+                reference[Segment(u["start"], u["end"]), i] = u["role"]
+        for row in hyp.itertuples():
+            hypothesis[Segment(row.start_ms / 1000, row.end_ms / 1000), row.idx] = row.speaker
+        duration = truth.get("duration") or max([u["end"] for u in truth["utterances"]] + [0.0])
+        uem = Timeline(
+            [Segment(0, max(duration, hypothesis.get_timeline().extent().end if hypothesis else 0))]
+        )
+        out = {}
+        for name in (kind, "all"):
+            der, jer = self._pair(name)
+            detail = der(reference, hypothesis, uem=uem, detailed=True)
+            jer(reference, hypothesis, uem=uem)
+            if name == kind:
+                out["der"] = round(detail["diarization error rate"], 4)
+                mapping = der.optimal_mapping(reference, hypothesis)
+                out["role_ok"] = agent_speaker is not None and mapping.get(agent_speaker) == "agent"
+            self.roles[name].append(out["role_ok"])
+        return out
+
+    def report(self) -> dict:
+        return {
+            kind: {
+                "der": round(abs(der), 4),
+                "jer": round(abs(jer), 4),
+                "role_accuracy": round(sum(self.roles[kind]) / len(self.roles[kind]), 4),
+                "recordings": len(self.roles[kind]),
+            }
+            for kind, (der, jer) in sorted(self.metrics.items())
+        }
+
+
 def evaluate(truth_dir: Path, warehouse: Path) -> dict:
+    import warnings
+
+    warnings.filterwarnings("ignore", module="pyannote")
     truths = load_truth(truth_dir)
+    diarization = _Diarization()
     calls = read_table(warehouse, "calls").set_index("call_id")
     utterances = read_table(warehouse, "utterances")
     events = read_table(warehouse, "events")
@@ -115,7 +182,9 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
             if call_id not in calls.index:
                 missing.append(call_id)
                 continue
-            hyp = utt_by_call.get(call_id, pd.DataFrame(columns=["text", "role"]))
+            hyp = utt_by_call.get(
+                call_id, pd.DataFrame(columns=["text", "role", "speaker", "start_ms", "end_ms", "idx"])
+            )
             hyp_all = for_scoring("".join(hyp["text"]))
             hyp_agent = for_scoring("".join(hyp[hyp["role"] == "agent"]["text"]))
             edits, length = char_errors(ref_all, hyp_all)
@@ -123,6 +192,7 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
             for key in (layout, "all"):
                 cer_acc[key][0] += edits
                 cer_acc[key][1] += length
+            who = diarization.add(layout, truth, hyp, calls.loc[call_id, "agent_speaker"])
             predicted = flags_by_call.get(call_id, set())
             for key in expected | {p for p in predicted}:
                 if key in expected and key in predicted:
@@ -141,6 +211,8 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
                     "expected": sorted(expected),
                     "predicted": sorted(predicted),
                     "greeting_ok": ("greeting.missing" in expected) == ("greeting.missing" in predicted),
+                    "der": who["der"],
+                    "role_ok": who["role_ok"],
                 }
             )
     rules = {}
@@ -164,6 +236,7 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
             "greeting_accuracy": sum(p["greeting_ok"] for p in per_call) / scored if scored else None,
         },
         "cer": cer,
+        "diarization": diarization.report(),
         "rules": rules,
         "calls": per_call,
     }
@@ -183,6 +256,18 @@ def render_report(report: dict):
     cer = Table("layout", "CER", title="character error rate")
     for layout, value in sorted(report["cer"].items()):
         cer.add_row(layout, "-" if value is None else f"{value:.3f}")
+    who = Table(
+        "recordings",
+        "n",
+        "DER",
+        "JER",
+        "role accuracy",
+        title=f"who spoke when (collar {COLLAR_S} s, overlap scored)",
+    )
+    for kind, d in report["diarization"].items():
+        who.add_row(
+            kind, str(d["recordings"]), f"{d['der']:.3f}", f"{d['jer']:.3f}", f"{d['role_accuracy']:.2f}"
+        )
     rules = Table("rule", "tp", "fp", "fn", "precision", "recall", "f1", title="flags per call")
 
     def fmt(x):
@@ -192,14 +277,18 @@ def render_report(report: dict):
         rules.add_row(
             key, str(r["tp"]), str(r["fp"]), str(r["fn"]), fmt(r["precision"]), fmt(r["recall"]), fmt(r["f1"])
         )
-    calls = Table("call", "layout", "CER", "agent CER", "expected", "predicted", title="per call")
+    calls = Table(
+        "call", "layout", "CER", "agent CER", "DER", "roles", "expected", "predicted", title="per call"
+    )
     for c in report["calls"]:
         calls.add_row(
             c["call_id"],
             c["layout"],
             fmt(c["cer"]),
             fmt(c["cer_agent"]),
+            fmt(c["der"]),
+            "ok" if c["role_ok"] else "wrong",
             " ".join(c["expected"]),
             " ".join(c["predicted"]),
         )
-    return Group(head, cer, rules, calls)
+    return Group(head, cer, who, rules, calls)

@@ -143,7 +143,12 @@ def transcribe_and_diarize(
     timings["speech"] = time.perf_counter() - tick
     tick = time.perf_counter()
     turns = mono_turns(
-        samples, regions, models.speaker_embedder(), cfg.speech.max_speakers, cfg.speech.turn_merge_gap_s
+        samples,
+        regions,
+        models.speaker_embedder(),
+        cfg.speech.max_speakers,
+        cfg.speech.turn_merge_gap_s,
+        cfg.speech.resegment_min_s,
     )
     timings["speakers"] = time.perf_counter() - tick
     tick = time.perf_counter()
