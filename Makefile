@@ -6,7 +6,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARE ?= data/sample_share
 
-.PHONY: run test models lint eval clean
+.PHONY: run test models system report lint eval clean
+
+# A CJK font for the report's charts (Debian's fonts-wqy-microhei, about 5 MB). Installed with
+# apt-get when missing and we are root (as on the CI machine); otherwise says what to install.
+system:
+	@fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get install -y -q fonts-wqy-microhei || (apt-get update -q && apt-get install -y -q fonts-wqy-microhei)) >/dev/null; \
+	  else echo "install a CJK font: sudo apt-get install fonts-wqy-microhei"; exit 1; fi; }
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +28,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[synth,dask,dev]'
 	touch $@ $(VENV)/.installed-run
 
-models: $(VENV)/.installed-run
+models: $(VENV)/.installed-run system
 	$(BIN)/callqa models install
 
 ## The nightly batch once, on the bundled sample share, into data/warehouse/.
@@ -28,11 +36,15 @@ run: models
 	$(BIN)/callqa run $(SHARE)
 
 ## Lint, then every test (unit and integration, through the real model and Prefect flow).
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev system
 	$(BIN)/callqa models install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
+
+## The weekly HTML report of the sample share's week (after `make run`).
+report: models
+	$(BIN)/callqa report --week 2026-W47 --warehouse data/warehouse
 
 ## Accuracy against the sample share's ground truth (after `make run`).
 eval: models

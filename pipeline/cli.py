@@ -143,6 +143,25 @@ def rescore(
 
 
 @app.command()
+def report(
+    week: Annotated[str | None, typer.Option(help="ISO week YYYY-Www (default: last week)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file (default: WAREHOUSE/reports/callqa-WEEK.html)")
+    ] = None,
+    warehouse: Annotated[Path | None, typer.Option(help="warehouse folder (default from config)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """The weekly QA report: one self-contained HTML file in Chinese (runs the weekly_report flow)."""
+    from pipeline.flows import weekly_report
+
+    cfg = _config(config)
+    path = weekly_report(
+        str(warehouse or Path(cfg.warehouse)), week, cfg.to_dict(), str(out) if out else None
+    )
+    console.print(f"wrote {path}")
+
+
+@app.command()
 def evaluate(
     truth_dir: Path,
     warehouse: Annotated[Path, typer.Option(help="warehouse built from the truth's recordings")] = Path(

@@ -109,22 +109,19 @@ def previous_week(today: date) -> str:
 
 
 @flow(name="weekly_report")
-def weekly_report(warehouse: str, week: str | None = None, config: dict | None = None) -> str:
-    """The week's scorecards, recomputed, and its agent ranking as CSV (the HTML report builds on it)."""
+def weekly_report(
+    warehouse: str, week: str | None = None, config: dict | None = None, out: str | None = None
+) -> str:
+    """The week's scorecards, recomputed, and the HTML report built from them; returns its path."""
     from zoneinfo import ZoneInfo
+
+    from pipeline.report import write_report
 
     cfg = Config.from_dict(config or {})
     wh = Path(warehouse)
     week = week or previous_week(datetime.now(ZoneInfo(cfg.timezone)).date())
     update_scorecards(wh, cfg.scoring, week_days(week))
-    from pipeline.warehouse.read import Warehouse
-
-    cards = Warehouse(wh).scorecards("week")
-    ranking = cards[cards["period_label"] == week].sort_values("score", ascending=False)
-    out = wh / "reports" / f"{week}-ranking.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ranking.to_csv(out, index=False)
-    return str(out)
+    return str(write_report(wh, week, cfg, Path(out) if out else None))
 
 
 def task_runner(cfg: Config):
