@@ -119,6 +119,28 @@ def test_weekly_report_numbers_equal_the_scorecards(first_run):
     assert [r[0] for r in unscored[1:]] == ["X001"]  # the corrupt recording, with its reason
 
 
+@pytest.mark.parametrize("name", ["agent_drilldown", "lexicon_tuning", "team_overview"])
+def test_notebooks_run_top_to_bottom_on_the_sample_warehouse(first_run, name, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    from pipeline.config import ROOT
+
+    warehouse, _ = first_run
+    monkeypatch.setenv("CALLQA_WAREHOUSE", str(warehouse))
+    notebook = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(ROOT / "notebooks")}},
+    ).execute()
+    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
+    images = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert images, "the notebook draws its charts"
+
+
 def test_results_agree_with_the_truth(first_run, sample_share):
     warehouse, _ = first_run
     report = evaluate(sample_share / "truth", warehouse)
