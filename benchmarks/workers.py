@@ -6,7 +6,7 @@ throughput: the nightly flow on the sample share with 1 worker x 2 threads, 2 wo
             and 2 workers x 2 threads, each into a fresh warehouse; audio seconds per wall second
             (the flow's own wall time, Prefect's start-up excluded).
 
-    .venv/bin/python benchmarks/workers.py [memory|throughput]
+    .venv/bin/python benchmarks/workers.py [memory [REPEAT]|throughput]   (REPEAT x 153 s long call)
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 SHARE = ROOT / "data" / "sample_share"
 
 
-def _long_call(folder: Path) -> Path:
-    """The stereo sample calls laid end to end as one recording."""
+def _long_call(folder: Path, repeat: int) -> Path:
+    """The stereo sample calls laid end to end (``repeat`` times) as one recording."""
     import numpy as np
     import soundfile as sf
 
@@ -34,11 +34,11 @@ def _long_call(folder: Path) -> Path:
 
     parts = [decode(r.path).samples for r in scan_share(SHARE).calls if r.layout == "stereo-agent-left"]
     path = folder / "long.flac"
-    sf.write(path, np.concatenate(parts, axis=1).T, 16000)
+    sf.write(path, np.concatenate(parts * repeat, axis=1).T, 16000)
     return path
 
 
-def memory() -> None:
+def memory(repeat: int) -> None:
     from pipeline.config import Config
     from pipeline.process import Models, process_call
     from pipeline.records import CallRef
@@ -51,7 +51,7 @@ def memory() -> None:
         process_call(ref, cfg, models)
     after_calls = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory() as tmp:
-        path = _long_call(Path(tmp))
+        path = _long_call(Path(tmp), repeat)
         result = process_call(CallRef("LONG", str(path), "A1", None, "stereo-agent-left"), cfg, models)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
@@ -89,8 +89,9 @@ def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "both"
     if what in ("memory", "both"):
         # A fresh process, so the peak is the worker's own.
+        repeat = sys.argv[2] if len(sys.argv) > 2 else "1"
         out = subprocess.run(
-            [sys.executable, __file__, "_memory"], check=True, capture_output=True, text=True
+            [sys.executable, __file__, "_memory", repeat], check=True, capture_output=True, text=True
         )
         figures = json.loads(out.stdout.strip().splitlines()[-1])
         print(
@@ -101,7 +102,7 @@ def main() -> None:
     if what in ("throughput", "both"):
         throughput()
     if what == "_memory":
-        memory()
+        memory(int(sys.argv[2]))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,34 @@ class Audio:
         return self.samples.mean(axis=0) if self.channels > 1 else self.samples[0]
 
 
+def _expected_samples(stream) -> int:
+    """Samples at 16 kHz the container announces (0 when it does not say)."""
+    if stream.duration is None or stream.time_base is None:
+        return 0
+    return int(float(stream.duration * stream.time_base) * SAMPLE_RATE) + SAMPLE_RATE
+
+
+class _Growing:
+    """Decoded audio written into one preallocated array (doubling if the container understated
+    its length): an hour-long call never exists twice in memory, as a list of chunks and a copy."""
+
+    def __init__(self, channels: int, expected: int) -> None:
+        self._data = np.empty((channels, max(expected, SAMPLE_RATE)), np.float32)
+        self._n = 0
+
+    def append(self, chunk: np.ndarray) -> None:
+        end = self._n + chunk.shape[1]
+        if end > self._data.shape[1]:
+            grown = np.empty((self._data.shape[0], max(end, 2 * self._data.shape[1])), np.float32)
+            grown[:, : self._n] = self._data[:, : self._n]
+            self._data = grown
+        self._data[:, self._n : end] = chunk
+        self._n = end
+
+    def result(self) -> np.ndarray:
+        return self._data[:, : self._n]
+
+
 def decode(path: str | Path, max_channels: int = 2) -> Audio:
     """Decode any container/codec PyAV knows (WAV PCM/G.711, FLAC, MP3 ...) and resample to 16 kHz."""
     import av
@@ -51,20 +79,22 @@ def decode(path: str | Path, max_channels: int = 2) -> Audio:
                 raise DecodeError(f"{path.name}: {n_channels} channels; expected mono or stereo")
             layout = "stereo" if n_channels == 2 else "mono"
             resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
-            chunks = []
+            buffer = _Growing(n_channels, _expected_samples(stream))
             for frame in container.decode(stream):
                 frame.pts = None  # PyAV's resampler rejects non-monotonic pts in some WAV files
-                chunks.extend(r.to_ndarray() for r in resampler.resample(frame))
-            chunks.extend(r.to_ndarray() for r in resampler.resample(None))
+                for out in resampler.resample(frame):
+                    buffer.append(out.to_ndarray())
+            for out in resampler.resample(None):
+                buffer.append(out.to_ndarray())
             source_rate = stream.codec_context.sample_rate or 0
             codec = stream.codec_context.name
     except DecodeError:
         raise
     except (av.error.FFmpegError, ValueError, OSError) as exc:
         raise DecodeError(f"cannot decode {path.name}: {exc}") from exc
-    if not chunks:
+    samples = buffer.result()
+    if samples.shape[1] == 0:
         raise DecodeError(f"no audio samples in {path.name}")
-    samples = np.ascontiguousarray(np.concatenate(chunks, axis=1), dtype=np.float32)
     if samples.shape[1] < SAMPLE_RATE // 10:
         raise DecodeError(f"{path.name}: shorter than 0.1 s")
     return Audio(samples=samples, source_rate=source_rate, codec=codec)
