@@ -29,7 +29,7 @@ class ModelConfig:
     # time for a worse CER; the prompt lowers CER 0.181 -> 0.163 but costs 1.7x transcription time.
     vocabulary: str = "none"  # none | hotwords | prompt
     # Speech joined into one decoding pass at most: bounds memory on hour-long calls.
-    max_batch_s: float = 600.0
+    max_batch_s: float = 240.0
 
 
 @dataclass(frozen=True)

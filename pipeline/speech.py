@@ -14,6 +14,7 @@ from pipeline.config import SpeechConfig
 
 Region = tuple[float, float]
 _FRAME = 320  # 20 ms at 16 kHz
+_VAD_BLOCK = 300 * SAMPLE_RATE
 
 
 def speech_regions(samples: np.ndarray, cfg: SpeechConfig, db: np.ndarray | None = None) -> list[Region]:
@@ -33,9 +34,14 @@ def speech_regions(samples: np.ndarray, cfg: SpeechConfig, db: np.ndarray | None
     db = frame_db(samples) if db is None else db
     regions: list[Region] = []
     for a, b in _loud_spans(db, cfg.energy_floor_db):
-        start, end = a * _FRAME, min(len(samples), b * _FRAME)
-        stamps = get_speech_timestamps(samples[start:end], options, sampling_rate=SAMPLE_RATE)
-        regions += [((start + s["start"]) / SAMPLE_RATE, (start + s["end"]) / SAMPLE_RATE) for s in stamps]
+        # At most _VAD_BLOCK_S per VAD call: the VAD's working memory grows with its input.
+        for block in range(a * _FRAME, min(len(samples), b * _FRAME), _VAD_BLOCK):
+            end = min(len(samples), b * _FRAME, block + _VAD_BLOCK)
+            stamps = get_speech_timestamps(samples[block:end], options, sampling_rate=SAMPLE_RATE)
+            found = [((block + s["start"]) / SAMPLE_RATE, (block + s["end"]) / SAMPLE_RATE) for s in stamps]
+            if found and regions and found[0][0] - regions[-1][1] < 0.05:  # speech across a block edge
+                regions[-1] = (regions[-1][0], found.pop(0)[1])
+            regions += found
     return regions
 
 
