@@ -34,7 +34,6 @@ class Models:
     """The heavy objects a worker needs, created once and passed to every call."""
 
     transcriber: Transcriber
-    embedder: object | None = None  # SpeakerEmbedder, created on the first mono call
 
     @classmethod
     def load(cls, cfg: Config) -> Models:
@@ -51,9 +50,10 @@ class Models:
         return cls(transcriber=load_transcriber(str(cfg.whisper_dir), cfg.model, vocabulary))
 
     def speaker_embedder(self):
+        """The speaker embedder, loaded on the first mono call and kept for the process."""
         from pipeline.speakers import load_embedder
 
-        return self.embedder or load_embedder()
+        return load_embedder()
 
 
 def assign_words(turns: Sequence[Turn], words: Sequence[tuple[Word, bool]]) -> list[list[tuple[Word, bool]]]:

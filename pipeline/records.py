@@ -10,10 +10,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Any, Self
 
-Role = Literal["agent", "caller", "unknown"]
-Layout = Literal["stereo-agent-left", "stereo-agent-right", "mono"]
 LAYOUTS: tuple[str, ...] = ("stereo-agent-left", "stereo-agent-right", "mono")
 
 
