@@ -1,35 +1,116 @@
-"""Decoding recordings to float32 16 kHz, one array per channel (PyAV, already a faster-whisper dependency)."""
+"""Decoding recordings to float32 16 kHz tracks, one per channel (PyAV, a faster-whisper dependency).
+
+A call's decoded audio is 3.8 MB per channel-minute. Short calls stay in memory; from
+``spool_after_s`` on, the tracks are written to unlinked temporary files and every stage reads the
+slices it needs, so a worker's memory does not grow with the length of the call. Both kinds of
+track are sliced like a 1-D numpy array (``track[a:b]``, ``len(track)``): stages need not care.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Protocol
 
 import numpy as np
 
 SAMPLE_RATE = 16000
+SPOOL_AFTER_S = 600.0
+_ITEM = np.dtype(np.float32).itemsize
 
 
 class DecodeError(RuntimeError):
     """The recording cannot be decoded; the call fails, the batch goes on."""
 
 
+class Signal(Protocol):
+    """A 1-D float32 track at 16 kHz: an ndarray, or a spooled or mixed track read on demand."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: slice) -> np.ndarray: ...
+
+
+class SpooledTrack:
+    """One channel in an unlinked temporary file, read slice by slice with ``os.pread``."""
+
+    def __init__(self, file: IO[bytes], n: int) -> None:
+        self._file = file
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("spooled tracks support contiguous slices only")
+        start, stop, _ = index.indices(self._n)
+        if stop <= start:
+            return np.zeros(0, np.float32)
+        data = os.pread(self._file.fileno(), (stop - start) * _ITEM, start * _ITEM)
+        return np.frombuffer(bytearray(data), np.float32)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class MixedTrack:
+    """The average of several tracks, computed per slice (a stereo file scored as mono)."""
+
+    def __init__(self, tracks: Sequence[Signal]) -> None:
+        self._tracks = tuple(tracks)
+
+    def __len__(self) -> int:
+        return len(self._tracks[0])
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        return np.mean([t[index] for t in self._tracks], axis=0).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Audio:
-    samples: np.ndarray  # (channels, n) float32 in [-1, 1] at SAMPLE_RATE
+    tracks: tuple[Signal, ...]  # one per channel, float32 in [-1, 1] at SAMPLE_RATE
     source_rate: int
     codec: str
 
     @property
     def channels(self) -> int:
-        return int(self.samples.shape[0])
+        return len(self.tracks)
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.tracks[0])
 
     @property
     def duration(self) -> float:
-        return self.samples.shape[1] / SAMPLE_RATE
+        return self.n_samples / SAMPLE_RATE
 
-    def mono(self) -> np.ndarray:
-        return self.samples.mean(axis=0) if self.channels > 1 else self.samples[0]
+    @property
+    def spooled(self) -> bool:
+        return any(isinstance(t, SpooledTrack) for t in self.tracks)
+
+    @property
+    def samples(self) -> np.ndarray:
+        """(channels, n) in memory. For short calls and tests; a spooled call is read whole here."""
+        return np.stack([t[0 : len(t)] for t in self.tracks])
+
+    def mono(self) -> Signal:
+        return self.tracks[0] if self.channels == 1 else MixedTrack(self.tracks)
+
+    def close(self) -> None:
+        """Release the temporary files of a spooled call (also done when it is garbage-collected)."""
+        for track in self.tracks:
+            if isinstance(track, SpooledTrack):
+                track.close()
+
+    def __enter__(self) -> Audio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _expected_samples(stream) -> int:
@@ -39,16 +120,27 @@ def _expected_samples(stream) -> int:
     return int(float(stream.duration * stream.time_base) * SAMPLE_RATE) + SAMPLE_RATE
 
 
-class _Growing:
-    """Decoded audio written into one preallocated array (doubling if the container understated
-    its length): an hour-long call never exists twice in memory, as a list of chunks and a copy."""
+class _TrackWriter:
+    """Decoded chunks go into one preallocated array (grown by doubling if the container
+    understated its length) until ``spool_after`` samples, then into per-channel temporary files.
+    Nothing is ever held twice: no list of chunks plus a concatenated copy."""
 
-    def __init__(self, channels: int, expected: int) -> None:
-        self._data = np.empty((channels, max(expected, SAMPLE_RATE)), np.float32)
+    def __init__(self, channels: int, expected: int, spool_after: int, spool_dir: str | None) -> None:
+        self._spool_after = spool_after
+        self._spool_dir = spool_dir
+        self._data = np.empty((channels, min(max(expected, SAMPLE_RATE), spool_after)), np.float32)
         self._n = 0
+        self._files: list[IO[bytes]] = []
 
     def append(self, chunk: np.ndarray) -> None:
         end = self._n + chunk.shape[1]
+        if not self._files and end > self._spool_after:
+            self._spill()
+        if self._files:
+            for file, row in zip(self._files, chunk, strict=True):
+                file.write(np.ascontiguousarray(row, np.float32).tobytes())
+            self._n = end
+            return
         if end > self._data.shape[1]:
             grown = np.empty((self._data.shape[0], max(end, 2 * self._data.shape[1])), np.float32)
             grown[:, : self._n] = self._data[:, : self._n]
@@ -56,12 +148,40 @@ class _Growing:
         self._data[:, self._n : end] = chunk
         self._n = end
 
-    def result(self) -> np.ndarray:
-        return self._data[:, : self._n]
+    def _spill(self) -> None:
+        # TemporaryFile is unlinked at once: nothing is left behind, even if the worker is killed.
+        self._files = [
+            tempfile.TemporaryFile(prefix="callqa-", dir=self._spool_dir)  # noqa: SIM115 (closed by Audio.close)
+            for _ in self._data
+        ]
+        for file, row in zip(self._files, self._data[:, : self._n], strict=True):
+            file.write(row.tobytes())
+        self._data = np.empty((len(self._files), 0), np.float32)
+
+    def close(self) -> None:
+        for file in self._files:
+            file.close()
+
+    def result(self) -> tuple[Signal, ...]:
+        if not self._files:
+            return tuple(self._data[:, : self._n])
+        for file in self._files:
+            file.flush()
+        return tuple(SpooledTrack(file, self._n) for file in self._files)
 
 
-def decode(path: str | Path, max_channels: int = 2) -> Audio:
-    """Decode any container/codec PyAV knows (WAV PCM/G.711, FLAC, MP3 ...) and resample to 16 kHz."""
+def decode(
+    path: str | Path,
+    max_channels: int = 2,
+    spool_after_s: float = SPOOL_AFTER_S,
+    spool_dir: str | None = None,
+) -> Audio:
+    """Decode any container/codec PyAV knows (WAV PCM/G.711, FLAC, MP3 ...) and resample to 16 kHz.
+
+    Calls longer than ``spool_after_s`` are spooled to temporary files in ``spool_dir`` (the
+    system's temporary directory by default); close the Audio (or use it as a context manager)
+    to free them early.
+    """
     import av
 
     path = Path(path)
@@ -69,6 +189,7 @@ def decode(path: str | Path, max_channels: int = 2) -> Audio:
         raise DecodeError(f"file not found: {path}")
     if path.stat().st_size == 0:
         raise DecodeError(f"empty file: {path}")
+    writer: _TrackWriter | None = None
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
@@ -79,22 +200,29 @@ def decode(path: str | Path, max_channels: int = 2) -> Audio:
                 raise DecodeError(f"{path.name}: {n_channels} channels; expected mono or stereo")
             layout = "stereo" if n_channels == 2 else "mono"
             resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
-            buffer = _Growing(n_channels, _expected_samples(stream))
+            writer = _TrackWriter(
+                n_channels, _expected_samples(stream), int(spool_after_s * SAMPLE_RATE), spool_dir
+            )
             for frame in container.decode(stream):
                 frame.pts = None  # PyAV's resampler rejects non-monotonic pts in some WAV files
                 for out in resampler.resample(frame):
-                    buffer.append(out.to_ndarray())
+                    writer.append(out.to_ndarray())
             for out in resampler.resample(None):
-                buffer.append(out.to_ndarray())
+                writer.append(out.to_ndarray())
             source_rate = stream.codec_context.sample_rate or 0
             codec = stream.codec_context.name
     except DecodeError:
+        if writer:
+            writer.close()
         raise
     except (av.error.FFmpegError, ValueError, OSError) as exc:
+        if writer:
+            writer.close()
         raise DecodeError(f"cannot decode {path.name}: {exc}") from exc
-    samples = buffer.result()
-    if samples.shape[1] == 0:
-        raise DecodeError(f"no audio samples in {path.name}")
-    if samples.shape[1] < SAMPLE_RATE // 10:
-        raise DecodeError(f"{path.name}: shorter than 0.1 s")
-    return Audio(samples=samples, source_rate=source_rate, codec=codec)
+    audio = Audio(tracks=writer.result(), source_rate=source_rate, codec=codec)
+    if audio.n_samples < SAMPLE_RATE // 10:
+        audio.close()
+        raise DecodeError(
+            f"no audio samples in {path.name}" if audio.n_samples == 0 else f"{path.name}: shorter than 0.1 s"
+        )
+    return audio

@@ -120,6 +120,10 @@ class RunConfig:
     max_attempts: int = 3
     # Finished calls are stored this many at a time (each day's partition is rewritten per batch).
     store_batch_calls: int = 50
+    # Decoded audio beyond this length goes to temporary files (in spool_dir, or the system's
+    # temporary directory), so a worker's memory does not grow with the length of a call.
+    spool_after_s: float = 600.0
+    spool_dir: str | None = None
 
 
 @dataclass(frozen=True)

@@ -124,14 +124,14 @@ def transcribe_and_diarize(
     tick = time.perf_counter()
     stereo = audio.channels == 2 and ref.layout != "mono"
     if stereo:
-        regions = stereo_regions(audio.samples, cfg.speech)
+        regions = stereo_regions(audio.tracks, cfg.speech)
         timings["speech"] = time.perf_counter() - tick
         tick = time.perf_counter()
         turns, roles = stereo_turns(regions, ref.layout, cfg.speech.turn_merge_gap_s)
         timings["speakers"] = time.perf_counter() - tick
         tick = time.perf_counter()
         pieces = [Piece(ch, s, e) for ch in range(2) for s, e in regions[ch]]
-        segments = models.transcriber.transcribe(audio.samples, pieces)
+        segments = models.transcriber.transcribe(audio.tracks, pieces)
         utterances = []
         for channel in range(2):
             channel_turns = [t for t in turns if t.channel == channel]
@@ -173,9 +173,14 @@ def process_call(
     lexicon = lexicon or load_lexicon(cfg.lexicons_path)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
-    audio = audio or decode(Path(ref.path))
+    owned = audio is None
+    audio = audio or decode(Path(ref.path), spool_after_s=cfg.run.spool_after_s, spool_dir=cfg.run.spool_dir)
     timings["decode"] = time.perf_counter() - tick
-    turns, utterances, roles = transcribe_and_diarize(audio, ref, cfg, models, lexicon, timings)
+    try:
+        turns, utterances, roles = transcribe_and_diarize(audio, ref, cfg, models, lexicon, timings)
+    finally:
+        if owned:
+            audio.close()
     utterances = [replace(u, idx=i) for i, u in enumerate(sorted(utterances, key=lambda u: (u.start, u.end)))]
     tick = time.perf_counter()
     result = score_call(

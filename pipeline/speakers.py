@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE
+from pipeline.audio import SAMPLE_RATE, Signal
 from pipeline.lexicon import Lexicon
 from pipeline.records import RoleAssignment, Turn, Utterance
 from pipeline.speech import Region
@@ -182,7 +182,7 @@ def cluster_speakers(embeddings: np.ndarray, max_speakers: int = 2) -> np.ndarra
 
 
 def mono_turns(
-    samples: np.ndarray,
+    samples: Signal,
     regions: list[Region],
     embedder: SpeakerEmbedder,
     max_speakers: int,
@@ -231,12 +231,12 @@ _WINDOW_S = 0.8  # one d-vector window (80 frames)
 _MIN_PIECE_S = 1.6
 
 
-def _cut(samples: np.ndarray, start: float, end: float) -> np.ndarray:
+def _cut(samples: Signal, start: float, end: float) -> np.ndarray:
     return samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
 
 
 def _resegment(
-    samples: np.ndarray, turn: Turn, embedder: SpeakerEmbedder, centroids: dict[int, np.ndarray], min_s: float
+    samples: Signal, turn: Turn, embedder: SpeakerEmbedder, centroids: dict[int, np.ndarray], min_s: float
 ) -> list[Turn]:
     """Split a long turn where consecutive 0.8 s windows sound like the other speaker."""
     if turn.duration < min_s:

@@ -7,9 +7,11 @@ is bleed when channel B is much louder at the same moment; real overlaps have bo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE
+from pipeline.audio import SAMPLE_RATE, Signal
 from pipeline.config import SpeechConfig
 
 Region = tuple[float, float]
@@ -17,7 +19,7 @@ _FRAME = 320  # 20 ms at 16 kHz
 _VAD_BLOCK = 300 * SAMPLE_RATE
 
 
-def speech_regions(samples: np.ndarray, cfg: SpeechConfig, db: np.ndarray | None = None) -> list[Region]:
+def speech_regions(samples: Signal, cfg: SpeechConfig, db: np.ndarray | None = None) -> list[Region]:
     """Speech regions of one channel (Silero VAD shipped with faster-whisper).
 
     The VAD only runs where the channel is louder than ``cfg.energy_floor_db``: in a stereo call
@@ -59,11 +61,15 @@ def _loud_spans(
     return spans
 
 
-def frame_db(samples: np.ndarray) -> np.ndarray:
-    """Energy per 20 ms frame in dBFS."""
+def frame_db(samples: Signal) -> np.ndarray:
+    """Energy per 20 ms frame in dBFS, read block by block (a spooled track is never read whole)."""
     n = len(samples) // _FRAME
-    frames = samples[: n * _FRAME].reshape(n, _FRAME)
-    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
+    out = np.empty(n, np.float32)
+    for a in range(0, n, _VAD_BLOCK // _FRAME):
+        b = min(n, a + _VAD_BLOCK // _FRAME)
+        frames = samples[a * _FRAME : b * _FRAME].reshape(b - a, _FRAME)
+        out[a:b] = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
+    return out
 
 
 def suppress_crosstalk(
@@ -103,7 +109,7 @@ def _merge(regions: list[Region], max_gap: float) -> list[Region]:
     return merged
 
 
-def stereo_regions(samples: np.ndarray, cfg: SpeechConfig) -> list[list[Region]]:
+def stereo_regions(samples: Sequence[Signal], cfg: SpeechConfig) -> list[list[Region]]:
     """Per-channel speech regions of a two-channel recording, bleed removed."""
     db = [frame_db(ch) for ch in samples]
     raw = [speech_regions(ch, cfg, level) for ch, level in zip(samples, db, strict=True)]

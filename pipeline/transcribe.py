@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE
+from pipeline.audio import SAMPLE_RATE, Signal
 from pipeline.config import ModelConfig
 from pipeline.records import Word
 from pipeline.text import for_scoring, normalize_transcript
@@ -115,7 +115,7 @@ def is_repetition_loop(text: str) -> bool:
 class Transcriber(Protocol):
     model_id: str
 
-    def transcribe(self, channels: Sequence[np.ndarray], pieces: Sequence[Piece]) -> list[AsrSegment]: ...
+    def transcribe(self, channels: Sequence[Signal], pieces: Sequence[Piece]) -> list[AsrSegment]: ...
 
 
 class WhisperTranscriber:
@@ -139,13 +139,13 @@ class WhisperTranscriber:
         self.model_id = model_dir.name
         self.compute_type = compute_type
 
-    def transcribe(self, channels: Sequence[np.ndarray], pieces: Sequence[Piece]) -> list[AsrSegment]:
+    def transcribe(self, channels: Sequence[Signal], pieces: Sequence[Piece]) -> list[AsrSegment]:
         out: list[AsrSegment] = []
         for batch in batch_pieces(pieces, self._options.max_batch_s):
             out += self._transcribe_batch(channels, batch)
         return out
 
-    def _transcribe_batch(self, channels: Sequence[np.ndarray], pieces: Sequence[Piece]) -> list[AsrSegment]:
+    def _transcribe_batch(self, channels: Sequence[Signal], pieces: Sequence[Piece]) -> list[AsrSegment]:
         timeline = SpeechTimeline(pieces)
         speech = np.concatenate([channels[p.channel][p.start_sample : p.end_sample] for p in timeline.pieces])
         segments, _ = self._model.transcribe(

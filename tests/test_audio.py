@@ -1,4 +1,6 @@
+import numpy as np
 import pytest
+import soundfile as sf
 
 from pipeline.audio import SAMPLE_RATE, DecodeError, decode
 
@@ -28,3 +30,31 @@ def test_corrupt_empty_and_missing_files_are_clear_errors(tmp_path):
         decode(empty)
     with pytest.raises(DecodeError, match="not found"):
         decode(tmp_path / "nope.wav")
+
+
+@pytest.mark.parametrize("name", ["2026-11-16/S001.flac", "2026-11-16/S003.wav"])
+def test_a_spooled_call_reads_back_exactly_what_memory_holds(sample_share, name):
+    in_memory = decode(sample_share / "recordings" / name)
+    with decode(sample_share / "recordings" / name, spool_after_s=2.0) as spooled:
+        assert spooled.spooled and not in_memory.spooled
+        assert spooled.n_samples == in_memory.n_samples
+        np.testing.assert_array_equal(spooled.samples, in_memory.samples)
+        for a, b in [(0, 10), (31_999, 32_001), (in_memory.n_samples - 5, in_memory.n_samples + 100)]:
+            for channel in range(2):
+                np.testing.assert_array_equal(spooled.tracks[channel][a:b], in_memory.tracks[channel][a:b])
+        np.testing.assert_allclose(spooled.mono()[100:900], in_memory.samples[:, 100:900].mean(axis=0))
+        assert len(spooled.tracks[0][50:10]) == 0
+
+
+def test_closing_a_spooled_call_releases_its_files(sample_share):
+    audio = decode(sample_share / "recordings/2026-11-16/S001.flac", spool_after_s=1.0)
+    audio.close()
+    with pytest.raises(ValueError):
+        audio.tracks[0][0:10]
+
+
+def test_a_file_of_only_a_few_samples_is_a_clear_error(tmp_path):
+    tiny = tmp_path / "tiny.wav"
+    sf.write(tiny, np.zeros(400, np.float32), 16000)
+    with pytest.raises(DecodeError, match=r"shorter than 0\.1 s"):
+        decode(tiny)
