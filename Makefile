@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARE ?= data/sample_share
 
-.PHONY: run test models system report lint eval clean
+.PHONY: run test models system report lint eval eval-corpus clean
 
 # A CJK font for the report's charts (Debian's fonts-wqy-microhei, about 5 MB). Installed with
 # apt-get when missing and we are root (as on the CI machine); otherwise says what to install.
@@ -49,6 +49,16 @@ report: models
 ## Accuracy against the sample share's ground truth (after `make run`).
 eval: models
 	$(BIN)/callqa evaluate $(SHARE)/truth --warehouse data/warehouse --json docs/eval-sample-share.json
+
+## Accuracy on the evaluation corpus: renders data/call_scripts/eval into data/eval/corpus (about
+## 30 minutes on 2 cores the first time, then reused while the scripts are unchanged), runs the
+## nightly batch on it and writes docs/eval-corpus.json.
+EVAL_CORPUS := data/eval/corpus
+eval-corpus: $(VENV)/.installed-dev models
+	$(BIN)/callqa models install --only kokoro-82m-int8
+	$(BIN)/callqa synth data/call_scripts/eval $(EVAL_CORPUS) --all-variants --reuse
+	$(BIN)/callqa run $(EVAL_CORPUS) --warehouse data/eval/warehouse --config data/call_scripts/eval/eval.toml
+	$(BIN)/callqa evaluate $(EVAL_CORPUS)/truth --warehouse data/eval/warehouse --json docs/eval-corpus.json
 
 clean:
 	rm -rf $(VENV) data/warehouse models/whisper-base-ct2 models/kokoro-82m-int8

@@ -55,6 +55,9 @@ def synth(
         bool,
         typer.Option("--all-variants", help="stereo, mono and 8 kHz of every call, not the share format"),
     ] = False,
+    reuse: Annotated[
+        bool, typer.Option("--reuse", help="keep OUT_DIR if it was rendered from these exact scripts")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Render YAML call scripts into recordings, a manifest and truth files (needs the [synth] extra)."""
@@ -62,7 +65,7 @@ def synth(
 
     cfg = _config(config)
     manifest = synthesize_folder(
-        scripts_dir, out_dir, cfg.models_path, all_variants=all_variants, progress=console.print
+        scripts_dir, out_dir, cfg.models_path, all_variants=all_variants, reuse=reuse, progress=console.print
     )
     console.print(f"wrote {manifest}")
 

@@ -50,6 +50,25 @@ def _delayed(x: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([np.zeros(n, np.float32), x[: len(x) - n]])
 
 
+def background_noise(kind: str, n: int, seed: str) -> np.ndarray:
+    """Unit-RMS noise: ``pink`` (street, office hiss), ``brown`` (traffic rumble) or ``hum``
+    (50 Hz mains and its harmonics, a little hiss). Seeded by the call id: renders are repeatable."""
+    import zlib
+
+    rng = np.random.default_rng(zlib.crc32(seed.encode()))
+    if kind == "hum":
+        t = np.arange(n) / SR
+        noise = sum(np.sin(2 * np.pi * 50 * k * t + rng.uniform(0, 6.3)) / k for k in (1, 2, 3, 5))
+        noise = noise + 0.1 * rng.standard_normal(n)
+    else:
+        spectrum = np.fft.rfft(rng.standard_normal(n))
+        freqs = np.fft.rfftfreq(n, 1 / SR)
+        freqs[0] = freqs[1]
+        spectrum /= np.sqrt(freqs) if kind == "pink" else freqs
+        noise = np.fft.irfft(spectrum, n)
+    return (noise / (np.sqrt(np.mean(noise**2)) + 1e-12)).astype(np.float32)
+
+
 def _level(audio: np.ndarray) -> np.ndarray:
     rms = float(np.sqrt(np.mean(audio**2))) if audio.size else 0.0
     if rms == 0:
@@ -77,6 +96,10 @@ def render_call(script: CallScript, synthesize: Synthesize) -> RenderedCall:
     total = recording_end if recording_end is not None else conversation_end + script.tail
     n = int(round(total * SR))
     tracks = {"agent": np.zeros(n, np.float32), "caller": np.zeros(n, np.float32)}
+    if script.noise_kind:
+        # The caller's surroundings, the whole call long, on the caller's side of the line.
+        level = 10 ** ((_TARGET_RMS_DB - script.noise_snr_db) / 20)
+        tracks["caller"] += level * background_noise(script.noise_kind, n, seed=script.call_id)
     utterances = []
     for line, clip, start, end, duration in placed:
         a = int(round(start * SR))
@@ -108,6 +131,9 @@ def render_call(script: CallScript, synthesize: Synthesize) -> RenderedCall:
         "topic": script.topic,
         "duration": round(total, 3),
         "bleed_db": script.bleed_db,
+        "noise": None
+        if not script.noise_kind
+        else {"kind": script.noise_kind, "snr_db": script.noise_snr_db},
         "hangup": recording_end is not None,
         "expected_flags": sorted(script.expect),
         "utterances": utterances,

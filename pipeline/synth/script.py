@@ -8,6 +8,7 @@ share: {format: stereo, agent_channel: left}   # format: stereo | mono | ulaw8k 
 voices: {agent: jf_tebukuro, caller: jm_kumo}
 lead_in: 1.2          # silence before the first utterance (ringback, IVR)
 bleed_db: -32         # optional: each party leaks into the other's channel this far down
+noise: {kind: pink, snr_db: 15}   # optional: the caller's surroundings (pink | brown | hum) on their side
 expect: [greeting.missing]   # the flags a correct QA system raises on this call
 utterances:
   - {role: agent, text: 您好，这里是阳光物业客服中心。}
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 SHARE_FORMATS = ("stereo", "mono", "ulaw8k", "ulaw8k-mono")
+NOISE_KINDS = ("pink", "brown", "hum")
 DEFAULT_GAP_S = 0.5
 
 
@@ -54,6 +56,8 @@ class CallScript:
     bleed_db: float | None = None
     expect: tuple[str, ...] = ()
     topic: str = ""
+    noise_kind: str | None = None
+    noise_snr_db: float | None = None
 
     @property
     def layout(self) -> str:
@@ -101,6 +105,9 @@ def parse_script(data: dict[str, Any], source: str = "<script>") -> CallScript:
                 cut=None if raw.get("cut") is None else float(raw["cut"]),
             )
         )
+    noise = data.get("noise") or {}
+    if noise and (noise.get("kind") not in NOISE_KINDS or "snr_db" not in noise):
+        raise fail(f"noise needs kind (one of {NOISE_KINDS}) and snr_db")
     started = data["started_at"]
     started_at = started if isinstance(started, datetime) else datetime.fromisoformat(str(started))
     return CallScript(
@@ -115,6 +122,8 @@ def parse_script(data: dict[str, Any], source: str = "<script>") -> CallScript:
         bleed_db=None if data.get("bleed_db") is None else float(data["bleed_db"]),
         expect=tuple(data.get("expect", ())),
         topic=str(data.get("topic", "")),
+        noise_kind=noise.get("kind"),
+        noise_snr_db=None if not noise else float(noise["snr_db"]),
     )
 
 

@@ -67,3 +67,34 @@ def test_kokoro_speaks_mandarin_that_whisper_understands(cfg):
     audio = tts.synthesize("您好，物业客服中心。", "jf_tebukuro")
     assert 1.5 < len(audio) / SAMPLE_RATE < 5
     assert np.abs(audio).max() > 0.05
+
+
+@pytest.mark.parametrize("kind", ["pink", "brown", "hum"])
+def test_background_noise_sits_on_the_callers_side_at_the_asked_snr(kind):
+    call = render_call(parse_script({**SCRIPT, "noise": {"kind": kind, "snr_db": 15}}), fake_tts)
+    clean = render_call(parse_script(SCRIPT), fake_tts)
+    noise = call.caller - clean.caller
+    snr = 20 * np.log10(10 ** (-20 / 20) / np.sqrt(np.mean(noise**2)))
+    assert snr == pytest.approx(15, abs=0.1)
+    np.testing.assert_array_equal(call.agent, clean.agent)
+    again = render_call(parse_script({**SCRIPT, "noise": {"kind": kind, "snr_db": 15}}), fake_tts)
+    np.testing.assert_array_equal(again.caller, call.caller)  # repeatable
+    assert call.truth["noise"] == {"kind": kind, "snr_db": 15.0}
+
+
+def test_a_noise_without_kind_or_level_is_an_error():
+    with pytest.raises(ValueError, match="noise needs kind"):
+        parse_script({**SCRIPT, "noise": {"kind": "rain", "snr_db": 10}})
+
+
+def test_the_evaluation_corpus_scripts_are_valid_and_cover_the_guides_situations():
+    from pipeline.config import ROOT
+    from pipeline.synth.script import load_scripts
+
+    scripts = load_scripts(ROOT / "data" / "call_scripts" / "eval")
+    assert len(scripts) >= 30
+    flags = {f.split(":")[0] for s in scripts for f in s.expect}
+    assert {"greeting.missing", "interruption.agent", "conduct.impatient", "conduct.domineering"} <= flags
+    assert {"hangup.premature", "phrase.banned", "hold.no_notice", "interruption.caller"} <= flags
+    assert {s.share_format for s in scripts} == {"stereo", "mono", "ulaw8k", "ulaw8k-mono"}
+    assert sum(s.noise_kind is not None for s in scripts) >= 3
