@@ -127,6 +127,22 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    # Personal data masked (＊, one per character) in the stored utterances, words and event
+    # evidence, and so in notebooks and reports: any of phone, id_number, unit, name. An empty
+    # list stores transcripts as heard (only where the centre's data-protection rules allow it).
+    redact: tuple[str, ...] = ("phone", "id_number", "unit", "name")
+
+    def __post_init__(self) -> None:
+        from pipeline.redact import PII_KINDS
+
+        unknown = set(self.redact) - set(PII_KINDS)
+        if unknown:
+            raise ValueError(f"privacy.redact: unknown kind(s) {sorted(unknown)}; choose from {PII_KINDS}")
+        object.__setattr__(self, "redact", tuple(self.redact))
+
+
+@dataclass(frozen=True)
 class ScheduleConfig:
     # `callqa serve`: cron expressions in the call centre's time zone (Config.timezone).
     share: str = "data/sample_share"
@@ -151,6 +167,7 @@ class Config:
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:

@@ -18,6 +18,7 @@ from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.metrics import call_metrics
 from pipeline.records import CallRef, CallResult, RoleAssignment, Turn, Utterance, Word
+from pipeline.redact import redact_call
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
 from pipeline.speakers import apply_roles, infer_roles, mono_turns, stereo_turns
@@ -186,6 +187,7 @@ def process_call(
     result = score_call(
         ref, audio.duration, turns, utterances, roles, cfg, lexicon, models.transcriber.model_id
     )
+    result = redact_call(result, cfg.privacy.redact)
     timings["rules"] = time.perf_counter() - tick
     return replace(result, timings={k: round(v, 4) for k, v in timings.items()})
 

@@ -18,6 +18,7 @@ import pandas as pd
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, Utterance, Word
+from pipeline.redact import redact_call
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
 from pipeline.speakers import apply_roles, infer_roles
@@ -85,7 +86,8 @@ def rescore_call(call: Any, utterances: tuple[Utterance, ...], cfg: Config, lexi
         overlap_started_by_caller=call.overlap_caller_started_ms / 1000,
         polite_counts=polite_counts(utterances, lexicon["polite"].phrases),
     )
-    return CallResult(
+    # Stored text is already masked; masking again is a no-op unless privacy.redact grew since.
+    result = CallResult(
         call=ref,
         model_id=call.model_id,
         lexicon_version=lexicon.version,
@@ -96,6 +98,7 @@ def rescore_call(call: Any, utterances: tuple[Utterance, ...], cfg: Config, lexi
         timings=dict(call.stage_seconds or []),
         abstentions=tuple(abstentions(ctx)),
     )
+    return redact_call(result, cfg.privacy.redact)
 
 
 def rescore(

@@ -25,3 +25,10 @@ def test_unknown_keys_are_errors_not_silent_defaults(tmp_path):
 def test_config_survives_a_dict_round_trip():
     cfg = Config()
     assert Config.from_dict(cfg.to_dict()) == cfg
+
+
+def test_privacy_redacts_every_kind_by_default_and_refuses_unknown_kinds():
+    assert set(Config().privacy.redact) == {"phone", "id_number", "unit", "name"}
+    assert Config.from_dict({"privacy": {"redact": []}}).privacy.redact == ()
+    with pytest.raises(ValueError, match="unknown kind"):
+        Config.from_dict({"privacy": {"redact": ["email"]}})
