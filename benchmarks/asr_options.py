@@ -27,11 +27,10 @@ VARIANTS = {
 
 def main() -> None:
     from pipeline.config import Config
-    from pipeline.evaluate import char_errors, truth_text
+    from pipeline.evaluate import char_errors, scoring_text, truth_text
     from pipeline.lexicon import load_lexicon
     from pipeline.process import Models, process_call
     from pipeline.scan import scan_share
-    from pipeline.text import for_scoring
 
     share = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "data" / "sample_share"
     refs = scan_share(share).calls
@@ -50,7 +49,7 @@ def main() -> None:
             t = time.perf_counter()
             result = process_call(ref, cfg, models, lexicon)
             seconds[name] += time.perf_counter() - t
-            hyp = for_scoring("".join(u.text for u in result.utterances))
+            hyp = scoring_text("".join(u.text for u in result.utterances))
             e, n = char_errors(truth_text(truths[ref.call_id]), hyp)
             errors[name][0] += e
             errors[name][1] += n

@@ -28,11 +28,10 @@ def main() -> None:
     import json
 
     from pipeline.config import Config
-    from pipeline.evaluate import char_errors, truth_text
+    from pipeline.evaluate import char_errors, scoring_text, truth_text
     from pipeline.lexicon import load_lexicon
     from pipeline.process import Models, process_call
     from pipeline.scan import scan_share
-    from pipeline.text import for_scoring
 
     parser = argparse.ArgumentParser()
     parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))
@@ -55,7 +54,7 @@ def main() -> None:
 
     def score(side: str, call_id: str, text: str) -> None:
         if call_id in truths:
-            e, n = char_errors(truth_text(truths[call_id]), for_scoring(text))
+            e, n = char_errors(truth_text(truths[call_id]), scoring_text(text))
             errors[side][0] += e
             errors[side][1] += n
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.redact import redact
 from pipeline.text import for_scoring
 from pipeline.warehouse.store import read_table
 
@@ -62,10 +63,16 @@ def char_errors(reference: str, hypothesis: str) -> tuple[int, int]:
     return out.substitutions + out.deletions + out.insertions, len(reference)
 
 
+def scoring_text(text: str) -> str:
+    """AISHELL-style scoring text of the words as stored: personal data (privacy.redact) is masked
+    in the warehouse, so it is masked in the reference too and left out of CER on both sides."""
+    return for_scoring(redact(text).text)
+
+
 def truth_text(truth: dict, role: str | None = None) -> str:
     """The scoring text of a truth call (or of one role), in order of speech."""
     ordered = sorted(truth["utterances"], key=lambda u: u["start"])
-    return for_scoring("".join(u["text"] for u in ordered if role is None or u["role"] == role))
+    return scoring_text("".join(u["text"] for u in ordered if role is None or u["role"] == role))
 
 
 # Rules scored per category as well as as a whole (the banned-phrase categories of the guide).
@@ -173,10 +180,7 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
     cer_acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     rule_counts: dict[str, dict[str, int]] = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
     for truth in truths:
-        ref_all = for_scoring(
-            "".join(u["text"] for u in sorted(truth["utterances"], key=lambda u: u["start"]))
-        )
-        ref_agent = for_scoring("".join(u["text"] for u in truth["utterances"] if u["role"] == "agent"))
+        ref_all, ref_agent = truth_text(truth), truth_text(truth, "agent")
         expected = _expected_keys(truth.get("expected_flags", []))
         for call_id, layout in _recordings(truth):
             if call_id not in calls.index:
@@ -185,8 +189,8 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
             hyp = utt_by_call.get(
                 call_id, pd.DataFrame(columns=["text", "role", "speaker", "start_ms", "end_ms", "idx"])
             )
-            hyp_all = for_scoring("".join(hyp["text"]))
-            hyp_agent = for_scoring("".join(hyp[hyp["role"] == "agent"]["text"]))
+            hyp_all = scoring_text("".join(hyp["text"]))
+            hyp_agent = scoring_text("".join(hyp[hyp["role"] == "agent"]["text"]))
             edits, length = char_errors(ref_all, hyp_all)
             agent_edits, agent_length = char_errors(ref_agent, hyp_agent)
             for key in (layout, "all"):

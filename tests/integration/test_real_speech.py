@@ -3,11 +3,10 @@
 import pytest
 
 from pipeline.config import Config
-from pipeline.evaluate import char_errors, load_truth, truth_text
+from pipeline.evaluate import char_errors, load_truth, scoring_text, truth_text
 from pipeline.process import Models, process_call
 from pipeline.realspeech import build_share
 from pipeline.scan import scan_share
-from pipeline.text import for_scoring
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +20,7 @@ def test_real_speech_is_transcribed_close_to_its_reference(tmp_path):
     for ref in scan_share(share).calls:
         result = process_call(ref, cfg, models)
         e, n = char_errors(
-            truth_text(truths[ref.call_id]), for_scoring("".join(u.text for u in result.utterances))
+            truth_text(truths[ref.call_id]), scoring_text("".join(u.text for u in result.utterances))
         )
         assert e / n < 0.35, ref.call_id
         edits, length = edits + e, length + n
