@@ -4,7 +4,7 @@ Variants: the default; the domain vocabulary (lexicons/domain_words.txt) as fast
 hotwords; as an initial prompt. Each variant runs the whole per-call pipeline over the same recordings (in
 rotation, so machine noise spreads evenly) and is scored against the truth files.
 
-    .venv/bin/python benchmarks/asr_options.py [SHARE]
+    .venv/bin/python benchmarks/asr_options.py [SHARE] [--variants "beam 3,no fallback"]
 """
 
 from __future__ import annotations
@@ -22,28 +22,39 @@ VARIANTS = {
     "default": {},
     "hotwords": {"vocabulary": "hotwords"},
     "prompt": {"vocabulary": "prompt"},
+    "beam 3": {"beam_size": 3},
+    "beam 2": {"beam_size": 2},
+    "no fallback": {"temperatures": (0.0,)},
+    "beam 3 + no fallback": {"beam_size": 3, "temperatures": (0.0,)},
 }
 
 
 def main() -> None:
+    import argparse
+
     from pipeline.config import Config
     from pipeline.evaluate import char_errors, scoring_text, truth_text
     from pipeline.lexicon import load_lexicon
     from pipeline.process import Models, process_call
     from pipeline.scan import scan_share
 
-    share = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "data" / "sample_share"
+    parser = argparse.ArgumentParser()
+    parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated; default: all")
+    args = parser.parse_args()
+    share = Path(args.share)
+    chosen = ["default"] + [v for v in args.variants.split(",") if v != "default"]
     refs = scan_share(share).calls
     truths = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (share / "truth").glob("*.json")}
     base = Config()
     lexicon = load_lexicon(base.lexicons_path)
     setups = {}
-    for name, options in VARIANTS.items():
+    for name, options in ((n, VARIANTS[n]) for n in chosen):
         cfg = replace(base, model=replace(base.model, **options))
         setups[name] = (cfg, Models.load(cfg))
         process_call(refs[0], cfg, setups[name][1], lexicon)  # warm-up
-    seconds = dict.fromkeys(VARIANTS, 0.0)
-    errors = {name: [0, 0] for name in VARIANTS}
+    seconds = dict.fromkeys(chosen, 0.0)
+    errors = {name: [0, 0] for name in chosen}
     for ref in refs:
         for name, (cfg, models) in setups.items():
             t = time.perf_counter()
@@ -55,7 +66,7 @@ def main() -> None:
             errors[name][1] += n
     print(f"{len(refs)} recordings from {share}")
     print(f"{'variant':22} {'seconds':>8} {'vs default':>10} {'CER':>6}")
-    for name in VARIANTS:
+    for name in chosen:
         cer = errors[name][0] / errors[name][1]
         print(f"{name:22} {seconds[name]:8.1f} {seconds[name] / seconds['default']:10.2f} {cer:6.3f}")
 

@@ -30,6 +30,12 @@ class ModelConfig:
     vocabulary: str = "none"  # none | hotwords | prompt
     # Speech joined into one decoding pass at most: bounds memory on hour-long calls.
     max_batch_s: float = 240.0
+    # Decoding temperatures: a segment that fails the compression/log-probability checks at one
+    # is decoded again at the next (faster-whisper's default fallback ladder).
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "temperatures", tuple(float(t) for t in self.temperatures))
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,19 @@ class Transcriber(Protocol):
     def transcribe(self, channels: Sequence[Signal], pieces: Sequence[Piece]) -> list[AsrSegment]: ...
 
 
+def choose_device(options: ModelConfig, cuda_devices: int) -> tuple[str, str]:
+    """(device, compute type): ``auto`` means float16 on a GPU when there is one, int8 on the CPU."""
+    device = options.device
+    if device == "auto":
+        device = "cuda" if cuda_devices > 0 else "cpu"
+    if device == "cuda" and cuda_devices == 0:
+        raise RuntimeError("model.device is cuda but CTranslate2 sees no CUDA device")
+    compute_type = options.compute_type
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return device, compute_type
+
+
 class WhisperTranscriber:
     """faster-whisper behind the small Transcriber interface."""
 
@@ -125,12 +138,7 @@ class WhisperTranscriber:
         import ctranslate2
         from faster_whisper import WhisperModel
 
-        device = options.device
-        if device == "auto":
-            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        compute_type = options.compute_type
-        if compute_type == "auto":
-            compute_type = "float16" if device == "cuda" else "int8"
+        device, compute_type = choose_device(options, ctranslate2.get_cuda_device_count())
         self._model = WhisperModel(
             str(model_dir), device=device, compute_type=compute_type, cpu_threads=options.cpu_threads
         )
@@ -152,6 +160,7 @@ class WhisperTranscriber:
             speech,
             language=self._options.language,
             beam_size=self._options.beam_size,
+            temperature=list(self._options.temperatures),
             word_timestamps=True,
             vad_filter=False,
             condition_on_previous_text=False,

@@ -81,3 +81,15 @@ def test_long_calls_are_transcribed_in_bounded_batches():
     assert [p for b in batches for p in b] == sorted(pieces, key=lambda p: p.start)
     assert batch_pieces([], 100.0) == []
     assert len(batch_pieces([Piece(0, 0.0, 300.0)], 100.0)) == 1  # a piece longer than a batch stays whole
+
+
+def test_auto_device_is_float16_on_a_gpu_and_int8_on_the_cpu():
+    from pipeline.config import ModelConfig
+    from pipeline.transcribe import choose_device
+
+    assert choose_device(ModelConfig(), cuda_devices=0) == ("cpu", "int8")
+    assert choose_device(ModelConfig(), cuda_devices=1) == ("cuda", "float16")
+    assert choose_device(ModelConfig(device="cpu"), cuda_devices=1) == ("cpu", "int8")
+    assert choose_device(ModelConfig(compute_type="int8_float16"), cuda_devices=2) == ("cuda", "int8_float16")
+    with pytest.raises(RuntimeError, match="no CUDA device"):
+        choose_device(ModelConfig(device="cuda"), cuda_devices=0)
