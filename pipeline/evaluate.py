@@ -17,6 +17,10 @@ call centre's own labelled calls can use):
 
 Text is compared AISHELL-style: Simplified, punctuation and spaces removed, character by
 character. Flags are compared per call (present or not), giving precision and recall per rule.
+Backchannels are the reference utterances that are only a listener token (``backchannels.toml``,
+or one character) said while the other party was speaking; a floor flag (interruption, 急躁,
+独断专横) that was not expected and lies within a second of one is counted as a false alarm
+caused by it.
 
 Who spoke when is scored with pyannote.metrics on the utterance times: DER and JER with a collar
 of 0.25 s in total (0.125 s either side of each reference boundary) and overlapped speech scored
@@ -33,8 +37,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.config import ROOT
+from pipeline.lexicon import load_lexicon
 from pipeline.redact import redact
-from pipeline.text import for_scoring
+from pipeline.text import for_scoring, han_count
 from pipeline.warehouse.store import read_table
 
 
@@ -162,6 +168,34 @@ class _Diarization:
         }
 
 
+# Flags about who had the floor: what a listener's 嗯/对/好的 must never raise.
+_FLOOR_RULES = ("interruption.agent", "interruption.caller", "conduct.impatient", "conduct.domineering")
+_BACKCHANNEL_REACH_S = 1.0
+
+
+def truth_backchannels(truth: dict, is_backchannel) -> list[dict]:
+    """Listener tokens said while the other party was speaking (the reference utterances that the
+    floor rules must ignore)."""
+    out = []
+    for u in truth["utterances"]:
+        if not is_backchannel(u["text"]):
+            continue
+        if any(o["role"] != u["role"] and o["start"] < u["start"] < o["end"] for o in truth["utterances"]):
+            out.append(u)
+    return out
+
+
+def backchannel_false_alarms(events: pd.DataFrame, expected: set[str], backchannels: list[dict]) -> int:
+    """Floor flags that were not expected and sit within a second of a reference backchannel."""
+    count = 0
+    for e in events.itertuples():
+        if e.rule_id not in _FLOOR_RULES or e.rule_id in expected:
+            continue
+        start, end = e.start_ms / 1000 - _BACKCHANNEL_REACH_S, e.end_ms / 1000 + _BACKCHANNEL_REACH_S
+        count += any(start <= b["start"] <= end for b in backchannels)
+    return count
+
+
 def evaluate(truth_dir: Path, warehouse: Path) -> dict:
     import warnings
 
@@ -172,6 +206,13 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
     utterances = read_table(warehouse, "utterances")
     events = read_table(warehouse, "events")
     utt_by_call = {cid: g.sort_values("start_ms") for cid, g in utterances.groupby("call_id")}
+    events_by_call = {cid: g for cid, g in events.groupby("call_id")}
+    backchannel_tokens = load_lexicon(ROOT / "lexicons")["backchannels"]
+
+    def is_backchannel(text: str) -> bool:
+        return backchannel_tokens.is_whole(text) or 0 < han_count(text) <= 1
+
+    listener = {"backchannels": 0, "false_alarms": 0}
     flags_by_call: dict[str, set[str]] = defaultdict(set)
     for row in events.itertuples():
         flags_by_call[row.call_id] |= _flag_keys(row.rule_id, row.category or "")
@@ -182,6 +223,7 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
     for truth in truths:
         ref_all, ref_agent = truth_text(truth), truth_text(truth, "agent")
         expected = _expected_keys(truth.get("expected_flags", []))
+        backchannels = truth_backchannels(truth, is_backchannel)
         for call_id, layout in _recordings(truth):
             if call_id not in calls.index:
                 missing.append(call_id)
@@ -198,6 +240,11 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
                 cer_acc[key][1] += length
             who = diarization.add(layout, truth, hyp, calls.loc[call_id, "agent_speaker"])
             predicted = flags_by_call.get(call_id, set())
+            false_alarms = backchannel_false_alarms(
+                events_by_call.get(call_id, events.iloc[0:0]), expected, backchannels
+            )
+            listener["backchannels"] += len(backchannels)
+            listener["false_alarms"] += false_alarms
             for key in expected | {p for p in predicted}:
                 if key in expected and key in predicted:
                     rule_counts[key]["tp"] += 1
@@ -217,6 +264,8 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
                     "greeting_ok": ("greeting.missing" in expected) == ("greeting.missing" in predicted),
                     "der": who["der"],
                     "role_ok": who["role_ok"],
+                    "backchannels": len(backchannels),
+                    "backchannel_false_alarms": false_alarms,
                 }
             )
     rules = {}
@@ -240,6 +289,12 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
             "greeting_accuracy": sum(p["greeting_ok"] for p in per_call) / scored if scored else None,
         },
         "cer": cer,
+        "backchannels": {
+            **listener,
+            "false_alarms_per_100": round(100 * listener["false_alarms"] / listener["backchannels"], 2)
+            if listener["backchannels"]
+            else None,
+        },
         "diarization": diarization.report(),
         "rules": rules,
         "calls": per_call,
@@ -255,6 +310,11 @@ def render_report(report: dict):
     head = Table("measure", "value", title="evaluation")
     head.add_row("recordings scored", f"{s['recordings_scored']} (truth calls {s['truth_calls']})")
     head.add_row("missing from warehouse", ", ".join(s["missing_calls"]) or "none")
+    b = report["backchannels"]
+    head.add_row(
+        "floor flags raised by a listener's backchannel",
+        f"{b['false_alarms']} of {b['backchannels']} backchannels",
+    )
     for key in ("agent_id_accuracy", "greeting_accuracy"):
         head.add_row(key.replace("_", " "), "-" if s[key] is None else f"{s[key]:.3f}")
     cer = Table("layout", "CER", title="character error rate")

@@ -56,3 +56,31 @@ def test_cer_and_flag_precision_recall(tmp_path):
     assert greeting["precision"] == 0.5 and greeting["recall"] == 1.0
     assert report["summary"]["greeting_accuracy"] == pytest.approx(2 / 3)
     assert report["summary"]["agent_id_accuracy"] == 1.0
+
+
+def test_floor_flags_next_to_a_listeners_backchannel_are_counted_as_its_false_alarms(tmp_path):
+    from pipeline.evaluate import backchannel_false_alarms, truth_backchannels
+
+    said = {
+        "utterances": [
+            {"role": "agent", "start": 0.0, "end": 6.0, "text": "您好，我们明天上午安排师傅上门。"},
+            {"role": "caller", "start": 2.0, "end": 2.4, "text": "嗯。"},  # during the agent: a backchannel
+            {"role": "caller", "start": 6.5, "end": 7.0, "text": "好的。"},  # an answer of its own, not one
+            {"role": "caller", "start": 4.0, "end": 5.5, "text": "那几点到呢？"},  # a real cut-in
+        ]
+    }
+    tokens = {"嗯", "好的"}
+    found = truth_backchannels(said, lambda t: t.strip("。") in tokens)
+    assert [b["start"] for b in found] == [2.0]
+    import pandas as pd
+
+    events = pd.DataFrame(
+        [
+            {"rule_id": "interruption.caller", "start_ms": 2000, "end_ms": 2400},  # raised by the 嗯
+            {"rule_id": "interruption.caller", "start_ms": 4000, "end_ms": 5500},  # expected below
+            {"rule_id": "greeting.missing", "start_ms": 1500, "end_ms": 2000},  # not a floor rule
+        ]
+    )
+    assert backchannel_false_alarms(events, set(), found) == 1  # the cut-in is far from the 嗯
+    assert backchannel_false_alarms(events, {"interruption.caller"}, found) == 0
+    assert backchannel_false_alarms(events.iloc[[0]], set(), []) == 0
