@@ -4,7 +4,9 @@ Same recordings, same model object, same threads. For each recording, alternatel
   plain:  WhisperModel.transcribe(path, language="zh", beam_size=B) with its segments consumed
           (what a user of faster-whisper would run; no VAD, no word timestamps, whole file);
   callqa: pipeline.process.process_call (decode, VAD + cross-talk suppression, speakers, per-channel
-          transcription with word timestamps, rules, metrics), storing excluded.
+          transcription with word timestamps, rules, metrics); then, as the nightly run does, the
+          results stored into a fresh warehouse (Parquet partitions, ledger-free) and the
+          scorecards updated: that store time is added to callqa's total.
 Prints per-recording times, medians, the ratio of totals, callqa's per-stage breakdown, the ratio of
 callqa's transcription stage alone to plain (issue 3's target), and the CER of both against the
 truth files when the share has them.
@@ -58,7 +60,7 @@ def main() -> None:
             errors[side][0] += e
             errors[side][1] += n
 
-    rows, stages = [], {}
+    rows, stages, results = [], {}, []
     for _ in range(args.repeat):
         for ref in refs:
             t = time.perf_counter()
@@ -68,11 +70,27 @@ def main() -> None:
             t = time.perf_counter()
             result = process_call(ref, cfg, models, lexicon)
             ours = time.perf_counter() - t
+            results.append(result)
             for stage, seconds in result.timings.items():
                 stages[stage] = stages.get(stage, 0.0) + seconds
             rows.append((ref.call_id, ref.layout, info.duration, plain, ours))
             score("plain", ref.call_id, plain_text)
             score("callqa", ref.call_id, "".join(u.text for u in result.utterances))
+
+    import tempfile
+
+    from pipeline.warehouse.scorecards import update_scorecards
+    from pipeline.warehouse.store import store_calls
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        for start in range(0, len(results), cfg.run.store_batch_calls):
+            dates = store_calls(Path(tmp), results[start : start + cfg.run.store_batch_calls])
+            update_scorecards(Path(tmp), cfg.scoring, dates)
+        stages["store"] = time.perf_counter() - t
+    # The store cost is spread over the calls in proportion to their processing time.
+    scale = (sum(r[4] for r in rows) + stages["store"]) / sum(r[4] for r in rows)
+    rows = [(c, lay, a, p, o * scale) for c, lay, a, p, o in rows]
 
     print(
         f"model {cfg.whisper_dir.name} ({models.transcriber.compute_type}), {cfg.model.cpu_threads} threads, beam {cfg.model.beam_size}"
@@ -95,6 +113,10 @@ def main() -> None:
         + ", ".join(f"{k} {v:.2f} s ({100 * v / ours_total:.1f}%)" for k, v in stages.items())
     )
     print(f"transcription stage / plain: {stages['transcribe'] / plain_total:.3f}")
+    other = ours_total - stages["transcribe"]
+    print(
+        f"stages other than transcription: {other:.2f} s ({100 * other / ours_total:.1f}% of callqa's time)"
+    )
     if errors["plain"][1]:
         cer = {side: e / n for side, (e, n) in errors.items()}
         print(f"CER: plain {cer['plain']:.3f}, callqa {cer['callqa']:.3f}")
