@@ -2,17 +2,24 @@
 
 SQLite in the warehouse folder: transactional, so a crash mid-run loses nothing already recorded.
 A file is done when its path, size and mtime match an ``ok`` row for the same model; a changed file
-is processed again; a failed one is retried on later runs until ``max_attempts``.
+is processed again; a failed one is retried on later runs until ``max_attempts``. A ``rejected`` file
+(refused before processing: unusable manifest row, duplicate call id, a path outside the share) is
+judged afresh by every scan: its rows are replaced by the current scan's rejections.
+
+``dirty_dates`` holds the call dates whose rows were stored but whose scorecards may not have been
+recomputed yet (a run killed between the two): the next run recomputes them.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.records import CallRef
+from pipeline.warehouse.store import WarehouseWriteError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -22,23 +29,36 @@ CREATE TABLE IF NOT EXISTS files (
     size INTEGER,
     mtime REAL,
     sha256 TEXT,
-    status TEXT NOT NULL,          -- ok | failed
+    status TEXT NOT NULL,          -- ok | failed | rejected
     error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     model_id TEXT,
     updated_at TEXT NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS dirty_dates (call_date TEXT PRIMARY KEY)
 """
 
 
 class Ledger:
     def __init__(self, warehouse: Path) -> None:
-        warehouse.mkdir(parents=True, exist_ok=True)
         self.path = warehouse / "ledger.sqlite"
-        self._db = sqlite3.connect(self.path)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
-        self._db.commit()
+        try:
+            warehouse.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+            self._db.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise WarehouseWriteError(f"cannot write the ledger {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction; a full disk or a read-only warehouse is a WarehouseWriteError."""
+        try:
+            with self._db:
+                yield
+        except sqlite3.OperationalError as exc:
+            raise WarehouseWriteError(f"cannot write the ledger {self.path}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()
@@ -64,6 +84,7 @@ class Ledger:
             changed = size != ref.size or abs((mtime or 0) - ref.mtime) > 1e-3
             if (
                 changed
+                or status == "rejected"
                 or (status == "ok" and done_model != model_id)
                 or (status == "failed" and attempts < max_attempts)
             ):
@@ -90,23 +111,53 @@ class Ledger:
                 error,
                 attempts,
                 model_id,
-                datetime.now(UTC).isoformat(),
+                _now(),
             ),
         )
 
-    def record_ok(self, refs: Iterable[CallRef], model_id: str) -> None:
-        """Files whose rows are stored, in one transaction."""
-        with self._db:
+    def record_ok(self, refs: Iterable[CallRef], model_id: str, dates: Iterable[str] = ()) -> None:
+        """Files whose rows are stored, and the call dates those rows changed, in one transaction."""
+        with self._writing():
             for ref in refs:
                 self._record(ref, "ok", None, model_id)
+            self._db.executemany("INSERT OR IGNORE INTO dirty_dates VALUES (?)", [(d,) for d in dates])
 
     def record_failure(self, ref: CallRef, error: str) -> None:
-        with self._db:
+        with self._writing():
             self._record(ref, "failed", error, None)
+
+    def set_rejected(self, rejected: Iterable[tuple[CallRef, str]]) -> None:
+        """This scan's rejections replace the previous ones (a fixed manifest row is no longer one)."""
+        rows = [
+            (r.path, r.call_id, r.agent_id, r.size, r.mtime, "", "rejected", reason, 0, None, _now())
+            for r, reason in rejected
+        ]
+        with self._writing():
+            self._db.execute("DELETE FROM files WHERE status = 'rejected'")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+
+    def owners(self) -> dict[str, str]:
+        """call_id -> the path stored under it (the latest, should an old ledger hold several)."""
+        cur = self._db.execute("SELECT call_id, path FROM files WHERE status = 'ok' ORDER BY updated_at")
+        return dict(cur.fetchall())
+
+    def dirty_dates(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT call_date FROM dirty_dates")}
+
+    def clear_dirty(self, dates: Iterable[str]) -> None:
+        with self._writing():
+            self._db.executemany("DELETE FROM dirty_dates WHERE call_date = ?", [(d,) for d in dates])
 
     def failures(self) -> list[dict]:
         cur = self._db.execute(
-            "SELECT path, call_id, agent_id, error, attempts, updated_at FROM files WHERE status = 'failed' ORDER BY path"
+            "SELECT path, call_id, agent_id, error, attempts, updated_at FROM files"
+            " WHERE status IN ('failed', 'rejected') ORDER BY path"
         )
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

@@ -51,6 +51,14 @@ def iso_week(day: str) -> str:
     return f"{year}-W{week:02d}"
 
 
+def _is_date(day: str) -> bool:
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
+
+
 def week_days(label: str) -> list[str]:
     monday = date.fromisocalendar(int(label[:4]), int(label[6:]), 1)
     return [(monday + timedelta(days=i)).isoformat() for i in range(7)]
@@ -150,8 +158,11 @@ def _write(warehouse: Path, period: str, label: str, rows: pd.DataFrame) -> None
 def update_scorecards(
     warehouse: Path, scoring: ScoringConfig, dates: Iterable[str] | None = None
 ) -> dict[str, int]:
-    """Recompute the day and week scorecards of ``dates`` (None: all); returns rows per period."""
-    days = sorted(set(partition_dates(warehouse) if dates is None else dates))
+    """Recompute the day and week scorecards of ``dates`` (None: all); returns rows per period.
+
+    Calls without a date (``call_date=unknown``: no metadata) belong to no day or week.
+    """
+    days = sorted(d for d in set(partition_dates(warehouse) if dates is None else dates) if _is_date(d))
     weeks = sorted({iso_week(d) for d in days})
     counts = day_counts(warehouse, {d for w in weeks for d in week_days(w)})
     stored_days = set(counts.calls["call_date"].unique())

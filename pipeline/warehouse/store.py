@@ -4,8 +4,11 @@ Each table is Hive-partitioned by the call centre's local call date, one file pe
 ``<table>/call_date=<YYYY-MM-DD>/data.parquet``. Storing calls rewrites the partitions they touch:
 their old rows are dropped and the new ones added, so storing a call again replaces its rows and
 never duplicates them. Every file is written to a temp name and renamed over the old one, so a
-crash leaves the last good partition readable. Per table, ``calls`` is written last: a call's row
-there marks it complete.
+crash leaves the last good partition readable. A batch of calls is written in two steps: every
+partition it changes is written to its temp file first, and only when all are written are they
+renamed into place (``calls`` last: a call's row there marks it complete), so a full disk or an
+unwritable folder changes nothing. A write that fails raises ``WarehouseWriteError`` and leaves no
+temp file; the temp files of a killed process are removed by the next run (``remove_stale_temps``).
 
 Files stay few (one per day and table) however many calls a day has, so a year of a large centre
 reads in seconds, and pandas, DuckDB and Polars read the folders as they are.
@@ -13,10 +16,11 @@ reads in seconds, and pandas, DuckDB and Polars read the folders as they are.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -36,16 +40,78 @@ TABLE_SCHEMAS = {
 PARTITION_FILE = "data.parquet"
 
 
-def write_atomic(table: pa.Table, path: Path) -> None:
+class WarehouseWriteError(OSError):
+    """The warehouse cannot be written (full disk, read-only folder, a file where a folder should
+    be); what was stored before is unchanged."""
+
+
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    return str(exc)
+
+
+def write_all(items: Iterable[tuple[pa.Table, Path]]) -> None:
+    """Write every (table, path) to a temp file as it comes, then rename them all into place, in
+    order.
+
+    Nothing is renamed unless every file was written; no temp file is left behind.
+    """
     import pyarrow.parquet as pq
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    staged: list[tuple[Path, Path]] = []
+    created: list[Path] = []  # partition folders this write made, removed again if it fails
+    target = None
     try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
+        for table, target in items:
+            if not target.parent.is_dir():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                created.append(target.parent)
+            staged.append((_temp_name(target), target))
+            pq.write_table(table, staged[-1][0], compression="zstd")
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise WarehouseWriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
+def write_atomic(table: pa.Table, path: Path) -> None:
+    write_all([(table, path)])
+
+
+def remove_stale_temps(warehouse: Path) -> int:
+    """Temp files a killed run left behind (call only while holding the run lock)."""
+    removed = 0
+    for tmp in warehouse.rglob(".*.tmp"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def ensure_writable(warehouse: Path) -> None:
+    """Fail before any work, with a clear reason, when the warehouse cannot be written."""
+    probe = _temp_name(warehouse / "probe")
+    try:
+        warehouse.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+    except OSError as exc:
+        raise WarehouseWriteError(f"cannot write the warehouse {warehouse}: {_describe(exc)}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
 
 
 def partition_dates(warehouse: Path, table: str = "calls") -> list[str]:
@@ -104,16 +170,24 @@ def store_calls(
         for table, rows in schemas.call_tables(result).items():
             new_rows[table][target[result.call.call_id]].append(rows)
     replaced = pa.array(sorted(target), pa.string())
-    for table in CALL_TABLES:
-        for call_date in sorted(touched):
-            existing = _read_partition(warehouse, table, call_date)
-            kept = existing.filter(pc.invert(pc.is_in(existing["call_id"], value_set=replaced)))
-            combined = pa.concat_tables([kept, *new_rows[table].get(call_date, [])]).combine_chunks()
-            path = _partition_path(warehouse, table, call_date)
-            if combined.num_rows == 0 and table == "calls":
-                path.unlink(missing_ok=True)
-            else:
-                write_atomic(combined, path)
+    emptied: list[Path] = []
+
+    def partitions() -> Iterator[tuple[pa.Table, Path]]:
+        # One partition in memory at a time: each is written to its temp file as it is built.
+        for table in CALL_TABLES:  # calls last
+            for call_date in sorted(touched):
+                existing = _read_partition(warehouse, table, call_date)
+                kept = existing.filter(pc.invert(pc.is_in(existing["call_id"], value_set=replaced)))
+                combined = pa.concat_tables([kept, *new_rows[table].get(call_date, [])]).combine_chunks()
+                path = _partition_path(warehouse, table, call_date)
+                if combined.num_rows == 0 and table == "calls":
+                    emptied.append(path)
+                else:
+                    yield combined, path
+
+    write_all(partitions())
+    for path in emptied:
+        path.unlink(missing_ok=True)
     return touched
 
 

@@ -32,3 +32,28 @@ def test_the_ledger_survives_reopening(tmp_path):
         ledger.record_ok([ref("/s/a.wav")], "m1")
     with Ledger(tmp_path) as ledger:
         assert ledger.pending([ref("/s/a.wav")], "m1") == []
+
+
+def test_rejections_are_replaced_by_each_scan_and_never_block_a_file(tmp_path):
+    a, b = ref("/s/a.wav"), ref("/s/b.wav")
+    with Ledger(tmp_path) as ledger:
+        ledger.set_rejected([(a, "duplicate call_id"), (b, "bad date")])
+        assert [(f["call_id"], f["error"], f["attempts"]) for f in ledger.failures()] == [
+            ("a", "duplicate call_id", 0),
+            ("b", "bad date", 0),
+        ]
+        ledger.set_rejected([(b, "bad date")])
+        assert [f["call_id"] for f in ledger.failures()] == ["b"]
+        assert ledger.pending([a, b], "m1") == [a, b]  # judged afresh: pending once no longer refused
+        ledger.record_ok([b], "m1")
+        ledger.set_rejected([])
+        assert ledger.failures() == [] and ledger.owners() == {"b": "/s/b.wav"}
+
+
+def test_dates_stay_dirty_until_their_scorecards_are_recomputed(tmp_path):
+    with Ledger(tmp_path) as ledger:
+        ledger.record_ok([ref("/s/a.wav")], "m1", {"2026-11-16", "2026-11-17"})
+    with Ledger(tmp_path) as ledger:  # e.g. the run was killed before its scorecards
+        assert ledger.dirty_dates() == {"2026-11-16", "2026-11-17"}
+        ledger.clear_dirty({"2026-11-16"})
+        assert ledger.dirty_dates() == {"2026-11-17"}

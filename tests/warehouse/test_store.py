@@ -201,3 +201,58 @@ def test_read_api_for_notebooks(tmp_path):
     assert view.utterances["text"].tolist() == ["您好"]
     with pytest.raises(KeyError):
         wh.call("nope")
+
+
+def test_a_full_disk_midway_through_a_batch_changes_nothing(tmp_path, monkeypatch):
+    import errno
+
+    import pyarrow.parquet as pq
+
+    from pipeline.warehouse.store import WarehouseWriteError, store_calls
+
+    monday = datetime(2026, 11, 16, 9, 0, tzinfo=CST)
+    store_call(tmp_path, result("C1", "A1", monday, ["greeting.missing"]))
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")}
+    real_write, written = pq.write_table, []
+
+    def fill_up(table, where, **kwargs):
+        if len(written) == 3:  # utterances of both days, events of the first, then the disk is full
+            with open(where, "wb") as f:
+                f.write(b"PAR1 partial")
+            raise OSError(errno.ENOSPC, "No space left on device", str(where))
+        written.append(where)
+        real_write(table, where, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", fill_up)
+    with pytest.raises(
+        WarehouseWriteError, match=r"cannot write .*events/call_date=2026-11-17.*No space left"
+    ):
+        store_calls(
+            tmp_path,
+            [result("C2", "A1", monday, ["phrase.banned"]), result("C3", "A1", monday + timedelta(days=1))],
+        )
+    monkeypatch.undo()
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")} == before
+    assert not list(tmp_path.rglob("*.tmp"))
+    assert not (tmp_path / "calls" / "call_date=2026-11-17").exists()  # no empty partition left
+    assert read_table(tmp_path, "calls")["call_id"].tolist() == ["C1"]
+
+
+def test_a_killed_writers_temp_files_are_removed(tmp_path):
+    from pipeline.warehouse.store import remove_stale_temps
+
+    store_call(tmp_path, result("C1", "A1", datetime(2026, 11, 16, 9, 0, tzinfo=CST)))
+    stale = tmp_path / "calls" / "call_date=2026-11-16" / ".data.parquet.0123abcd.tmp"
+    stale.write_bytes(b"PAR1 half")
+    assert remove_stale_temps(tmp_path) == 1 and not stale.exists()
+    assert read_table(tmp_path, "calls")["call_id"].tolist() == ["C1"]
+
+
+def test_an_unwritable_warehouse_is_found_before_any_work(tmp_path):
+    from pipeline.warehouse.store import WarehouseWriteError, ensure_writable
+
+    ensure_writable(tmp_path / "new")
+    assert list((tmp_path / "new").iterdir()) == []  # the probe is gone
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(WarehouseWriteError, match=r"cannot write the warehouse .*file"):
+        ensure_writable(tmp_path / "file")
