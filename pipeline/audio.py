@@ -158,6 +158,10 @@ class _TrackWriter:
             file.write(row.tobytes())
         self._data = np.empty((len(self._files), 0), np.float32)
 
+    @property
+    def n_samples(self) -> int:
+        return self._n
+
     def close(self) -> None:
         for file in self._files:
             file.close()
@@ -168,6 +172,74 @@ class _TrackWriter:
         for file in self._files:
             file.flush()
         return tuple(SpooledTrack(file, self._n) for file in self._files)
+
+
+# A file whose header announces more audio than it holds by more than this is an incomplete copy.
+TRUNCATION_TOLERANCE_S = 0.2
+_WAV_SIZE_PLACEHOLDERS = (0, 0x7FFFFFFF, 0xFFFFFFFF)  # recorders that stream write these
+
+
+def _wav_announced_s(path: Path) -> float | None:
+    """The length the RIFF header's ``data`` chunk announces (FFmpeg reports what is there)."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        byte_rate = 0
+        while len(chunk := f.read(8)) == 8:
+            name, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if name == b"fmt ":
+                byte_rate = int.from_bytes(f.read(size + (size & 1))[8:12], "little")
+            elif name == b"data":
+                return size / byte_rate if byte_rate and size not in _WAV_SIZE_PLACEHOLDERS else None
+            else:
+                f.seek(size + (size & 1), os.SEEK_CUR)
+    return None
+
+
+def _flac_announced_s(path: Path) -> float | None:
+    """Total samples / sample rate of the STREAMINFO block (0 samples: the encoder did not know)."""
+    with open(path, "rb") as f:
+        head = f.read(42)
+    if len(head) < 42 or head[:4] != b"fLaC":
+        return None
+    bits = int.from_bytes(head[18:26], "big")  # STREAMINFO bytes 10-17
+    rate, total = bits >> 44, bits & ((1 << 36) - 1)
+    return total / rate if rate and total else None
+
+
+def _mp3_has_length_header(path: Path) -> bool:
+    """A Xing/Info/VBRI header: the frame count is known, so the announced length is exact."""
+    with open(path, "rb") as f:
+        head = f.read(10)
+        skip = 0
+        if head[:3] == b"ID3" and len(head) == 10:
+            skip = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
+        f.seek(skip)
+        first = f.read(4096)
+    return any(tag in first for tag in (b"Xing", b"Info", b"VBRI"))
+
+
+def announced_seconds(path: Path, container_format: str, stream) -> float | None:
+    """How long the file says it is, where the header says it exactly (WAV, FLAC, MP3 with a
+    Xing/Info header); None where the length is only an estimate (or unknown)."""
+    if container_format == "wav":
+        return _wav_announced_s(path)
+    if container_format == "flac":
+        return _flac_announced_s(path)
+    if container_format == "mp3" and stream.duration and stream.time_base and _mp3_has_length_header(path):
+        return float(stream.duration * stream.time_base)
+    return None
+
+
+def _check_complete(path: Path, announced: float | None, n_samples: int) -> None:
+    held = n_samples / SAMPLE_RATE
+    if announced is not None and held < announced - TRUNCATION_TOLERANCE_S:
+        # Scored as it is, the cut would read as the call's end (a premature hang-up).
+        raise DecodeError(
+            f"{path.name}: truncated: its header announces {announced:.1f} s, the file holds "
+            f"{held:.1f} s (an incomplete copy?)"
+        )
 
 
 def decode(
@@ -190,6 +262,7 @@ def decode(
     if path.stat().st_size == 0:
         raise DecodeError(f"empty file: {path}")
     writer: _TrackWriter | None = None
+    announced = None
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
@@ -197,8 +270,14 @@ def decode(
             stream = container.streams.audio[0]
             n_channels = stream.codec_context.channels or 1
             if n_channels > max_channels:
-                raise DecodeError(f"{path.name}: {n_channels} channels; expected mono or stereo")
+                # No channel map says which of 3+ channels is the agent: a guess would put the
+                # wrong person's words under the agent's name.
+                raise DecodeError(
+                    f"{path.name}: {n_channels} channels; callqa reads mono or two-channel "
+                    "(agent/caller) recordings"
+                )
             layout = "stereo" if n_channels == 2 else "mono"
+            announced = announced_seconds(path, container.format.name, stream)
             resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
             writer = _TrackWriter(
                 n_channels, _expected_samples(stream), int(spool_after_s * SAMPLE_RATE), spool_dir
@@ -211,11 +290,17 @@ def decode(
                 writer.append(out.to_ndarray())
             source_rate = stream.codec_context.sample_rate or 0
             codec = stream.codec_context.name
+            _check_complete(path, announced, writer.n_samples)
     except DecodeError:
         if writer:
             writer.close()
         raise
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
+    except av.error.FFmpegError as exc:
+        if writer:
+            writer.close()
+            _check_complete(path, announced, writer.n_samples)  # cut mid-frame: say so
+        raise DecodeError(f"cannot decode {path.name}: {exc.strerror or exc}") from exc
+    except (ValueError, OSError) as exc:
         if writer:
             writer.close()
         raise DecodeError(f"cannot decode {path.name}: {exc}") from exc

@@ -6,8 +6,10 @@ directly.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -38,17 +40,68 @@ class Plan:
     without_metadata: list[str]
     problems: list[str]
     waiting: list[str] = field(default_factory=list)  # files still being written
+    # Recordings refused before processing, with the reason (in the failures table).
+    rejected: list[tuple[CallRef, str]] = field(default_factory=list)
+
+
+def duplicate_call_ids(refs: list[CallRef], owners: dict[str, str]) -> list[tuple[CallRef, str]]:
+    """One call id, one recording: of the files sharing a call id, the one already stored under it
+    (``owners``: call_id -> path, from the ledger) keeps it, else the first by path; the others are
+    refused, never stored over it. Re-judged on every run: when the owner leaves the share (a moved
+    or removed file), the next file takes the id."""
+    by_id: dict[str, list[CallRef]] = defaultdict(list)
+    for ref in refs:
+        by_id[ref.call_id].append(ref)
+    refused = []
+    for call_id, group in by_id.items():
+        if len(group) < 2:
+            continue
+        paths = sorted(r.path for r in group)
+        owner = owners.get(call_id) if owners.get(call_id) in paths else paths[0]
+        refused += [
+            (
+                r,
+                f"duplicate call_id {call_id!r}: {owner} already has it; not processed, so that neither "
+                "overwrites the other (give one of them its own call_id)",
+            )
+            for r in group
+            if r.path != owner
+        ]
+    return refused
+
+
+def outside_share(refs: list[CallRef], share: Path) -> list[tuple[CallRef, str]]:
+    """Files that resolve outside the share through a symbolic link (the scan checks paths only)."""
+    root = os.path.realpath(share) + os.sep
+    return [
+        (r, f"resolves outside the share ({os.path.realpath(r.path)}); refused")
+        for r in refs
+        if not os.path.realpath(r.path).startswith(root)
+    ]
 
 
 def plan_run(share: Path, warehouse: Path, cfg: Config, model_id: str, now: float | None = None) -> Plan:
-    """What this run must do: new, changed and retryable files that are not still being written."""
+    """What this run must do: new, changed and retryable files that are not still being written.
+
+    Recordings that must not be processed (unusable manifest rows, duplicate call ids, links out of
+    the share) are recorded in the ledger as rejected, with the reason, replacing the last run's."""
     scan = scan_share(share, cfg.default_layout, cfg.timezone, cfg.share.filename_pattern)
     with Ledger(warehouse) as ledger:
-        pending = ledger.pending(scan.calls, model_id, cfg.run.max_attempts)
+        rejected = scan.rejected + duplicate_call_ids(scan.calls, ledger.owners())
+        refused = {r.path for r, _ in rejected}
+        pending = ledger.pending(
+            [r for r in scan.calls if r.path not in refused], model_id, cfg.run.max_attempts
+        )
+        escaped = outside_share(pending, share)
+        rejected += escaped
+        ledger.set_rejected(rejected)
+    refused |= {r.path for r, _ in escaped}
+    pending = [r for r in pending if r.path not in refused]
     cutoff = (time.time() if now is None else now) - cfg.share.quiet_period_s
     todo = [r for r in pending if r.mtime <= cutoff]
     waiting = [r.path for r in pending if r.mtime > cutoff]
-    return Plan(todo, len(scan.calls), scan.without_metadata, scan.problems, waiting)
+    scanned = len(scan.calls) + len(scan.rejected)
+    return Plan(todo, scanned, scan.without_metadata, scan.problems, waiting, rejected)
 
 
 def process_one(ref: CallRef, cfg: Config, models: Models) -> tuple[CallOutcome, CallResult | None]:
@@ -94,11 +147,25 @@ class StoreBuffer:
     def flush(self) -> None:
         if not self.pending:
             return
-        self.touched_dates |= store_calls(self.warehouse, [result for _, result in self.pending])
+        dates = store_calls(self.warehouse, [result for _, result in self.pending])
+        self.touched_dates |= dates
         with Ledger(self.warehouse) as ledger:
             stored = [replace(self.refs[o.path], sha256=r.call.sha256) for o, r in self.pending]
-            ledger.record_ok(stored, self.model_id)
+            # The dates stay "dirty" until their scorecards are recomputed (update_changed_scorecards).
+            ledger.record_ok(stored, self.model_id, dates)
         self.pending.clear()
+
+
+def update_changed_scorecards(warehouse: Path, scoring, dates: set[str]) -> set[str]:
+    """Scorecards of ``dates`` and of any date a killed run stored without recomputing them."""
+    from pipeline.warehouse.scorecards import update_scorecards
+
+    with Ledger(warehouse) as ledger:
+        dates = set(dates) | ledger.dirty_dates()
+    update_scorecards(warehouse, scoring, dates)
+    with Ledger(warehouse) as ledger:
+        ledger.clear_dirty(dates)
+    return dates
 
 
 def write_failures(warehouse: Path) -> int:
@@ -146,15 +213,25 @@ class RunLock:
     """One run at a time per warehouse: an OS file lock, released by the kernel if the holder dies."""
 
     def __init__(self, warehouse: Path) -> None:
-        warehouse.mkdir(parents=True, exist_ok=True)
         self.path = warehouse / ".callqa.lock"
         self._file = None
 
     def __enter__(self) -> RunLock:
         import fcntl
-        import os
 
-        handle = open(self.path, "a+")
+        from pipeline.warehouse.store import WarehouseWriteError
+
+        folder = self.path.parent
+        try:
+            if folder.exists() and not folder.is_dir():
+                raise NotADirectoryError(20, "it is a file, not a folder", str(folder))
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "a+")
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(folder) else ""
+            raise WarehouseWriteError(
+                f"cannot use {folder} as the warehouse: {exc.strerror or exc}{where}"
+            ) from exc
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -209,11 +286,13 @@ def summarize(plan: Plan, outcomes: list[CallOutcome], warehouse: Path, started:
         "warehouse": str(warehouse),
         "scanned": plan.scanned,
         "processed": sum(o.status == "ok" for o in outcomes),
-        "skipped": plan.scanned - len(plan.todo) - len(plan.waiting),
+        "skipped": plan.scanned - len(plan.todo) - len(plan.waiting) - len(plan.rejected),
         "waiting": len(waiting),
         "waiting_paths": waiting,
         "failed": len(failed),
         "failures": [{"call_id": o.call_id, "path": o.path, "error": o.error} for o in failed],
+        "rejected": len(plan.rejected),
+        "rejections": [{"call_id": r.call_id, "path": r.path, "error": why} for r, why in plan.rejected],
         "without_metadata": plan.without_metadata,
         "manifest_problems": plan.problems,
         "audio_s": round(audio, 2),

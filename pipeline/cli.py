@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(help="Offline QA for recorded Mandarin customer-service calls.", no_args_is_help=True)
@@ -79,13 +80,23 @@ def run(
     """Run the nightly batch once on SHARE: transcribe, check and score every new recording."""
     from pipeline.batch import RunLocked
     from pipeline.flows import run_nightly
+    from pipeline.warehouse.store import WarehouseWriteError
 
     cfg = _config(config)
+    if not share.is_dir():
+        console.print(f"[red]share not found or not a folder:[/red] {share}")
+        raise typer.Exit(66)  # EX_NOINPUT
     try:
         summary = run_nightly(share, warehouse or Path(cfg.warehouse), cfg)
     except RunLocked as exc:
-        console.print(f"[yellow]{exc}[/yellow]")
+        console.print(f"[yellow]{escape(str(exc))}[/yellow]")
         raise typer.Exit(75) from exc  # EX_TEMPFAIL: try again later
+    except WarehouseWriteError as exc:
+        console.print(
+            f"[red]warehouse not written:[/red] {escape(str(exc))}. What was stored before is unchanged; "
+            "calls of this run that were not stored are processed again by the next run."
+        )
+        raise typer.Exit(74) from exc  # EX_IOERR
     _print_summary(summary)
     if summary["failed"] and not summary["processed"]:
         raise typer.Exit(1)
@@ -109,11 +120,18 @@ def serve(
 
 def _print_summary(summary: dict) -> None:
     table = Table("calls", "count", title="nightly run")
-    for key in ("scanned", "processed", "skipped", "waiting", "failed"):
-        table.add_row(key, str(summary[key]))
+    for key in ("scanned", "processed", "skipped", "waiting", "failed", "rejected"):
+        table.add_row(key, str(summary.get(key, 0)))
     console.print(table)
     for failure in summary.get("failures", []):
-        console.print(f"[red]failed[/red] {failure['call_id']} ({failure['path']}): {failure['error']}")
+        console.print(
+            f"[red]failed[/red] {escape(failure['call_id'])} ({escape(failure['path'])}): {escape(failure['error'])}"
+        )
+    for rejection in summary.get("rejections", []):
+        console.print(
+            f"[red]refused[/red] {escape(rejection['call_id'])} ({escape(rejection['path'])}): "
+            f"{escape(rejection['error'])}"
+        )
     for path in summary.get("waiting_paths", []):
         console.print(f"[yellow]waiting[/yellow] {path}: still being written, next run")
     if summary.get("without_metadata"):
@@ -121,7 +139,7 @@ def _print_summary(summary: dict) -> None:
             f"[yellow]{len(summary['without_metadata'])} file(s) without metadata[/yellow] (agent unknown)"
         )
     for problem in summary.get("manifest_problems", []):
-        console.print(f"[yellow]manifest[/yellow] {problem}")
+        console.print(f"[yellow]manifest[/yellow] {escape(problem)}")
     console.print(
         f"audio {summary['audio_s'] / 3600:.3f} h in {summary['wall_s']:.1f} s "
         f"(real-time factor {summary['rtf']:.3f}); warehouse: {summary['warehouse']}"
@@ -138,10 +156,13 @@ def rescore(
     from datetime import date
 
     from pipeline.rescore import rescore as run_rescore
+    from pipeline.warehouse.perms import output_permissions
 
     cfg = _config(config)
     start = date.fromisoformat(since) if since else None
-    n = run_rescore(warehouse or Path(cfg.warehouse), cfg, start)
+    wh = warehouse or Path(cfg.warehouse)
+    with output_permissions(wh):  # no wider than the warehouse, which the nightly run keeps to the share's
+        n = run_rescore(wh, cfg, start)
     console.print(f"rescored {n} call(s); scorecards rebuilt")
 
 

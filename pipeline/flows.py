@@ -8,6 +8,7 @@ task runner's business: one process (default), N worker processes on this machin
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from datetime import date, datetime, timedelta
@@ -43,14 +44,39 @@ from pipeline.batch import (  # noqa: E402
     process_one,
     summarize,
     unexpected_error,
+    update_changed_scorecards,
     write_failures,
 )
 from pipeline.process import Models  # noqa: E402
 from pipeline.records import CallRef, CallResult  # noqa: E402
+from pipeline.warehouse.perms import output_permissions  # noqa: E402
 from pipeline.warehouse.scorecards import iso_week, update_scorecards, week_days  # noqa: E402
+from pipeline.warehouse.store import ensure_writable, remove_stale_temps  # noqa: E402
 
 
-@task(name="process-call", retries=1, retry_delay_seconds=5, task_run_name="call-{call_id}")
+def _retry_unless_timed_out(task, task_run, state) -> bool:
+    """A call that ran out of time would only run out of time again: no retry."""
+    return not isinstance(state.data, TimeoutError)
+
+
+class _ThreadTimeoutNotice(logging.Filter):
+    """Prefect warns, per call, that a timeout in a worker thread takes effect only between blocking
+    operations. Known and accepted here (every stage works in bounded chunks): not logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Timeout of %s seconds configured for this task")
+
+
+logging.getLogger("prefect.task_runs").addFilter(_ThreadTimeoutNotice())
+
+
+@task(
+    name="process-call",
+    retries=1,
+    retry_delay_seconds=5,
+    retry_condition_fn=_retry_unless_timed_out,
+    task_run_name="call-{call_id}",
+)
 def process_call_task(call_id: str, ref: dict, config: dict) -> dict:
     """Runs in a worker (thread, process or Dask worker), which keeps its models between calls."""
     cfg = Config.from_dict(config)
@@ -58,10 +84,13 @@ def process_call_task(call_id: str, ref: dict, config: dict) -> dict:
     return {"outcome": outcome.__dict__, "result": result.to_dict() if result else None}
 
 
-def _collect(future, ref: CallRef) -> tuple[CallOutcome, CallResult | None]:
+def _collect(future, ref: CallRef, timeout_s: float) -> tuple[CallOutcome, CallResult | None]:
     try:
         payload = future.result()
-    except BaseException as exc:  # the task's own exception or timeout, after its retries
+    except TimeoutError:
+        error = f"timed out: still running after {timeout_s:g} s (run.call_timeout_s); stopped"
+        return CallOutcome(ref.call_id, ref.path, "failed", error), None
+    except BaseException as exc:  # the task's own exception, after its retries
         return CallOutcome(ref.call_id, ref.path, "failed", unexpected_error(exc)), None
     result = CallResult.from_dict(payload["result"]) if payload["result"] else None
     return CallOutcome(**payload["outcome"]), result
@@ -69,21 +98,27 @@ def _collect(future, ref: CallRef) -> tuple[CallOutcome, CallResult | None]:
 
 @flow(name="nightly")
 def nightly(share: str, warehouse: str, config: dict | None = None) -> dict:
-    """Scan the share, process each new or changed recording, store, update the scorecards."""
+    """Scan the share, process each new or changed recording, store, update the scorecards.
+
+    Raises RunLocked when another run holds the warehouse, WarehouseWriteError when the warehouse
+    cannot be written (before any work if it cannot be written at all; what was stored is kept).
+    """
     started = time.perf_counter()
     cfg = Config.from_dict(config or {})
     wh = Path(warehouse)
-    with RunLock(wh):
+    with RunLock(wh), output_permissions(wh, Path(share)):
+        ensure_writable(wh)
+        remove_stale_temps(wh)  # a killed run's; no other run can be writing (the lock)
         plan = plan_run(Path(share), wh, cfg, cfg.whisper_dir.name)
         buffer = StoreBuffer(
             wh, {r.path: r for r in plan.todo}, cfg.whisper_dir.name, cfg.run.store_batch_calls
         )
         progress = ProgressReport(len(plan.todo))
-        # A timeout can only stop a call running in its own process (worker processes, Dask).
-        parallel = cfg.run.workers > 1 or bool(cfg.run.dask_address)
-        run_task = process_call_task.with_options(
-            timeout_seconds=cfg.run.call_timeout_s if parallel else None
-        )
+        # Enforced by every task runner: in a worker process by an alarm signal, in a thread (the
+        # default runner, Dask workers) by an exception raised in it at its next Python step; every
+        # stage works in bounded chunks (VAD blocks, transcription passes), so either stops a call.
+        timeout_s = cfg.run.call_timeout_s
+        run_task = process_call_task.with_options(timeout_seconds=timeout_s)
         config_dict = cfg.to_dict()
         outcomes: list[CallOutcome] = []
         # A bounded number of calls in flight: results are stored as they come, never all held.
@@ -94,12 +129,12 @@ def nightly(share: str, warehouse: str, config: dict | None = None) -> dict:
                 for r in plan.todo[start : start + window]
             }
             for future in as_completed(list(chunk)):
-                outcome, result = _collect(future, chunk[future])
+                outcome, result = _collect(future, chunk[future], timeout_s)
                 outcomes.append(outcome)
                 buffer.add(outcome, result)
                 progress.update(outcome)
         buffer.flush()
-        update_scorecards(wh, cfg.scoring, buffer.touched_dates)
+        update_changed_scorecards(wh, cfg.scoring, buffer.touched_dates)
         write_failures(wh)
         return summarize(plan, outcomes, wh, started)
 
@@ -120,8 +155,9 @@ def weekly_report(
     cfg = Config.from_dict(config or {})
     wh = Path(warehouse)
     week = week or previous_week(datetime.now(ZoneInfo(cfg.timezone)).date())
-    update_scorecards(wh, cfg.scoring, week_days(week))
-    return str(write_report(wh, week, cfg, Path(out) if out else None))
+    with output_permissions(wh):  # no wider than the warehouse (which the nightly run keeps to the share's)
+        update_scorecards(wh, cfg.scoring, week_days(week))
+        return str(write_report(wh, week, cfg, Path(out) if out else None))
 
 
 def task_runner(cfg: Config):

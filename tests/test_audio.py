@@ -58,3 +58,45 @@ def test_a_file_of_only_a_few_samples_is_a_clear_error(tmp_path):
     sf.write(tiny, np.zeros(400, np.float32), 16000)
     with pytest.raises(DecodeError, match=r"shorter than 0\.1 s"):
         decode(tiny)
+
+
+def _cut(path, keep=0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+@pytest.mark.parametrize("suffix", ["wav", "flac"])
+def test_a_truncated_file_is_a_clear_error_not_a_short_call(tmp_path, suffix):
+    tone = np.sin(np.arange(4 * SAMPLE_RATE) / 10).astype(np.float32) * 0.3
+    path = tmp_path / f"cut.{suffix}"
+    sf.write(path, tone, SAMPLE_RATE)
+    with pytest.raises(
+        DecodeError, match=r"cut\.\w+: truncated: its header announces 4\.0 s, the file holds"
+    ):
+        decode(_cut(path))
+
+
+def test_a_wav_whose_header_does_not_know_its_length_is_not_called_truncated(tmp_path):
+    path = tmp_path / "streamed.wav"
+    sf.write(path, np.zeros(SAMPLE_RATE, np.float32), SAMPLE_RATE, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data") + 4
+    data[at : at + 4] = (0xFFFFFFFF).to_bytes(4, "little")  # a recorder streaming the file
+    path.write_bytes(bytes(data))
+    assert decode(path).duration == pytest.approx(1.0)
+
+
+def test_three_or_more_channels_fail_with_the_reason(tmp_path):
+    path = tmp_path / "conference.wav"
+    sf.write(path, np.zeros((SAMPLE_RATE, 3), np.float32), SAMPLE_RATE)
+    with pytest.raises(DecodeError, match="3 channels; callqa reads mono or two-channel"):
+        decode(path)
+
+
+def test_not_audio_says_so_without_ffmpeg_error_numbers(tmp_path):
+    path = tmp_path / "report.mp3"
+    path.write_text("not audio at all\n" * 100)
+    with pytest.raises(DecodeError) as err:
+        decode(path)
+    assert str(err.value) == "cannot decode report.mp3: Invalid data found when processing input"

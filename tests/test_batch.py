@@ -80,3 +80,77 @@ def test_filename_pattern_gives_metadata_without_a_manifest(tmp_path):
     assert named.agent_id == "A207" and named.started_at.isoformat() == "2026-11-16T09:12:00+08:00"
     assert [p.split("/")[-1] for p in scan.without_metadata] == ["unnamed.wav"]
     assert replace(named, path="x").call_date == "2026-11-16"
+
+
+def _copy_share(tmp_path, sample_share, rows):
+    import shutil
+
+    share = tmp_path / "share"
+    share.mkdir()
+    for name in {r.split(",")[0] for r in rows}:
+        shutil.copy(sample_share / "recordings/2026-11-16/S002.flac", share / name)
+    (share / "manifest.csv").write_text(
+        "path,call_id,agent_id,started_at,channel_layout\n" + "".join(r + "\n" for r in rows)
+    )
+    return share
+
+
+def test_duplicate_call_ids_first_by_path_then_the_stored_one_keeps_it():
+    from pipeline.batch import duplicate_call_ids
+
+    a, b, c = (CallRef("X", f"/s/{n}.wav", "A1", None, "mono") for n in "abc")
+    refused = duplicate_call_ids([c, b, a, CallRef("Y", "/s/y.wav", "A1", None, "mono")], {})
+    assert sorted(r.path for r, _ in refused) == ["/s/b.wav", "/s/c.wav"]
+    assert all("duplicate call_id 'X': /s/a.wav already has it" in why for _, why in refused)
+    # The file already stored under X keeps it; once it leaves the share, the next one takes X.
+    assert sorted(r.path for r, _ in duplicate_call_ids([a, b, c], {"X": "/s/c.wav"})) == [
+        "/s/a.wav",
+        "/s/b.wav",
+    ]
+    assert duplicate_call_ids([a], {"X": "/s/c.wav"}) == []
+
+
+def test_rejections_are_recorded_and_dropped_once_the_manifest_is_fixed(tmp_path, sample_share):
+    from pipeline.warehouse.ledger import Ledger
+
+    day = "2026-11-16T09:00:00+08:00"
+    share = _copy_share(tmp_path, sample_share, [f"a.flac,D1,A1,{day},mono", f"b.flac,D1,A1,{day},mono"])
+    cfg = Config(share=ShareConfig(quiet_period_s=0))
+    plan = plan_run(share, tmp_path / "wh", cfg, "m")
+    assert [r.path.split("/")[-1] for r in plan.todo] == ["a.flac"]
+    assert [(r.path.split("/")[-1], "duplicate call_id 'D1'" in why) for r, why in plan.rejected] == [
+        ("b.flac", True)
+    ]
+    with Ledger(tmp_path / "wh") as ledger:
+        assert [(f["call_id"], f["attempts"]) for f in ledger.failures()] == [("D1", 0)]
+    (share / "manifest.csv").write_text(
+        f"path,call_id,agent_id,started_at,channel_layout\na.flac,D1,A1,{day},mono\nb.flac,D2,A1,{day},mono\n"
+    )
+    fixed = plan_run(share, tmp_path / "wh", cfg, "m")
+    assert fixed.rejected == [] and len(fixed.todo) == 2
+    with Ledger(tmp_path / "wh") as ledger:
+        assert ledger.failures() == []
+
+
+def test_a_link_out_of_the_share_is_refused(tmp_path, sample_share):
+    share = _copy_share(tmp_path, sample_share, ["a.flac,C1,A1,2026-11-16T09:00:00+08:00,mono"])
+    secret = tmp_path / "secret.wav"
+    secret.write_bytes(b"RIFF")
+    (share / "innocent.wav").symlink_to(secret)
+    plan = plan_run(share, tmp_path / "wh", Config(share=ShareConfig(quiet_period_s=0)), "m")
+    assert [r.call_id for r in plan.todo] == ["C1"]
+    ((ref, why),) = plan.rejected
+    assert ref.call_id == "innocent" and f"resolves outside the share ({secret})" in why
+
+
+def test_the_warehouse_being_a_file_is_a_clear_error(tmp_path):
+    from pipeline.warehouse.store import WarehouseWriteError
+
+    path = tmp_path / "warehouse"
+    path.write_text("not a folder")
+    with (
+        pytest.raises(WarehouseWriteError, match=r"cannot use .*warehouse as the warehouse: it is a file"),
+        RunLock(path),
+    ):
+        pass
+    assert path.read_text() == "not a folder"
