@@ -3,7 +3,10 @@
 ``contains`` entries match anywhere in an utterance, but only on jieba word boundaries (不在 is not
 in 不在乎); ``whole`` entries match only a curt reply that is nothing but the phrase (随便, yes;
 随便问一下, no), after stripping fillers and sentence particles. Both also match by pinyin, so a
-homophone ASR error (明天再打赖) is still caught, at a lower confidence.
+homophone ASR error (明天再打赖) is still caught, at a lower confidence, and then by "fuzzy" pinyin
+(模糊音: -ng as -n, zh/ch/sh as z/c/s, the accent merges an input method also forgives), so 姓名
+heard as 信明 is caught too, at a lower confidence still. 您 counts as 你: the polite pronoun does
+not make a curt phrase polite.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pipeline.text import for_scoring
 RULE_ID = "phrase.banned"
 VERSION = "1"
 _HOMOPHONE_CONFIDENCE = 0.8
+_FUZZY_CONFIDENCE = 0.7
 _EDGE_FILLERS = re.compile(r"^(?:嗯|啊|哦|呃|额|喂)+|(?:吧|啊|呢|嘛|呀|啦|哦)+$")
 
 
@@ -56,6 +60,19 @@ def _char_pinyin(text: str) -> tuple[str, ...]:
     return tuple(lazy_pinyin(c)[0] if c.strip() else c for c in text)
 
 
+def _fuzzy(syllable: str) -> str:
+    for retroflex in ("zh", "ch", "sh"):
+        if syllable.startswith(retroflex):
+            syllable = syllable[0] + syllable[2:]
+            break
+    return syllable[:-1] if syllable.endswith("ng") and len(syllable) > 2 else syllable
+
+
+@lru_cache(maxsize=16384)
+def _fuzzy_pinyin(text: str) -> tuple[str, ...]:
+    return tuple(_fuzzy(p) for p in _char_pinyin(text))
+
+
 def _boundaries(text: str, tokenizer) -> set[int]:
     cuts, pos = {0}, 0
     for token in tokenizer.lcut(text):
@@ -72,10 +89,11 @@ def _find(text: str, phrase: str, cuts: set[int]) -> tuple[int, float] | None:
         if start in cuts and start + n in cuts:
             return start, 1.0
         start = text.find(phrase, start + 1)
-    sounds, key = _char_pinyin(text), _char_pinyin(phrase)
-    for i in range(len(text) - n + 1):
-        if sounds[i : i + n] == key and i in cuts and i + n in cuts:
-            return i, _HOMOPHONE_CONFIDENCE
+    for sounds_of, confidence in ((_char_pinyin, _HOMOPHONE_CONFIDENCE), (_fuzzy_pinyin, _FUZZY_CONFIDENCE)):
+        sounds, key = sounds_of(text), sounds_of(phrase)
+        for i in range(len(text) - n + 1):
+            if sounds[i : i + n] == key and i in cuts and i + n in cuts:
+                return i, confidence
     return None
 
 
@@ -102,7 +120,7 @@ def banned_phrases(ctx: CallContext) -> list[Event]:
     for u in ctx.utterances:
         if not u.scorable:
             continue
-        text = for_scoring(u.text)
+        text = for_scoring(u.text).replace("您", "你")
         cuts = _boundaries(text, tokenizer)
         bare = _EDGE_FILLERS.sub("", text)
         for entry in entries:
@@ -113,6 +131,8 @@ def banned_phrases(ctx: CallContext) -> list[Event]:
                     found = (text.find(bare), 1.0)
                 elif _char_pinyin(bare) == _char_pinyin(entry.phrase):
                     found = (text.find(bare), _HOMOPHONE_CONFIDENCE)
+                elif _fuzzy_pinyin(bare) == _fuzzy_pinyin(entry.phrase):
+                    found = (text.find(bare), _FUZZY_CONFIDENCE)
                 else:
                     found = None
             else:

@@ -26,6 +26,15 @@ def test_homophone_asr_errors_are_caught_at_lower_confidence(lexicon):
     assert found([utt("agent", 1, 3, "我已经讲了，明天再打赖。")], lexicon) == [("傲慢", 0.8)]
 
 
+def test_accent_merges_and_the_polite_pronoun_are_caught_at_lower_confidence(lexicon):
+    # 姓名 heard as 信明 (-ng as -n): the 模糊音 an input method forgives.
+    assert found([utt("agent", 1, 3, "你不报信明，我是不会给你接转的。")], lexicon) == [("无礼", 0.7)]
+    assert found([utt("agent", 1, 3, "您有什么事就说吗？")], lexicon) == [("无礼", 0.8)]  # 您, and 吗 for 嘛
+    # The merges do not make ordinary replies curt.
+    assert found([utt("agent", 1, 3, "请您说一下姓名和电话。")], lexicon) == []
+    assert found([utt("agent", 1, 3, "师傅现在在路上，马上到。")], lexicon) == []
+
+
 def test_only_the_agent_is_held_to_the_agent_list(lexicon):
     assert found([utt("caller", 1, 2, "不知道。")], lexicon) == []
 
