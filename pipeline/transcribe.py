@@ -75,14 +75,14 @@ class SpeechTimeline:
         self._joined_starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
 
     def original(self, start: float, end: float) -> tuple[int, float, float]:
-        i = max(0, int(np.searchsorted(self._joined_starts, start, side="right")) - 1)
+        """(channel, start, end) of a word. A word across a join belongs to the piece holding its
+        middle: Whisper often starts the first word of the next piece a little early."""
+        middle = (start + end) / 2
+        i = max(0, int(np.searchsorted(self._joined_starts, middle, side="right")) - 1)
         piece = self.pieces[i]
         shift = piece.start - self._joined_starts[i]
-        return (
-            piece.channel,
-            round(start + shift, 3),
-            round(min(end + shift, max(piece.end, start + shift)), 3),
-        )
+        first = min(max(start + shift, piece.start), piece.end)
+        return piece.channel, round(first, 3), round(max(first, min(end + shift, piece.end)), 3)
 
 
 @dataclass(frozen=True)

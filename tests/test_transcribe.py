@@ -93,3 +93,9 @@ def test_auto_device_is_float16_on_a_gpu_and_int8_on_the_cpu():
     assert choose_device(ModelConfig(compute_type="int8_float16"), cuda_devices=2) == ("cuda", "int8_float16")
     with pytest.raises(RuntimeError, match="no CUDA device"):
         choose_device(ModelConfig(device="cuda"), cuda_devices=0)
+
+
+def test_a_word_across_a_join_goes_to_the_piece_holding_most_of_it():
+    timeline = SpeechTimeline([Piece(1, 5.0, 7.0), Piece(0, 8.0, 9.0)])  # joined: ch1 0-2, ch0 2-3
+    assert timeline.original(1.9, 2.3) == (0, 8.0, 8.3)  # begins 0.1 s early: still ch0's word
+    assert timeline.original(1.6, 2.1) == (1, 6.6, 7.0)  # mostly before the join: ch1's
