@@ -4,12 +4,11 @@ Variants: the default; the domain vocabulary (lexicons/domain_words.txt) as fast
 hotwords; as an initial prompt. Each variant runs the whole per-call pipeline over the same recordings (in
 rotation, so machine noise spreads evenly) and is scored against the truth files.
 
-    .venv/bin/python benchmarks/asr_options.py [SHARE] [--variants "beam 3,no fallback"]
+    .venv/bin/python benchmarks/asr_options.py [SHARE] [--variants "beam 3,no fallback"] [--match .stereo]
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import replace
@@ -33,7 +32,7 @@ def main() -> None:
     import argparse
 
     from pipeline.config import Config
-    from pipeline.evaluate import char_errors, scoring_text, truth_text
+    from pipeline.evaluate import char_errors, scoring_text, truth_text, truths_by_recording
     from pipeline.lexicon import load_lexicon
     from pipeline.process import Models, process_call
     from pipeline.scan import scan_share
@@ -41,11 +40,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated; default: all")
+    parser.add_argument("--match", default="", help="only recordings whose call id contains this")
     args = parser.parse_args()
     share = Path(args.share)
     chosen = ["default"] + [v for v in args.variants.split(",") if v != "default"]
-    refs = scan_share(share).calls
-    truths = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (share / "truth").glob("*.json")}
+    refs = [r for r in scan_share(share).calls if args.match in r.call_id]
+    truths = truths_by_recording(share / "truth")
     base = Config()
     lexicon = load_lexicon(base.lexicons_path)
     setups = {}

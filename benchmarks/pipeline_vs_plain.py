@@ -11,7 +11,7 @@ Prints per-recording times, medians, the ratio of totals, callqa's per-stage bre
 callqa's transcription stage alone to plain (issue 3's target), and the CER of both against the
 truth files when the share has them.
 
-    .venv/bin/python benchmarks/pipeline_vs_plain.py [SHARE] [--repeat N]
+    .venv/bin/python benchmarks/pipeline_vs_plain.py [SHARE] [--repeat N] [--match .stereo]
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    import json
 
     from pipeline.config import Config
-    from pipeline.evaluate import char_errors, scoring_text, truth_text
+    from pipeline.evaluate import char_errors, scoring_text, truth_text, truths_by_recording
     from pipeline.lexicon import load_lexicon
     from pipeline.process import Models, process_call
     from pipeline.scan import scan_share
@@ -38,20 +37,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--match", default="", help="only recordings whose call id contains this")
     args = parser.parse_args()
 
     cfg = Config()
     models = Models.load(cfg)
     lexicon = load_lexicon(cfg.lexicons_path)
     whisper = models.transcriber._model  # the very same CTranslate2 model callqa uses
-    refs = scan_share(Path(args.share)).calls
+    refs = [r for r in scan_share(Path(args.share)).calls if args.match in r.call_id]
 
     # Warm-up: first-call costs (VAD session, embedder, jieba) must not count against either side.
     process_call(refs[0], cfg, models, lexicon)
     list(whisper.transcribe(refs[0].path, language="zh", beam_size=cfg.model.beam_size)[0])
 
     truth_dir = Path(args.share) / "truth"
-    truths = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in truth_dir.glob("*.json")}
+    truths = truths_by_recording(truth_dir) if truth_dir.is_dir() else {}
     errors = {"plain": [0, 0], "callqa": [0, 0]}
 
     def score(side: str, call_id: str, text: str) -> None:
