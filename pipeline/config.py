@@ -45,8 +45,12 @@ class SpeechConfig:
     # A pause this long ends a turn; Mandarin turn-internal pauses are mostly shorter.
     min_silence_ms: int = 350
     speech_pad_ms: int = 80
-    # Stereo bleed: speech in one channel is ignored where the other channel is this much louder.
+    # Stereo bleed: speech in one channel is ignored where the other channel is louder by the
+    # line's measured bleed attenuation less crosstalk_margin_db, but never by less than
+    # crosstalk_db nor more than crosstalk_max_db (pipeline.speech.bleed_threshold).
     crosstalk_db: float = 15.0
+    crosstalk_margin_db: float = 8.0
+    crosstalk_max_db: float = 40.0
     # Audio quieter than this (dBFS per 20 ms) is not even given to the VAD (line noise sits near -60).
     energy_floor_db: float = -50.0
     # Regions of one speaker closer than this, with no one else speaking between, form one turn.
@@ -67,6 +71,9 @@ class RulesConfig:
     floor_gap_s: float = 1.0
     # A competitive newcomer says at least this many Han characters (Alibaba SCA excludes < 4: 嗯/好的).
     interruption_min_chars: int = 4
+    # Whatever the words, a newcomer this short while the other party talks on for floor_gap_s
+    # after it is a backchannel: Whisper hears a murmured 嗯嗯 as 能不能 often enough.
+    backchannel_max_s: float = 1.0
     # 急躁: after cutting in, a turn of at least this many characters at at least this speed.
     impatient_min_chars: int = 20
     impatient_min_chars_per_s: float = 5.0

@@ -72,12 +72,36 @@ def frame_db(samples: Signal) -> np.ndarray:
     return out
 
 
+def bleed_threshold(own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig) -> float:
+    """How much louder the other channel must be for a frame of this one to count as bleed.
+
+    While the other party talks, this channel mostly carries only their bleed, so the median level
+    difference over the other's loud frames is the line's bleed attenuation (about 25-35 dB on a
+    hybrid, 80 dB on a clean recording). Frames within ``cfg.crosstalk_margin_db`` of it are bleed;
+    anything louder is this party's own speech, even a soft syllable under the other's voice.
+    The threshold is never below ``cfg.crosstalk_db`` nor above ``cfg.crosstalk_max_db``.
+    """
+    if len(other_db) == 0:
+        return cfg.crosstalk_db
+    loud = other_db > np.percentile(other_db, 90) - 10
+    loud &= other_db > cfg.energy_floor_db
+    if loud.sum() < 25:  # under half a second of the other party: nothing to measure
+        return cfg.crosstalk_db
+    attenuation = float(np.median(other_db[loud] - own_db[loud]))
+    return float(np.clip(attenuation - cfg.crosstalk_margin_db, cfg.crosstalk_db, cfg.crosstalk_max_db))
+
+
 def suppress_crosstalk(
-    regions: list[Region], own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig
+    regions: list[Region],
+    own_db: np.ndarray,
+    other_db: np.ndarray,
+    cfg: SpeechConfig,
+    threshold_db: float | None = None,
 ) -> list[Region]:
-    """Drop the parts of ``regions`` where the other channel is ``cfg.crosstalk_db`` louder."""
+    """Drop the parts of ``regions`` where the other channel is ``threshold_db`` (by default
+    ``cfg.crosstalk_db``) louder."""
     frame_s = _FRAME / SAMPLE_RATE
-    bleed = (other_db - own_db) > cfg.crosstalk_db
+    bleed = (other_db - own_db) > (cfg.crosstalk_db if threshold_db is None else threshold_db)
     min_len = cfg.min_speech_ms / 1000
     out: list[Region] = []
     for start, end in regions:
@@ -113,4 +137,7 @@ def stereo_regions(samples: Sequence[Signal], cfg: SpeechConfig) -> list[list[Re
     """Per-channel speech regions of a two-channel recording, bleed removed."""
     db = [frame_db(ch) for ch in samples]
     raw = [speech_regions(ch, cfg, level) for ch, level in zip(samples, db, strict=True)]
-    return [suppress_crosstalk(raw[i], db[i], db[1 - i], cfg) for i in range(2)]
+    return [
+        suppress_crosstalk(raw[i], db[i], db[1 - i], cfg, bleed_threshold(db[i], db[1 - i], cfg))
+        for i in range(2)
+    ]

@@ -2,7 +2,7 @@ import numpy as np
 
 from pipeline.audio import decode
 from pipeline.config import SpeechConfig
-from pipeline.speech import frame_db, speech_regions, stereo_regions, suppress_crosstalk
+from pipeline.speech import bleed_threshold, frame_db, speech_regions, stereo_regions, suppress_crosstalk
 
 
 def test_bleed_frames_are_removed_and_real_overlap_kept():
@@ -42,3 +42,23 @@ def test_stereo_bleed_is_not_speech_of_the_other_channel(sample_share):
 def test_frame_energy_is_in_dbfs():
     tone = 0.5 * np.sin(np.linspace(0, 2000 * np.pi, 16000))
     assert abs(float(np.median(frame_db(tone.astype(np.float32)))) - (-9.0)) < 0.5
+
+
+def test_the_bleed_threshold_follows_the_lines_own_attenuation():
+    cfg = SpeechConfig()
+    rng = np.random.default_rng(0)
+    other = np.where(rng.random(500) < 0.5, -20.0, -90.0)  # the other party talks half the time
+    hybrid = np.maximum(other - 30 + rng.normal(0, 1, 500), -90)  # their bleed, 30 dB down
+    assert 20 < bleed_threshold(hybrid, other, cfg) < 24  # 30 dB less the 8 dB margin
+    clean = np.full(500, -95.0)  # no bleed at all: only a much louder gap is bleed
+    assert bleed_threshold(clean, other, cfg) == cfg.crosstalk_max_db
+    assert bleed_threshold(clean, np.full(500, -95.0), cfg) == cfg.crosstalk_db  # nothing to measure
+
+
+def test_a_soft_syllable_under_the_other_voice_is_kept_on_a_clean_line():
+    cfg = SpeechConfig(min_speech_ms=100, min_silence_ms=100)
+    own = np.full(100, -22.0)
+    own[40:60] = -45.0  # 0.4 s of soft speech while the other talks loudly
+    other = np.full(100, -20.0)
+    assert suppress_crosstalk([(0.0, 2.0)], own, other, cfg, threshold_db=40.0) == [(0.0, 2.0)]
+    assert suppress_crosstalk([(0.0, 2.0)], own, other, cfg) == [(0.0, 0.8), (1.2, 2.0)]  # 15 dB cut it
