@@ -112,6 +112,21 @@ def is_repetition_loop(text: str) -> bool:
     return match is not None and len(match.group(0)) >= 8
 
 
+_RETRY_MIN_S = 2.0  # speech left without words worth a second pass
+_RETRY_PIECE_S = 0.8  # shorter pieces (嗯, 好的) are often rightly left empty
+
+
+def unheard_pieces(pieces: Sequence[Piece], segments: Sequence[AsrSegment]) -> list[Piece]:
+    """The pieces of at least ``_RETRY_PIECE_S`` that no transcribed word falls in."""
+    heard = [(ch, w.start, w.end) for seg in segments for w, ch in zip(seg.words, seg.channels, strict=True)]
+    return [
+        p
+        for p in pieces
+        if p.end - p.start >= _RETRY_PIECE_S
+        and not any(ch == p.channel and start < p.end and end > p.start for ch, start, end in heard)
+    ]
+
+
 class Transcriber(Protocol):
     model_id: str
 
@@ -150,7 +165,14 @@ class WhisperTranscriber:
     def transcribe(self, channels: Sequence[Signal], pieces: Sequence[Piece]) -> list[AsrSegment]:
         out: list[AsrSegment] = []
         for batch in batch_pieces(pieces, self._options.max_batch_s):
-            out += self._transcribe_batch(channels, batch)
+            segments = self._transcribe_batch(channels, batch)
+            # Whisper sometimes ends a 30 s window early and moves on to the next one (a decode
+            # that stops on a lone timestamp): whole sentences vanish without a trace. The speech
+            # regions say where speech was; what got no word at all is transcribed once more.
+            missed = unheard_pieces(batch, segments)
+            if sum(p.end - p.start for p in missed) >= _RETRY_MIN_S:
+                segments += self._transcribe_batch(channels, missed)
+            out += segments
         return out
 
     def _transcribe_batch(self, channels: Sequence[Signal], pieces: Sequence[Piece]) -> list[AsrSegment]:

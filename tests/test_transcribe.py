@@ -99,3 +99,37 @@ def test_a_word_across_a_join_goes_to_the_piece_holding_most_of_it():
     timeline = SpeechTimeline([Piece(1, 5.0, 7.0), Piece(0, 8.0, 9.0)])  # joined: ch1 0-2, ch0 2-3
     assert timeline.original(1.9, 2.3) == (0, 8.0, 8.3)  # begins 0.1 s early: still ch0's word
     assert timeline.original(1.6, 2.1) == (1, 6.6, 7.0)  # mostly before the join: ch1's
+
+
+class _SkippingWhisper:
+    """Whisper that drops every piece after the first (as when a window ends early), but
+    transcribes what it is given again."""
+
+    def __init__(self):
+        self.calls = []
+
+    def transcribe(self, speech, **options):
+        from types import SimpleNamespace as NS
+
+        self.calls.append(len(speech) / 16000)
+        word = NS(word="好", start=0.1, end=0.5, probability=0.9)
+        return [NS(words=[word], avg_logprob=-0.2, no_speech_prob=0.1, compression_ratio=1.2)], None
+
+
+def test_speech_whisper_skipped_is_transcribed_again():
+    from pipeline.config import ModelConfig
+    from pipeline.transcribe import WhisperTranscriber, unheard_pieces
+
+    transcriber = object.__new__(WhisperTranscriber)
+    transcriber._model, transcriber._options, transcriber._vocabulary = _SkippingWhisper(), ModelConfig(), ""
+    channels = [np.zeros(16000 * 20, np.float32), np.zeros(16000 * 20, np.float32)]
+    pieces = [Piece(0, 1.0, 3.0), Piece(1, 4.0, 7.0), Piece(0, 8.0, 8.5)]
+    segments = transcriber.transcribe(channels, pieces)
+    # First pass: one word, in the first piece; the 3 s caller piece had none: a second pass on it
+    # alone (the 0.5 s piece is too short to count as missed speech).
+    assert transcriber._model.calls == [5.5, 3.0]
+    assert [(ch, w.start) for s in segments for w, ch in zip(s.words, s.channels, strict=True)] == [
+        (0, 1.1),
+        (1, 4.1),
+    ]
+    assert unheard_pieces(pieces, segments) == []
