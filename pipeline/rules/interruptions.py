@@ -2,8 +2,9 @@
 
 When one party starts while the other is speaking, the overlap is
 - a *backchannel* when the newcomer only says a listener token (嗯, 对, 好的 ... from
-  ``lexicons/backchannels.toml``) or fewer than ``interruption_min_chars`` characters: never an
-  interruption, whoever says it;
+  ``lexicons/backchannels.toml``) or fewer than ``interruption_min_chars`` characters, or speaks
+  for at most ``backchannel_max_s`` while the other party talks on (the other keeps the floor,
+  whatever the transcript of a murmur says): never an interruption, whoever says it;
 - a *hand-over* when the other party was about to finish (less than ``interruption_min_overlap_s``
   of their speech left): the ordinary overlap of turn-taking;
 - otherwise *competitive*: an interruption by the newcomer's role. Only the agent's count against
@@ -65,7 +66,8 @@ def classify_overlaps(ctx: CallContext) -> list[Overlap]:
             continue
         before = [a for a in speech if a.role == other_role and a.start < b.start]
         a = max(before, key=lambda a: a.start)
-        if backchannels.is_whole(b.text) or han_count(b.text) < cfg.interruption_min_chars:
+        keeps_floor = b.end - b.start <= cfg.backchannel_max_s and other[1] - b.end >= cfg.floor_gap_s
+        if keeps_floor or backchannels.is_whole(b.text) or han_count(b.text) < cfg.interruption_min_chars:
             kind = "backchannel"
         elif other[1] - b.start < cfg.interruption_min_overlap_s:
             kind = "hand-over"

@@ -26,6 +26,19 @@ def test_caller_backchannels_never_count_against_the_agent(lexicon):
     assert rules(calls, lexicon) == []
 
 
+def test_a_murmur_misheard_as_words_is_still_a_backchannel_when_the_other_talks_on(lexicon):
+    # Whisper heard the caller's 0.6 s 嗯嗯 as 啊能不能呢; the agent talked on for 8 s more.
+    agent = utt("agent", 20.0, 40.0, "办理临时停车卡需要带上行驶证到地下车库的管理处")
+    murmur = utt("caller", 31.4, 32.0, "啊能不能呢")
+    assert [o.kind for o in classify_overlaps(ctx([agent, murmur], lexicon))] == ["backchannel"]
+    assert rules([agent, murmur], lexicon) == []
+    # The same words said for longer, or as the agent stops, are the caller taking the floor.
+    longer = utt("caller", 31.4, 33.4, "啊能不能呢")
+    assert rules([agent, longer], lexicon) == ["interruption.caller"]
+    last_words = utt("caller", 39.0, 39.6, "啊能不能呢")
+    assert [o.kind for o in classify_overlaps(ctx([agent, last_words], lexicon))] == ["competitive"]
+
+
 def test_agent_cutting_in_then_talking_fast_is_impatient(lexicon):
     fast = utt(
         "agent", 11.0, 16.0, "这个事情我们已经知道了我们会去通知他们的你先不要着急等通知就行"
