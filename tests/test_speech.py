@@ -62,3 +62,16 @@ def test_a_soft_syllable_under_the_other_voice_is_kept_on_a_clean_line():
     other = np.full(100, -20.0)
     assert suppress_crosstalk([(0.0, 2.0)], own, other, cfg, threshold_db=40.0) == [(0.0, 2.0)]
     assert suppress_crosstalk([(0.0, 2.0)], own, other, cfg) == [(0.0, 0.8), (1.2, 2.0)]  # 15 dB cut it
+
+
+def test_a_short_dip_in_ones_own_speech_under_the_other_voice_is_not_bleed():
+    cfg = SpeechConfig(min_speech_ms=100, min_silence_ms=100)
+    own = np.full(100, -18.0)
+    own[50:53] = -72.0  # a 60 ms stop consonant while the other party talks loudly too
+    other = np.full(100, -20.0)
+    assert suppress_crosstalk([(0.0, 2.0)], own, other, cfg, threshold_db=30.0) == [(0.0, 2.0)]
+    # Real bleed: the other talks, this channel carries only its echo 33 dB down, with the same
+    # short gaps between syllables: all of it is bleed.
+    echo = other - 33.0
+    echo[50:53] = -72.0
+    assert suppress_crosstalk([(0.0, 2.0)], echo, other, cfg, threshold_db=25.0) == []
