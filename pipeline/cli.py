@@ -192,13 +192,23 @@ def evaluate(
         "data/warehouse"
     ),
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the report as JSON")] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="an earlier report (--json) to compare with: every figure that changed"),
+    ] = None,
 ) -> None:
     """Compare a warehouse with truth files: greeting flags, agent ids and character error rate."""
+    from pipeline.evaluate import compare_reports, render_report
     from pipeline.evaluate import evaluate as run_evaluation
-    from pipeline.evaluate import render_report
 
+    before = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
     report = run_evaluation(truth_dir, warehouse)
     console.print(render_report(report))
+    if before is not None:
+        changed = Table("figure", "before", "after", title=f"changed since {baseline}")
+        for name, old, new in compare_reports(before, report):
+            changed.add_row(name, "-" if old is None else f"{old:g}", "-" if new is None else f"{new:g}")
+        console.print(changed if changed.row_count else f"no figure changed since {baseline}")
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

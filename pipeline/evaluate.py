@@ -15,8 +15,9 @@ call centre's own labelled calls can use):
 }
 ```
 
-Text is compared AISHELL-style: Simplified, punctuation and spaces removed, character by
-character. Flags are compared per call (present or not), giving precision and recall per rule.
+Text is compared AISHELL-style: Simplified, punctuation and spaces removed, numbers in one
+normal form (Arabic digits: 12, 一二 and 十二 are all 12; 两 is 2, 幺 is 1; see
+``pipeline.text.normalize_numbers``), character by character. Flags are compared per call (present or not), giving precision and recall per rule.
 Backchannels are the reference utterances that are only a listener token (``backchannels.toml``,
 or one character) said while the other party was speaking; a floor flag (interruption, 急躁,
 独断专横) that was not expected and lies within a second of one is counted as a false alarm
@@ -40,7 +41,7 @@ import pandas as pd
 from pipeline.config import ROOT
 from pipeline.lexicon import load_lexicon
 from pipeline.redact import redact
-from pipeline.text import for_scoring, han_count
+from pipeline.text import for_cer, han_count
 from pipeline.warehouse.store import read_table
 
 
@@ -70,9 +71,10 @@ def char_errors(reference: str, hypothesis: str) -> tuple[int, int]:
 
 
 def scoring_text(text: str) -> str:
-    """AISHELL-style scoring text of the words as stored: personal data (privacy.redact) is masked
-    in the warehouse, so it is masked in the reference too and left out of CER on both sides."""
-    return for_scoring(redact(text).text)
+    """AISHELL-style scoring text of the words as stored (numbers as Arabic digits): personal data
+    (privacy.redact) is masked in the warehouse, so it is masked in the reference too and left out
+    of CER on both sides."""
+    return for_cer(redact(text).text)
 
 
 def truth_text(truth: dict, role: str | None = None) -> str:
@@ -361,3 +363,32 @@ def render_report(report: dict):
             " ".join(c["predicted"]),
         )
     return Group(head, cer, who, rules, calls)
+
+
+def _figures(report: dict) -> dict[str, float | None]:
+    """Every figure of a report by a dotted name (per-call CER and DER included)."""
+    out: dict[str, float | None] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+            out[prefix] = value
+
+    for section in ("summary", "cer", "backchannels", "diarization", "rules"):
+        walk(section, report.get(section, {}))
+    for call in report.get("calls", []):
+        walk(f"calls.{call['call_id']}", {k: call.get(k) for k in ("cer", "cer_agent", "der")})
+    return out
+
+
+def compare_reports(before: dict, after: dict) -> list[tuple[str, float | None, float | None]]:
+    """(figure, before, after) of every figure that differs between two evaluation reports, or
+    is in only one of them: what an upgrade of the lock or a model changed."""
+    old, new = _figures(before), _figures(after)
+    return [
+        (name, old.get(name), new.get(name))
+        for name in sorted(old.keys() | new.keys())
+        if old.get(name) != new.get(name)
+    ]

@@ -44,5 +44,61 @@ def for_scoring(text: str) -> str:
     return strip_punctuation(to_simplified(text)).lower()
 
 
+# Numbers: Whisper writes 12 where a speaker said 一二 (or 十二), 2026 for 二零二六, 50% for 百分之五十;
+# references are written in characters. Both become Arabic digits, so a number is one token
+# whichever way it was written (AISHELL-style scoring normalises numbers the same way).
+_DIGIT_VALUE = {
+    **dict(zip("零〇一幺二两三四五六七八九", (0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
+}
+_DIGIT_VALUE.update({str(d): d for d in range(10)})
+_SMALL_UNIT = {"十": 10, "百": 100, "千": 1000}
+_BIG_UNIT = {"万": 10**4, "亿": 10**8}
+# A number starts with a digit or 十 (十二); 万/千 alone (万一, 千万别) are words, not numbers.
+_NUMERAL_RUN = re.compile(
+    r"(?:百分之)?[0-9零〇一幺二两三四五六七八九十][0-9零〇一幺二两三四五六七八九十百千万亿]*"
+)
+
+
+def _numeral_value(run: str) -> str:
+    """The Arabic form of one run of numerals: digit by digit without units (一二 -> 12,
+    幺三八 -> 138), positional with them (二十三 -> 23, 一百零五 -> 105, 三万五 -> 35000)."""
+    if not any(c in _SMALL_UNIT or c in _BIG_UNIT for c in run):
+        return "".join(str(_DIGIT_VALUE[c]) for c in run)
+    total = section = 0
+    digit: int | None = None
+    last_unit, after_unit = 1, False
+    for c in run:
+        if c in _DIGIT_VALUE:
+            digit = _DIGIT_VALUE[c] if digit is None or after_unit else digit * 10 + _DIGIT_VALUE[c]
+            after_unit = False
+            if c in "零〇":
+                last_unit = 1  # 一百零五: the 5 is units, not tens
+        elif c in _SMALL_UNIT:
+            section += (1 if digit is None else digit) * _SMALL_UNIT[c]
+            digit, last_unit, after_unit = None, _SMALL_UNIT[c], True
+        else:  # 万, 亿
+            total = (total + section + (digit or 0)) * _BIG_UNIT[c]
+            section, digit, last_unit, after_unit = 0, None, _BIG_UNIT[c], True
+    if digit is not None:
+        # 一百五 is 150 and 三万五 35000: a bare digit right after a unit counts a tenth of it.
+        section += digit * (last_unit // 10 if last_unit >= 100 and not after_unit else 1)
+    return str(total + section)
+
+
+def normalize_numbers(text: str) -> str:
+    """Every number as Arabic digits, however it was written or read (for comparing texts)."""
+
+    def arabic(m: re.Match[str]) -> str:
+        return _numeral_value(m.group().removeprefix("百分之"))
+
+    return _NUMERAL_RUN.sub(arabic, unicodedata.normalize("NFKC", text))
+
+
+def for_cer(text: str) -> str:
+    """The text character error rates are computed on: :func:`for_scoring` with every number in
+    Arabic digits (12 and 一二 are the same two characters)."""
+    return normalize_numbers(for_scoring(text))
+
+
 def han_count(text: str) -> int:
     return len(_HAN.findall(text))

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.evaluate import evaluate
+from pipeline.evaluate import compare_reports, evaluate
 from pipeline.records import CallMetrics, CallRef, CallResult, Event, RoleAssignment
 from pipeline.warehouse.store import store_call
 from tests.conftest import utt
@@ -84,3 +84,37 @@ def test_floor_flags_next_to_a_listeners_backchannel_are_counted_as_its_false_al
     assert backchannel_false_alarms(events, set(), found) == 1  # the cut-in is far from the 嗯
     assert backchannel_false_alarms(events, {"interruption.caller"}, found) == 0
     assert backchannel_false_alarms(events.iloc[[0]], set(), []) == 0
+
+
+def test_cer_compares_numbers_in_one_normal_form(tmp_path):
+    wh, tr = tmp_path / "wh", tmp_path / "truth"
+    tr.mkdir()
+    truth(tr, "C1", [("caller", "一二线城市，两千零二十六年。")], [])
+    stored(wh, "C1", [("caller", "12线城市2026年")], [])
+    truth(tr, "C2", [("agent", "来了二十三个人。")], [])
+    stored(wh, "C2", [("agent", "来了二十二个人")], [])  # one number wrong is still an error
+    report = evaluate(tr, wh)
+    # C1: no error; C2: 23 vs 22 is one substitution in 6 characters (来了23个人).
+    assert report["cer"]["mono"] == pytest.approx(1 / (len("12线城市2026年") + 6), abs=1e-4)
+
+
+def test_compare_reports_lists_every_changed_figure():
+    before = {
+        "summary": {"truth_calls": 2, "greeting_accuracy": 1.0},
+        "cer": {"stereo": 0.14, "mono": 0.2},
+        "rules": {"greeting.missing": {"precision": 1.0, "recall": 0.5}},
+        "calls": [{"call_id": "S1", "cer": 0.1, "cer_agent": 0.1, "der": 0.0}],
+    }
+    after = {
+        "summary": {"truth_calls": 2, "greeting_accuracy": 1.0},
+        "cer": {"stereo": 0.15, "mono": 0.2, "ulaw8k": 0.3},
+        "rules": {"greeting.missing": {"precision": 1.0, "recall": None}},
+        "calls": [{"call_id": "S1", "cer": 0.12, "cer_agent": 0.1, "der": 0.0}],
+    }
+    assert compare_reports(before, after) == [
+        ("calls.S1.cer", 0.1, 0.12),
+        ("cer.stereo", 0.14, 0.15),
+        ("cer.ulaw8k", None, 0.3),
+        ("rules.greeting.missing.recall", 0.5, None),
+    ]
+    assert compare_reports(before, before) == []

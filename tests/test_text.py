@@ -1,4 +1,6 @@
-from pipeline.text import for_scoring, han_count, normalize_transcript
+import pytest
+
+from pipeline.text import for_cer, for_scoring, han_count, normalize_numbers, normalize_transcript
 
 
 def test_transcripts_become_simplified_with_full_width_punctuation():
@@ -14,3 +16,36 @@ def test_scoring_text_drops_punctuation_and_spaces():
 
 def test_han_count_ignores_digits_and_punctuation():
     assert han_count("下午2点，上门。") == 5
+
+
+@pytest.mark.parametrize(
+    ("written", "normal"),
+    [
+        ("一二线城市", "12线城市"),  # AISHELL-1 BAC009S0764W0122, which Whisper writes 12线
+        ("12线城市", "12线城市"),
+        ("十二", "12"),
+        ("二十三", "23"),
+        ("一百零五", "105"),
+        ("一百五", "150"),  # colloquial: a bare digit after 百 is tens
+        ("三万五", "35000"),
+        ("一万零一", "10001"),
+        ("35万", "350000"),
+        ("两千零二十六年", "2026年"),
+        ("二零二六年", "2026年"),
+        ("幺三八", "138"),  # 幺 for 1 in phone numbers
+        ("两个", "2个"),
+        ("百分之五十", "50"),
+        ("１２", "12"),  # full-width digits
+        ("万一", "万1"),  # 万 and 千 do not start a number
+        ("千万别", "千万别"),
+        ("没有数字", "没有数字"),
+    ],
+)
+def test_numbers_have_one_normal_form(written, normal):
+    assert normalize_numbers(written) == normal
+
+
+def test_cer_text_treats_arabic_and_chinese_numbers_alike():
+    assert for_cer("一二线城市，虽然！") == for_cer("12线城市虽然") == "12线城市虽然"
+    assert for_cer("请拨打幺三八") == for_cer("请拨打138")
+    assert for_cer("50%的业主") == for_cer("百分之五十的业主")
