@@ -47,9 +47,7 @@ def for_scoring(text: str) -> str:
 # Numbers: Whisper writes 12 where a speaker said 一二 (or 十二), 2026 for 二零二六, 50% for 百分之五十;
 # references are written in characters. Both become Arabic digits, so a number is one token
 # whichever way it was written (AISHELL-style scoring normalises numbers the same way).
-_DIGIT_VALUE = {
-    **dict(zip("零〇一幺二两三四五六七八九", (0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
-}
+_DIGIT_VALUE = dict(zip("零〇一幺二两三四五六七八九", (0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 _DIGIT_VALUE.update({str(d): d for d in range(10)})
 _SMALL_UNIT = {"十": 10, "百": 100, "千": 1000}
 _BIG_UNIT = {"万": 10**4, "亿": 10**8}
