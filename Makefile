@@ -78,9 +78,9 @@ eval: models
 EVAL_CORPUS := data/eval/corpus
 eval-corpus: $(VENV)/.installed-dev models
 	$(BIN)/callqa models install --only kokoro-82m-int8
-	$(BIN)/callqa synth data/call_scripts/eval $(EVAL_CORPUS) --all-variants --reuse
+	$(BIN)/callqa synth data/call_scripts/eval $(EVAL_CORPUS) --all-variants --reuse --tts-cache data/eval/tts-cache
 	$(BIN)/callqa run $(EVAL_CORPUS) --warehouse data/eval/warehouse --config data/call_scripts/eval/eval.toml
-	$(BIN)/callqa evaluate $(EVAL_CORPUS)/truth --warehouse data/eval/warehouse --json docs/eval-corpus.json
+	$(BIN)/callqa evaluate $(EVAL_CORPUS)/truth --warehouse data/eval/warehouse --config data/call_scripts/eval/eval.toml --json docs/eval-corpus.json
 
 clean:
 	rm -rf $(VENV) .tools data/warehouse models/whisper-base-ct2 models/kokoro-82m-int8

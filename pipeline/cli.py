@@ -54,19 +54,31 @@ def synth(
     out_dir: Path,
     all_variants: Annotated[
         bool,
-        typer.Option("--all-variants", help="stereo, mono and 8 kHz of every call, not the share format"),
+        typer.Option(
+            "--all-variants",
+            help="every call as 16 kHz stereo and mono, 8 kHz µ-law stereo and mono, not the share format",
+        ),
     ] = False,
     reuse: Annotated[
         bool, typer.Option("--reuse", help="keep OUT_DIR if it was rendered from these exact scripts")
     ] = False,
+    tts_cache: Annotated[
+        Path | None, typer.Option(help="keep every synthesized sentence here; later renders reuse them")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Render YAML call scripts into recordings, a manifest and truth files (needs the [synth] extra)."""
+    """Render YAML call scripts into recordings, a manifest and truth files (needs the \\[synth] extra)."""
     from pipeline.synth import synthesize_folder
 
     cfg = _config(config)
     manifest = synthesize_folder(
-        scripts_dir, out_dir, cfg.models_path, all_variants=all_variants, reuse=reuse, progress=console.print
+        scripts_dir,
+        out_dir,
+        cfg.models_path,
+        all_variants=all_variants,
+        reuse=reuse,
+        tts_cache=tts_cache,
+        progress=console.print,
     )
     console.print(f"wrote {manifest}")
 
@@ -196,13 +208,15 @@ def evaluate(
         Path | None,
         typer.Option(help="an earlier report (--json) to compare with: every figure that changed"),
     ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Compare a warehouse with truth files: greeting flags, agent ids and character error rate."""
     from pipeline.evaluate import compare_reports, render_report
     from pipeline.evaluate import evaluate as run_evaluation
 
     before = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
-    report = run_evaluation(truth_dir, warehouse)
+    cfg = _config(config)
+    report = run_evaluation(truth_dir, warehouse, cfg.rules.role_min_confidence)
     console.print(render_report(report))
     if before is not None:
         changed = Table("figure", "before", "after", title=f"changed since {baseline}")

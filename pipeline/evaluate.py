@@ -33,9 +33,12 @@ reference agent.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.config import ROOT
@@ -127,6 +130,7 @@ class _Diarization:
     def __init__(self) -> None:
         self.metrics: dict[str, tuple] = {}
         self.roles: dict[str, list[bool]] = defaultdict(list)
+        self.trusted: dict[str, list[bool]] = defaultdict(list)
 
     def _pair(self, kind: str):
         if kind not in self.metrics:
@@ -138,7 +142,9 @@ class _Diarization:
             )
         return self.metrics[kind]
 
-    def add(self, kind: str, truth: dict, hyp: pd.DataFrame, agent_speaker: str | None) -> dict:
+    def add(
+        self, kind: str, truth: dict, hyp: pd.DataFrame, agent_speaker: str | None, trusted: bool
+    ) -> dict:
         from pyannote.core import Annotation, Segment, Timeline
 
         reference, hypothesis = Annotation(), Annotation()
@@ -161,17 +167,73 @@ class _Diarization:
                 mapping = der.optimal_mapping(reference, hypothesis)
                 out["role_ok"] = agent_speaker is not None and mapping.get(agent_speaker) == "agent"
             self.roles[name].append(out["role_ok"])
+            self.trusted[name].append(trusted)
         return out
+
+    def report(self) -> dict:
+        out = {}
+        for kind, (der, jer) in sorted(self.metrics.items()):
+            ok, trusted = self.roles[kind], self.trusted[kind]
+            out[kind] = {
+                "der": round(abs(der), 4),
+                "jer": round(abs(jer), 4),
+                "role_accuracy": round(sum(ok) / len(ok), 4),
+                "recordings": len(ok),
+                # Roles the rules acted on (confidence at or above rules.role_min_confidence),
+                # and those of them that were wrong: worse than abstaining, the figure to keep at 0.
+                "roles_trusted": sum(trusted),
+                "confident_role_errors": sum(t and not o for t, o in zip(trusted, ok, strict=True)),
+            }
+        return out
+
+
+_FRAME_S = 0.01  # overlapped speech is scored on a 10 ms grid
+
+
+def overlap_frames(turns: Iterable[tuple[str, float, float]], duration: float) -> np.ndarray:
+    """One boolean per 10 ms frame of ``duration``: two or more speakers talking at once.
+    ``turns`` are (speaker, start, end) in seconds."""
+    n = max(0, math.ceil(duration / _FRAME_S))
+    active: dict[str, np.ndarray] = {}
+    for speaker, start, end in turns:
+        a, b = max(0, int(start / _FRAME_S)), min(n, math.ceil(end / _FRAME_S))
+        if b > a:
+            active.setdefault(speaker, np.zeros(n, bool))[a:b] = True
+    if len(active) < 2:
+        return np.zeros(n, bool)
+    return np.sum(list(active.values()), axis=0) >= 2
+
+
+class _Overlap:
+    """Overlapped-speech detection over time, per recording kind and in all: precision is the
+    share of the time called overlapped that was, recall the share of true overlap found."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])  # ref, hyp, hit
+
+    def add(self, kind: str, truth: dict, hyp: pd.DataFrame) -> dict:
+        ref_turns = [(u["role"], u["start"], u["end"]) for u in truth["utterances"]]
+        hyp_turns = [(r.speaker, r.start_ms / 1000, r.end_ms / 1000) for r in hyp.itertuples()]
+        duration = max([e for _, _, e in ref_turns + hyp_turns] + [truth.get("duration") or 0.0])
+        ref, found = overlap_frames(ref_turns, duration), overlap_frames(hyp_turns, duration)
+        seconds = [
+            float(ref.sum()) * _FRAME_S,
+            float(found.sum()) * _FRAME_S,
+            float((ref & found).sum()) * _FRAME_S,
+        ]
+        for name in (kind, "all"):
+            self.seconds[name] = [a + b for a, b in zip(self.seconds[name], seconds, strict=True)]
+        return {"overlap_ref_s": round(seconds[0], 2), "overlap_hyp_s": round(seconds[1], 2)}
 
     def report(self) -> dict:
         return {
             kind: {
-                "der": round(abs(der), 4),
-                "jer": round(abs(jer), 4),
-                "role_accuracy": round(sum(self.roles[kind]) / len(self.roles[kind]), 4),
-                "recordings": len(self.roles[kind]),
+                "reference_s": round(ref, 2),
+                "detected_s": round(hyp, 2),
+                "precision": round(hit / hyp, 4) if hyp else None,
+                "recall": round(hit / ref, 4) if ref else None,
             }
-            for kind, (der, jer) in sorted(self.metrics.items())
+            for kind, (ref, hyp, hit) in sorted(self.seconds.items())
         }
 
 
@@ -203,12 +265,32 @@ def backchannel_false_alarms(events: pd.DataFrame, expected: set[str], backchann
     return count
 
 
-def evaluate(truth_dir: Path, warehouse: Path) -> dict:
+def _precision_recall(counts: dict[str, int]) -> dict:
+    tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if precision and recall
+        else (0.0 if precision is not None and recall is not None else None)
+    )
+    return {**counts, "precision": precision, "recall": recall, "f1": f1}
+
+
+def evaluate(truth_dir: Path, warehouse: Path, role_min_confidence: float | None = None) -> dict:
+    """The accuracy report of ``warehouse`` against the truth files in ``truth_dir``.
+
+    ``role_min_confidence`` is the threshold the rules trusted roles at (``rules.role_min_
+    confidence`` of the run's config; its default when None)."""
     import warnings
 
+    from pipeline.config import RulesConfig
+
     warnings.filterwarnings("ignore", module="pyannote")
+    if role_min_confidence is None:
+        role_min_confidence = RulesConfig().role_min_confidence
     truths = load_truth(truth_dir)
-    diarization = _Diarization()
+    diarization, overlap = _Diarization(), _Overlap()
     calls = read_table(warehouse, "calls").set_index("call_id")
     utterances = read_table(warehouse, "utterances")
     events = read_table(warehouse, "events")
@@ -226,7 +308,9 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
 
     per_call, missing = [], []
     cer_acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    rule_counts: dict[str, dict[str, int]] = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
+    rule_counts: dict[str, dict[str, dict[str, int]]] = defaultdict(
+        lambda: defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
+    )
     for truth in truths:
         ref_all, ref_agent = truth_text(truth), truth_text(truth, "agent")
         expected = _expected_keys(truth.get("expected_flags", []))
@@ -245,20 +329,20 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
             for key in (layout, "all"):
                 cer_acc[key][0] += edits
                 cer_acc[key][1] += length
-            who = diarization.add(layout, truth, hyp, calls.loc[call_id, "agent_speaker"])
+            confidence = float(calls.loc[call_id, "role_confidence"])
+            trusted = confidence >= role_min_confidence
+            who = diarization.add(layout, truth, hyp, calls.loc[call_id, "agent_speaker"], trusted)
+            overlapped = overlap.add(layout, truth, hyp)
             predicted = flags_by_call.get(call_id, set())
             false_alarms = backchannel_false_alarms(
                 events_by_call.get(call_id, events.iloc[0:0]), expected, backchannels
             )
             listener["backchannels"] += len(backchannels)
             listener["false_alarms"] += false_alarms
-            for key in expected | {p for p in predicted}:
-                if key in expected and key in predicted:
-                    rule_counts[key]["tp"] += 1
-                elif key in predicted:
-                    rule_counts[key]["fp"] += 1
-                else:
-                    rule_counts[key]["fn"] += 1
+            for key in expected | predicted:
+                outcome = "tp" if key in expected and key in predicted else "fp" if key in predicted else "fn"
+                for kind in (layout, "all"):
+                    rule_counts[kind][key][outcome] += 1
             per_call.append(
                 {
                     "call_id": call_id,
@@ -271,20 +355,17 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
                     "greeting_ok": ("greeting.missing" in expected) == ("greeting.missing" in predicted),
                     "der": who["der"],
                     "role_ok": who["role_ok"],
+                    "role_confidence": round(confidence, 3),
+                    "role_trusted": trusted,
+                    **overlapped,
                     "backchannels": len(backchannels),
                     "backchannel_false_alarms": false_alarms,
                 }
             )
-    rules = {}
-    for key, c in sorted(rule_counts.items()):
-        precision = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else None
-        recall = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else None
-        f1 = (
-            2 * precision * recall / (precision + recall)
-            if precision and recall
-            else (0.0 if precision is not None and recall is not None else None)
-        )
-        rules[key] = {**c, "precision": precision, "recall": recall, "f1": f1}
+    rules = {
+        kind: {key: _precision_recall(c) for key, c in sorted(counts.items())}
+        for kind, counts in sorted(rule_counts.items())
+    }
     cer = {k: round(e / n, 4) if n else None for k, (e, n) in cer_acc.items()}
     scored = len(per_call)
     return {
@@ -303,7 +384,9 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict:
             else None,
         },
         "diarization": diarization.report(),
-        "rules": rules,
+        "overlap": overlap.report(),
+        "rules": rules.get("all", {}),
+        "rules_by_kind": {kind: r for kind, r in rules.items() if kind != "all"},
         "calls": per_call,
     }
 
@@ -333,21 +416,44 @@ def render_report(report: dict):
         "DER",
         "JER",
         "role accuracy",
+        "roles trusted",
+        "trusted and wrong",
         title=f"who spoke when (collar {COLLAR_S} s, overlap scored)",
     )
     for kind, d in report["diarization"].items():
         who.add_row(
-            kind, str(d["recordings"]), f"{d['der']:.3f}", f"{d['jer']:.3f}", f"{d['role_accuracy']:.2f}"
+            kind,
+            str(d["recordings"]),
+            f"{d['der']:.3f}",
+            f"{d['jer']:.3f}",
+            f"{d['role_accuracy']:.2f}",
+            str(d["roles_trusted"]),
+            str(d["confident_role_errors"]),
         )
-    rules = Table("rule", "tp", "fp", "fn", "precision", "recall", "f1", title="flags per call")
+    overlap = Table(
+        "recordings", "true overlap s", "detected s", "precision", "recall", title="overlapped speech"
+    )
 
     def fmt(x):
         return "-" if x is None else f"{x:.2f}"
 
+    for kind, o in report["overlap"].items():
+        overlap.add_row(
+            kind, f"{o['reference_s']:.1f}", f"{o['detected_s']:.1f}", fmt(o["precision"]), fmt(o["recall"])
+        )
+    rules = Table("rule", "tp", "fp", "fn", "precision", "recall", "f1", title="flags per call")
     for key, r in report["rules"].items():
         rules.add_row(
             key, str(r["tp"]), str(r["fp"]), str(r["fn"]), fmt(r["precision"]), fmt(r["recall"]), fmt(r["f1"])
         )
+    kinds = sorted(report["rules_by_kind"])
+    by_kind = Table("rule", *kinds, title="flags per call and recording kind: precision / recall")
+    for key in report["rules"]:
+        cells = []
+        for kind in kinds:
+            r = report["rules_by_kind"][kind].get(key)
+            cells.append("" if r is None else f"{fmt(r['precision'])} / {fmt(r['recall'])}")
+        by_kind.add_row(key, *cells)
     calls = Table(
         "call", "layout", "CER", "agent CER", "DER", "roles", "expected", "predicted", title="per call"
     )
@@ -362,7 +468,7 @@ def render_report(report: dict):
             " ".join(c["expected"]),
             " ".join(c["predicted"]),
         )
-    return Group(head, cer, who, rules, calls)
+    return Group(head, cer, who, overlap, rules, by_kind, calls)
 
 
 def _figures(report: dict) -> dict[str, float | None]:
@@ -376,7 +482,7 @@ def _figures(report: dict) -> dict[str, float | None]:
         elif value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
             out[prefix] = value
 
-    for section in ("summary", "cer", "backchannels", "diarization", "rules"):
+    for section in ("summary", "cer", "backchannels", "diarization", "overlap", "rules", "rules_by_kind"):
         walk(section, report.get(section, {}))
     for call in report.get("calls", []):
         walk(f"calls.{call['call_id']}", {k: call.get(k) for k in ("cer", "cer_agent", "der")})

@@ -118,3 +118,74 @@ def test_compare_reports_lists_every_changed_figure():
         ("rules.greeting.missing.recall", 0.5, None),
     ]
     assert compare_reports(before, before) == []
+
+
+def test_overlap_frames_mark_two_speakers_at_once():
+    from pipeline.evaluate import overlap_frames
+
+    frames = overlap_frames([("a", 0.0, 1.0), ("b", 0.5, 1.5), ("a", 2.0, 3.0)], 3.0)
+    assert len(frames) == 300 and frames.sum() == 50 and frames[50:100].all()
+    assert overlap_frames([("a", 0.0, 1.0), ("a", 0.5, 1.5)], 2.0).sum() == 0  # one speaker
+
+
+def test_overlap_detection_trusted_roles_and_flags_per_recording_kind(tmp_path):
+    wh, tr = tmp_path / "wh", tmp_path / "truth"
+    tr.mkdir()
+    said = [
+        {"role": "agent", "start": 0.0, "end": 4.0, "text": "您好，物业。"},
+        {"role": "caller", "start": 3.0, "end": 6.0, "text": "我家漏水了。"},  # 1 s of overlap
+    ]
+    data = {
+        "schema": "callqa.truth/1",
+        "call_id": "C1",
+        "agent_id": "A1",
+        "expected_flags": ["interruption.caller"],
+        "variants": {"C1.stereo": {"format": "stereo"}, "C1.mono": {"format": "mono"}},
+        "utterances": said,
+    }
+    (tr / "C1.json").write_text(json.dumps(data, ensure_ascii=False))
+
+    def store(call_id, spans, agent_speaker, confidence, rules):
+        ref = CallRef(call_id, f"/s/{call_id}.flac", "A1", datetime(2026, 11, 16, 9, tzinfo=CST), "mono")
+        utterances = tuple(
+            replace(utt(role, a, b, text, speaker=speaker, idx=i), call_id=call_id)
+            for i, (role, speaker, a, b, text) in enumerate(spans)
+        )
+        events = tuple(Event(call_id, "A1", r, "", "major", 3, 4, "caller", "", 1.0, "1") for r in rules)
+        metrics = CallMetrics(call_id, "A1", 6, 4, 3, 0, 1, 4, len(spans))
+        roles = RoleAssignment(agent_speaker, confidence, "test")
+        store_call(wh, CallResult(ref, "m", "l", roles, utterances, events, metrics))
+
+    # Stereo: both turns found, the overlap half found (3.5-4.0), the interruption flagged.
+    store(
+        "C1.stereo",
+        [("agent", "L", 0.0, 4.0, "您好物业"), ("caller", "R", 3.5, 6.0, "我家漏水了")],
+        "L",
+        1.0,
+        ["interruption.caller"],
+    )
+    # Mono: no overlap seen, and the roles trusted but swapped: a confident role error.
+    store(
+        "C1.mono",
+        [("caller", "spk0", 0.0, 3.0, "您好物业"), ("agent", "spk1", 3.0, 6.0, "我家漏水了")],
+        "spk1",
+        0.9,
+        [],
+    )
+    report = evaluate(tr, wh)
+    assert report["overlap"]["stereo"] == {
+        "reference_s": 1.0,
+        "detected_s": 0.5,
+        "precision": 1.0,
+        "recall": 0.5,
+    }
+    assert report["overlap"]["mono"]["recall"] == 0.0 and report["overlap"]["mono"]["precision"] is None
+    assert report["diarization"]["stereo"]["confident_role_errors"] == 0
+    assert report["diarization"]["mono"]["roles_trusted"] == 1
+    assert report["diarization"]["mono"]["confident_role_errors"] == 1
+    # Below the trust threshold the same swap is an abstention, not a confident error.
+    assert evaluate(tr, wh, role_min_confidence=0.95)["diarization"]["mono"]["confident_role_errors"] == 0
+    by_kind = report["rules_by_kind"]
+    assert by_kind["stereo"]["interruption.caller"]["recall"] == 1.0
+    assert by_kind["mono"]["interruption.caller"]["recall"] == 0.0
+    assert report["rules"]["interruption.caller"]["recall"] == 0.5

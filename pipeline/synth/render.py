@@ -3,8 +3,9 @@
 Per call, ``render_call`` lays the utterances on a timeline (gaps, overlaps, a dropped line) and
 returns the agent and caller tracks at 16 kHz plus the truth. ``write_share`` writes the one
 format a script asks for into a share with its manifest (the committed sample share);
-``write_all_variants`` writes the stereo FLAC, the mono mix and the 8 kHz G.711 WAV of every call,
-one manifest row per variant, for evaluation across layouts.
+``write_all_variants`` writes every call in the four recording kinds callqa is measured on (16 kHz
+stereo FLAC, 16 kHz mono FLAC, 8 kHz G.711 µ-law stereo and mono WAV), one manifest row per
+variant, for evaluation across layouts.
 """
 
 from __future__ import annotations
@@ -176,11 +177,18 @@ def write_share(rendered_calls: Iterable[RenderedCall], out_dir: Path) -> Path:
     return _write_manifest(out_dir, rows)
 
 
-VARIANTS = {"stereo": "stereo-agent-left", "mono": "mono", "ulaw8k": "stereo-agent-left"}
+# Recording kind -> channel layout. ulaw8k-mono is how most centres archive a call: one mixed
+# channel, 8 kHz G.711 µ-law, as the phone system gives it.
+VARIANTS = {
+    "stereo": "stereo-agent-left",
+    "mono": "mono",
+    "ulaw8k": "stereo-agent-left",
+    "ulaw8k-mono": "mono",
+}
 
 
 def write_all_variants(rendered_calls: Iterable[RenderedCall], out_dir: Path) -> Path:
-    """Every call as 16 kHz stereo FLAC, 16 kHz mono FLAC and 8 kHz G.711 µ-law stereo WAV."""
+    """Every call in every kind of ``VARIANTS``."""
     rows = []
     for rc in rendered_calls:
         s = rc.script

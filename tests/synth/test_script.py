@@ -98,3 +98,54 @@ def test_the_evaluation_corpus_scripts_are_valid_and_cover_the_guides_situations
     assert {"hangup.premature", "phrase.banned", "hold.no_notice", "interruption.caller"} <= flags
     assert {s.share_format for s in scripts} == {"stereo", "mono", "ulaw8k", "ulaw8k-mono"}
     assert sum(s.noise_kind is not None for s in scripts) >= 3
+
+
+def test_every_call_is_written_in_the_four_recording_kinds(tmp_path):
+    import csv
+    import json
+
+    import soundfile as sf
+
+    from pipeline.synth.render import write_all_variants
+
+    write_all_variants([render_call(parse_script(SCRIPT), fake_tts)], tmp_path)
+    with open(tmp_path / "manifest.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    kinds = {r["call_id"]: r["channel_layout"] for r in rows}
+    assert kinds == {
+        "X1.stereo": "stereo-agent-left",
+        "X1.mono": "mono",
+        "X1.ulaw8k": "stereo-agent-left",
+        "X1.ulaw8k-mono": "mono",
+    }
+    info = sf.info(tmp_path / "recordings" / "X1.ulaw8k-mono.wav")
+    assert (info.samplerate, info.channels, info.subtype) == (8000, 1, "ULAW")
+    truth = json.loads((tmp_path / "truth" / "X1.json").read_text(encoding="utf-8"))
+    assert truth["variants"]["X1.ulaw8k-mono"] == {
+        "layout": "mono",
+        "format": "ulaw8k-mono",
+        "audio": "recordings/X1.ulaw8k-mono.wav",
+    }
+
+
+def test_the_tts_cache_synthesizes_each_sentence_once(tmp_path):
+    from pipeline.synth import _cached
+
+    calls = []
+
+    def counting_tts(text, voice, speed):
+        calls.append(text)
+        return fake_tts(text, voice, speed)
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.onnx").write_bytes(b"x")
+    tts = _cached(counting_tts, tmp_path / "cache", model)
+    first = tts("您好。", "jf_alpha", 1.0)
+    again = tts("您好。", "jf_alpha", 1.0)
+    other = tts("您好。", "jf_alpha", 1.1)
+    assert calls == ["您好。", "您好。"] and np.array_equal(first, again) and len(other) == len(first)
+    # A different model is a different sentence.
+    (model / "model.onnx").write_bytes(b"xy")
+    _cached(counting_tts, tmp_path / "cache", model)("您好。", "jf_alpha", 1.0)
+    assert len(calls) == 3
