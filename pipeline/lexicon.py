@@ -24,6 +24,8 @@ _LISTS = (
     "hallucinations",
     "hold_notice",
     "hold_apology",
+    "agent_language",
+    "caller_language",
 )
 
 

@@ -9,6 +9,7 @@ from what they say (greeting, self-introduction) and from who answers the call f
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -271,30 +272,98 @@ def _resegment(
     return [Turn(f"spk{label}", turn.role, start, end, turn.channel) for start, end, label in merged]
 
 
-def infer_roles(utterances: Sequence[Utterance], lexicon: Lexicon) -> RoleAssignment:
-    """Which speaker is the agent, from self-introduction and greeting cues and who speaks first."""
-    speakers = []
-    for u in sorted(utterances, key=lambda u: u.start):
-        if u.speaker not in speakers:
-            speakers.append(u.speaker)
-    if not speakers:
-        return RoleAssignment(None, 0.0, "no speech")
-    if len(speakers) == 1:
-        return RoleAssignment(speakers[0], 0.3, "single speaker")
-    cues = {}
+@dataclass(frozen=True)
+class RoleEvidence:
+    """What one speaker's words say about being the agent."""
+
+    speaker: str
+    intro: bool  # a self-introduction (这里是…物业, 工号) in the speaker's first two utterances
+    greeting: bool  # a greeting there (callers greet too, so it weighs less as counter-evidence)
+    agent: int  # utterances in the service register (agent_language)
+    caller: int  # utterances in the caller's register (caller_language)
+    first: bool  # spoke first (the agent answers the call)
+
+    @property
+    def as_agent(self) -> int:
+        """Evidence for "agent": the opening counts double, as the etiquette makes it certain."""
+        return 2 * (self.intro + self.greeting) + self.agent
+
+    @property
+    def score(self) -> int:
+        return self.as_agent - self.caller
+
+    @property
+    def talks_like_agent(self) -> int:
+        """Evidence for "agent" that a caller's words rarely give: not the greeting (callers greet
+        too), and the self-introduction once only (its cue 物业 is also the caller's 物业费)."""
+        return self.intro + self.agent
+
+
+def role_evidence(utterances: Sequence[Utterance], lexicon: Lexicon) -> list[RoleEvidence]:
+    """Evidence per speaker, in order of first speech."""
+    ordered = sorted(utterances, key=lambda u: u.start)
+    speakers = list(dict.fromkeys(u.speaker for u in ordered))
+    out = []
     for spk in speakers:
-        opening = [u for u in utterances if u.speaker == spk][:2]
-        text = "".join(u.text for u in opening)
-        cues[spk] = (lexicon["self_intro"].find(text) is not None) + (
-            lexicon["greetings"].find(text) is not None
+        said = [u for u in ordered if u.speaker == spk and u.scorable]
+        opening = "".join(u.text for u in said[:2])
+        out.append(
+            RoleEvidence(
+                spk,
+                lexicon["self_intro"].find(opening) is not None,
+                lexicon["greetings"].find(opening) is not None,
+                sum(lexicon["agent_language"].find(u.text) is not None for u in said),
+                sum(lexicon["caller_language"].find(u.text) is not None for u in said),
+                spk == speakers[0],
+            )
         )
-    first = speakers[0]
-    best = max(speakers, key=lambda s: (cues[s], s == first))
-    others = [cues[s] for s in speakers if s != best]
-    if cues[best] > max(others):
-        confidence = 0.95 if best == first else 0.8
-        return RoleAssignment(best, confidence, "self-introduction/greeting cues")
-    return RoleAssignment(first, 0.6, "first to speak (the agent answers)")
+    return out
+
+
+# Confidence by the margin of net evidence between the two speakers (RoleEvidence.score). The rules
+# act on roles at 0.5 and above (rules.role_min_confidence), so a margin of 1 is trusted only when
+# the agent also answered first, and a tie never is.
+_CONFIDENCE_BY_MARGIN = ((4, 0.95), (3, 0.9), (2, 0.8), (1, 0.6))
+
+
+def infer_roles(utterances: Sequence[Utterance], lexicon: Lexicon) -> RoleAssignment:
+    """Which speaker is the agent, from everything each one says (the opening greeting and
+    self-introduction, the service register against the caller's) and who speaks first.
+
+    A role is trusted only with evidence to back it: when the words do not tell the two voices
+    apart, or each voice carries the other's register (the clustering mixed them), the assignment
+    is kept for display but its confidence stays below the rules' threshold, so they abstain.
+    """
+    evidence = role_evidence(utterances, lexicon)
+    if not evidence:
+        return RoleAssignment(None, 0.0, "no speech")
+    if len(evidence) == 1:
+        return RoleAssignment(evidence[0].speaker, 0.3, "single speaker")
+    best = max(evidence, key=lambda e: (e.score, e.first))
+    other = max((e for e in evidence if e is not best), key=lambda e: e.score)
+    margin = best.score - other.score
+    confidence = next((c for m, c in _CONFIDENCE_BY_MARGIN if margin >= m), 0.4)
+    if margin == 1 and not best.first:
+        confidence = 0.45
+    reason = (
+        "words: "
+        + "; ".join(
+            f"{e.speaker} intro {int(e.intro)}, greeting {int(e.greeting)}, service {e.agent}, caller {e.caller}"
+            for e in (best, other)
+        )
+        + ("; agent first to speak" if best.first else "")
+    )
+    # A voice that talks like the other party at least as much as like its own: the clustering
+    # mixed the two parties (the agent's greeting went to the caller's voice, say), and rules that
+    # read the agent's opening or the caller's turns would read the wrong person's words.
+    mixed = (best.caller >= 2 and best.caller >= best.as_agent) or (
+        other.talks_like_agent >= 2 and other.talks_like_agent >= other.caller
+    )
+    if mixed:
+        return RoleAssignment(best.speaker, min(confidence, 0.4), reason + "; voices mixed")
+    if margin <= 0:
+        reason += "; no evidence either way"
+    return RoleAssignment(best.speaker, confidence, reason)
 
 
 def apply_roles(utterances: Sequence[Utterance], roles: RoleAssignment) -> list[Utterance]:

@@ -94,3 +94,52 @@ def test_two_voices_of_a_mono_call_become_two_speakers(sample_share, cfg):
     first_caller = next(u for u in truth["utterances"] if u["role"] == "caller")
     caller_turn = min(turns, key=lambda t: abs(t.start - first_caller["start"]))
     assert caller_turn.speaker != turns[0].speaker
+
+
+def test_the_service_register_across_the_call_finds_the_agent_when_the_opening_does_not(lexicon):
+    # Both open with 你好 and nobody introduces themself: the rest of what they say decides.
+    utterances = [
+        utt("unknown", 0.5, 1.5, "你好。", speaker="spk0"),
+        utt("unknown", 2.0, 3.0, "你好，我想问一下停车的事。", speaker="spk1"),
+        utt("unknown", 3.5, 6.0, "好的，请问您的车牌号是多少？", speaker="spk0"),
+        utt("unknown", 6.5, 8.0, "你们能不能给我办个月卡？", speaker="spk1"),
+        utt("unknown", 8.5, 11.0, "可以的，我这边给您登记一下。", speaker="spk0"),
+    ]
+    roles = infer_roles(utterances, lexicon)
+    assert roles.agent_speaker == "spk0" and roles.confidence >= 0.8
+    assert "service" in roles.reason
+
+
+def test_a_caller_who_greets_first_is_not_taken_for_the_agent(lexicon):
+    utterances = [
+        utt("unknown", 0.5, 1.5, "您好，我是三栋的业主。", speaker="spk1"),
+        utt("unknown", 2.0, 4.0, "您好，阳光物业客服中心，请问有什么可以帮您？", speaker="spk0"),
+        utt("unknown", 4.5, 7.0, "我家厨房漏水了，你们能派人来看看吗？", speaker="spk1"),
+    ]
+    roles = infer_roles(utterances, lexicon)
+    assert roles.agent_speaker == "spk0" and roles.confidence >= 0.8
+
+
+def test_voices_that_each_carry_the_other_partys_words_are_not_trusted(lexicon):
+    # The clustering mixed the parties: spk1 holds the agent's questions and the caller's
+    # complaints alike. Any assignment would be a guess: the rules must abstain.
+    utterances = [
+        utt("unknown", 0.5, 2.0, "您好，阳光物业客服中心。", speaker="spk0"),
+        utt("unknown", 2.5, 4.0, "我家漏水了，你们能不能派人来？", speaker="spk1"),
+        utt("unknown", 4.5, 6.0, "请问您家是几栋几号？", speaker="spk1"),
+        utt("unknown", 6.5, 8.0, "我已经打过好几次了。", speaker="spk1"),
+        utt("unknown", 8.5, 10.0, "好的，我这边给您安排师傅。", speaker="spk1"),
+        utt("unknown", 10.5, 12.0, "你们什么时候来？", speaker="spk0"),
+        utt("unknown", 12.5, 14.0, "我想问一下几点到。", speaker="spk0"),
+    ]
+    roles = infer_roles(utterances, lexicon)
+    assert roles.confidence < 0.5 and "mixed" in roles.reason
+
+
+def test_two_voices_without_any_evidence_are_not_trusted(lexicon):
+    utterances = [
+        utt("unknown", 0.5, 1.0, "喂。", speaker="spk0"),
+        utt("unknown", 1.5, 3.0, "嗯。", speaker="spk1"),
+        utt("unknown", 3.5, 4.0, "对。", speaker="spk0"),
+    ]
+    assert infer_roles(utterances, lexicon).confidence < 0.5
