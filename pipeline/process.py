@@ -21,7 +21,15 @@ from pipeline.records import CallRef, CallResult, RoleAssignment, Turn, Utteranc
 from pipeline.redact import redact_call
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
-from pipeline.speakers import apply_roles, infer_roles, mono_turns, stereo_turns
+from pipeline.speakers import (
+    apply_roles,
+    infer_roles,
+    merge_turns,
+    mono_turns,
+    one_voice,
+    role_evidence,
+    stereo_turns,
+)
 from pipeline.speech import speech_regions, stereo_regions
 from pipeline.text import normalize_transcript
 from pipeline.transcribe import AsrSegment, Piece, Transcriber
@@ -143,7 +151,7 @@ def transcribe_and_diarize(
     regions = speech_regions(samples, cfg.speech)
     timings["speech"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    turns = mono_turns(
+    speakers = mono_turns(
         samples,
         regions,
         models.speaker_embedder(),
@@ -151,13 +159,22 @@ def transcribe_and_diarize(
         cfg.speech.turn_merge_gap_s,
         cfg.speech.resegment_min_s,
     )
+    turns = speakers.turns
     timings["speakers"] = time.perf_counter() - tick
     tick = time.perf_counter()
     segments = models.transcriber.transcribe([samples], [Piece(0, s, e) for s, e in regions])
     utterances = build_utterances(ref.call_id, turns, _words_of(segments, 0), lexicon)
     timings["transcribe"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    roles = infer_roles(utterances, lexicon)
+    if one_voice(role_evidence(utterances, lexicon), speakers.similarity):
+        # Alike voices whose words show one party: one speaker, and every role rule abstains.
+        turns = merge_turns([replace(t, speaker="spk0") for t in turns], cfg.speech.turn_merge_gap_s)
+        utterances = [replace(u, speaker="spk0") for u in utterances]
+        roles = RoleAssignment(
+            "spk0", 0.3, f"one voice: two clusters {speakers.similarity:.2f} alike, words of one party"
+        )
+    else:
+        roles = infer_roles(utterances, lexicon)
     utterances = apply_roles(utterances, roles)
     turns = [
         Turn(t.speaker, "agent" if t.speaker == roles.agent_speaker else "caller", t.start, t.end, 0)

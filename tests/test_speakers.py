@@ -1,7 +1,16 @@
 import numpy as np
 
 from pipeline.records import Turn
-from pipeline.speakers import apply_roles, cluster_speakers, infer_roles, merge_turns, stereo_turns
+from pipeline.speakers import (
+    apply_roles,
+    cluster_speakers,
+    infer_roles,
+    merge_turns,
+    one_voice,
+    role_evidence,
+    stereo_turns,
+    voice_similarity,
+)
 from tests.conftest import utt
 
 
@@ -52,17 +61,41 @@ def test_a_single_voice_gives_a_confidence_too_low_to_blame_anyone(lexicon):
     assert roles.confidence < 0.5
 
 
-def test_clustering_separates_two_voices_and_keeps_one_voice_together():
+def test_clustering_separates_two_voices_and_measures_how_alike_they_are():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=256), rng.normal(size=256)
     two = np.stack(
         [a + 0.1 * rng.normal(size=256) for _ in range(4)]
         + [b + 0.1 * rng.normal(size=256) for _ in range(3)]
     )
-    labels = cluster_speakers(two / np.linalg.norm(two, axis=1, keepdims=True))
+    two /= np.linalg.norm(two, axis=1, keepdims=True)
+    labels = cluster_speakers(two)
     assert len(set(labels[:4])) == 1 and len(set(labels[4:])) == 1 and labels[0] != labels[4]
+    assert voice_similarity(two, labels) < 0.3
     one = np.stack([a + 0.05 * rng.normal(size=256) for _ in range(5)])
-    assert set(cluster_speakers(one / np.linalg.norm(one, axis=1, keepdims=True))) == {0}
+    one /= np.linalg.norm(one, axis=1, keepdims=True)
+    assert voice_similarity(one, cluster_speakers(one)) > 0.95  # split, but alike: one_voice decides
+    assert voice_similarity(one, np.zeros(5, int)) is None
+
+
+def _evidence(lexicon, said):
+    return role_evidence([utt("unknown", i, i + 1, t, speaker=s) for i, (s, t) in enumerate(said)], lexicon)
+
+
+def test_alike_clusters_are_one_voice_only_when_their_words_show_one_party(lexicon):
+    two_parties = _evidence(
+        lexicon,
+        [("spk0", "您好，阳光物业客服中心，请问有什么可以帮您？"), ("spk1", "我家漏水了，你们能派人来吗？")],
+    )
+    monologue = _evidence(
+        lexicon,
+        [("spk0", "您好，阳光物业客服中心，请问有什么可以帮您？"), ("spk1", "好的，我这边给您安排师傅。")],
+    )
+    voicemail = _evidence(lexicon, [("spk0", "喂，我家漏水了。"), ("spk1", "谢谢。")])
+    assert not one_voice(two_parties, 0.85)  # alike voices, but an agent and a caller
+    assert one_voice(monologue, 0.85) and one_voice(voicemail, 0.85)
+    assert not one_voice(monologue, 0.5)  # voices that differ are two speakers whatever they say
+    assert not one_voice(monologue, None)
 
 
 def test_embedder_reproduces_the_packages_own_d_vector_recipe(sample_share):
@@ -88,7 +121,7 @@ def test_two_voices_of_a_mono_call_become_two_speakers(sample_share, cfg):
 
     truth = json.loads((sample_share / "truth/S002.json").read_text())
     samples = decode(sample_share / truth["audio"]).mono()
-    turns = mono_turns(samples, speech_regions(samples, cfg.speech), load_embedder(), 2, 1.0)
+    turns = mono_turns(samples, speech_regions(samples, cfg.speech), load_embedder(), 2, 1.0).turns
     assert len({t.speaker for t in turns}) == 2
     # The first turn is the agent's greeting; the caller's first question is the other speaker.
     first_caller = next(u for u in truth["utterances"] if u["role"] == "caller")
