@@ -53,14 +53,19 @@ worst[["call_id", "call_date", "layout", "duration_ms", "deduction", "n_events"]
 view = wh.call(CALL)
 fig, ax = plt.subplots(figsize=(10, 2.6))
 for lane, role in enumerate(["agent", "caller"]):
-    part = view.utterances[view.utterances["role"] == role]
+    part = view.turns[view.turns["role"] == role]
     ax.broken_barh([(r.start_ms / 1000, (r.end_ms - r.start_ms) / 1000) for r in part.itertuples()], (lane * 10, 8),
                    color=["#3b7dd8", "#999999"][lane])
+    # Overlapped speech: the stretches where both parties talk, hatched on both lanes.
+    other = view.turns[view.turns["role"] != role]
+    both = [(max(a.start_ms, b.start_ms) / 1000, (min(a.end_ms, b.end_ms) - max(a.start_ms, b.start_ms)) / 1000)
+            for a in part.itertuples() for b in other.itertuples() if a.start_ms < b.end_ms and b.start_ms < a.end_ms]
+    ax.broken_barh(both, (lane * 10, 8), facecolor="none", edgecolor="#222222", hatch="///")
 for ev in view.events.itertuples():
     ax.axvspan(ev.start_ms / 1000, ev.end_ms / 1000, color="#d8713b", alpha=0.25)
     ax.text(ev.start_ms / 1000, 21, RULE_NAMES.get(ev.rule_id, ev.rule_id), fontsize=8, rotation=20)
 ax.set_yticks([4, 14]); ax.set_yticklabels(["坐席", "客户"]); ax.set_xlabel("秒"); ax.set_ylim(0, 30)
-ax.set_title(f"{CALL}: 谁在何时说话，橙色为触发规则的时段")"""),
+ax.set_title(f"{CALL}: 谁在何时说话（斜线为双方同时说话），橙色为触发规则的时段")"""),
     new_code_cell("""view.utterances[["idx", "role", "start_ms", "end_ms", "text", "flags"]]"""),
 ]
 

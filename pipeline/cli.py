@@ -208,6 +208,10 @@ def evaluate(
         Path | None,
         typer.Option(help="an earlier report (--json) to compare with: every figure that changed"),
     ] = None,
+    rttm: Annotated[
+        Path | None,
+        typer.Option(help="also write reference and hypothesis RTTM (who spoke when) under this folder"),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Compare a warehouse with truth files: greeting flags, agent ids and character error rate."""
@@ -218,6 +222,10 @@ def evaluate(
     cfg = _config(config)
     report = run_evaluation(truth_dir, warehouse, cfg.rules.role_min_confidence)
     console.print(render_report(report))
+    if rttm is not None:
+        from pipeline.evaluate import write_rttm
+
+        console.print(f"wrote RTTM of {write_rttm(truth_dir, warehouse, rttm)} recordings under {rttm}")
     if before is not None:
         changed = Table("figure", "before", "after", title=f"changed since {baseline}")
         for name, old, new in compare_reports(before, report):

@@ -502,3 +502,33 @@ def compare_reports(before: dict, after: dict) -> list[tuple[str, float | None, 
         for name in sorted(old.keys() | new.keys())
         if old.get(name) != new.get(name)
     ]
+
+
+def _rttm_lines(file_id: str, turns: Iterable[tuple[str, float, float]]) -> list[str]:
+    return [
+        f"SPEAKER {file_id} 1 {start:.3f} {end - start:.3f} <NA> <NA> {speaker} <NA> <NA>"
+        for speaker, start, end in sorted(turns, key=lambda t: t[1])
+        if end > start
+    ]
+
+
+def write_rttm(truth_dir: Path, warehouse: Path, out: Path) -> int:
+    """Reference and hypothesis RTTM of every scored recording, for any diarization tool
+    (pyannote.metrics, dscore, md-eval): ``out/ref/<call>.rttm`` from the truth utterances (by
+    role) and ``out/hyp/<call>.rttm`` from the warehouse's turns table (by speaker). Returns
+    how many recordings were written."""
+    turns = read_table(warehouse, "turns")
+    by_call = {cid: g for cid, g in turns.groupby("call_id")}
+    (out / "ref").mkdir(parents=True, exist_ok=True)
+    (out / "hyp").mkdir(parents=True, exist_ok=True)
+    written = 0
+    for truth in load_truth(truth_dir):
+        ref = [(u["role"], u["start"], u["end"]) for u in truth["utterances"]]
+        for call_id, _ in _recordings(truth):
+            if call_id not in by_call:
+                continue
+            hyp = [(r.speaker, r.start_ms / 1000, r.end_ms / 1000) for r in by_call[call_id].itertuples()]
+            (out / "ref" / f"{call_id}.rttm").write_text("\n".join(_rttm_lines(call_id, ref)) + "\n")
+            (out / "hyp" / f"{call_id}.rttm").write_text("\n".join(_rttm_lines(call_id, hyp)) + "\n")
+            written += 1
+    return written

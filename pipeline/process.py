@@ -231,4 +231,5 @@ def score_call(
         events=tuple(apply_rules(ctx)),
         metrics=replace(metrics, polite_counts=polite_counts(utterances, lexicon["polite"].phrases)),
         abstentions=tuple(abstentions(ctx)),
+        turns=tuple(sorted(turns, key=lambda t: (t.start, t.channel))),
     )

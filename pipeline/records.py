@@ -159,6 +159,7 @@ class CallResult(_Record):
     metrics: CallMetrics
     timings: dict[str, float] = field(default_factory=dict)
     abstentions: tuple[str, ...] = ()  # why rules said nothing where they might have
+    turns: tuple[Turn, ...] = ()  # who spoke when: the diarization itself, roles applied
 
 
 def _datetime_or_none(value: Any) -> datetime | None:
@@ -188,4 +189,5 @@ _NESTED: dict[tuple[str, str], Any] = {
     ("CallResult", "events"): _tuple_of(Event),
     ("CallResult", "metrics"): _one(CallMetrics),
     ("CallResult", "abstentions"): tuple,
+    ("CallResult", "turns"): _tuple_of(Turn),
 }

@@ -8,6 +8,7 @@ from the utterances in the warehouse, replaces those calls' rows and rebuilds th
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
-from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, Utterance, Word
+from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, Turn, Utterance, Word
 from pipeline.redact import redact_call
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
@@ -60,7 +61,20 @@ def _utterances(rows: pd.DataFrame) -> tuple[Utterance, ...]:
     )
 
 
-def rescore_call(call: Any, utterances: tuple[Utterance, ...], cfg: Config, lexicon: Lexicon) -> CallResult:
+def _turns(rows: pd.DataFrame) -> tuple[Turn, ...]:
+    return tuple(
+        Turn(r.speaker, r.role, r.start_ms / 1000, r.end_ms / 1000, int(r.channel))
+        for r in rows.sort_values("idx").itertuples()
+    )
+
+
+def rescore_call(
+    call: Any,
+    utterances: tuple[Utterance, ...],
+    cfg: Config,
+    lexicon: Lexicon,
+    turns: tuple[Turn, ...] = (),
+) -> CallResult:
     """One stored call (a row of the calls table) through the current rules: a pure function of rows."""
     tz = ZoneInfo(cfg.timezone)
     started = call.started_at.to_pydatetime().astimezone(tz) if pd.notna(call.started_at) else None
@@ -69,6 +83,9 @@ def rescore_call(call: Any, utterances: tuple[Utterance, ...], cfg: Config, lexi
     if call.layout == "mono":
         roles = infer_roles(utterances, lexicon)
         utterances = tuple(apply_roles(utterances, roles))
+        turns = tuple(
+            replace(t, role="agent" if t.speaker == roles.agent_speaker else "caller") for t in turns
+        )
     ctx = CallContext(
         ref.call_id, ref.agent_id, call.duration_ms / 1000, utterances, roles, lexicon, cfg.rules
     )
@@ -97,6 +114,7 @@ def rescore_call(call: Any, utterances: tuple[Utterance, ...], cfg: Config, lexi
         metrics=metrics,
         timings=dict(call.stage_seconds or []),
         abstentions=tuple(abstentions(ctx)),
+        turns=turns,
     )
     return redact_call(result, cfg.privacy.redact)
 
@@ -113,9 +131,17 @@ def rescore(
     touched: set[str] = set()
     for call_date, day in calls.groupby("call_date"):
         utterances = read_table(warehouse, "utterances", [call_date])
+        turns = read_table(warehouse, "turns", [call_date])
         by_call = dict(tuple(utterances.groupby("call_id"))) if not utterances.empty else {}
+        turns_by_call = dict(tuple(turns.groupby("call_id"))) if not turns.empty else {}
         results = [
-            rescore_call(call, _utterances(by_call.get(call.call_id, utterances.iloc[0:0])), cfg, lexicon)
+            rescore_call(
+                call,
+                _utterances(by_call.get(call.call_id, utterances.iloc[0:0])),
+                cfg,
+                lexicon,
+                _turns(turns_by_call.get(call.call_id, turns.iloc[0:0])),
+            )
             for call in day.itertuples()
         ]
         # A call stays in the partition it was filed under, whatever the time zone setting says now.

@@ -189,3 +189,23 @@ def test_overlap_detection_trusted_roles_and_flags_per_recording_kind(tmp_path):
     assert by_kind["stereo"]["interruption.caller"]["recall"] == 1.0
     assert by_kind["mono"]["interruption.caller"]["recall"] == 0.0
     assert report["rules"]["interruption.caller"]["recall"] == 0.5
+
+
+def test_rttm_of_reference_and_stored_turns(tmp_path):
+    from pipeline.evaluate import write_rttm
+    from pipeline.records import Turn
+
+    wh, tr = tmp_path / "wh", tmp_path / "truth"
+    tr.mkdir()
+    truth(tr, "C1", [("agent", "您好。"), ("caller", "我家漏水了。")], [])
+    ref = CallRef("C1", "/s/C1.flac", "A1", datetime(2026, 11, 16, 9, tzinfo=CST), "mono")
+    turns = (Turn("spk0", "agent", 0.0, 1.0), Turn("spk1", "caller", 0.8, 2.0))
+    metrics = CallMetrics("C1", "A1", 2, 1, 1, 0, 0.2, 4, 0)
+    store_call(wh, CallResult(ref, "m", "l", RoleAssignment("spk0", 0.9, "t"), (), (), metrics, turns=turns))
+    assert write_rttm(tr, wh, tmp_path / "rttm") == 1
+    hyp = (tmp_path / "rttm" / "hyp" / "C1.rttm").read_text().splitlines()
+    assert hyp == [
+        "SPEAKER C1 1 0.000 1.000 <NA> <NA> spk0 <NA> <NA>",
+        "SPEAKER C1 1 0.800 1.200 <NA> <NA> spk1 <NA> <NA>",
+    ]
+    assert (tmp_path / "rttm" / "ref" / "C1.rttm").read_text().splitlines()[1].split()[7] == "caller"

@@ -6,7 +6,7 @@ Plain pandas; every function reads only the partitions it needs.
     wh = read.Warehouse("data/warehouse")
     wh.scorecards("week", agent_id="A101")
     wh.events(start="2026-11-16", end="2026-11-22", rule_id="phrase.banned")
-    wh.call("S004")                         # the call, its utterances and its events
+    wh.call("S004")                         # the call, its turns, utterances and events
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class CallView:
     call: pd.Series
     utterances: pd.DataFrame
     events: pd.DataFrame
+    turns: pd.DataFrame  # who spoke when (the diarization), with ``overlapped``
 
 
 class Warehouse:
@@ -69,7 +70,7 @@ class Warehouse:
         return frame.sort_values(["period_label", "agent_id"]).reset_index(drop=True)
 
     def call(self, call_id: str) -> CallView:
-        """One call: its row, its utterances in order, and its events with evidence."""
+        """One call: its row, its turns and utterances in order, and its events with evidence."""
         from pipeline.warehouse.store import stored_dates
 
         where = stored_dates(self.path, [call_id])
@@ -79,8 +80,10 @@ class Warehouse:
         calls = read_table(self.path, "calls", day)
         utterances = read_table(self.path, "utterances", day)
         events = read_table(self.path, "events", day)
+        turns = read_table(self.path, "turns", day)
         return CallView(
             call=calls[calls["call_id"] == call_id].iloc[0],
             utterances=utterances[utterances["call_id"] == call_id].sort_values("idx").reset_index(drop=True),
             events=events[events["call_id"] == call_id].sort_values("start_ms").reset_index(drop=True),
+            turns=turns[turns["call_id"] == call_id].sort_values("idx").reset_index(drop=True),
         )

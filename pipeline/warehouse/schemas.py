@@ -72,6 +72,23 @@ UTTERANCES = pa.schema(
     ]
 )
 
+# Who spoke when, as the diarization found it (a channel's speech in stereo, a voice cluster in
+# mono): what the timeline plots and RTTM exports read. ``overlapped``: the other party was
+# speaking during some of the turn.
+TURNS = pa.schema(
+    [
+        ("schema_version", pa.int16()),
+        ("call_id", pa.string()),
+        ("idx", pa.int32()),
+        ("speaker", pa.string()),
+        ("role", pa.string()),
+        ("channel", pa.int8()),
+        ("start_ms", pa.int64()),
+        ("end_ms", pa.int64()),
+        ("overlapped", pa.bool_()),
+    ]
+)
+
 EVENTS = pa.schema(
     [
         ("schema_version", pa.int16()),
@@ -131,8 +148,13 @@ FAILURES = pa.schema(
 )
 
 
+def _overlapped(turns, i: int) -> bool:
+    t = turns[i]
+    return any(o.speaker != t.speaker and o.start < t.end and t.start < o.end for o in turns)
+
+
 def call_tables(result: CallResult) -> dict[str, pa.Table]:
-    """The rows one call contributes to calls, utterances and events."""
+    """The rows one call contributes to calls, turns, utterances and events."""
     call, m = result.call, result.metrics
     started = call.started_at.astimezone(UTC) if call.started_at else None
     calls = pa.Table.from_pylist(
@@ -212,4 +234,21 @@ def call_tables(result: CallResult) -> dict[str, pa.Table]:
         ],
         schema=EVENTS,
     )
-    return {"calls": calls, "utterances": utterances, "events": events}
+    turns = pa.Table.from_pylist(
+        [
+            {
+                "schema_version": SCHEMA_VERSION,
+                "call_id": call.call_id,
+                "idx": i,
+                "speaker": t.speaker,
+                "role": t.role,
+                "channel": t.channel,
+                "start_ms": _ms(t.start),
+                "end_ms": _ms(t.end),
+                "overlapped": _overlapped(result.turns, i),
+            }
+            for i, t in enumerate(result.turns)
+        ],
+        schema=TURNS,
+    )
+    return {"calls": calls, "turns": turns, "utterances": utterances, "events": events}

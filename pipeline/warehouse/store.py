@@ -29,9 +29,10 @@ import pyarrow as pa
 from pipeline.records import CallResult
 from pipeline.warehouse import schemas
 
-CALL_TABLES = ("utterances", "events", "calls")
+CALL_TABLES = ("turns", "utterances", "events", "calls")
 TABLE_SCHEMAS = {
     "calls": schemas.CALLS,
+    "turns": schemas.TURNS,
     "utterances": schemas.UTTERANCES,
     "events": schemas.EVENTS,
     "scorecards": schemas.SCORECARDS,

@@ -109,7 +109,7 @@ def runs(prefect, share, tmp_path_factory):
 
     warehouse = tmp_path_factory.mktemp("bad_wh") / "warehouse"
     first = run_nightly(share, warehouse, CONFIG)
-    tables = {name: _read(warehouse, name) for name in ("calls", "utterances", "events", "failures")}
+    tables = {name: _read(warehouse, name) for name in ("calls", "turns", "utterances", "events", "failures")}
     second = run_nightly(share, warehouse, CONFIG)
     return warehouse, first, second, tables
 
@@ -214,7 +214,7 @@ def test_a_second_run_changes_nothing(runs):
     assert second["processed"] == 0
     assert second["failed"] == len(FAILED)  # retried (up to run.max_attempts), failing again
     assert second["rejected"] == len(REJECTED)
-    for name in ("calls", "utterances", "events"):
+    for name in ("calls", "turns", "utterances", "events"):
         before = tables[name].sort_values(["call_id"]).reset_index(drop=True)
         after = _read(warehouse, name).sort_values(["call_id"]).reset_index(drop=True)
         pd.testing.assert_frame_equal(before, after)

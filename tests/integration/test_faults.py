@@ -69,7 +69,9 @@ def assert_each_call_once(warehouse: Path, call_ids: list[str]) -> None:
     assert sorted(calls["call_id"]) == sorted(call_ids) and calls["path"].is_unique
     utterances = pd.read_parquet(warehouse / "utterances")
     events = pd.read_parquet(warehouse / "events")
+    turns = pd.read_parquet(warehouse / "turns")
     assert not utterances.duplicated(["call_id", "idx"]).any()
+    assert not turns.duplicated(["call_id", "idx"]).any() and set(turns["call_id"]) == set(calls["call_id"])
     assert not events.duplicated(["call_id", "rule_id", "start_ms", "end_ms"]).any()
     per_call_utt, per_call_evt = utterances.groupby("call_id").size(), events.groupby("call_id").size()
     for row in calls.itertuples():

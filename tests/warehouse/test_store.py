@@ -216,7 +216,7 @@ def test_a_full_disk_midway_through_a_batch_changes_nothing(tmp_path, monkeypatc
     real_write, written = pq.write_table, []
 
     def fill_up(table, where, **kwargs):
-        if len(written) == 3:  # utterances of both days, events of the first, then the disk is full
+        if len(written) == 5:  # turns and utterances of both days, events of the first, then full
             with open(where, "wb") as f:
                 f.write(b"PAR1 partial")
             raise OSError(errno.ENOSPC, "No space left on device", str(where))
@@ -256,3 +256,21 @@ def test_an_unwritable_warehouse_is_found_before_any_work(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(WarehouseWriteError, match=r"cannot write the warehouse .*file"):
         ensure_writable(tmp_path / "file")
+
+
+def test_turns_are_stored_with_their_overlaps_and_replaced_with_the_call(tmp_path):
+    from pipeline.records import Turn
+
+    when = datetime(2026, 11, 16, 9, 0, tzinfo=CST)
+    turns = (
+        Turn("ch0", "agent", 0.5, 4.0, 0),
+        Turn("ch1", "caller", 3.5, 6.0, 1),  # starts under the agent's last half second
+        Turn("ch0", "agent", 6.5, 8.0, 0),
+    )
+    store_call(tmp_path, replace(result("C1", "A1", when), turns=turns))
+    stored = read_table(tmp_path, "turns").sort_values("idx")
+    assert list(stored["role"]) == ["agent", "caller", "agent"]
+    assert list(stored["start_ms"]) == [500, 3500, 6500] and list(stored["channel"]) == [0, 1, 0]
+    assert list(stored["overlapped"]) == [True, True, False]
+    store_call(tmp_path, replace(result("C1", "A1", when), turns=turns[:1]))
+    assert len(read_table(tmp_path, "turns")) == 1
