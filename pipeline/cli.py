@@ -15,6 +15,8 @@ from rich.table import Table
 app = typer.Typer(help="Offline QA for recorded Mandarin customer-service calls.", no_args_is_help=True)
 models_app = typer.Typer(help="Assemble and verify the offline models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+lexicon_app = typer.Typer(help="Check the QA team's phrase lists against stored calls.", no_args_is_help=True)
+app.add_typer(lexicon_app, name="lexicon")
 console = Console()
 
 ConfigOption = Annotated[
@@ -236,6 +238,44 @@ def evaluate(
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     if report["summary"]["missing_calls"]:
         sys.exit(1)
+
+
+@lexicon_app.command("check")
+def lexicon_check(
+    warehouse: Annotated[Path | None, typer.Option(help="default: the config's warehouse")] = None,
+    phrase: Annotated[str | None, typer.Option(help="only this entry of banned.toml")] = None,
+    show: Annotated[int, typer.Option(help="utterances shown per entry")] = 3,
+    config: ConfigOption = None,
+) -> None:
+    """How many stored utterances each banned.toml entry flags (the rule's own matching), and which."""
+    from pipeline.lexicon import load_lexicon
+    from pipeline.rescore import stored_utterances
+    from pipeline.rules.phrases import entry_hits, load_banned
+
+    cfg = _config(config)
+    lexicon = load_lexicon(cfg.lexicons_path)
+    entries = load_banned(str(lexicon.folder), lexicon.version)
+    if phrase is not None:
+        entries = tuple(e for e in entries if e.phrase == phrase)
+        if not entries:
+            console.print(f"[red]no entry {escape(phrase)!r} in {lexicon.folder / 'banned.toml'}[/red]")
+            raise typer.Exit(2)
+    utterances = stored_utterances(warehouse or Path(cfg.warehouse))
+    hits = entry_hits(utterances, entries, lexicon.tokenizer())
+    table = Table("phrase", "category", "match", "utterances", "calls", "lowest score", "examples")
+    for entry, found in hits.items():
+        examples = "\n".join(f"{u.call_id} {u.start:.1f}s {escape(u.text)}" for u, _ in found[:show])
+        table.add_row(
+            escape(entry.phrase),
+            escape(entry.category),
+            entry.match,
+            str(len(found)),
+            str(len({u.call_id for u, _ in found})),
+            f"{min(m.score for _, m in found):.2f}" if found else "-",
+            examples,
+        )
+    console.print(table)
+    console.print(f"{len(utterances)} stored utterances checked")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,13 @@ def _utterances(rows: pd.DataFrame) -> tuple[Utterance, ...]:
     )
 
 
+def stored_utterances(warehouse: Path, since: date | None = None) -> list[Utterance]:
+    """Every stored utterance (of calls dated ``since`` or later), as records."""
+    dates = [d for d in partition_dates(warehouse) if since is None or d >= since.isoformat()]
+    rows = read_table(warehouse, "utterances", dates)
+    return [u for _, group in rows.groupby("call_id") for u in _utterances(group)] if not rows.empty else []
+
+
 def _turns(rows: pd.DataFrame) -> tuple[Turn, ...]:
     return tuple(
         Turn(r.speaker, r.role, r.start_ms / 1000, r.end_ms / 1000, int(r.channel))

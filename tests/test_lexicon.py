@@ -41,3 +41,44 @@ def test_tokenizer_is_private_and_knows_domain_words(lexicon):
     words = lexicon.tokenizer().lcut("我想交物业费")
     assert "物业费" in words
     assert lexicon.tokenizer() is not jieba.dt
+
+
+def test_lexicon_check_counts_what_each_banned_entry_would_flag(tmp_path):
+    from dataclasses import replace
+    from datetime import datetime, timedelta, timezone
+
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment
+    from pipeline.warehouse.store import store_call
+    from tests.conftest import utt
+
+    when = datetime(2026, 11, 16, 9, tzinfo=timezone(timedelta(hours=8)))
+    said = [
+        ("agent", "不知道。"),
+        ("agent", "随便，你自己看着办吧。"),
+        ("caller", "不知道。"),
+        ("agent", "我不知道怎么办。"),
+    ]
+    utterances = tuple(replace(utt(r, i, i + 1, t, idx=i), call_id="C1") for i, (r, t) in enumerate(said))
+    result = CallResult(
+        CallRef("C1", "/s/C1.flac", "A1", when, "stereo-agent-left"),
+        "m",
+        "l",
+        RoleAssignment("ch0", 1.0, "channel map"),
+        utterances,
+        (),
+        CallMetrics("C1", "A1", 4, 3, 1, 0, 0, 4, 4),
+    )
+    store_call(tmp_path, result)
+    out = CliRunner().invoke(app, ["lexicon", "check", "--warehouse", str(tmp_path), "--phrase", "不知道"])
+    assert out.exit_code == 0, out.output
+    row = next(line for line in out.output.splitlines() if "不知道" in line and "whole" in line)
+    # The agent's curt 不知道 only: not the caller's, not 我不知道怎么办.
+    assert row.split("│")[4].strip() == "1"
+    assert "4 stored utterances checked" in out.output
+    missing = CliRunner().invoke(
+        app, ["lexicon", "check", "--warehouse", str(tmp_path), "--phrase", "没这个"]
+    )
+    assert missing.exit_code == 2

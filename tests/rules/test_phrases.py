@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from pipeline.config import RulesConfig
 from pipeline.records import RoleAssignment
 from pipeline.rules import CallContext
@@ -46,15 +48,59 @@ def test_flagged_text_and_untrusted_roles_never_produce_events(lexicon):
     )
 
 
-def test_event_times_come_from_the_words_of_the_phrase(lexicon):
-    ctx = CallContext(
-        "T1",
-        "A1",
-        60.0,
-        (utt("agent", 10.0, 15.0, "好的声音大点你说什么", words=True),),
-        TRUSTED,
-        lexicon,
-        RulesConfig(),
+def events_of(utterances, lexicon, roles=TRUSTED):
+    ctx = CallContext("T1", "A1", 60.0, tuple(utterances), roles, lexicon, RulesConfig())
+    return sorted(banned_phrases(ctx), key=lambda e: e.start)
+
+
+def test_one_event_per_utterance_and_category_spanning_the_words_of_its_phrases(lexicon):
+    # 声音大点 (chars 2-5) and 你说什么 (6-9), both 不耐烦/粗鲁: one moment, counted once.
+    (event,) = events_of([utt("agent", 10.0, 15.0, "好的声音大点你说什么", words=True)], lexicon)
+    assert (round(event.start, 2), round(event.end, 2)) == (11.0, 15.0)
+    assert event.category == "不耐烦/粗鲁" and event.evidence.endswith("〔声音大点、你说什么〕")
+    # Two categories in one reply are two findings.
+    both = events_of([utt("agent", 1, 4, "不知道。随便。")], lexicon)
+    assert sorted(e.category for e in both) == ["不负责任", "傲慢"]
+
+
+def test_a_curt_reply_is_caught_as_a_whole_clause_inside_a_longer_utterance(lexicon):
+    assert found([utt("agent", 1, 3, "随便，你自己看着办吧。")], lexicon) == [("不负责任", 1.0)]
+    assert found([utt("agent", 1, 3, "小李今天没有来，你改天再打。")], lexicon) == [("不当答复", 1.0)]
+    # Not a clause of its own: an ordinary sentence.
+    assert found([utt("agent", 1, 3, "我随便问一下您的房号。")], lexicon) == []
+    assert found([utt("agent", 1, 3, "师傅还没有来吗？我帮您催一下。")], lexicon) == []
+
+
+def test_a_pause_in_the_words_ends_a_clause_as_a_comma_would(lexicon):
+    from pipeline.records import Word
+
+    words = (Word("随便", 1.0, 1.4), Word("你", 2.0, 2.1), Word("自己", 2.1, 2.4), Word("看着办", 2.4, 2.9))
+    u = utt("agent", 1.0, 2.9, "随便你自己看着办")
+    assert found([u], lexicon) == []  # no punctuation and no timings: one clause
+    assert found([replace(u, words=words)], lexicon) == [("不负责任", 1.0)]
+
+
+def test_a_long_phrase_survives_one_damaged_syllable(lexicon):
+    # 下班了明天再打 with its first syllable lost and 再 heard as 在: still the banned reply.
+    assert found([utt("agent", 1, 3, "班了，明天在打。")], lexicon) == [("不耐烦/粗鲁", 0.6)]
+    assert found([utt("agent", 1, 3, "我已经说了。")], lexicon) == [("傲慢", 0.6)]  # 过 dropped
+
+
+def test_an_unless_context_cancels_the_entry(tmp_path, lexicon):
+    import shutil
+
+    from pipeline.lexicon import load_lexicon
+
+    folder = tmp_path / "lexicons"
+    shutil.copytree(lexicon.folder, folder)
+    banned = folder / "banned.toml"
+    banned.write_text(
+        banned.read_text(encoding="utf-8").replace(
+            'phrase = "我已经说过了"\ncategory = "傲慢"\nrole = "agent"\nmatch = "contains"',
+            'phrase = "我已经说过了"\ncategory = "傲慢"\nrole = "agent"\nmatch = "contains"\nunless = ["我已经说过了会帮"]',
+        ),
+        encoding="utf-8",
     )
-    events = sorted(banned_phrases(ctx), key=lambda e: e.start)
-    assert [round(e.start, 2) for e in events] == [11.0, 13.0]  # 声音大点 at chars 2-5, 你说什么 at 6-9
+    custom = load_lexicon(folder)
+    said = [utt("agent", 1, 3, "我已经说过了会帮您处理的。")]
+    assert found(said, lexicon) == [("傲慢", 1.0)] and found(said, custom) == []
