@@ -37,6 +37,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -266,6 +267,16 @@ def backchannel_false_alarms(events: pd.DataFrame, expected: set[str], backchann
     return count
 
 
+def double_events(events: pd.DataFrame) -> int:
+    """Events that repeat another of the same call, rule and category at overlapping times: one
+    moment counted twice in the score."""
+    count = 0
+    for _, group in events.groupby(["call_id", "rule_id", "category"]):
+        spans = sorted(zip(group["start_ms"], group["end_ms"], strict=True))
+        count += sum(b[0] < a[1] for a, b in pairwise(spans))
+    return count
+
+
 def _precision_recall(counts: dict[str, int]) -> dict:
     tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
     precision = tp / (tp + fp) if tp + fp else None
@@ -379,6 +390,7 @@ def evaluate(truth_dir: Path, warehouse: Path, role_min_confidence: float | None
             "missing_calls": missing,
             "agent_id_accuracy": sum(p["agent_id_ok"] for p in per_call) / scored if scored else None,
             "greeting_accuracy": sum(p["greeting_ok"] for p in per_call) / scored if scored else None,
+            "double_events": double_events(events),
         },
         "cer": cer,
         "backchannels": {

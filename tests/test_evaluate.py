@@ -209,3 +209,50 @@ def test_rttm_of_reference_and_stored_turns(tmp_path):
         "SPEAKER C1 1 0.800 1.200 <NA> <NA> spk1 <NA> <NA>",
     ]
     assert (tmp_path / "rttm" / "ref" / "C1.rttm").read_text().splitlines()[1].split()[7] == "caller"
+
+
+def test_double_events_are_counted():
+    import pandas as pd
+
+    from pipeline.evaluate import double_events
+
+    events = pd.DataFrame(
+        [
+            {
+                "call_id": "C1",
+                "rule_id": "phrase.banned",
+                "category": "傲慢",
+                "start_ms": 1000,
+                "end_ms": 3000,
+            },
+            {
+                "call_id": "C1",
+                "rule_id": "phrase.banned",
+                "category": "傲慢",
+                "start_ms": 2000,
+                "end_ms": 2500,
+            },
+            {
+                "call_id": "C1",
+                "rule_id": "phrase.banned",
+                "category": "无礼",
+                "start_ms": 2000,
+                "end_ms": 2500,
+            },
+            {
+                "call_id": "C1",
+                "rule_id": "phrase.banned",
+                "category": "傲慢",
+                "start_ms": 9000,
+                "end_ms": 9500,
+            },
+            {
+                "call_id": "C2",
+                "rule_id": "phrase.banned",
+                "category": "傲慢",
+                "start_ms": 1000,
+                "end_ms": 3000,
+            },
+        ]
+    )
+    assert double_events(events) == 1
