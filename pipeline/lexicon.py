@@ -69,6 +69,16 @@ class PhraseList:
                     return phrase
         return None
 
+    def count(self, text: str, *, homophones: bool = True) -> int:
+        """How many different phrases of this list ``text`` holds (exactly, or by pinyin)."""
+        clean = for_scoring(text)
+        if not clean:
+            return 0
+        sounds = _pinyin(clean) if homophones else ()
+        return sum(
+            phrase in clean or (homophones and _contains_seq(sounds, key) >= 0) for phrase, key in self._keys
+        )
+
     def is_whole(self, text: str) -> bool:
         """``text`` consists of nothing but phrases from this list (e.g. 嗯嗯, 好的好的)."""
         clean = for_scoring(text)

@@ -296,8 +296,11 @@ class RoleEvidence:
     speaker: str
     intro: bool  # a self-introduction (这里是…物业, 工号) in the speaker's first two utterances
     greeting: bool  # a greeting there (callers greet too, so it weighs less as counter-evidence)
-    agent: int  # utterances in the service register (agent_language)
-    caller: int  # utterances in the caller's register (caller_language)
+    # Phrases of the service register (agent_language) and of the caller's (caller_language) the
+    # speaker says, each phrase counted once per utterance: a long turn in which the clustering
+    # joined both parties shows both registers.
+    agent: int
+    caller: int
     first: bool  # spoke first (the agent answers the call)
 
     @property
@@ -310,10 +313,11 @@ class RoleEvidence:
         return self.as_agent - self.caller
 
     @property
-    def talks_like_agent(self) -> int:
-        """Evidence for "agent" that a caller's words rarely give: not the greeting (callers greet
-        too), and the self-introduction once only (its cue 物业 is also the caller's 物业费)."""
-        return self.intro + self.agent
+    def two_sided(self) -> bool:
+        """Both registers, each at least half as often as the other (the service register alone
+        counts: callers greet too, and 物业 is also the caller's 物业费)."""
+        low, high = sorted((self.agent, self.caller))
+        return low >= 2 and 2 * low >= high
 
 
 def role_evidence(utterances: Sequence[Utterance], lexicon: Lexicon) -> list[RoleEvidence]:
@@ -329,8 +333,8 @@ def role_evidence(utterances: Sequence[Utterance], lexicon: Lexicon) -> list[Rol
                 spk,
                 lexicon["self_intro"].find(opening) is not None,
                 lexicon["greetings"].find(opening) is not None,
-                sum(lexicon["agent_language"].find(u.text) is not None for u in said),
-                sum(lexicon["caller_language"].find(u.text) is not None for u in said),
+                sum(lexicon["agent_language"].count(u.text) for u in said),
+                sum(lexicon["caller_language"].count(u.text) for u in said),
                 spk == speakers[0],
             )
         )
@@ -380,12 +384,10 @@ def infer_roles(utterances: Sequence[Utterance], lexicon: Lexicon) -> RoleAssign
         )
         + ("; agent first to speak" if best.first else "")
     )
-    # A voice that talks like the other party at least as much as like its own: the clustering
-    # mixed the two parties (the agent's greeting went to the caller's voice, say), and rules that
-    # read the agent's opening or the caller's turns would read the wrong person's words.
-    mixed = (best.caller >= 2 and best.caller >= best.as_agent) or (
-        other.talks_like_agent >= 2 and other.talks_like_agent >= other.caller
-    )
+    # A voice that speaks both registers, each at least half as much as the other: the clustering
+    # joined the two parties (the agent's opening and the caller's complaint in one voice, say),
+    # and rules that read the agent's words or the caller's turns would read the wrong person's.
+    mixed = best.two_sided or other.two_sided
     if mixed:
         return RoleAssignment(best.speaker, min(confidence, 0.4), reason + "; voices mixed")
     if margin <= 0:
