@@ -37,7 +37,6 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -267,13 +266,21 @@ def backchannel_false_alarms(events: pd.DataFrame, expected: set[str], backchann
     return count
 
 
-def double_events(events: pd.DataFrame) -> int:
-    """Events that repeat another of the same call, rule and category at overlapping times: one
-    moment counted twice in the score."""
+def double_events(events: pd.DataFrame, utterances: pd.DataFrame) -> int:
+    """Events that repeat another of the same call, rule and category within one utterance or at
+    overlapping times: one moment counted twice in the score."""
     count = 0
-    for _, group in events.groupby(["call_id", "rule_id", "category"]):
-        spans = sorted(zip(group["start_ms"], group["end_ms"], strict=True))
-        count += sum(b[0] < a[1] for a, b in pairwise(spans))
+    spans = {
+        cid: list(zip(g["start_ms"], g["end_ms"], strict=True)) for cid, g in utterances.groupby("call_id")
+    }
+    for (call_id, _, _), group in events.groupby(["call_id", "rule_id", "category"]):
+        moments = sorted(zip(group["start_ms"], group["end_ms"], strict=True))
+        seen: set[int] = set()
+        for k, (start, _) in enumerate(moments):
+            inside = [i for i, (a, b) in enumerate(spans.get(call_id, [])) if a <= start < b]
+            overlaps = k > 0 and start < moments[k - 1][1]
+            count += overlaps or bool(inside and inside[0] in seen)
+            seen.update(inside[:1])
     return count
 
 
@@ -390,7 +397,7 @@ def evaluate(truth_dir: Path, warehouse: Path, role_min_confidence: float | None
             "missing_calls": missing,
             "agent_id_accuracy": sum(p["agent_id_ok"] for p in per_call) / scored if scored else None,
             "greeting_accuracy": sum(p["greeting_ok"] for p in per_call) / scored if scored else None,
-            "double_events": double_events(events),
+            "double_events": double_events(events, utterances),
         },
         "cer": cer,
         "backchannels": {

@@ -216,43 +216,27 @@ def test_double_events_are_counted():
 
     from pipeline.evaluate import double_events
 
+    def event(call_id, category, start_ms, end_ms):
+        return {
+            "call_id": call_id,
+            "rule_id": "phrase.banned",
+            "category": category,
+            "start_ms": start_ms,
+            "end_ms": end_ms,
+        }
+
     events = pd.DataFrame(
         [
-            {
-                "call_id": "C1",
-                "rule_id": "phrase.banned",
-                "category": "傲慢",
-                "start_ms": 1000,
-                "end_ms": 3000,
-            },
-            {
-                "call_id": "C1",
-                "rule_id": "phrase.banned",
-                "category": "傲慢",
-                "start_ms": 2000,
-                "end_ms": 2500,
-            },
-            {
-                "call_id": "C1",
-                "rule_id": "phrase.banned",
-                "category": "无礼",
-                "start_ms": 2000,
-                "end_ms": 2500,
-            },
-            {
-                "call_id": "C1",
-                "rule_id": "phrase.banned",
-                "category": "傲慢",
-                "start_ms": 9000,
-                "end_ms": 9500,
-            },
-            {
-                "call_id": "C2",
-                "rule_id": "phrase.banned",
-                "category": "傲慢",
-                "start_ms": 1000,
-                "end_ms": 3000,
-            },
+            event("C1", "傲慢", 1000, 3000),
+            event("C1", "傲慢", 2000, 2500),  # overlaps the first: a double
+            event("C1", "无礼", 2000, 2500),  # another category: its own finding
+            event("C1", "傲慢", 5000, 5500),  # same utterance (4-7 s) as the next: a double
+            event("C1", "傲慢", 6000, 6500),
+            event("C1", "傲慢", 9000, 9500),  # an utterance of its own
+            event("C2", "傲慢", 1000, 3000),
         ]
     )
-    assert double_events(events) == 1
+    utterances = pd.DataFrame(
+        {"call_id": ["C1", "C1", "C1"], "start_ms": [1000, 4000, 8500], "end_ms": [3500, 7000, 10000]}
+    )
+    assert double_events(events, utterances) == 2
