@@ -222,7 +222,7 @@ def evaluate(
 
     before = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
     cfg = _config(config)
-    report = run_evaluation(truth_dir, warehouse, cfg.rules.role_min_confidence)
+    report = run_evaluation(truth_dir, warehouse, cfg.rules.role_min_confidence, cfg.rules.conduct_preset)
     console.print(render_report(report))
     if rttm is not None:
         from pipeline.evaluate import write_rttm

@@ -62,8 +62,29 @@ class SpeechConfig:
     resegment_min_s: float = 3.0
 
 
+# How strictly 急躁 and 独断专横 read the guide. "guide": cutting in *and* then saying too much too
+# fast is 急躁, three interruptions are 独断专横 (its own wording). "strict": any competitive cut-in
+# by the agent is 急躁, two interruptions are 独断专横. A preset sets these keys; keys written next
+# to it in [rules] still win.
+CONDUCT_PRESETS: dict[str, dict[str, Any]] = {
+    "guide": {
+        "impatient_min_chars": 20,
+        "impatient_min_chars_per_s": 5.0,
+        "domineering_min_interruptions": 3,
+    },
+    "strict": {
+        "impatient_min_chars": 0,
+        "impatient_min_chars_per_s": 0.0,
+        "domineering_min_interruptions": 2,
+    },
+}
+# The rules whose findings depend on the preset.
+PRESET_RULES = ("conduct.impatient", "conduct.domineering")
+
+
 @dataclass(frozen=True)
 class RulesConfig:
+    conduct_preset: str = "guide"  # see CONDUCT_PRESETS
     greeting_window_s: float = 6.0
     role_min_confidence: float = 0.5
     # Overlaps. The newcomer's speech must start this long before the other party's end to be an
@@ -92,6 +113,19 @@ class RulesConfig:
     pace_fast_chars_per_s: float = 5.5
     # A silence of both parties this long after the agent speaks is a hold (请您稍等 ... 让您久等了).
     hold_min_s: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.conduct_preset not in CONDUCT_PRESETS:
+            raise ValueError(
+                f"rules.conduct_preset must be one of {', '.join(CONDUCT_PRESETS)}, not {self.conduct_preset!r}"
+            )
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> RulesConfig:
+        """The rules of a named conduct preset, with ``overrides`` on top."""
+        if name not in CONDUCT_PRESETS:
+            raise ValueError(f"unknown conduct preset {name!r}: {', '.join(CONDUCT_PRESETS)}")
+        return cls(**{"conduct_preset": name, **CONDUCT_PRESETS[name], **overrides})
 
 
 @dataclass(frozen=True)
@@ -224,6 +258,8 @@ def _build(cls: type, data: dict[str, Any], where: str):
     unknown = set(data) - set(known)
     if unknown:
         raise ValueError(f"unknown config key(s) in [{where or 'top level'}]: {', '.join(sorted(unknown))}")
+    if cls is RulesConfig and "conduct_preset" in data:
+        data = {**CONDUCT_PRESETS.get(data["conduct_preset"], {}), **data}
     kwargs = {}
     for name, value in data.items():
         default = getattr(cls(), name)

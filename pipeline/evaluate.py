@@ -12,6 +12,9 @@ call centre's own labelled calls can use):
   "variants": {"S001.mono": {"layout": "mono"}},   # optional: several recordings of one call
   "expected_flags": ["greeting.missing", "phrase.banned:傲慢"],   # rule_id or rule_id:category
   "score_text": true,                # optional; false: no reference words (who spoke when only)
+  "conduct_preset": "guide",         # optional: the reading of 急躁/独断专横 the flags follow
+  "expected_flags_by_preset": {"strict": ["conduct.impatient"]},   # optional: those rules' flags
+                                     # under another preset
   "utterances": [{"role": "agent", "start": 1.5, "end": 6.2, "text": "您好，..."}]
 }
 ```
@@ -296,14 +299,35 @@ def _precision_recall(counts: dict[str, int]) -> dict:
     return {**counts, "precision": precision, "recall": recall, "f1": f1}
 
 
-def evaluate(truth_dir: Path, warehouse: Path, role_min_confidence: float | None = None) -> dict:
+def expected_flags(truth: dict, conduct_preset: str) -> tuple[set[str], bool]:
+    """The flags a recording should raise under ``conduct_preset``, and whether the preset's rules
+    (急躁, 独断专横) can be scored at all: only when the truth labels them for that preset."""
+    from pipeline.config import PRESET_RULES
+
+    flags = truth.get("expected_flags", [])
+    if conduct_preset == truth.get("conduct_preset", "guide"):
+        return _expected_keys(flags), True
+    by_preset = truth.get("expected_flags_by_preset", {})
+    others = [f for f in flags if f.partition(":")[0] not in PRESET_RULES]
+    if conduct_preset in by_preset:
+        return _expected_keys(others + list(by_preset[conduct_preset])), True
+    return _expected_keys(others), False
+
+
+def evaluate(
+    truth_dir: Path,
+    warehouse: Path,
+    role_min_confidence: float | None = None,
+    conduct_preset: str = "guide",
+) -> dict:
     """The accuracy report of ``warehouse`` against the truth files in ``truth_dir``.
 
-    ``role_min_confidence`` is the threshold the rules trusted roles at (``rules.role_min_
-    confidence`` of the run's config; its default when None)."""
+    ``role_min_confidence`` and ``conduct_preset`` are the run's (``[rules]`` of its config):
+    roles at or above the threshold were trusted, and 急躁/独断专横 followed that preset, so they
+    are scored against the truth's labels for it (or left out where the truth has none)."""
     import warnings
 
-    from pipeline.config import RulesConfig
+    from pipeline.config import PRESET_RULES, RulesConfig
 
     warnings.filterwarnings("ignore", module="pyannote")
     if role_min_confidence is None:
@@ -335,7 +359,7 @@ def evaluate(truth_dir: Path, warehouse: Path, role_min_confidence: float | None
         # Without reference words (a conversation annotated for who spoke when only) neither the
         # text nor the flags, which depend on the words, can be scored.
         with_text = truth.get("score_text", True)
-        expected = _expected_keys(truth.get("expected_flags", []))
+        expected, preset_scored = expected_flags(truth, conduct_preset)
         backchannels = truth_backchannels(truth, is_backchannel)
         for call_id, layout in _recordings(truth):
             if call_id not in calls.index:
@@ -356,6 +380,8 @@ def evaluate(truth_dir: Path, warehouse: Path, role_min_confidence: float | None
             who = diarization.add(layout, truth, hyp, calls.loc[call_id, "agent_speaker"], trusted)
             overlapped = overlap.add(layout, truth, hyp)
             predicted = flags_by_call.get(call_id, set()) if with_text else set()
+            if not preset_scored:
+                predicted = {p for p in predicted if p.partition(":")[0] not in PRESET_RULES}
             false_alarms = backchannel_false_alarms(
                 events_by_call.get(call_id, events.iloc[0:0]), expected, backchannels
             )
@@ -398,6 +424,7 @@ def evaluate(truth_dir: Path, warehouse: Path, role_min_confidence: float | None
             "agent_id_accuracy": sum(p["agent_id_ok"] for p in per_call) / scored if scored else None,
             "greeting_accuracy": sum(p["greeting_ok"] for p in per_call) / scored if scored else None,
             "double_events": double_events(events, utterances),
+            "conduct_preset": conduct_preset,
         },
         "cer": cer,
         "backchannels": {

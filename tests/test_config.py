@@ -32,3 +32,21 @@ def test_privacy_redacts_every_kind_by_default_and_refuses_unknown_kinds():
     assert Config.from_dict({"privacy": {"redact": []}}).privacy.redact == ()
     with pytest.raises(ValueError, match="unknown kind"):
         Config.from_dict({"privacy": {"redact": ["email"]}})
+
+
+def test_conduct_presets_set_the_thresholds_of_impatience_and_domineering(tmp_path):
+    from pipeline.config import RulesConfig
+
+    guide = Config().rules
+    assert guide.conduct_preset == "guide"
+    assert (guide.impatient_min_chars, guide.domineering_min_interruptions) == (20, 3)
+    strict = Config.from_dict({"rules": {"conduct_preset": "strict"}}).rules
+    assert (strict.impatient_min_chars, strict.impatient_min_chars_per_s) == (0, 0.0)
+    assert strict.domineering_min_interruptions == 2
+    # A key written next to the preset wins over it.
+    mixed = Config.from_dict({"rules": {"conduct_preset": "strict", "domineering_min_interruptions": 4}})
+    assert mixed.rules.domineering_min_interruptions == 4 and mixed.rules.impatient_min_chars == 0
+    assert RulesConfig.preset("strict") == strict
+    assert Config.from_dict(Config(rules=strict).to_dict()).rules == strict
+    with pytest.raises(ValueError, match="conduct_preset"):
+        Config.from_dict({"rules": {"conduct_preset": "lenient"}})

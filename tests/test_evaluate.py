@@ -240,3 +240,19 @@ def test_double_events_are_counted():
         {"call_id": ["C1", "C1", "C1"], "start_ms": [1000, 4000, 8500], "end_ms": [3500, 7000, 10000]}
     )
     assert double_events(events, utterances) == 2
+
+
+def test_preset_rules_are_scored_against_the_labels_of_the_runs_preset():
+    from pipeline.evaluate import expected_flags
+
+    truth = {
+        "expected_flags": ["interruption.agent", "phrase.banned:傲慢"],
+        "expected_flags_by_preset": {"strict": ["conduct.impatient"]},
+    }
+    guide, scored = expected_flags(truth, "guide")
+    assert scored and guide == {"interruption.agent", "phrase.banned", "phrase.banned:傲慢"}
+    strict, scored = expected_flags(truth, "strict")
+    assert scored and strict == guide | {"conduct.impatient"}
+    # No labels for that preset: its rules are left out of the scoring, never mixed.
+    unlabelled, scored = expected_flags({"expected_flags": ["conduct.domineering"]}, "strict")
+    assert not scored and unlabelled == set()

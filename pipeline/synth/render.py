@@ -137,6 +137,7 @@ def render_call(script: CallScript, synthesize: Synthesize) -> RenderedCall:
         else {"kind": script.noise_kind, "snr_db": script.noise_snr_db},
         "hangup": recording_end is not None,
         "expected_flags": sorted(script.expect),
+        "conduct_preset": "guide",  # the scripts' 急躁/独断专横 labels read the guide's wording
         "utterances": utterances,
     }
     return RenderedCall(script, tracks["agent"], tracks["caller"], truth)

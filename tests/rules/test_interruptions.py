@@ -95,3 +95,17 @@ def test_a_call_that_ends_after_the_callers_thanks_or_after_a_pause_is_fine(lexi
     assert rules(thanks, lexicon, duration=5.2) == []
     pause = [utt("agent", 1.0, 3.0, "好的。"), utt("caller", 3.5, 6.0, "那我等你们电话")]
     assert rules(pause, lexicon, duration=8.0) == []
+
+
+def test_the_strict_preset_makes_any_agent_cut_in_impatient(lexicon):
+    said = (
+        utt("caller", 0.0, 4.0, "我家厨房的水管漏水了，你们能不能派人来看看"),
+        utt("agent", 3.0, 4.5, "好的我们安排师傅"),  # a short, calm cut-in
+    )
+
+    def rules_of(cfg):
+        context = CallContext("T1", "A1", 10.0, said, TRUSTED, lexicon, cfg)
+        return sorted({e.rule_id for e in interruption_rules(context)})
+
+    assert rules_of(RulesConfig()) == ["interruption.agent"]
+    assert rules_of(RulesConfig.preset("strict")) == ["conduct.impatient", "interruption.agent"]
