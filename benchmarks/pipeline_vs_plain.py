@@ -5,13 +5,16 @@ Same recordings, same model object, same threads. For each recording, alternatel
           faster-whisper would run, at its defaults (beam 5, no VAD, no word timestamps, whole
           file); and, when callqa's beam differs, the same call at callqa's beam, reported apart
           so that the gain from the beam is not taken for the pipeline's;
+  plain per channel: the honest baseline of a careful faster-whisper user (issue 15): each
+          channel of the decoded call transcribed apart with its VAD filter on, at callqa's beam,
+          without conditioning on previous text, the two channels' segments merged by time;
   callqa: pipeline.process.process_call (decode, VAD + cross-talk suppression, speakers, per-channel
           transcription with word timestamps, rules, metrics); then, as the nightly run does, the
           results stored into a fresh warehouse (Parquet partitions, ledger-free) and the
           scorecards updated: that store time is added to callqa's total.
 Prints per-recording times, medians, the ratio of totals, callqa's per-stage breakdown, the ratio of
 callqa's transcription stage alone to plain (issue 3's target), and the CER of both against the
-truth files when the share has them.
+truth files when the share has them, per recording kind.
 
     .venv/bin/python benchmarks/pipeline_vs_plain.py [SHARE] [--repeat N] [--match .stereo]
 """
@@ -55,17 +58,43 @@ def main() -> None:
 
     truth_dir = Path(args.share) / "truth"
     truths = truths_by_recording(truth_dir) if truth_dir.is_dir() else {}
-    errors = {"plain": [0, 0], "callqa": [0, 0], "plain at callqa's beam": [0, 0]}
+    from collections import defaultdict
+
+    from pipeline.audio import decode
+    from pipeline.evaluate import recording_kinds
+
+    kinds = recording_kinds(truth_dir) if truth_dir.is_dir() else {}
+    # side -> recording kind -> [edits, reference characters]
+    errors: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
 
     def score(side: str, call_id: str, text: str) -> None:
         if call_id in truths:
             e, n = char_errors(truth_text(truths[call_id]), scoring_text(text))
-            errors[side][0] += e
-            errors[side][1] += n
+            for kind in (kinds.get(call_id, "unknown"), "all"):
+                errors[side][kind][0] += e
+                errors[side][kind][1] += n
 
-    rows, stages, results, plain_same = [], {}, [], []
+    def per_channel(path: str) -> str:
+        with decode(path) as audio:
+            segments = [
+                s
+                for channel in audio.samples
+                for s in whisper.transcribe(
+                    channel,
+                    language="zh",
+                    beam_size=cfg.model.beam_size,
+                    condition_on_previous_text=False,
+                    vad_filter=True,
+                )[0]
+            ]
+        return "".join(s.text for s in sorted(segments, key=lambda s: s.start))
+
+    rows, stages, results, plain_same, plain_channels = [], {}, [], [], []
     for _ in range(args.repeat):
         for ref in refs:
+            t = time.perf_counter()
+            score("plain per channel", ref.call_id, per_channel(ref.path))
+            plain_channels.append(time.perf_counter() - t)
             t = time.perf_counter()
             segments, info = whisper.transcribe(ref.path, language="zh")
             plain_text = "".join(s.text for s in segments)
@@ -132,9 +161,17 @@ def main() -> None:
     print(
         f"stages other than transcription: {other:.2f} s ({100 * other / ours_total:.1f}% of callqa's time)"
     )
-    if errors["plain"][1]:
-        cer = {side: e / n for side, (e, n) in errors.items() if n}
-        print("CER: " + ", ".join(f"{side} {value:.3f}" for side, value in cer.items()))
+    channels_total = sum(plain_channels)
+    print(
+        f"plain per channel (VAD, beam {cfg.model.beam_size}, no conditioning): {channels_total:.1f} s; "
+        f"callqa / it: {ours_total / channels_total:.2f}"
+    )
+    if errors:
+        print("CER by recording kind:")
+        for side, by_kind in errors.items():
+            print(
+                f"  {side:24} " + ", ".join(f"{k} {e / n:.3f}" for k, (e, n) in sorted(by_kind.items()) if n)
+            )
 
 
 if __name__ == "__main__":

@@ -120,6 +120,11 @@ def _recordings(truth: dict) -> list[tuple[str, str]]:
     return [(truth["call_id"], truth.get("format") or truth.get("layout", "unknown"))]
 
 
+def recording_kinds(truth_dir: Path) -> dict[str, str]:
+    """Every recording's kind (stereo, mono, ulaw8k, ulaw8k-mono ...), keyed by its call id."""
+    return {call_id: kind for truth in load_truth(truth_dir) for call_id, kind in _recordings(truth)}
+
+
 def truths_by_recording(truth_dir: Path) -> dict[str, dict]:
     """Every recording's truth, keyed by its warehouse call id (variants included)."""
     return {call_id: truth for truth in load_truth(truth_dir) for call_id, _ in _recordings(truth)}
