@@ -129,6 +129,19 @@ class Event(_Record):
     confidence: float
     rule_version: str
 
+    @property
+    def event_id(self) -> str:
+        """Stable id of the finding: the same call, rule, category and moment give the same id
+        whenever it is raised again (``callqa rescore``), so reviewers' verdicts stay attached."""
+        return event_id(self.call_id, self.rule_id, self.category, int(round(self.start * 1000)))
+
+
+def event_id(call_id: str, rule_id: str, category: str, start_ms: int) -> str:
+    import hashlib
+
+    key = "\x1f".join((call_id, rule_id, category or "", str(start_ms)))
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
 
 @dataclass(frozen=True)
 class CallMetrics(_Record):

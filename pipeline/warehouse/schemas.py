@@ -92,6 +92,7 @@ TURNS = pa.schema(
 EVENTS = pa.schema(
     [
         ("schema_version", pa.int16()),
+        ("event_id", pa.string()),  # records.event_id: stable across rescoring
         ("call_id", pa.string()),
         ("agent_id", pa.string()),
         ("rule_id", pa.string()),
@@ -146,6 +147,27 @@ FAILURES = pa.schema(
         ("failed_at", pa.timestamp("ms", tz="UTC")),
     ]
 )
+
+
+def conform(name: str, table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A partition written by an older callqa, in today's schema: columns it lacks are added
+    (an event's id computed from its call, rule, category and start; others null)."""
+    if table.schema.names == schema.names:
+        return table
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            columns.append(table[field.name].cast(field.type))
+        elif name == "events" and field.name == "event_id":
+            from pipeline.records import event_id
+
+            rows = zip(
+                *(table[c].to_pylist() for c in ("call_id", "rule_id", "category", "start_ms")), strict=True
+            )
+            columns.append(pa.array([event_id(*r) for r in rows], pa.string()))
+        else:
+            columns.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _overlapped(turns, i: int) -> bool:
@@ -218,6 +240,7 @@ def call_tables(result: CallResult) -> dict[str, pa.Table]:
         [
             {
                 "schema_version": SCHEMA_VERSION,
+                "event_id": e.event_id,
                 "call_id": e.call_id,
                 "agent_id": e.agent_id,
                 "rule_id": e.rule_id,

@@ -149,7 +149,12 @@ def _read_partition(
             if columns is None
             else pa.schema([schema.field(c) for c in columns]).empty_table()
         )
-    return pq.read_table(path, columns=columns)
+    schema = TABLE_SCHEMAS[table]
+    if pq.read_schema(path).names == schema.names:
+        return pq.read_table(path, columns=columns)
+    # Written by an older callqa: brought to today's schema (one partition at a time, rarely).
+    conformed = schemas.conform(table, pq.read_table(path), schema)
+    return conformed if columns is None else conformed.select(columns)
 
 
 def store_calls(

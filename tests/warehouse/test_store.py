@@ -274,3 +274,26 @@ def test_turns_are_stored_with_their_overlaps_and_replaced_with_the_call(tmp_pat
     assert list(stored["overlapped"]) == [True, True, False]
     store_call(tmp_path, replace(result("C1", "A1", when), turns=turns[:1]))
     assert len(read_table(tmp_path, "turns")) == 1
+
+
+def test_event_ids_are_stable_and_partitions_of_an_older_schema_are_conformed(tmp_path):
+    import pyarrow.parquet as pq
+
+    from pipeline.records import event_id
+
+    when = datetime(2026, 11, 16, 9, 0, tzinfo=CST)
+    store_call(tmp_path, result("C1", "A1", when, ["greeting.missing", "phrase.banned:傲慢"]))
+    events = read_table(tmp_path, "events").sort_values("rule_id")
+    assert list(events["event_id"]) == [
+        event_id("C1", "greeting.missing", "", 1000),
+        event_id("C1", "phrase.banned", "傲慢", 1000),
+    ]
+    # Stored again (a rescore): the same findings keep their ids.
+    store_call(tmp_path, result("C1", "A1", when, ["greeting.missing", "phrase.banned:傲慢"]))
+    assert sorted(read_table(tmp_path, "events")["event_id"]) == sorted(events["event_id"])
+    # A partition written before event ids existed reads with them, and takes new calls.
+    path = next((tmp_path / "events").rglob("data.parquet"))
+    pq.write_table(pq.read_table(path).drop_columns(["event_id"]), path)
+    assert sorted(read_table(tmp_path, "events")["event_id"]) == sorted(events["event_id"])
+    store_call(tmp_path, result("C2", "A1", when, ["closing.missing"]))
+    assert read_table(tmp_path, "events")["event_id"].notna().all()
