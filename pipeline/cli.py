@@ -201,7 +201,7 @@ def report(
 
 @app.command()
 def evaluate(
-    truth_dir: Path,
+    truth_dir: Annotated[Path | None, typer.Argument(help="truth files (callqa.truth/1)")] = None,
     warehouse: Annotated[Path, typer.Option(help="warehouse built from the truth's recordings")] = Path(
         "data/warehouse"
     ),
@@ -214,14 +214,29 @@ def evaluate(
         Path | None,
         typer.Option(help="also write reference and hypothesis RTTM (who spoke when) under this folder"),
     ] = None,
+    reviews: Annotated[
+        bool, typer.Option("--reviews", help="precision per rule as the quality team's verdicts measure it")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Compare a warehouse with truth files: greeting flags, agent ids and character error rate."""
+    """Compare a warehouse with truth files (CER, who spoke when, flags), and/or with reviewers' verdicts."""
     from pipeline.evaluate import compare_reports, render_report
     from pipeline.evaluate import evaluate as run_evaluation
 
-    before = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
     cfg = _config(config)
+    if reviews:
+        from pipeline.warehouse.reviews import reviewed_precision
+
+        table = Table("rule", "reviewed", "upheld", "overturned", "precision", title="precision by reviewers")
+        for r in reviewed_precision(warehouse).itertuples():
+            table.add_row(r.rule_id, str(r.reviewed), str(r.upheld), str(r.overturned), f"{r.precision:.2f}")
+        console.print(table if table.row_count else "no verdicts recorded yet")
+    if truth_dir is None:
+        if not reviews:
+            console.print("[red]give TRUTH_DIR, --reviews, or both[/red]")
+            raise typer.Exit(2)
+        return
+    before = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
     report = run_evaluation(truth_dir, warehouse, cfg.rules.role_min_confidence, cfg.rules.conduct_preset)
     console.print(render_report(report))
     if rttm is not None:
@@ -238,6 +253,43 @@ def evaluate(
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     if report["summary"]["missing_calls"]:
         sys.exit(1)
+
+
+@app.command()
+def review(
+    event_id: str,
+    verdict: Annotated[str, typer.Option(help="upheld or overturned")],
+    reviewer: Annotated[str, typer.Option(help="who listened and decided")],
+    note: Annotated[str, typer.Option(help="why (shown with the finding)")] = "",
+    warehouse: Annotated[Path | None, typer.Option(help="default: the config's warehouse")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Record a verdict on a finding (events.event_id): an overturned finding deducts nothing, and
+    the agent's day and week scores are recomputed."""
+    from pipeline.review import review_finding
+    from pipeline.warehouse.reviews import UnknownEventError
+
+    cfg = _config(config)
+    try:
+        outcome = review_finding(
+            warehouse or Path(cfg.warehouse), cfg.scoring, event_id, verdict, reviewer, note
+        )
+    except UnknownEventError as exc:
+        console.print(f"[red]{escape(str(exc.args[0]))}[/red]")
+        raise typer.Exit(2) from exc
+    except ValueError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from exc
+    r = outcome.review
+    console.print(
+        f"{r.verdict}: {r.rule_id} {escape(r.category)} in call {r.call_id} (agent {r.agent_id}, {r.call_date}) "
+        f"by {escape(r.reviewer)}"
+    )
+    console.print(
+        "scorecards of that day and week recomputed"
+        if outcome.scorecards_updated
+        else "a run holds the warehouse: it recomputes that day's scorecards when it ends"
+    )
 
 
 @lexicon_app.command("check")

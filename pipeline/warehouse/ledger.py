@@ -122,6 +122,11 @@ class Ledger:
                 self._record(ref, "ok", None, model_id)
             self._db.executemany("INSERT OR IGNORE INTO dirty_dates VALUES (?)", [(d,) for d in dates])
 
+    def mark_dirty(self, dates: Iterable[str]) -> None:
+        """Call dates whose scorecards must be recomputed (a verdict recorded during a run)."""
+        with self._writing():
+            self._db.executemany("INSERT OR IGNORE INTO dirty_dates VALUES (?)", [(d,) for d in dates])
+
     def record_failure(self, ref: CallRef, error: str) -> None:
         with self._writing():
             self._record(ref, "failed", error, None)

@@ -133,6 +133,11 @@ SCORECARDS = pa.schema(
         ("events_per_call", pa.float32()),
         ("deduction_per_call", pa.float32()),
         ("score", pa.float32()),
+        # The quality team's verdicts (reviews/): findings reviewed, overturned (deducting
+        # nothing), and still open.
+        ("events_reviewed", pa.int32()),
+        ("events_overturned", pa.int32()),
+        ("events_open", pa.int32()),
     ]
 )
 

@@ -2,7 +2,8 @@
 
 For an agent and period: ``score = max(0, 100 - deduction per call)``, where the deduction is the
 sum of the weights (``[scoring.weights]``) of the period's events and is divided by the period's
-calls, so every point lost can be traced to rows of the events table.
+calls, so every point lost can be traced to rows of the events table. A finding the quality team
+overturned (``reviews/``) deducts nothing; the reviewed, overturned and open findings are counted.
 
 Scorecards are Hive-partitioned as ``scorecards/period=day|week/period_label=<label>/data.parquet``;
 after a night's run only the days and weeks whose call dates changed are recomputed.
@@ -34,7 +35,7 @@ BANNED_COLUMNS = {
     "不当答复": "banned_improper",
 }
 _CALL_COLUMNS = ["agent_id", "talk_agent_ms", "agent_chars_per_s", "polite_total", "status"]
-_EVENT_COLUMNS = ["call_id", "agent_id", "rule_id", "category"]
+_EVENT_COLUMNS = ["event_id", "call_id", "agent_id", "rule_id", "category"]
 # Rules that fire at most once per call, or whose per-call presence the scorecard reports.
 _PER_CALL_RULES = [
     "greeting.missing",
@@ -72,8 +73,9 @@ class DayCounts:
     calls: (
         pd.DataFrame
     )  # one row per scored call: agent_id, call_date, talk_agent_ms, agent_chars_per_s, polite_total
-    events: pd.DataFrame  # agent_id, call_date, rule_id, category, n (events)
+    events: pd.DataFrame  # agent_id, call_date, rule_id, category, n (events not overturned)
     flagged: pd.DataFrame  # agent_id, call_date, rule_id, n (distinct calls with the rule)
+    reviews: pd.DataFrame  # agent_id, call_date, findings, reviewed, overturned
 
 
 def day_counts(warehouse: Path, days: Iterable[str]) -> DayCounts:
@@ -82,7 +84,23 @@ def day_counts(warehouse: Path, days: Iterable[str]) -> DayCounts:
     days = sorted(set(days))
     calls = read_arrow(warehouse, "calls", days, _CALL_COLUMNS)
     calls = calls.filter(pc.equal(calls["status"], "scored")).drop_columns(["status"])
-    events = read_arrow(warehouse, "events", days, _EVENT_COLUMNS)
+    from pipeline.warehouse.reviews import latest_verdicts
+
+    everything = read_arrow(warehouse, "events", days, _EVENT_COLUMNS)
+    latest = latest_verdicts(warehouse)
+    reviewed = pc.is_in(everything["event_id"], value_set=pa.array(latest["event_id"], pa.string()))
+    overturned = pc.is_in(
+        everything["event_id"],
+        value_set=pa.array(latest.loc[latest["verdict"] == "overturned", "event_id"], pa.string()),
+    )
+    reviews = (
+        everything.append_column("reviewed", pc.cast(reviewed, pa.int64()))
+        .append_column("overturned", pc.cast(overturned, pa.int64()))
+        .group_by(["agent_id", "call_date"])
+        .aggregate([([], "count_all"), ("reviewed", "sum"), ("overturned", "sum")])
+        .rename_columns(["agent_id", "call_date", "findings", "reviewed", "overturned"])
+    )
+    events = everything.filter(pc.invert(overturned))
     per_rule = events.group_by(["agent_id", "call_date", "rule_id", "category"]).aggregate(
         [([], "count_all")]
     )
@@ -92,6 +110,7 @@ def day_counts(warehouse: Path, days: Iterable[str]) -> DayCounts:
         calls=calls.to_pandas(),
         events=per_rule.rename_columns(["agent_id", "call_date", "rule_id", "category", "n"]).to_pandas(),
         flagged=flagged.rename_columns(["agent_id", "call_date", "rule_id", "n"]).to_pandas(),
+        reviews=reviews.to_pandas(),
     )
 
 
@@ -115,7 +134,9 @@ def aggregate(counts: DayCounts, label_of: dict[str, str], scoring: ScoringConfi
     rules = _wide(events, "rule_id", "n:")
     banned = _wide(events[events["rule_id"] == "phrase.banned"], "category", "cat:")
     with_rule = _wide(flagged, "rule_id", "calls:")
-    out = base.join([rules, banned, with_rule], how="left").fillna(0).reset_index()
+    reviews = counts.reviews.assign(period_label=counts.reviews["call_date"].map(label_of))
+    review_counts = reviews.groupby(_KEYS, observed=True)[["findings", "reviewed", "overturned"]].sum()
+    out = base.join([rules, banned, with_rule, review_counts], how="left").fillna(0).reset_index()
 
     def col(name: str) -> pd.Series:
         return out[name] if name in out else pd.Series(0.0, index=out.index)
@@ -141,6 +162,9 @@ def aggregate(counts: DayCounts, label_of: dict[str, str], scoring: ScoringConfi
     out["events_per_call"] = out["n_events"] / n
     out["deduction_per_call"] = deduction / n
     out["score"] = np.maximum(0.0, 100 - out["deduction_per_call"])
+    out["events_reviewed"] = col("reviewed")
+    out["events_overturned"] = col("overturned")
+    out["events_open"] = col("findings") - col("reviewed")
     return out
 
 

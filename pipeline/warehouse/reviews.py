@@ -1,0 +1,146 @@
+"""The quality team's verdicts on findings: ``reviews/``, append-only, the latest verdict wins.
+
+A reviewer who listened to a finding upholds it or overturns it (a false alarm). Each verdict is
+one small Parquet file, ``reviews/<time>-<id>.parquet``, written to a temp name and renamed: a
+verdict is never half-written, never rewrites another, and needs no lock, so it is safe beside a
+running nightly batch (which never writes this folder). An overturned finding deducts nothing:
+the scorecards of its day and week are recomputed at once, or, while a batch holds the
+warehouse, marked for the batch (or the next one) to recompute.
+
+Verdicts are keyed by ``events.event_id``, which a rescore gives the same finding again, so they
+survive rescoring; a verdict on a finding that a rescore no longer raises simply has nothing left
+to apply to.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from pipeline.warehouse.store import read_table, write_atomic
+
+VERDICTS = ("upheld", "overturned")
+REVIEWS = pa.schema(
+    [
+        ("schema_version", pa.int16()),
+        ("review_id", pa.string()),
+        ("event_id", pa.string()),
+        ("call_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("rule_id", pa.string()),
+        ("category", pa.string()),
+        ("call_date", pa.string()),
+        ("verdict", pa.string()),
+        ("reviewer", pa.string()),
+        ("note", pa.string()),
+        ("reviewed_at", pa.timestamp("ms", tz="UTC")),
+    ]
+)
+
+
+class UnknownEventError(KeyError):
+    """No stored finding has this id."""
+
+
+@dataclass(frozen=True)
+class Review:
+    review_id: str
+    event_id: str
+    call_id: str
+    agent_id: str
+    rule_id: str
+    category: str
+    call_date: str
+    verdict: str
+    reviewer: str
+    note: str
+    reviewed_at: datetime
+
+
+def find_event(warehouse: Path, event_id: str) -> pd.Series:
+    """The stored finding with this id (and its ``call_date``); UnknownEventError if none."""
+    events = read_table(warehouse, "events")
+    match = events[events["event_id"] == event_id]
+    if match.empty:
+        raise UnknownEventError(f"no finding {event_id!r} in {warehouse / 'events'}")
+    return match.iloc[0]
+
+
+def record_review(
+    warehouse: Path,
+    event_id: str,
+    verdict: str,
+    reviewer: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> Review:
+    """Append one verdict on a stored finding (see the module's docstring); returns it."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+    if not reviewer.strip():
+        raise ValueError("a verdict needs the reviewer's name")
+    event = find_event(warehouse, event_id)
+    review = Review(
+        review_id=uuid.uuid4().hex,
+        event_id=event_id,
+        call_id=str(event["call_id"]),
+        agent_id=str(event["agent_id"]),
+        rule_id=str(event["rule_id"]),
+        category=str(event["category"] or ""),
+        call_date=str(event["call_date"]),
+        verdict=verdict,
+        reviewer=reviewer.strip(),
+        note=note,
+        reviewed_at=now or datetime.now(UTC),
+    )
+    row = {"schema_version": 1, **review.__dict__}
+    stamp = review.reviewed_at.strftime("%Y%m%dT%H%M%S%f")
+    write_atomic(
+        pa.Table.from_pylist([row], schema=REVIEWS),
+        warehouse / "reviews" / f"{stamp}-{review.review_id}.parquet",
+    )
+    return review
+
+
+def read_reviews(warehouse: Path) -> pd.DataFrame:
+    """Every verdict ever recorded, oldest first."""
+    folder = warehouse / "reviews"
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    if not files:
+        return REVIEWS.empty_table().to_pandas()
+    import pyarrow.parquet as pq
+
+    table = pa.concat_tables([pq.read_table(f, schema=REVIEWS) for f in files])
+    return table.to_pandas().sort_values(["reviewed_at", "review_id"]).reset_index(drop=True)
+
+
+def latest_verdicts(warehouse: Path) -> pd.DataFrame:
+    """One row per reviewed finding: its latest verdict."""
+    reviews = read_reviews(warehouse)
+    return reviews.drop_duplicates("event_id", keep="last").reset_index(drop=True)
+
+
+def overturned_ids(warehouse: Path) -> set[str]:
+    latest = latest_verdicts(warehouse)
+    return set(latest.loc[latest["verdict"] == "overturned", "event_id"])
+
+
+def reviewed_precision(warehouse: Path) -> pd.DataFrame:
+    """Precision per rule as the reviewers measured it: upheld / (upheld + overturned) of the
+    findings they ruled on; the real-world counterpart of the corpus figures."""
+    latest = latest_verdicts(warehouse)
+    if latest.empty:
+        return pd.DataFrame(columns=["rule_id", "reviewed", "upheld", "overturned", "precision"])
+    out = (
+        latest.assign(upheld=latest["verdict"] == "upheld", overturned=latest["verdict"] == "overturned")
+        .groupby("rule_id")
+        .agg(reviewed=("event_id", "size"), upheld=("upheld", "sum"), overturned=("overturned", "sum"))
+        .reset_index()
+    )
+    out["precision"] = out["upheld"] / out["reviewed"]
+    return out
