@@ -76,26 +76,23 @@ LEXICON = [
     ),
     new_code_cell(setup("from pipeline.config import Config")),
     new_code_cell("""from pipeline.lexicon import load_lexicon
-from pipeline.rules.phrases import _boundaries, _find
+from pipeline.rescore import stored_utterances
+from pipeline.rules.phrases import BannedPhrase, find_banned
 from pipeline.text import for_scoring
 
 lexicon = load_lexicon(Config().lexicons_path)
 tokenizer = lexicon.tokenizer()
-utterances = pd.concat([wh.call(c).utterances for c in wh.calls()["call_id"]], ignore_index=True)
-agent = utterances[(utterances["role"] == "agent") & (utterances["flags"].apply(len) == 0)]
-len(agent), agent["call_id"].nunique()"""),
-    new_code_cell('''def would_flag(phrase: str, match: str = "contains") -> pd.DataFrame:
-    """Agent utterances the candidate phrase would flag, with the confidence it would carry."""
-    key = for_scoring(phrase)
-    rows = []
-    for u in agent.itertuples():
-        text = for_scoring(u.text)
-        if match == "whole":
-            found = (0, 1.0) if text == key else None
-        else:
-            found = _find(text, key, _boundaries(text, tokenizer))
-        if found:
-            rows.append({"call_id": u.call_id, "start_s": u.start_ms / 1000, "text": u.text, "confidence": found[1]})
+agent = [u for u in stored_utterances(wh.path) if u.role == "agent" and u.scorable]
+len(agent), len({u.call_id for u in agent})"""),
+    new_code_cell('''def would_flag(phrase: str, match: str = "contains", unless: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Agent utterances the candidate phrase would flag (clauses, sound, edits, unless), with the
+    confidence of the match."""
+    entry = BannedPhrase(for_scoring(phrase), "candidate", "agent", match, tuple(for_scoring(x) for x in unless))
+    rows = [
+        {"call_id": u.call_id, "start_s": u.start, "text": u.text, "confidence": m.score}
+        for u in agent
+        for _, m in find_banned(u, (entry,), tokenizer)
+    ]
     return pd.DataFrame(rows, columns=["call_id", "start_s", "text", "confidence"])
 
 CANDIDATES = ["明天再打", "你自己去看", "这是规定", "不在"]
@@ -106,7 +103,7 @@ ax.barh(summary["phrase"], summary["calls"], color="#d8713b")
 ax.set_xlabel("会被标记的通话数"); ax.set_title("候选用语的影响（历史通话）")"""),
     new_code_cell("""would_flag("你自己去看")"""),
     new_code_cell(
-        """would_flag("不在", match="whole")  # a curt whole reply only: 不在乎 / 不在家 are not flagged"""
+        """would_flag("不在", match="whole")  # a whole clause only: 不在乎 / 不在家 are not flagged"""
     ),
 ]
 
@@ -120,7 +117,7 @@ cards = wh.scorecards("week")
 week = cards[cards["period_label"] == WEEK].sort_values("score", ascending=False)
 week[["agent_id", "score", "n_calls", "greeting_compliance", "self_intro_compliance", "closing_compliance",
       "interruptions_per_call", "calls_impatient", "calls_domineering", "premature_hangups", "banned_total",
-      "median_agent_chars_per_s", "polite_per_call"]]"""),
+      "median_agent_chars_per_s", "polite_per_call", "events_reviewed", "events_overturned", "events_open"]]"""),
     new_code_cell("""fig, ax = plt.subplots(figsize=(6, 2.8))
 ax.barh(week["agent_id"], week["score"], color="#3b7dd8"); ax.set_xlim(0, 100); ax.invert_yaxis()
 ax.set_title(f"{WEEK} 坐席得分")"""),

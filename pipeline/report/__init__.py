@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.warehouse.read import Warehouse
+from pipeline.warehouse.reviews import overturned_ids
 from pipeline.warehouse.scorecards import week_days
 
 # The guide's names for the rules, as the quality team reads them.
@@ -69,7 +70,7 @@ class WeekData:
     week: str
     cards: pd.DataFrame  # this week's scorecards, ranked
     previous: pd.DataFrame  # last week's scorecards
-    events: pd.DataFrame
+    events: pd.DataFrame  # the week's findings, without those the quality team overturned
     calls: pd.DataFrame
     failures: pd.DataFrame
 
@@ -82,11 +83,13 @@ def load_week(warehouse: Path, week: str) -> WeekData:
     prev = cards[cards["period_label"] == previous_iso_week(week)] if not cards.empty else cards
     failures_path = warehouse / "failures" / "failures.parquet"
     failures = pd.read_parquet(failures_path) if failures_path.exists() else pd.DataFrame()
+    events = wh.events(days[0], days[-1])
+    events = events[~events["event_id"].isin(overturned_ids(warehouse))]
     return WeekData(
         week=week,
         cards=this.sort_values(["score", "agent_id"], ascending=[False, True]).reset_index(drop=True),
         previous=prev,
-        events=wh.events(days[0], days[-1]),
+        events=events,
         calls=wh.calls(days[0], days[-1]),
         failures=failures,
     )
@@ -199,6 +202,13 @@ def build_report(warehouse: Path, week: str, cfg: Config) -> str:
         f"<li>通话数：{n_calls}</li><li>坐席数：{len(data.cards)}</li>"
         f"<li>团队平均得分（按通话加权）：{team_score:.1f}</li>"
         f"<li>问题总数：{len(data.events)}</li><li>未能评分的通话：{len(unscored)}</li>"
+        + (
+            f"<li>质检复核：已复核 {int(data.cards['events_reviewed'].sum())} 条"
+            f"（推翻 {int(data.cards['events_overturned'].sum())} 条，不扣分），"
+            f"待复核 {int(data.cards['events_open'].sum())} 条</li>"
+            if not data.cards.empty
+            else ""
+        )
     )
     head = "".join(
         f"<th>{h}</th>"
