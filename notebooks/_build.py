@@ -1,4 +1,5 @@
-"""Writes the notebooks from the cell sources below (run once after editing; outputs are not kept)."""
+"""Writes the notebooks from the cell sources below (run once after editing, then `ruff check --fix
+notebooks && ruff format notebooks`; outputs are not kept)."""
 
 from pathlib import Path
 
