@@ -82,3 +82,10 @@ def test_lexicon_check_counts_what_each_banned_entry_would_flag(tmp_path):
         app, ["lexicon", "check", "--warehouse", str(tmp_path), "--phrase", "没这个"]
     )
     assert missing.exit_code == 2
+
+
+def test_a_phrase_list_counts_the_different_phrases_a_text_holds(lexicon):
+    agent = lexicon["agent_language"]
+    assert agent.count("好的，请问您家是几栋？我这边给您登记。") >= 3  # 请问, 我这边, 给您登记 ...
+    assert agent.count("我家厨房漏水了") == 0
+    assert lexicon["caller_language"].count("我家漏水了，你们能不能派人来？") >= 3
