@@ -292,6 +292,28 @@ def review(
     )
 
 
+@app.command()
+def desk(
+    warehouse: Annotated[Path | None, typer.Option(help="default: the config's warehouse")] = None,
+    share: Annotated[Path | None, typer.Option(help="the recordings (default: [schedule] share)")] = None,
+    host: Annotated[str | None, typer.Option(help="default: [desk] host, 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default: [desk] port, 8765")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """The review desk: hear each finding's moment, uphold or overturn it (a local web page)."""
+    from pipeline.desk import DeskConfigError, serve
+
+    cfg = _config(config)
+    host = host or cfg.desk.host
+    port = port or cfg.desk.port
+    try:
+        console.print(f"callqa desk on http://{host}:{port}/ (Ctrl-C stops it)")
+        serve(warehouse or Path(cfg.warehouse), share or Path(cfg.schedule.share), cfg, host, port)
+    except DeskConfigError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from exc
+
+
 @lexicon_app.command("check")
 def lexicon_check(
     warehouse: Annotated[Path | None, typer.Option(help="default: the config's warehouse")] = None,

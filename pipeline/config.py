@@ -176,6 +176,21 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class DeskConfig:
+    # `callqa desk`, the review desk. Loopback only unless a password is set (here or in the
+    # CALLQA_DESK_PASSWORD environment variable): recordings and transcripts hold personal data.
+    host: str = "127.0.0.1"
+    port: int = 8765
+    # On a loopback desk the verdicts are signed with this name (default: the login user);
+    # elsewhere reviewers sign in with their own name and the password.
+    reviewer: str = ""
+    password: str = ""
+    # An audio clip starts this long before a finding and ends this long after it.
+    clip_lead_s: float = 3.0
+    clip_tail_s: float = 2.0
+
+
+@dataclass(frozen=True)
 class PrivacyConfig:
     # Personal data masked (＊, one per character) in the stored utterances, words and event
     # evidence, and so in notebooks and reports: any of phone, id_number, unit, name. An empty
@@ -217,6 +232,7 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    desk: DeskConfig = field(default_factory=DeskConfig)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:

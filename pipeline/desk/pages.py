@@ -1,0 +1,155 @@
+"""What the desk's pages show, read from the warehouse and rendered with Jinja2 (autoescaped)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.report import RULE_NAMES
+from pipeline.warehouse.read import Warehouse
+from pipeline.warehouse.reviews import latest_verdicts
+from pipeline.warehouse.scorecards import iso_week, week_days
+
+STATUS = {"upheld": "已确认", "overturned": "已推翻", "open": "待复核"}
+
+
+@lru_cache(maxsize=1)
+def _templates():
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("pipeline.desk", "templates"), autoescape=select_autoescape())
+    env.filters["mmss"] = lambda ms: f"{int(ms) // 60000:02d}:{int(ms) // 1000 % 60:02d}"
+    env.globals["rule_name"] = lambda rule_id: RULE_NAMES.get(rule_id, rule_id)
+    env.globals["status_name"] = STATUS
+    return env
+
+
+def _render(name: str, **context) -> str:
+    return _templates().get_template(name).render(**context)
+
+
+def _with_status(desk, events: pd.DataFrame) -> pd.DataFrame:
+    """Events with their latest verdict (``status``: upheld, overturned or open) and its note."""
+    latest = latest_verdicts(desk.warehouse)[["event_id", "verdict", "reviewer", "note"]]
+    merged = events.merge(latest, on="event_id", how="left")
+    merged["status"] = merged["verdict"].fillna("open")
+    return merged.fillna({"reviewer": "", "note": ""})
+
+
+def latest_week(desk) -> str:
+    cards = Warehouse(desk.warehouse).scorecards("week")
+    if cards.empty:
+        raise KeyError("no scorecards yet: run `callqa run` first")
+    return str(cards["period_label"].max())
+
+
+def week_page(desk, reviewer: str, week: str) -> str:
+    wh = Warehouse(desk.warehouse)
+    cards = wh.scorecards("week")
+    weeks = sorted(cards["period_label"].unique(), reverse=True) if not cards.empty else []
+    if week not in weeks:
+        raise KeyError(f"no scorecards for week {week}")
+    ranked = cards[cards["period_label"] == week].sort_values(["score", "agent_id"], ascending=[False, True])
+    return _render("week.html", week=week, weeks=weeks, cards=ranked.to_dict("records"), reviewer=reviewer)
+
+
+def agent_page(desk, reviewer: str, agent_id: str, week: str) -> str:
+    wh = Warehouse(desk.warehouse)
+    days = week_days(week)
+    calls = wh.calls(days[0], days[-1], agent_id=agent_id)
+    if calls.empty:
+        raise KeyError(f"no calls of agent {agent_id} in {week}")
+    events = _with_status(desk, wh.events(days[0], days[-1], agent_id=agent_id))
+    cards = wh.scorecards("week", agent_id=agent_id)
+    card = cards[cards["period_label"] == week].iloc[0].to_dict() if not cards.empty else {}
+    return _render(
+        "agent.html",
+        agent_id=agent_id,
+        week=week,
+        card=card,
+        calls=calls.sort_values(["call_date", "call_id"]).to_dict("records"),
+        events=events.sort_values(["call_id", "start_ms"]).to_dict("records"),
+        reviewer=reviewer,
+    )
+
+
+def timeline_svg(turns: pd.DataFrame, events: pd.DataFrame, duration_ms: int, width: int = 900) -> str:
+    """Who spoke when (agent above, caller below, overlapped speech dark) and where each finding
+    fired (orange, linked to it), as inline SVG."""
+    scale = width / max(1, duration_ms)
+    lanes = {"agent": 18, "caller": 48}
+    parts = [f'<svg class="timeline" viewBox="0 0 {width} 100" width="{width}" height="100" role="img">']
+    parts.append('<text x="0" y="12" class="lane">坐席</text><text x="0" y="42" class="lane">客户</text>')
+    for t in turns.itertuples():
+        if t.role not in lanes:
+            continue
+        cls = "turn overlap" if t.overlapped else f"turn {t.role}"
+        x, w = t.start_ms * scale, max(1.0, (t.end_ms - t.start_ms) * scale)
+        parts.append(f'<rect class="{cls}" x="{x:.1f}" y="{lanes[t.role]}" width="{w:.1f}" height="22"/>')
+    for e in events.itertuples():
+        x, w = e.start_ms * scale, max(3.0, (e.end_ms - e.start_ms) * scale)
+        parts.append(
+            f'<a href="#e-{e.event_id}"><rect class="finding {e.status}" x="{x:.1f}" y="76" '
+            f'width="{w:.1f}" height="16"><title>{RULE_NAMES.get(e.rule_id, e.rule_id)}</title></rect></a>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def call_page(desk, reviewer: str, call_id: str) -> str:
+    view = Warehouse(desk.warehouse).call(call_id)  # KeyError: 404
+    events = _with_status(desk, view.events)
+    call = view.call.to_dict()
+    call_date = str(call.get("call_date", ""))
+    week = iso_week(call_date) if call_date[:4].isdigit() else ""
+    from markupsafe import Markup
+
+    return _render(
+        "call.html",
+        call=call,
+        week=week,
+        timeline=Markup(timeline_svg(view.turns, events, int(call["duration_ms"]))),
+        events=events.to_dict("records"),
+        utterances=view.utterances.to_dict("records"),
+        reviewer=reviewer,
+        lead_s=desk.config.desk.clip_lead_s,
+    )
+
+
+def queue_page(desk, reviewer: str) -> str:
+    wh = Warehouse(desk.warehouse)
+    events = _with_status(desk, wh.events())
+    open_events = events[(events["status"] == "open") & (events["role"] == "agent")]
+    by_rule = [
+        (rule_id, group.sort_values(["call_date", "call_id", "start_ms"]).to_dict("records"))
+        for rule_id, group in open_events.groupby("rule_id")
+    ]
+    return _render("queue.html", by_rule=by_rule, total=len(open_events), reviewer=reviewer)
+
+
+def clip_wav(desk, event_id: str) -> bytes:
+    """The recording around a finding, decoded on the fly: from ``clip_lead_s`` before it to
+    ``clip_tail_s`` after it, as 16 kHz WAV. KeyError when the finding, its call or a recording
+    inside the share cannot be found."""
+    from pipeline.audio import SAMPLE_RATE, decode
+    from pipeline.desk import wav_bytes, within
+    from pipeline.warehouse.reviews import UnknownEventError, find_event
+
+    try:
+        event = find_event(desk.warehouse, event_id)
+    except UnknownEventError as exc:
+        raise KeyError(event_id) from exc
+    call = Warehouse(desk.warehouse).call(str(event["call_id"])).call
+    path = Path(str(call["path"]))
+    if not path.is_absolute():
+        path = desk.share / path
+    if not within(path, desk.share) or not path.is_file():
+        raise KeyError(event_id)  # never a file outside the share, and never say which
+    start = max(0.0, event["start_ms"] / 1000 - desk.config.desk.clip_lead_s)
+    end = event["end_ms"] / 1000 + desk.config.desk.clip_tail_s
+    with decode(path, spool_after_s=desk.config.run.spool_after_s) as audio:
+        a, b = int(start * SAMPLE_RATE), min(audio.n_samples, int(end * SAMPLE_RATE))
+        samples = [track[a:b] for track in audio.tracks]
+    return wav_bytes(samples, SAMPLE_RATE)
