@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARE ?= data/sample_share
 
-.PHONY: run test models system report lint eval eval-corpus clean lock lock-upgrade
+.PHONY: run test models system browser report lint eval eval-corpus clean lock lock-upgrade
 
 # A CJK font for the report's charts (Debian's fonts-wqy-microhei, about 5 MB). Installed with
 # apt-get when missing and we are root (as on the CI machine); otherwise says what to install.
@@ -16,6 +16,14 @@ system:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    (apt-get install -y -q fonts-wqy-microhei || (apt-get update -q && apt-get install -y -q fonts-wqy-microhei)) >/dev/null; \
 	  else echo "install a CJK font: sudo apt-get install fonts-wqy-microhei"; exit 1; fi; }
+
+# The review desk's browser test drives Debian's chromium with Playwright (Playwright's own browser
+# download is not used). Installed like the font.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)) >/dev/null; \
+	  else echo "install a browser for the desk's test: sudo apt-get install chromium"; exit 1; fi; }
 
 # Every Python package comes from uv.lock (hashes of every file, one resolution for every
 # platform), installed by uv, which is itself pinned by version and sha256 in requirements/uv.txt
@@ -58,7 +66,7 @@ run: models
 	$(BIN)/callqa run $(SHARE)
 
 ## Lint, then every test (unit and integration, through the real model and Prefect flow).
-test: $(VENV)/.installed-dev system
+test: $(VENV)/.installed-dev system browser
 	$(BIN)/callqa models install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

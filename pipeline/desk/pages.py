@@ -76,22 +76,36 @@ def agent_page(desk, reviewer: str, agent_id: str, week: str) -> str:
 
 
 def timeline_svg(turns: pd.DataFrame, events: pd.DataFrame, duration_ms: int, width: int = 900) -> str:
-    """Who spoke when (agent above, caller below, overlapped speech dark) and where each finding
-    fired (orange, linked to it), as inline SVG."""
+    """Who spoke when (agent above, caller below, the stretches both talk at once dark) and where
+    each finding fired (orange, linked to it), as inline SVG."""
     scale = width / max(1, duration_ms)
-    lanes = {"agent": 18, "caller": 48}
-    parts = [f'<svg class="timeline" viewBox="0 0 {width} 100" width="{width}" height="100" role="img">']
-    parts.append('<text x="0" y="12" class="lane">坐席</text><text x="0" y="42" class="lane">客户</text>')
-    for t in turns.itertuples():
-        if t.role not in lanes:
-            continue
-        cls = "turn overlap" if t.overlapped else f"turn {t.role}"
-        x, w = t.start_ms * scale, max(1.0, (t.end_ms - t.start_ms) * scale)
-        parts.append(f'<rect class="{cls}" x="{x:.1f}" y="{lanes[t.role]}" width="{w:.1f}" height="22"/>')
+    left = 40  # room for the lane names
+    span = (width - left) / width
+    lanes = {"agent": 10, "caller": 40}
+
+    def x(ms: float) -> float:
+        return left + ms * scale * span
+
+    parts = [f'<svg class="timeline" viewBox="0 0 {width} 90" width="{width}" height="90" role="img">']
+    parts.append('<text x="0" y="25" class="lane">坐席</text><text x="0" y="55" class="lane">客户</text>')
+    spans = {role: [(t.start_ms, t.end_ms) for t in turns.itertuples() if t.role == role] for role in lanes}
+    for role, y in lanes.items():
+        for a, b in spans[role]:
+            parts.append(
+                f'<rect class="turn {role}" x="{x(a):.1f}" y="{y}" width="{max(1.0, x(b) - x(a)):.1f}" height="22"/>'
+            )
+    for a, b in spans["agent"]:
+        for c, d in spans["caller"]:
+            lo, hi = max(a, c), min(b, d)
+            if lo < hi:
+                for y in lanes.values():
+                    parts.append(
+                        f'<rect class="turn overlap" x="{x(lo):.1f}" y="{y}" width="{max(1.0, x(hi) - x(lo)):.1f}" height="22"/>'
+                    )
     for e in events.itertuples():
-        x, w = e.start_ms * scale, max(3.0, (e.end_ms - e.start_ms) * scale)
+        w = max(3.0, x(e.end_ms) - x(e.start_ms))
         parts.append(
-            f'<a href="#e-{e.event_id}"><rect class="finding {e.status}" x="{x:.1f}" y="76" '
+            f'<a href="#e-{e.event_id}"><rect class="finding {e.status}" x="{x(e.start_ms):.1f}" y="68" '
             f'width="{w:.1f}" height="16"><title>{RULE_NAMES.get(e.rule_id, e.rule_id)}</title></rect></a>'
         )
     parts.append("</svg>")
@@ -106,11 +120,13 @@ def call_page(desk, reviewer: str, call_id: str) -> str:
     week = iso_week(call_date) if call_date[:4].isdigit() else ""
     from markupsafe import Markup
 
+    # A warehouse written before the turns table existed: the utterances' spans stand in.
+    turns = view.turns if not view.turns.empty else view.utterances
     return _render(
         "call.html",
         call=call,
         week=week,
-        timeline=Markup(timeline_svg(view.turns, events, int(call["duration_ms"]))),
+        timeline=Markup(timeline_svg(turns, events, int(call["duration_ms"]))),
         events=events.to_dict("records"),
         utterances=view.utterances.to_dict("records"),
         reviewer=reviewer,

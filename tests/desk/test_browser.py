@@ -1,0 +1,73 @@
+"""The desk as a reviewer uses it, in a real headless browser (Debian's chromium, driven by
+Playwright; no browser download): open the week, play a finding's clip, overturn the finding,
+and see the agent's score change."""
+
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+from pipeline.config import Config, DeskConfig
+from pipeline.desk import create_app, settings
+from tests.desk.test_desk import make_call
+
+pytestmark = pytest.mark.integration
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def served(tmp_path):
+    import uvicorn
+
+    share, warehouse = tmp_path / "share", tmp_path / "wh"
+    event_id = make_call(share, warehouse, "C1")
+    app = create_app(settings(warehouse, share, Config(desk=DeskConfig(reviewer="王组长")), "127.0.0.1"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", event_id
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_reviewer_plays_a_finding_overturns_it_and_the_score_follows(served, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    base, event_id = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+        )
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(base + "/")
+        row = page.locator('#ranking tr[data-agent="A101"]')
+        assert row.locator(".score").inner_text() == "90.0"
+        page.click("text=A101")
+        page.click("text=C1 >> nth=0")
+        assert page.url.endswith("/call/C1")
+        # The clip plays: the browser fetched and decoded it (4 s: from the start to 2 s after).
+        audio = page.locator(f"#e-{event_id} audio")
+        audio.evaluate("a => a.play()")
+        page.wait_for_function(
+            "id => { const a = document.querySelector(`#e-${id} audio`); return a.duration > 0 && a.currentTime > 0; }",
+            arg=event_id,
+            timeout=15000,
+        )
+        assert abs(audio.evaluate("a => a.duration") - 4.0) < 0.05
+        page.fill(f"#e-{event_id} input[name=note]", "开头其实有问候")
+        page.click(f"#e-{event_id} button[value=overturned]")
+        assert "已推翻" in page.locator(f"#e-{event_id} .status").inner_text()
+        shot = os.environ.get("CALLQA_DESK_SCREENSHOT") or str(tmp_path / "desk.png")
+        page.screenshot(path=shot, full_page=True)
+        page.goto(base + "/week/2026-W47")
+        assert row.locator(".score").inner_text() == "100.0"
+        browser.close()
