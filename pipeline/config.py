@@ -185,6 +185,9 @@ class DeskConfig:
     # elsewhere reviewers sign in with their own name and the password.
     reviewer: str = ""
     password: str = ""
+    # Where reviewers reach the desk (e.g. https://qa.example.internal:8765): the weekly report
+    # then links every worst moment to its page there. Empty: no links.
+    url: str = ""
     # An audio clip starts this long before a finding and ends this long after it.
     clip_lead_s: float = 3.0
     clip_tail_s: float = 2.0

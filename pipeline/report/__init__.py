@@ -19,7 +19,7 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.warehouse.read import Warehouse
-from pipeline.warehouse.reviews import overturned_ids
+from pipeline.warehouse.reviews import latest_verdicts
 from pipeline.warehouse.scorecards import week_days
 
 # The guide's names for the rules, as the quality team reads them.
@@ -73,6 +73,19 @@ class WeekData:
     events: pd.DataFrame  # the week's findings, without those the quality team overturned
     calls: pd.DataFrame
     failures: pd.DataFrame
+    trend: pd.DataFrame  # weekly scorecards of the eight weeks ending with this one
+    reviews: pd.DataFrame  # per rule: the week's findings reviewed and overturned
+
+
+TREND_WEEKS = 8
+
+
+def recent_weeks(week: str, n: int = TREND_WEEKS) -> list[str]:
+    """``week`` and the ``n - 1`` ISO weeks before it, oldest first."""
+    weeks = [week]
+    while len(weeks) < n:
+        weeks.insert(0, previous_iso_week(weeks[0]))
+    return weeks
 
 
 def load_week(warehouse: Path, week: str) -> WeekData:
@@ -84,7 +97,16 @@ def load_week(warehouse: Path, week: str) -> WeekData:
     failures_path = warehouse / "failures" / "failures.parquet"
     failures = pd.read_parquet(failures_path) if failures_path.exists() else pd.DataFrame()
     events = wh.events(days[0], days[-1])
-    events = events[~events["event_id"].isin(overturned_ids(warehouse))]
+    latest = latest_verdicts(warehouse)
+    week_verdicts = latest[latest["call_date"].isin(days)]
+    reviews = (
+        week_verdicts.assign(overturned=week_verdicts["verdict"] == "overturned")
+        .groupby("rule_id")
+        .agg(reviewed=("event_id", "size"), overturned=("overturned", "sum"))
+        .reset_index()
+    )
+    events = events[~events["event_id"].isin(set(latest.loc[latest["verdict"] == "overturned", "event_id"]))]
+    trend = cards[cards["period_label"].isin(recent_weeks(week))] if not cards.empty else cards
     return WeekData(
         week=week,
         cards=this.sort_values(["score", "agent_id"], ascending=[False, True]).reset_index(drop=True),
@@ -92,6 +114,8 @@ def load_week(warehouse: Path, week: str) -> WeekData:
         events=events,
         calls=wh.calls(days[0], days[-1]),
         failures=failures,
+        trend=trend,
+        reviews=reviews,
     )
 
 
@@ -141,6 +165,22 @@ def charts(data: WeekData) -> dict[str, str]:
     ax.set_title("抢话与语速")
     out["pace"] = _png(fig)
     plt.close(fig)
+
+    weeks = recent_weeks(data.week)
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    by_agent = data.trend.pivot_table(index="period_label", columns="agent_id", values="score").reindex(weeks)
+    for agent in by_agent.columns:
+        ax.plot(range(len(weeks)), by_agent[agent], marker=".", linewidth=1, alpha=0.6, label=agent)
+    team = data.trend.assign(weighted=data.trend["score"] * data.trend["n_calls"]).groupby("period_label")
+    team_score = (team["weighted"].sum() / team["n_calls"].sum()).reindex(weeks)
+    ax.plot(range(len(weeks)), team_score, color="#222", linewidth=2.5, marker="o", label="团队")
+    ax.set_xticks(range(len(weeks)), [w[5:] for w in weeks])
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("得分")
+    ax.set_title("近八周得分走势（团队按通话加权）")
+    ax.legend(fontsize=7, ncol=3)
+    out["trend"] = _png(fig)
+    plt.close(fig)
     return out
 
 
@@ -178,12 +218,19 @@ def build_report(warehouse: Path, week: str, cfg: Config) -> str:
             f"<td>{card.premature_hangups}</td><td>{card.banned_total}</td><td>{card.median_agent_chars_per_s:.1f}</td></tr>"
         )
     moments = []
+    desk = cfg.desk.url.rstrip("/")
     for ev in worst_moments(data, cfg).itertuples():
         name = RULE_NAMES.get(ev.rule_id, ev.rule_id) + (
             f"（{e(ev.category)}）" if ev.rule_id == "phrase.banned" else ""
         )
         moments.append(
-            f"<tr><td>{e(ev.call_date)}</td><td>{e(ev.call_id)}</td><td>{e(ev.agent_id)}</td>"
+            f"<tr><td>{e(ev.call_date)}</td><td>"
+            + (
+                f'<a href="{e(desk)}/call/{e(ev.call_id)}#e-{e(ev.event_id)}">{e(ev.call_id)}</a>'
+                if desk
+                else e(ev.call_id)
+            )
+            + f"</td><td>{e(ev.agent_id)}</td>"
             f"<td>{_mmss(ev.start_ms)}–{_mmss(ev.end_ms)}</td><td>{name}</td><td>{e(ev.evidence)}</td></tr>"
         )
     unscored = []
@@ -196,6 +243,11 @@ def build_report(warehouse: Path, week: str, cfg: Config) -> str:
             unscored.append(
                 f"<tr><td>{e(c.call_id)}</td><td>{e(c.agent_id)}</td><td>部分规则未评分</td><td>{e(reason)}</td></tr>"
             )
+    overturn_rows = "".join(
+        f"<tr><td>{e(RULE_NAMES.get(r.rule_id, r.rule_id))}</td><td>{r.reviewed}</td><td>{r.overturned}</td>"
+        f"<td>{r.overturned / r.reviewed:.0%}</td></tr>"
+        for r in data.reviews.itertuples()
+    )
     images = charts(data) if not data.cards.empty else {}
     figures = "".join(f'<img alt="{k}" src="data:image/png;base64,{v}">' for k, v in images.items())
     summary = (
@@ -240,6 +292,8 @@ th {{ background: #eef3fb; }} img {{ max-width: 48%; margin: 0.5em; vertical-ali
 <h2>团队概况</h2><ul>{summary}</ul>
 <h2>坐席排名</h2><table><tr>{head}</tr>{"".join(rows)}</table>
 <h2>图表</h2>{figures}
+<h2>复核：各规则的推翻率</h2>
+<table><tr><th>规则</th><th>已复核</th><th>推翻</th><th>推翻率</th></tr>{overturn_rows or '<tr><td colspan="4">本周尚无复核</td></tr>'}</table>
 <h2>本周最需关注的时刻</h2>
 <table><tr><th>日期</th><th>通话</th><th>坐席</th><th>时间</th><th>问题</th><th>原话</th></tr>{"".join(moments)}</table>
 <h2>未能评分的通话及原因</h2>

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.warehouse import schemas
 from pipeline.warehouse.store import partition_dates, read_table
 
 
@@ -65,6 +66,10 @@ class Warehouse:
             return pd.DataFrame()
         frame = pd.read_parquet(folder)
         frame["period_label"] = frame["period_label"].astype(str)
+        # Scorecards written by an older callqa lack the newer counts: zero until rebuilt.
+        for name in schemas.SCORECARDS.names:
+            if name not in frame:
+                frame[name] = 0
         if agent_id is not None:
             frame = frame[frame["agent_id"] == agent_id]
         return frame.sort_values(["period_label", "agent_id"]).reset_index(drop=True)
