@@ -301,17 +301,20 @@ def desk(
     config: ConfigOption = None,
 ) -> None:
     """The review desk: hear each finding's moment, uphold or overturn it (a local web page)."""
-    from pipeline.desk import DeskConfigError, serve
+    from pipeline.desk import DeskConfigError, serve, settings
 
     cfg = _config(config)
     host = host or cfg.desk.host
     port = port or cfg.desk.port
     try:
-        console.print(f"callqa desk on http://{host}:{port}/ (Ctrl-C stops it)")
-        serve(warehouse or Path(cfg.warehouse), share or Path(cfg.schedule.share), cfg, host, port)
+        desk_settings = settings(
+            warehouse or Path(cfg.warehouse), share or Path(cfg.schedule.share), cfg, host
+        )
     except DeskConfigError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
+    console.print(f"callqa desk on http://{host}:{port}/ (Ctrl-C stops it)")
+    serve(desk_settings, host, port)
 
 
 @lexicon_app.command("check")

@@ -188,8 +188,7 @@ def create_app(desk: DeskSettings):
     return Starlette(routes=routes)
 
 
-def serve(warehouse: Path, share: Path, cfg: Config, host: str, port: int) -> None:
+def serve(desk: DeskSettings, host: str, port: int) -> None:
     import uvicorn
 
-    app = create_app(settings(warehouse, share, cfg, host))
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(desk), host=host, port=port, log_level="warning")
