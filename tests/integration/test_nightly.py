@@ -104,8 +104,10 @@ def test_weekly_report_numbers_equal_the_scorecards(first_run):
         warnings.simplefilter("error", UserWarning)  # matplotlib warns of every glyph the font lacks
         out = Path(weekly_report(str(warehouse), "2026-W47", CONFIG.to_dict()))
     page = out.read_text(encoding="utf-8")
-    assert "客服通话质检周报 · 2026-W47" in page and page.count("data:image/png;base64,") == 3
-    ranking, moments, unscored = _tables(page)
+    # Score distribution, events by rule, interruptions against pace, the eight-week trend.
+    assert "客服通话质检周报 · 2026-W47" in page and page.count("data:image/png;base64,") == 4
+    ranking, overturns, moments, unscored = _tables(page)
+    assert overturns[1] == ["本周尚无复核"]  # nobody has reviewed the sample week
     header, *rows = ranking
     assert header[:5] == ["排名", "坐席", "得分", "较上周", "通话"]
     cards = pd.read_parquet(warehouse / "scorecards" / "period=week").set_index("agent_id")
