@@ -73,3 +73,23 @@ def test_a_lexicon_fix_applies_to_stored_calls_without_transcribing(tmp_path):
     cards = pd.read_parquet(wh / "scorecards")
     day = cards[cards["period"] == "day"].set_index("period_label")
     assert day.loc["2026-11-20", "score"] < day.loc["2026-11-10", "score"]
+
+
+def test_a_rescore_keeps_every_verdict_and_its_effect_on_the_score(tmp_path):
+    from pipeline.review import review_finding
+    from pipeline.warehouse.reviews import latest_verdicts
+
+    cfg = Config()
+    store(
+        tmp_path, cfg, "C1", 16, [("agent", "喂，什么事？"), ("caller", "我家漏水了。"), ("agent", "再见。")]
+    )
+    update_scorecards(tmp_path, cfg.scoring)
+    events = read_table(tmp_path, "events")
+    finding = events[events["rule_id"] == "greeting.missing"]["event_id"].item()
+    review_finding(tmp_path, cfg.scoring, finding, "overturned", "王组长")
+    before = pd.read_parquet(tmp_path / "scorecards" / "period=day")
+    rescore(tmp_path, cfg)
+    assert finding in set(read_table(tmp_path, "events")["event_id"])  # raised again, same id
+    assert latest_verdicts(tmp_path)["event_id"].tolist() == [finding]
+    after = pd.read_parquet(tmp_path / "scorecards" / "period=day")
+    assert after["score"].tolist() == before["score"].tolist() and after["events_overturned"].tolist() == [1]
