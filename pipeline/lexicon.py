@@ -108,6 +108,14 @@ class Lexicon:
     def userdict(self) -> Path:
         return self.folder / "domain_words.txt"
 
+    @cached_property
+    def domain_terms(self) -> tuple[str, ...]:
+        """The terms of the jieba user dictionary (``domain_words.txt``), longest first."""
+        from pipeline.vocabulary import domain_terms
+
+        lines = self.userdict.read_text(encoding="utf-8").splitlines() if self.userdict.exists() else []
+        return domain_terms(lines)
+
     def tokenizer(self):
         """A private jieba tokenizer with the domain words (never jieba's global one)."""
         return _tokenizer(str(self.userdict))

@@ -33,6 +33,7 @@ from pipeline.speakers import (
 from pipeline.speech import speech_regions, stereo_regions
 from pipeline.text import normalize_transcript
 from pipeline.transcribe import AsrSegment, Piece, Transcriber
+from pipeline.vocabulary import correct_words
 
 HALLUCINATION = "hallucination"
 ProgressHook = Callable[[str, float], None]  # (stage, seconds)
@@ -84,16 +85,24 @@ def assign_words(turns: Sequence[Turn], words: Sequence[tuple[Word, bool]]) -> l
 
 
 def build_utterances(
-    call_id: str, turns: Sequence[Turn], words: Sequence[tuple[Word, bool]], lexicon: Lexicon
+    call_id: str,
+    turns: Sequence[Turn],
+    words: Sequence[tuple[Word, bool]],
+    lexicon: Lexicon,
+    terms: Sequence[str] = (),
 ) -> list[Utterance]:
     """Utterances of one channel (or of a mono recording): its turns with the words spoken in them.
 
-    ``words`` pairs each word with whether its ASR segment looked like a hallucination.
+    ``words`` pairs each word with whether its ASR segment looked like a hallucination; words that
+    sound like one of ``terms`` are written as the term (``pipeline.vocabulary``).
     """
     out = []
     for turn, bucket in zip(turns, assign_words(turns, words), strict=True):
         if not bucket:
             continue
+        if terms:
+            fixed = correct_words([w for w, _ in bucket], terms)
+            bucket = [(w, flag) for w, (_, flag) in zip(fixed, bucket, strict=True)]
         text = normalize_transcript("".join(w.text for w, _ in bucket))
         if not text:
             continue
@@ -116,6 +125,12 @@ def build_utterances(
             )
         )
     return out
+
+
+def _terms(cfg: Config, lexicon: Lexicon) -> tuple[str, ...]:
+    if not cfg.model.domain_correction:
+        return ()
+    return tuple(dict.fromkeys((*lexicon.domain_terms, *cfg.model.domain_terms)))
 
 
 def _words_of(segments: Sequence[AsrSegment], channel: int) -> list[tuple[Word, bool]]:
@@ -144,7 +159,9 @@ def transcribe_and_diarize(
         utterances = []
         for channel in range(2):
             channel_turns = [t for t in turns if t.channel == channel]
-            utterances += build_utterances(ref.call_id, channel_turns, _words_of(segments, channel), lexicon)
+            utterances += build_utterances(
+                ref.call_id, channel_turns, _words_of(segments, channel), lexicon, _terms(cfg, lexicon)
+            )
         timings["transcribe"] = time.perf_counter() - tick
         return turns, utterances, roles
     samples = audio.mono()
@@ -163,7 +180,7 @@ def transcribe_and_diarize(
     timings["speakers"] = time.perf_counter() - tick
     tick = time.perf_counter()
     segments = models.transcriber.transcribe([samples], [Piece(0, s, e) for s, e in regions])
-    utterances = build_utterances(ref.call_id, turns, _words_of(segments, 0), lexicon)
+    utterances = build_utterances(ref.call_id, turns, _words_of(segments, 0), lexicon, _terms(cfg, lexicon))
     timings["transcribe"] = time.perf_counter() - tick
     tick = time.perf_counter()
     if one_voice(role_evidence(utterances, lexicon), speakers.similarity):

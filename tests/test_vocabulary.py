@@ -1,0 +1,38 @@
+from pipeline.records import Word
+from pipeline.vocabulary import correct_words, domain_terms
+
+TERMS = ("感谢您的来电", "物业费", "物业", "工号", "保安")
+
+
+def words(*texts):
+    return [Word(t, i * 0.5, i * 0.5 + 0.4, 0.6) for i, t in enumerate(texts)]
+
+
+def test_words_that_sound_like_a_domain_term_are_written_as_it():
+    fixed = correct_words(words("阳光", "乌夜", "客服，", "功耗", "二零一"), TERMS)
+    assert [w.text for w in fixed] == ["阳光", "物业", "客服，", "工号", "二零一"]
+    # Timings and probabilities stay; only the characters change, in place.
+    assert [(w.start, w.end, w.prob) for w in fixed] == [
+        (w.start, w.end, w.prob) for w in words("a", "b", "c", "d", "e")
+    ]
+
+
+def test_a_term_across_two_words_keeps_each_words_characters_in_place():
+    fixed = correct_words(words("北门的宝", "安不让我进"), TERMS)
+    assert [w.text for w in fixed] == ["北门的保", "安不让我进"]
+    assert [w.text for w in correct_words(words("感谢您的来", "店，再见"), TERMS)] == [
+        "感谢您的来",
+        "电，再见",
+    ]
+
+
+def test_only_exact_sounds_of_listed_terms_change():
+    said = words("我想问一下", "这个", "季度", "的", "费用")
+    assert correct_words(said, TERMS) == said  # nothing sounds like a term
+    assert [w.text for w in correct_words(words("五月"), TERMS)] == ["五月"]  # wu yue is not wu ye
+    assert correct_words(said, ()) == said
+
+
+def test_domain_terms_from_the_user_dictionary():
+    lines = ["物业 100 n", "# a comment", "", "工号 60 n"]
+    assert domain_terms(lines, ["阳光花园"]) == ("阳光花园", "工号", "物业")
