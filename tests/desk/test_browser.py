@@ -2,11 +2,11 @@
 Playwright; no browser download): open the week, play a finding's clip, overturn the finding,
 and see the agent's score change."""
 
-import os
 import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -18,13 +18,11 @@ pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture
-def served(tmp_path):
+@contextmanager
+def serving(app):
+    """``app`` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
     import uvicorn
 
-    share, warehouse = tmp_path / "share", tmp_path / "wh"
-    event_id = make_call(share, warehouse, "C1")
-    app = create_app(settings(warehouse, share, Config(desk=DeskConfig(reviewer="王组长")), "127.0.0.1"))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -34,9 +32,26 @@ def served(tmp_path):
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", event_id
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def launch(p):
+    return p.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+    )
+
+
+@pytest.fixture
+def served(tmp_path):
+    share, warehouse = tmp_path / "share", tmp_path / "wh"
+    event_id = make_call(share, warehouse, "C1")
+    app = create_app(settings(warehouse, share, Config(desk=DeskConfig(reviewer="王组长")), "127.0.0.1"))
+    with serving(app) as base:
+        yield base, event_id
 
 
 def test_a_reviewer_plays_a_finding_overturns_it_and_the_score_follows(served, tmp_path):
@@ -44,9 +59,7 @@ def test_a_reviewer_plays_a_finding_overturns_it_and_the_score_follows(served, t
 
     base, event_id = served
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
-        )
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         page.goto(base + "/")
         row = page.locator('#ranking tr[data-agent="A101"]')
@@ -66,8 +79,6 @@ def test_a_reviewer_plays_a_finding_overturns_it_and_the_score_follows(served, t
         page.fill(f"#e-{event_id} input[name=note]", "开头其实有问候")
         page.click(f"#e-{event_id} button[value=overturned]")
         assert "已推翻" in page.locator(f"#e-{event_id} .status").inner_text()
-        shot = os.environ.get("CALLQA_DESK_SCREENSHOT") or str(tmp_path / "desk.png")
-        page.screenshot(path=shot, full_page=True)
         page.goto(base + "/week/2026-W47")
         assert row.locator(".score").inner_text() == "100.0"
         browser.close()

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -189,3 +190,33 @@ def test_a_rerun_processes_exactly_what_is_missing(first_run, share):
     calls = pd.read_parquet(warehouse / "calls")
     assert len(calls) == 11 and calls["call_id"].is_unique
     assert pd.read_parquet(warehouse / "failures").empty
+
+
+def test_the_desk_serves_the_sample_week_in_a_browser(first_run, share):
+    """`make run`, then `callqa desk`: the sample week's ranking, a call's page with its timeline,
+    and a finding's clip playing. CALLQA_DESK_SCREENSHOT=docs/desk.png keeps the picture."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.config import DeskConfig
+    from pipeline.desk import create_app, settings
+    from tests.desk.test_browser import launch, serving
+
+    warehouse, _ = first_run
+    cfg = replace(CONFIG, desk=DeskConfig(reviewer="王组长"))
+    with serving(create_app(settings(warehouse, share, cfg, "127.0.0.1"))) as base, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(base + "/")
+        assert page.locator("#ranking tr[data-agent]").count() == 5
+        page.goto(base + "/call/S004")
+        assert page.locator("svg.timeline rect.overlap").count() > 0  # the agent cuts in
+        first = page.locator(".finding audio").first
+        first.evaluate("a => a.play()")
+        page.wait_for_function(
+            "() => document.querySelector('.finding audio').currentTime > 0", timeout=15000
+        )
+        if os.environ.get("CALLQA_DESK_SCREENSHOT"):
+            page.screenshot(path=os.environ["CALLQA_DESK_SCREENSHOT"], full_page=True)
+        browser.close()
