@@ -92,7 +92,9 @@ def interruption_rules(ctx: CallContext) -> list[Event]:
                 f"interruption.{role}",
                 VERSION,
                 start=o.newcomer.start,
-                end=min(o.newcomer.end, o.interrupted.end),
+                # The other party may hold the floor across a short pause and the newcomer start
+                # in it: the moment then ends where it starts, never before.
+                end=max(o.newcomer.start, min(o.newcomer.end, o.interrupted.end)),
                 evidence=f"{o.interrupted.text} ⟂ {o.newcomer.text}",
                 severity="minor" if role == "agent" else "info",
                 role=role,

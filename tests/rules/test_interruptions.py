@@ -109,3 +109,13 @@ def test_the_strict_preset_makes_any_agent_cut_in_impatient(lexicon):
 
     assert rules_of(RulesConfig()) == ["interruption.agent"]
     assert rules_of(RulesConfig.preset("strict")) == ["conduct.impatient", "interruption.agent"]
+
+
+def test_a_cut_in_during_the_other_partys_pause_never_ends_before_it_starts(lexicon):
+    said = [
+        utt("caller", 0.0, 3.0, "楼上每天晚上十二点以后还在装修"),
+        utt("caller", 3.6, 8.0, "电钻的声音特别大孩子根本睡不着觉"),  # she holds the floor over a 0.6 s pause
+        utt("agent", 3.2, 9.0, "这个事情我们已经知道了我们会去通知他们的"),  # he starts in that pause
+    ]
+    events = [e for e in interruption_rules(ctx(said, lexicon)) if e.rule_id == "interruption.agent"]
+    assert events and all(e.end >= e.start for e in events)
