@@ -7,7 +7,8 @@ Same recordings, same model object, same threads. For each recording, alternatel
           so that the gain from the beam is not taken for the pipeline's;
   plain per channel: the honest baseline of a careful faster-whisper user (issue 15): each
           channel of the decoded call transcribed apart with its VAD filter on, at callqa's beam,
-          without conditioning on previous text, the two channels' segments merged by time;
+          without conditioning on previous text; on stereo each channel is scored against its own
+          party's words, and so is callqa ("callqa by role") for a like-for-like CER;
   callqa: pipeline.process.process_call (decode, VAD + cross-talk suppression, speakers, per-channel
           transcription with word timestamps, rules, metrics); then, as the nightly run does, the
           results stored into a fresh warehouse (Parquet partitions, ledger-free) and the
@@ -67,33 +68,49 @@ def main() -> None:
     # side -> recording kind -> [edits, reference characters]
     errors: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
 
-    def score(side: str, call_id: str, text: str) -> None:
-        if call_id in truths:
-            e, n = char_errors(truth_text(truths[call_id]), scoring_text(text))
+    def score(side: str, call_id: str, text: str | dict[str, str]) -> None:
+        """CER of ``text`` against the truth; a dict scores each role's text against that role's
+        reference (a channel of a stereo call against its party's words: no penalty for how two
+        channels' segments interleave)."""
+        if call_id not in truths:
+            return
+        pairs = (
+            [(truth_text(truths[call_id], role), t) for role, t in text.items()]
+            if isinstance(text, dict)
+            else [(truth_text(truths[call_id]), text)]
+        )
+        for reference, hypothesis in pairs:
+            e, n = char_errors(reference, scoring_text(hypothesis))
             for kind in (kinds.get(call_id, "unknown"), "all"):
                 errors[side][kind][0] += e
                 errors[side][kind][1] += n
 
-    def per_channel(path: str) -> str:
-        with decode(path) as audio:
-            segments = [
-                s
+    def per_channel(ref) -> str | dict[str, str]:
+        with decode(ref.path) as audio:
+            texts = [
+                "".join(
+                    s.text
+                    for s in whisper.transcribe(
+                        channel,
+                        language="zh",
+                        beam_size=cfg.model.beam_size,
+                        condition_on_previous_text=False,
+                        vad_filter=True,
+                    )[0]
+                )
                 for channel in audio.samples
-                for s in whisper.transcribe(
-                    channel,
-                    language="zh",
-                    beam_size=cfg.model.beam_size,
-                    condition_on_previous_text=False,
-                    vad_filter=True,
-                )[0]
             ]
-        return "".join(s.text for s in sorted(segments, key=lambda s: s.start))
+        if len(texts) == 1:
+            return texts[0]
+        agent = 1 if ref.layout == "stereo-agent-right" else 0
+        return {"agent": texts[agent], "caller": texts[1 - agent]}
 
     rows, stages, results, plain_same, plain_channels = [], {}, [], [], []
     for _ in range(args.repeat):
         for ref in refs:
             t = time.perf_counter()
-            score("plain per channel", ref.call_id, per_channel(ref.path))
+            channels = per_channel(ref)
+            score("plain per channel", ref.call_id, channels)
             plain_channels.append(time.perf_counter() - t)
             t = time.perf_counter()
             segments, info = whisper.transcribe(ref.path, language="zh")
@@ -113,6 +130,11 @@ def main() -> None:
             rows.append((ref.call_id, ref.layout, info.duration, plain, ours))
             score("plain", ref.call_id, plain_text)
             score("callqa", ref.call_id, "".join(u.text for u in result.utterances))
+            if isinstance(channels, dict):  # the same per-role scoring as plain per channel
+                by_role = {r: "".join(u.text for u in result.utterances if u.role == r) for r in channels}
+                score("callqa by role", ref.call_id, by_role)
+            else:
+                score("callqa by role", ref.call_id, "".join(u.text for u in result.utterances))
 
     import tempfile
 
