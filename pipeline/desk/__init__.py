@@ -124,8 +124,8 @@ def create_app(desk: DeskSettings):
             reviewer = authorised(request)
             try:
                 html = render(desk, reviewer, **request.path_params)
-            except KeyError as exc:
-                raise HTTPException(404, str(exc)) from exc
+            except (KeyError, ValueError) as exc:  # no such call, agent or week (or not a week)
+                raise HTTPException(404, "not found") from exc
             return Response(html, media_type="text/html; charset=utf-8")
 
         return endpoint

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 
 import pandas as pd
@@ -106,7 +107,7 @@ def timeline_svg(turns: pd.DataFrame, events: pd.DataFrame, duration_ms: int, wi
         w = max(3.0, x(e.end_ms) - x(e.start_ms))
         parts.append(
             f'<a href="#e-{e.event_id}"><rect class="finding {e.status}" x="{x(e.start_ms):.1f}" y="68" '
-            f'width="{w:.1f}" height="16"><title>{RULE_NAMES.get(e.rule_id, e.rule_id)}</title></rect></a>'
+            f'width="{w:.1f}" height="16"><title>{escape(RULE_NAMES.get(e.rule_id, e.rule_id))}</title></rect></a>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -70,6 +70,7 @@ def test_the_week_the_agent_and_the_call_are_pages(desk):
     assert "<svg" in call.text and f'src="/clip/{event_id}.wav"' in call.text and "我家漏水了" in call.text
     assert client.get("/queue").status_code == 200 and event_id in client.get("/queue").text
     assert client.get("/call/NOPE").status_code == 404 and client.get("/week/2001-W01").status_code == 404
+    assert client.get("/agent/A101/not-a-week").status_code == 404
 
 
 def test_a_clip_starts_before_the_finding_and_honours_range_requests(desk):
