@@ -119,8 +119,10 @@ def create_app(desk: DeskSettings):
                 return user.strip()
         raise HTTPException(401, headers={"WWW-Authenticate": 'Basic realm="callqa desk", charset="UTF-8"'})
 
+    # Pages and clips read Parquet and decode audio: plain functions, which Starlette runs in its
+    # thread pool, so one slow clip does not hold up the other reviewers' pages.
     def page(render):
-        async def endpoint(request):
+        def endpoint(request):
             reviewer = authorised(request)
             try:
                 html = render(desk, reviewer, **request.path_params)
@@ -130,11 +132,14 @@ def create_app(desk: DeskSettings):
 
         return endpoint
 
-    async def home(request):
+    def home(request):
         authorised(request)
-        return RedirectResponse(f"/week/{pages.latest_week(desk)}", status_code=302)
+        try:
+            return RedirectResponse(f"/week/{pages.latest_week(desk)}", status_code=302)
+        except KeyError as exc:
+            raise HTTPException(404, "no scorecards yet: run `callqa run` first") from exc
 
-    async def clip(request):
+    def clip(request):
         authorised(request)
         try:
             body = pages.clip_wav(desk, request.path_params["event_id"])

@@ -161,3 +161,11 @@ def test_byte_ranges():
     for bad in ("bytes=100-", "bytes=5-2", "items=0-1", "bytes=0-1,5-6"):
         with pytest.raises(ValueError):
             byte_range(bad, 100)
+
+
+def test_an_empty_warehouse_says_so(tmp_path):
+    from starlette.testclient import TestClient
+
+    client = TestClient(create_app(settings(tmp_path / "wh", tmp_path, Config(), "127.0.0.1")))
+    home = client.get("/")
+    assert home.status_code == 404 and "callqa run" in home.text
