@@ -22,25 +22,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from pipeline.warehouse.schemas import REVIEWS
 from pipeline.warehouse.store import read_table, write_atomic
 
 VERDICTS = ("upheld", "overturned")
-REVIEWS = pa.schema(
-    [
-        ("schema_version", pa.int16()),
-        ("review_id", pa.string()),
-        ("event_id", pa.string()),
-        ("call_id", pa.string()),
-        ("agent_id", pa.string()),
-        ("rule_id", pa.string()),
-        ("category", pa.string()),
-        ("call_date", pa.string()),
-        ("verdict", pa.string()),
-        ("reviewer", pa.string()),
-        ("note", pa.string()),
-        ("reviewed_at", pa.timestamp("ms", tz="UTC")),
-    ]
-)
 
 
 class UnknownEventError(KeyError):

@@ -141,6 +141,24 @@ SCORECARDS = pa.schema(
     ]
 )
 
+# The quality team's verdicts (pipeline.warehouse.reviews): one file per verdict, append-only.
+REVIEWS = pa.schema(
+    [
+        ("schema_version", pa.int16()),
+        ("review_id", pa.string()),
+        ("event_id", pa.string()),
+        ("call_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("rule_id", pa.string()),
+        ("category", pa.string()),
+        ("call_date", pa.string()),
+        ("verdict", pa.string()),
+        ("reviewer", pa.string()),
+        ("note", pa.string()),
+        ("reviewed_at", pa.timestamp("ms", tz="UTC")),
+    ]
+)
+
 FAILURES = pa.schema(
     [
         ("schema_version", pa.int16()),
