@@ -179,6 +179,28 @@ def cluster_speakers(embeddings: np.ndarray, max_speakers: int = 2) -> np.ndarra
     return fcluster(linkage(embeddings, method="average", metric="cosine"), max_speakers, "maxclust") - 1
 
 
+def cluster_without_outliers(
+    embeddings: np.ndarray, seconds: np.ndarray, max_speakers: int = 2, rounds: int = 3
+) -> np.ndarray:
+    """``cluster_speakers``, robust to odd regions: average linkage splits off a lone region
+    (a cough, a clipped word) as the "second speaker" and leaves both voices in one cluster. A
+    cluster with less than ``_MIN_SPEAKER_S`` of speech is set aside and the rest clustered again
+    (up to ``rounds`` times); every region then takes the nearer of the final centroids."""
+    keep = np.arange(len(embeddings))
+    for _ in range(rounds):
+        labels = cluster_speakers(embeddings[keep], max_speakers)
+        speech = {k: float(seconds[keep][labels == k].sum()) for k in set(labels.tolist())}
+        if len(speech) < 2 or min(speech.values()) >= _MIN_SPEAKER_S or len(keep) <= 2:
+            break
+        keep = keep[labels != min(speech, key=speech.get)]
+    labels = cluster_speakers(embeddings[keep], max_speakers)
+    keys = sorted(set(labels.tolist()))
+    if len(keys) < 2:
+        return np.zeros(len(embeddings), dtype=int)
+    centroids = np.stack([embeddings[keep][labels == k].mean(axis=0) for k in keys])
+    return np.argmax(embeddings @ centroids.T, axis=1)
+
+
 def voice_similarity(embeddings: np.ndarray, labels: np.ndarray) -> float | None:
     """Cosine similarity of the centroids of two clusters (None unless there are exactly two)."""
     keys = np.unique(labels)
@@ -218,7 +240,10 @@ def mono_turns(
     centroids, similarity = None, None
     if long_enough:
         vectors = embedder.embed_many([_cut(samples, *regions[i]) for i in long_enough])
-        for i, label in zip(long_enough, cluster_speakers(vectors, max_speakers), strict=True):
+        seconds = np.array([regions[i][1] - regions[i][0] for i in long_enough])
+        for i, label in zip(
+            long_enough, cluster_without_outliers(vectors, seconds, max_speakers), strict=True
+        ):
             labels[i] = label
         # A region too short to embed takes the label of its nearest embedded neighbour in time.
         anchors = np.array([(regions[i][0] + regions[i][1]) / 2 for i in long_enough])

@@ -176,3 +176,22 @@ def test_two_voices_without_any_evidence_are_not_trusted(lexicon):
         utt("unknown", 3.5, 4.0, "对。", speaker="spk0"),
     ]
     assert infer_roles(utterances, lexicon).confidence < 0.5
+
+
+def test_a_lone_odd_region_does_not_become_the_second_speaker():
+    from pipeline.speakers import cluster_without_outliers
+
+    rng = np.random.default_rng(1)
+    a, odd = rng.normal(size=256), rng.normal(size=256)
+    b = a + 0.8 * rng.normal(size=256)  # two alike voices, as two women on a phone line
+    vectors = np.stack(
+        [a + 0.3 * rng.normal(size=256) for _ in range(6)]
+        + [b + 0.3 * rng.normal(size=256) for _ in range(5)]
+        + [odd]  # one 1-second cough, unlike both voices
+    )
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    seconds = np.array([4.0] * 11 + [1.0])
+    plain = cluster_speakers(vectors)
+    assert (plain == plain[-1]).sum() == 1  # average linkage isolates the cough
+    labels = cluster_without_outliers(vectors, seconds)
+    assert len(set(labels[:6])) == 1 and len(set(labels[6:11])) == 1 and labels[0] != labels[6]
