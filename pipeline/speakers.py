@@ -185,7 +185,8 @@ def cluster_without_outliers(
     """``cluster_speakers``, robust to odd regions: average linkage splits off a lone region
     (a cough, a clipped word) as the "second speaker" and leaves both voices in one cluster. A
     cluster with less than ``_MIN_SPEAKER_S`` of speech is set aside and the rest clustered again
-    (up to ``rounds`` times); every region then takes the nearer of the final centroids."""
+    (up to ``rounds`` times). Set-aside regions are labelled -1: too odd to trust their own
+    embedding, they take a neighbour's label in time (``mono_turns``), as short regions do."""
     keep = np.arange(len(embeddings))
     for _ in range(rounds):
         labels = cluster_speakers(embeddings[keep], max_speakers)
@@ -197,8 +198,9 @@ def cluster_without_outliers(
     keys = sorted(set(labels.tolist()))
     if len(keys) < 2:
         return np.zeros(len(embeddings), dtype=int)
-    centroids = np.stack([embeddings[keep][labels == k].mean(axis=0) for k in keys])
-    return np.argmax(embeddings @ centroids.T, axis=1)
+    out = np.full(len(embeddings), -1, dtype=int)
+    out[keep] = labels
+    return out
 
 
 def voice_similarity(embeddings: np.ndarray, labels: np.ndarray) -> float | None:
@@ -241,15 +243,16 @@ def mono_turns(
     if long_enough:
         vectors = embedder.embed_many([_cut(samples, *regions[i]) for i in long_enough])
         seconds = np.array([regions[i][1] - regions[i][0] for i in long_enough])
-        for i, label in zip(
-            long_enough, cluster_without_outliers(vectors, seconds, max_speakers), strict=True
-        ):
+        clustered = cluster_without_outliers(vectors, seconds, max_speakers)
+        trusted = [i for i, label in zip(long_enough, clustered, strict=True) if label >= 0]
+        for i, label in zip(long_enough, clustered, strict=True):
             labels[i] = label
-        # A region too short to embed takes the label of its nearest embedded neighbour in time.
-        anchors = np.array([(regions[i][0] + regions[i][1]) / 2 for i in long_enough])
+        # A region too short to embed, or set aside as odd, takes the label of its nearest
+        # clustered neighbour in time.
+        anchors = np.array([(regions[i][0] + regions[i][1]) / 2 for i in trusted])
         for i, (s, e) in enumerate(regions):
-            if i not in long_enough:
-                labels[i] = labels[long_enough[int(np.argmin(np.abs(anchors - (s + e) / 2)))]]
+            if i not in trusted:
+                labels[i] = labels[trusted[int(np.argmin(np.abs(anchors - (s + e) / 2)))]]
         speech = {
             k: sum(e - s for (s, e), lab in zip(regions, labels, strict=True) if lab == k)
             for k in set(labels)
