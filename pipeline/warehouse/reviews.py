@@ -49,7 +49,9 @@ class Review:
 
 def find_event(warehouse: Path, event_id: str) -> pd.Series:
     """The stored finding with this id (and its ``call_date``); UnknownEventError if none."""
-    events = read_table(warehouse, "events")
+    # Only the columns a verdict and a clip need: a year of findings is millions of rows.
+    columns = ["event_id", "call_id", "agent_id", "rule_id", "category", "start_ms", "end_ms"]
+    events = read_table(warehouse, "events", columns=columns)
     match = events[events["event_id"] == event_id]
     if match.empty:
         raise UnknownEventError(f"no finding {event_id!r} in {warehouse / 'events'}")
