@@ -66,6 +66,15 @@ class SpeechConfig:
     max_speakers: int = 2
     # Mono: speech regions at least this long are split where the voice changes inside them (0: off).
     resegment_min_s: float = 3.0
+    # Mono: overlapped speech from a segmentation model (pipeline.segmentation). The bundled model
+    # is callqa's own; any ONNX with pyannote segmentation-3.0's contract can be named instead.
+    segmentation: bool = True
+    segmentation_model: str = ""
+    overlap_threshold: float = 0.5  # P(two speak at once) above which a 20 ms frame is overlapped
+    overlap_min_s: float = 0.12
+    # The other voice alone this long inside a turn makes a turn of its own (0: off; measured to
+    # lose more than it finds on the sample share, docs/measurements.md).
+    change_min_s: float = 0.0
 
 
 # How strictly 急躁 and 独断专横 read the guide. "guide": cutting in *and* then saying too much too

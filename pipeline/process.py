@@ -21,6 +21,7 @@ from pipeline.records import CallRef, CallResult, RoleAssignment, Turn, Utteranc
 from pipeline.redact import redact_call
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
+from pipeline.segmentation import segmented_turns
 from pipeline.speakers import (
     apply_roles,
     infer_roles,
@@ -64,6 +65,17 @@ class Models:
         from pipeline.speakers import load_embedder
 
         return load_embedder()
+
+    def segmenter(self, cfg: Config):
+        """The segmentation model (``[speech] segmentation_model``, else the bundled one), loaded
+        on the first mono call and kept for the process."""
+        from pipeline.modelstore import require
+        from pipeline.segmentation.model import load_segmenter
+
+        path = cfg.speech.segmentation_model or str(
+            require("segmentation", cfg.models_path) / "segmentation.onnx"
+        )
+        return load_segmenter(path)
 
 
 def assign_words(turns: Sequence[Turn], words: Sequence[tuple[Word, bool]]) -> list[list[tuple[Word, bool]]]:
@@ -177,6 +189,8 @@ def transcribe_and_diarize(
         cfg.speech.resegment_min_s,
     )
     turns = speakers.turns
+    if cfg.speech.segmentation:
+        turns = segmented_turns(turns, models.segmenter(cfg)(samples), cfg.speech)
     timings["speakers"] = time.perf_counter() - tick
     tick = time.perf_counter()
     segments = models.transcriber.transcribe([samples], [Piece(0, s, e) for s, e in regions])

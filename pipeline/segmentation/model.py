@@ -31,35 +31,13 @@ class Segmentation:
 
     ``speech`` and ``overlap`` are probabilities per frame of the whole recording (averaged over
     the windows that saw the frame); ``windows`` keeps each window's class probabilities, for
-    who-is-who inside a window (``local_speaker``)."""
+    who-is-who inside a window (``changes``)."""
 
     frame_s: float
     speech: np.ndarray  # (frames,) P(anyone speaks)
     overlap: np.ndarray  # (frames,) P(two or more speak)
     window_starts: np.ndarray  # (windows,) first frame of each window
     windows: np.ndarray  # (windows, frames per window, classes)
-
-    def local_speaker(self, start_s: float, end_s: float) -> tuple[int, int | None]:
-        """(window, the local speaker most often alone in [start_s, end_s]) from the window that
-        best centres the span; the speaker is None where nobody speaks alone."""
-        per_window = self.windows.shape[1]
-        mid = (start_s + end_s) / 2 / self.frame_s
-        w = int(np.argmin(np.abs(self.window_starts + per_window / 2 - mid)))
-        return w, self.speaker_in_window(w, start_s, end_s)
-
-    def speaker_in_window(self, w: int, start_s: float, end_s: float) -> int | None:
-        per_window = self.windows.shape[1]
-        a = int(np.floor(start_s / self.frame_s)) - self.window_starts[w]
-        b = int(np.ceil(end_s / self.frame_s)) - self.window_starts[w]
-        a, b = max(0, a), min(per_window, b)
-        if b <= a:
-            return None
-        classes = powerset_classes(self.windows.shape[2])
-        single = [i for i, c in enumerate(classes) if len(c) == 1]
-        best = self.windows[w, a:b].argmax(axis=1)
-        counts = {next(iter(classes[i])): int((best == i).sum()) for i in single}
-        speaker, count = max(counts.items(), key=lambda kv: kv[1])
-        return speaker if count > 0 else None
 
 
 class Segmenter:

@@ -7,10 +7,14 @@ segmentation model finds is placed where it belongs:
 - at a change of speaker (one turn ends and the other voice's begins within ``boundary_s``): the
   newcomer started at the overlap's start and the other party went on to its end, so the two
   turns are stretched to overlap there;
-- inside one turn: if the voice speaking alone after the overlap is not the one before it (the
-  same window's local speakers say so), the turn changes hands there (a cut-in the pause-based
-  regions could not split); otherwise the other party said something short over it (a
-  backchannel, a failed cut-in), which becomes a turn of its own.
+- inside one turn, near its end and with the other voice speaking next (or near its start, the
+  other voice speaking before): the pause-based regions put the change of speaker too late (too
+  early); the other voice took the floor at the overlap;
+- elsewhere inside one turn: the other party said something over it (a backchannel, a failed
+  cut-in), which becomes a turn of its own. Whether the turn changes hands there is the clustering's call
+  (``speakers.mono_turns`` splits long regions where the d-vectors change): reading it from the
+  model's local speakers instead was tried and split backchannels' hosts in two
+  (docs/measurements.md).
 """
 
 from __future__ import annotations
@@ -32,7 +36,13 @@ class OverlapOptions:
     min_s: float = 0.12  # shorter overlaps are ignored (a breath, a click)
     bridge_s: float = 0.12  # overlapped stretches this close are one
     boundary_s: float = 0.8  # a speaker change this close to an overlap is where it happened
-    context_s: float = 1.0  # how much speech alone on each side tells who went on
+    # An overlap this close to a turn's end (start), with the other voice's turn next (before) it
+    # within takeover_gap_s: the other voice took the floor at the overlap (see _place).
+    takeover_s: float = 1.5
+    takeover_gap_s: float = 1.0
+    # Only an overlap long enough to be a cut-in (the rules' interruption_min_overlap_s) moves a
+    # change of speaker: on real voices the model also hears short false overlaps near turn ends.
+    takeover_min_s: float = 0.5
 
 
 def overlap_regions(seg: Segmentation, options: OverlapOptions = OverlapOptions()) -> list[Region]:
@@ -47,7 +57,7 @@ def overlap_regions(seg: Segmentation, options: OverlapOptions = OverlapOptions(
             regions[-1][1] = e
         else:
             regions.append([s, e])
-    return [(round(s, 3), round(e, 3)) for s, e in regions if e - s >= options.min_s]
+    return [(round(float(s), 3), round(float(e), 3)) for s, e in regions if e - s >= options.min_s]
 
 
 def _other(turns: Sequence[Turn], i: int) -> str | None:
@@ -68,11 +78,11 @@ def overlapped_turns(
     if len({t.speaker for t in out}) < 2:
         return out
     for s, e in overlap_regions(seg, options):
-        out = _place(out, s, e, seg, options)
+        out = sorted(_place(out, s, e, options), key=lambda t: (t.start, t.end))
     return sorted(out, key=lambda t: (t.start, t.end))
 
 
-def _place(turns: list[Turn], s: float, e: float, seg: Segmentation, o: OverlapOptions) -> list[Turn]:
+def _place(turns: list[Turn], s: float, e: float, o: OverlapOptions) -> list[Turn]:
     near = lambda t: s - o.boundary_s <= t <= e + o.boundary_s  # noqa: E731
     # A change of speaker next to the overlap: the later voice started at s, the earlier went on to e.
     for i in range(len(turns) - 1):
@@ -88,13 +98,29 @@ def _place(turns: list[Turn], s: float, e: float, seg: Segmentation, o: OverlapO
     turn, other = turns[i], _other(turns, i)
     if other is None:
         return turns
-    w, before = seg.local_speaker(max(turn.start, s - o.context_s), s)
-    after = seg.speaker_in_window(w, e, min(turn.end, e + o.context_s))
-    if before is not None and after is not None and before != after and turn.end - e > 0.3:
-        # The turn changes hands in the overlap. The clustering gave the whole region one voice,
-        # the one heard longest: that voice keeps the longer side.
-        first_is_mine = s - turn.start >= turn.end - e
-        head = replace(turn, end=e, speaker=turn.speaker if first_is_mine else other)
-        tail = replace(turn, start=s, speaker=other if first_is_mine else turn.speaker)
-        return [*turns[:i], head, tail, *turns[i + 1 :]]
+    # The pause-based regions often put a cut-in's change of speaker late (or a caller's last
+    # words early): an overlap near the end of a turn, with the other voice's turn right after,
+    # is where the other voice took over; near its start, with the other voice's turn right
+    # before, where this one cut in.
+    long_enough = e - s >= o.takeover_min_s
+    after = next((t for t in turns[i + 1 :] if t.start >= turn.end), None) if long_enough else None
+    before = next((t for t in reversed(turns[:i]) if t.end <= turn.start), None) if long_enough else None
+    if (
+        after is not None
+        and after.speaker != turn.speaker
+        and turn.end - e <= o.takeover_s < s - turn.start
+        and after.start - turn.end <= o.takeover_gap_s
+    ):
+        j = turns.index(after)
+        turns[i], turns[j] = replace(turn, end=e), replace(after, start=s)
+        return turns
+    if (
+        before is not None
+        and before.speaker != turn.speaker
+        and s - turn.start <= o.takeover_s < turn.end - e
+        and turn.start - before.end <= o.takeover_gap_s
+    ):
+        j = turns.index(before)
+        turns[i], turns[j] = replace(turn, start=s), replace(before, end=e)
+        return turns
     return [*turns, replace(turn, speaker=other, start=s, end=e)]

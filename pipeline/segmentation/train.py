@@ -163,6 +163,30 @@ def train(
     return {"steps": step, "batch": batch, "frames": n_frames, "history": history}
 
 
+def calibrate(net: SegmentationNet, pool_dir: Path, seed: int, windows: int = 256) -> dict:
+    """The overlap threshold with the best F1 on fresh simulated windows (never on evaluation
+    material): P(overlap) per frame against the label, at thresholds 0.3-0.8."""
+    net.eval()
+    rng = np.random.default_rng(seed + 2000)
+    pool = load_pool(pool_dir)
+    n_frames = net(torch.zeros(1, 1, int(WINDOW_S * SR))).shape[1]
+    probs, labels = [], []
+    with torch.no_grad():
+        for _ in range(windows // 16):
+            batch = [simulate(pool, rng, n_frames) for _ in range(16)]
+            x = torch.from_numpy(np.stack([b[0] for b in batch]))[:, None]
+            probs.append(net(x).exp()[..., 3].numpy())
+            labels.append(np.stack([b[1] for b in batch]) == 3)
+    p, y = np.concatenate(probs).ravel(), np.concatenate(labels).ravel()
+    table = {}
+    for t in np.arange(0.3, 0.81, 0.05):
+        hit = ((p > t) & y).sum()
+        precision, recall = hit / max((p > t).sum(), 1), hit / max(y.sum(), 1)
+        table[round(float(t), 2)] = round(float(2 * precision * recall / max(precision + recall, 1e-9)), 3)
+    best = max(table, key=table.get)
+    return {"overlap_threshold": best, "f1_by_threshold": table}
+
+
 def export(net: SegmentationNet, path: Path) -> None:
     """ONNX, input ``waveform`` (batch, 1, samples), output ``log_probs`` (batch, frames, 4)."""
     net.eval()
@@ -226,6 +250,11 @@ def main() -> None:
         (args.out / "training-log.json").write_text(json.dumps(log, indent=1) + "\n")
     net = SegmentationNet()
     net.load_state_dict(torch.load(args.out / "segmentation.pt"))
+    log_path = args.out / "training-log.json"
+    log = json.loads(log_path.read_text()) if log_path.exists() else {}
+    log["calibration"] = calibrate(net, args.pool, args.seed)
+    log_path.write_text(json.dumps(log, indent=1) + "\n")
+    print(json.dumps(log["calibration"]))
     export(net, args.out / "segmentation.onnx")
     print(args.out / "segmentation.onnx")
     if args.install:

@@ -24,18 +24,20 @@ def report(prefect, tmp_path_factory):
 
 
 def test_real_voices_are_told_apart_on_mono(report):
-    # Measured 2026-11-28 (docs/measurements.md): DER 0.13 on 16 kHz, 0.18 on 8 kHz µ-law,
-    # 0.48 on pyannote's English sample (its two voices taken for nearly one). The gates are the
-    # measured figures with a margin: they catch a regression, not the issue 14 targets.
+    # Measured 2026-11-28, session 4 (docs/measurements.md): 6 conversations of 4 real voices,
+    # DER 0.11 on 16 kHz, 0.23 on 8 kHz µ-law; 0.48 on pyannote's English sample (its two voices
+    # taken for nearly one). The gates are the measured figures with a margin: they catch a
+    # regression, not the issue 14 targets.
     who = report["diarization"]
-    assert who["mono"]["der"] < 0.2 and who["ulaw8k-mono"]["der"] < 0.26
+    assert who["mono"]["der"] < 0.15 and who["ulaw8k-mono"]["der"] < 0.28
     assert who["real-conversation"]["der"] < 0.6
     # Nobody says anything that tells agent from caller: no role may be trusted, so none is wrong.
     assert who["all"]["confident_role_errors"] == 0
 
 
 def test_real_voices_are_transcribed_and_the_english_sample_is_not_scored_for_words(report):
-    assert report["cer"]["mono"] < 0.25 and report["cer"]["ulaw8k-mono"] < 0.32
+    # Measured 0.22 / 0.34 (the Spark-TTS announcer's brand names are hard for Whisper base).
+    assert report["cer"]["mono"] < 0.27 and report["cer"]["ulaw8k-mono"] < 0.40
     assert "real-conversation" not in report["cer"]
     pys = next(c for c in report["calls"] if c["call_id"] == "PYS")
     assert pys["cer"] is None and pys["predicted"] == []
@@ -44,4 +46,8 @@ def test_real_voices_are_transcribed_and_the_english_sample_is_not_scored_for_wo
 def test_overlapped_speech_is_measured_on_real_voices(report):
     overlap = report["overlap"]
     # Every conversation has overlaps, and pyannote's sample has 1.9 s of them.
-    assert overlap["mono"]["reference_s"] > 2.5 and overlap["real-conversation"]["reference_s"] > 1.5
+    assert overlap["mono"]["reference_s"] > 5 and overlap["real-conversation"]["reference_s"] > 1.5
+    # The segmentation model (trained on synthetic voices only) finds them on real ones: measured
+    # recall 0.64 / 0.45 at precision 0.81 / 0.66 (16 kHz / 8 kHz); without it 0.05 / 0.07.
+    assert overlap["mono"]["recall"] >= 0.45 and overlap["mono"]["precision"] >= 0.45
+    assert overlap["ulaw8k-mono"]["recall"] >= 0.3

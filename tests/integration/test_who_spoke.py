@@ -104,3 +104,38 @@ def test_a_reply_without_a_pause_is_split_where_the_voice_changes(parts):
     assert len(last) == 2 and last[0].speaker != last[1].speaker
     assert abs(last[1].start - bounds[5]) < 1.0  # the change is found within a second
     assert last[0].speaker == turns[0].speaker  # the answer is the agent's voice
+
+
+def test_a_cut_in_on_mono_is_heard_as_an_overlap_and_counts_against_the_agent(tmp_path, parts):
+    # The agent greets, the caller asks, and the agent's answer starts 1.5 s before the caller
+    # has finished: one mixed channel, as the phone system archives it.
+    question, answer = parts["question"], parts["answer"]
+    overlap = int(1.5 * SR)
+    talk = np.concatenate([question, np.zeros(len(answer) - overlap, np.float32)])
+    talk[len(question) - overlap :] += 0.8 * answer
+    pieces = [
+        silence(0.5),
+        parts["greeting"],
+        silence(0.6),
+        talk,
+        silence(0.8),
+        parts["thanks"],
+        silence(0.6),
+    ]
+    ref = write(tmp_path, "cut-in", pieces)
+    cut_at = 0.5 + len(parts["greeting"]) / SR + 0.6 + (len(question) - overlap) / SR
+    cfg = Config()
+    result = process_call(ref, cfg, Models.load(cfg))
+    assert result.roles.confidence >= cfg.rules.role_min_confidence
+    agent = [t for t in result.turns if t.role == "agent" and abs(t.start - cut_at) < 0.6]
+    caller_end = max(t.end for t in result.turns if t.role == "caller" and t.start < cut_at)
+    assert agent and caller_end > agent[0].start + 0.5  # the turns overlap where both spoke
+    cut_ins = [e for e in result.events if e.rule_id == "interruption.agent"]
+    assert len(cut_ins) == 1 and abs(cut_ins[0].start - cut_at) < 0.6
+
+    # Without the segmentation model the same recording shows no overlap at all.
+    from dataclasses import replace
+
+    plain = replace(cfg, speech=replace(cfg.speech, segmentation=False))
+    result = process_call(ref, plain, Models.load(plain))
+    assert not [e for e in result.events if e.rule_id == "interruption.agent"]

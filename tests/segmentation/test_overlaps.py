@@ -48,15 +48,16 @@ def test_a_cut_in_at_a_change_of_speaker_makes_the_turns_overlap():
     assert [(t.speaker, t.start, t.end) for t in out] == [("spk1", 0.5, 4.0), ("spk0", 3.2, 7.0)]
 
 
-def test_a_cut_in_inside_one_region_splits_it_where_the_voice_changes():
-    # One VAD region 0.5-8 s: the caller to 4.0 s, the agent from 3.2 s, and one voice (the
-    # caller's, heard longest by the clustering) given to all of it.
+def test_an_overlap_inside_one_region_is_the_other_voice_over_it_whoever_goes_on():
+    # One VAD region 0.5-8 s with one voice; the model hears both at 5.0-5.8 s and another local
+    # speaker after it. Who speaks after the overlap is the clustering's call (its resegmentation
+    # by d-vectors), not the local speakers': the overlap becomes the other voice's short turn.
     turns = [Turn("spk1", "unknown", 0.5, 8.0), Turn("spk0", "unknown", 9.0, 9.8)]
     seg = segmentation(10, [(1, 0.5, 5.0), (3, 5.0, 5.8), (2, 5.8, 8.0), (2, 9.0, 9.8)])
     out = overlapped_turns(turns, seg)
     assert [(t.speaker, t.start, t.end) for t in out] == [
-        ("spk1", 0.5, 5.8),
-        ("spk0", 5.0, 8.0),
+        ("spk1", 0.5, 8.0),
+        ("spk0", 5.0, 5.8),
         ("spk0", 9.0, 9.8),
     ]
 
@@ -78,3 +79,33 @@ def test_one_voice_or_no_overlap_leaves_turns_alone():
     assert overlapped_turns(turns, seg) == turns
     two = [Turn("spk0", "unknown", 0.5, 3.0), Turn("spk1", "unknown", 3.5, 8.0)]
     assert overlapped_turns(two, segmentation(10, [(1, 0.5, 3.0), (2, 3.5, 8.0)])) == two
+
+
+def test_an_overlap_near_a_turns_end_with_the_other_voice_next_is_where_it_took_over():
+    # The caller (spk0) to 10.3 s, the agent from 8.6 s; the pause-based regions put the change
+    # at 10.8 s, after the caller's last words (E021 of the corpus).
+    turns = [Turn("spk0", "unknown", 0.5, 10.8), Turn("spk1", "unknown", 11.3, 14.0)]
+    seg = segmentation(15, [(1, 0.5, 8.6), (3, 8.6, 10.3), (2, 10.3, 14.0)])
+    out = overlapped_turns(turns, seg)
+    assert [(t.speaker, t.start, t.end) for t in out] == [("spk0", 0.5, 10.3), ("spk1", 8.6, 14.0)]
+
+
+def test_an_overlap_near_a_turns_start_with_the_other_voice_before_is_where_it_cut_in():
+    # The agent's turn was given the caller's last words: it starts at 7.0 s, the caller went on
+    # to 8.6 s and the agent cut in at 8.0 s.
+    turns = [Turn("spk0", "unknown", 0.5, 6.5), Turn("spk1", "unknown", 7.0, 14.0)]
+    seg = segmentation(15, [(1, 0.5, 8.0), (3, 8.0, 8.6), (2, 8.6, 14.0)])
+    out = overlapped_turns(turns, seg)
+    assert [(t.speaker, t.start, t.end) for t in out] == [("spk0", 0.5, 8.6), ("spk1", 8.0, 14.0)]
+
+
+def test_a_short_turn_does_not_hand_itself_over_twice():
+    # The agent's turn (set by a first cut-in) is 1 s old when the caller murmurs near its end.
+    turns = [Turn("spk1", "unknown", 5.0, 8.0), Turn("spk0", "unknown", 8.4, 11.0)]
+    seg = segmentation(12, [(1, 5.0, 6.0), (3, 6.0, 6.8), (1, 6.8, 8.0), (2, 8.4, 11.0)])
+    out = overlapped_turns(turns, seg)
+    assert [(t.speaker, t.start, t.end) for t in out] == [
+        ("spk1", 5.0, 8.0),
+        ("spk0", 6.0, 6.8),
+        ("spk0", 8.4, 11.0),
+    ]
