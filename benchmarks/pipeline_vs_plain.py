@@ -17,12 +17,13 @@ Prints per-recording times, medians, the ratio of totals, callqa's per-stage bre
 callqa's transcription stage alone to plain (issue 3's target), and the CER of both against the
 truth files when the share has them, per recording kind.
 
-    .venv/bin/python benchmarks/pipeline_vs_plain.py [SHARE] [--repeat N] [--match .stereo]
+    .venv/bin/python benchmarks/pipeline_vs_plain.py [SHARE] [--repeat N] [--match "\\.stereo$"]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -43,14 +44,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--match", default="", help="only recordings whose call id contains this")
+    parser.add_argument(
+        "--match", default="", help="only recordings whose call id matches this regular expression"
+    )
     args = parser.parse_args()
 
     cfg = Config()
     models = Models.load(cfg)
     lexicon = load_lexicon(cfg.lexicons_path)
     whisper = models.transcriber._model  # the very same CTranslate2 model callqa uses
-    refs = [r for r in scan_share(Path(args.share)).calls if args.match in r.call_id]
+    refs = [r for r in scan_share(Path(args.share)).calls if re.search(args.match, r.call_id)]
 
     # Warm-up: first-call costs (VAD session, embedder, jieba) must not count against either side.
     process_call(refs[0], cfg, models, lexicon)
