@@ -40,6 +40,12 @@ class Segmentation:
     windows: np.ndarray  # (windows, frames per window, classes)
 
 
+def window_offsets(n: int, window: int, step: int) -> list[int]:
+    """First sample of every window over ``n`` samples: every ``step`` until a window reaches the
+    end (the last one, like a recording shorter than a window, is padded with silence)."""
+    return list(range(0, max(1, n - window + step), step))
+
+
 class Segmenter:
     """A segmentation ONNX behind the contract of ``pipeline.segmentation``, run with onnxruntime.
 
@@ -61,9 +67,7 @@ class Segmenter:
         window = int(WINDOW_S * SAMPLE_RATE)
         step = int(self.step_s * SAMPLE_RATE)
         n = len(samples)
-        starts = list(range(0, max(1, n - window + step), step)) or [0]
-        if starts[-1] + window < n:
-            starts.append(n - window)
+        starts = window_offsets(n, window, step)
         outputs = []
         for k in range(0, len(starts), self.batch):
             chunk = np.zeros((len(starts[k : k + self.batch]), 1, window), np.float32)

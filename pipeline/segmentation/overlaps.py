@@ -74,12 +74,12 @@ def overlapped_turns(
     turns: Sequence[Turn], seg: Segmentation, options: OverlapOptions = OverlapOptions()
 ) -> list[Turn]:
     """``turns`` with every overlap the segmentation found placed in them (module docstring)."""
-    out = sorted(turns, key=lambda t: t.start)
+    out = sorted(turns, key=lambda t: (t.start, t.end))
     if len({t.speaker for t in out}) < 2:
         return out
     for s, e in overlap_regions(seg, options):
         out = sorted(_place(out, s, e, options), key=lambda t: (t.start, t.end))
-    return sorted(out, key=lambda t: (t.start, t.end))
+    return out
 
 
 def _place(turns: list[Turn], s: float, e: float, o: OverlapOptions) -> list[Turn]:

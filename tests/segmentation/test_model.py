@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipeline.segmentation.model import WINDOW_S, Segmenter
+from pipeline.segmentation.model import WINDOW_S, Segmenter, window_offsets
 
 SR = 16000
 
@@ -38,11 +38,7 @@ class FakeSession:
 def segmenter_with(session: FakeSession, duration: float, step_s: float = 5.0) -> Segmenter:
     seg = Segmenter.__new__(Segmenter)
     seg._session, seg._input, seg.step_s, seg.batch = session, "x", step_s, 2
-    window, step = int(WINDOW_S * SR), int(step_s * SR)
-    n = int(duration * SR)
-    starts = list(range(0, max(1, n - window + step), step))
-    if starts[-1] + window < n:
-        starts.append(n - window)
+    starts = window_offsets(int(duration * SR), int(WINDOW_S * SR), int(step_s * SR))
     session.starts = [s / SR for s in starts]
     return seg
 
@@ -50,12 +46,18 @@ def segmenter_with(session: FakeSession, duration: float, step_s: float = 5.0) -
 def test_a_pyannote_style_model_is_read_by_its_powerset_and_windows_are_averaged():
     session = FakeSession()
     seg = segmenter_with(session, 23.0)(np.zeros(23 * SR, np.float32))
-    assert session.calls == [2, 2]  # windows at 0, 5, 10 and 13 s, two per run
+    assert session.calls == [2, 2]  # windows at 0, 5, 10 and 15 s, two per run
     times = (np.arange(len(seg.overlap)) + 0.5) * seg.frame_s
     assert len(seg.overlap) == int(np.ceil(23.0 / seg.frame_s))
     assert (seg.overlap[(times > 4.1) & (times < 5.9)] > 0.9).all()
     assert (seg.overlap[(times < 3.9) | (times > 6.1)] < 0.1).all()
     assert np.allclose(seg.speech, 0.99, atol=0.01)
+
+
+def test_windows_cover_the_recording_to_its_end():
+    assert window_offsets(23, 10, 5) == [0, 5, 10, 15]
+    assert window_offsets(20, 10, 5) == [0, 5, 10]
+    assert window_offsets(3, 10, 5) == [0]
 
 
 def test_a_recording_shorter_than_a_window_is_padded():
@@ -65,7 +67,7 @@ def test_a_recording_shorter_than_a_window_is_padded():
 
 
 @pytest.mark.integration
-def test_the_committed_model_hears_two_real_voices_at_once(sample_share):
+def test_the_committed_model_hears_two_voices_at_once(sample_share):
     """S001's agent and caller channels (rendered voices), mixed with a 1.5 s overlap."""
     from pipeline.audio import decode
     from pipeline.modelstore import COMMITTED
