@@ -27,11 +27,14 @@ or one character) said while the other party was speaking; a floor flag (interru
 独断专横) that was not expected and lies within a second of one is counted as a false alarm
 caused by it.
 
-Who spoke when is scored with pyannote.metrics on the utterance times: DER and JER with a collar
+Who spoke when is scored with pyannote.metrics on the turns table (the diarization; the utterance
+times for a warehouse from before it): DER and JER with a collar
 of 0.25 s in total (0.125 s either side of each reference boundary) and overlapped speech scored
 (``skip_overlap=False``), the hypothesis speakers (channels or clusters) mapped optimally onto the
 reference roles; role accuracy is the share of recordings whose agent speaker is mapped to the
-reference agent.
+reference agent. Overlapped speech is scored twice: on the turns (what the diarization found) and
+on the utterances, which is what the interruption rules read (an overlap with no words in it, a
+breath or the model's false alarm, never reaches them).
 """
 
 from __future__ import annotations
@@ -338,11 +341,16 @@ def evaluate(
     if role_min_confidence is None:
         role_min_confidence = RulesConfig().role_min_confidence
     truths = load_truth(truth_dir)
-    diarization, overlap = _Diarization(), _Overlap()
+    diarization, overlap, overlap_words = _Diarization(), _Overlap(), _Overlap()
     calls = read_table(warehouse, "calls").set_index("call_id")
     utterances = read_table(warehouse, "utterances")
     events = read_table(warehouse, "events")
     utt_by_call = {cid: g.sort_values("start_ms") for cid, g in utterances.groupby("call_id")}
+    # Who spoke when is scored on the turns table, the diarization itself (and what ``--rttm``
+    # exports): a turn the ASR found no words in (a 嗯 under the other party's speech) is still
+    # speech, and still overlap. A warehouse from before the turns table falls back on utterances.
+    turns = read_table(warehouse, "turns")
+    turns_by_call = {cid: g.sort_values("start_ms") for cid, g in turns.groupby("call_id")}
     events_by_call = {cid: g for cid, g in events.groupby("call_id")}
     backchannel_tokens = load_lexicon(ROOT / "lexicons")["backchannels"]
 
@@ -382,8 +390,10 @@ def evaluate(
                 cer_acc[key][1] += length
             confidence = float(calls.loc[call_id, "role_confidence"])
             trusted = confidence >= role_min_confidence
-            who = diarization.add(layout, truth, hyp, calls.loc[call_id, "agent_speaker"], trusted)
-            overlapped = overlap.add(layout, truth, hyp)
+            who_spoke = turns_by_call.get(call_id, hyp)
+            who = diarization.add(layout, truth, who_spoke, calls.loc[call_id, "agent_speaker"], trusted)
+            overlapped = overlap.add(layout, truth, who_spoke)
+            overlap_words.add(layout, truth, hyp)
             predicted = flags_by_call.get(call_id, set()) if with_text else set()
             if not preset_scored:
                 predicted = {p for p in predicted if p.partition(":")[0] not in PRESET_RULES}
@@ -440,6 +450,7 @@ def evaluate(
         },
         "diarization": diarization.report(),
         "overlap": overlap.report(),
+        "overlap_words": overlap_words.report(),
         "rules": rules.get("all", {}),
         "rules_by_kind": {kind: r for kind, r in rules.items() if kind != "all"},
         "calls": per_call,
@@ -486,15 +497,27 @@ def render_report(report: dict):
             str(d["confident_role_errors"]),
         )
     overlap = Table(
-        "recordings", "true overlap s", "detected s", "precision", "recall", title="overlapped speech"
+        "recordings",
+        "true overlap s",
+        "detected s",
+        "precision",
+        "recall",
+        "P / R in words",
+        title="overlapped speech (turns; in words: the utterances the rules read)",
     )
 
     def fmt(x):
         return "-" if x is None else f"{x:.2f}"
 
     for kind, o in report["overlap"].items():
+        w = report.get("overlap_words", {}).get(kind, {})
         overlap.add_row(
-            kind, f"{o['reference_s']:.1f}", f"{o['detected_s']:.1f}", fmt(o["precision"]), fmt(o["recall"])
+            kind,
+            f"{o['reference_s']:.1f}",
+            f"{o['detected_s']:.1f}",
+            fmt(o["precision"]),
+            fmt(o["recall"]),
+            f"{fmt(w.get('precision'))} / {fmt(w.get('recall'))}",
         )
     rules = Table("rule", "tp", "fp", "fn", "precision", "recall", "f1", title="flags per call")
     for key, r in report["rules"].items():
@@ -537,7 +560,16 @@ def _figures(report: dict) -> dict[str, float | None]:
         elif value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
             out[prefix] = value
 
-    for section in ("summary", "cer", "backchannels", "diarization", "overlap", "rules", "rules_by_kind"):
+    for section in (
+        "summary",
+        "cer",
+        "backchannels",
+        "diarization",
+        "overlap",
+        "overlap_words",
+        "rules",
+        "rules_by_kind",
+    ):
         walk(section, report.get(section, {}))
     for call in report.get("calls", []):
         walk(f"calls.{call['call_id']}", {k: call.get(k) for k in ("cer", "cer_agent", "der")})

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from pipeline.lexicon import Lexicon
 from pipeline.records import RoleAssignment, Turn, Utterance
 from pipeline.segmentation.features import mel_filterbank
 from pipeline.speech import Region
+from pipeline.text import han_count
 
 # Cosine similarity of two cluster centroids above which they may be one voice (voicemail,
 # monologue). Measured on the rendered calls (docs/measurements.md): two voices 0.32-0.67, one voice
@@ -34,6 +36,14 @@ _MIN_SPEAKER_S = 2.0
 # At most this many 0.8 s windows per region are embedded: enough for a d-vector that separates
 # two voices, and the cost of a long monologue stays bounded.
 _MAX_WINDOWS = 3
+# When the regions cluster into one voice, they are cut into pieces of at most this many seconds
+# and clustered again: quick turn-taking with overlaps leaves no pause for the VAD, and a whole
+# conversation can be a single region.
+_PIECE_S = 2.0
+# A region shorter than _MIN_EMBED_S but at least _SHORT_MIN_S long is given the voice its own
+# d-vector is nearer to by this cosine margin (in the centred space); else its neighbour's.
+_SHORT_MIN_S = 0.3
+_SHORT_MARGIN = 0.2
 
 
 def merge_turns(turns: Sequence[Turn], max_gap: float) -> list[Turn]:
@@ -182,6 +192,21 @@ def cluster_without_outliers(
     return out
 
 
+def centred(embeddings: np.ndarray) -> np.ndarray:
+    """Embeddings less their call's mean direction, L2-normalised again.
+
+    Every d-vector of one recording shares the line's colouring (an 8 kHz µ-law channel above
+    all), which pulls any two voices to a cosine of 0.8-0.9 and lets average linkage chain them
+    together. Removing the recording's mean (unweighted: a long turn must not pull it towards one
+    voice) leaves what differs between the regions, the speakers. Needs three embeddings at least;
+    fewer are returned as they are.
+    """
+    if len(embeddings) < 3:
+        return embeddings
+    out = embeddings - embeddings.mean(axis=0)
+    return out / (np.linalg.norm(out, axis=1, keepdims=True) + 1e-12)
+
+
 def voice_similarity(embeddings: np.ndarray, labels: np.ndarray) -> float | None:
     """Cosine similarity of the centroids of two clusters (None unless there are exactly two)."""
     keys = np.unique(labels)
@@ -210,46 +235,104 @@ def mono_turns(
 ) -> MonoSpeakers:
     """Turns with speaker labels (``spk0``, ``spk1``); roles come later, from the words.
 
-    Regions of ``resegment_min_s`` or longer are split where the voice changes inside them (a
-    reply that starts before the other party has quite finished leaves no pause for the VAD),
-    when the two voices are distinct enough for a window to be told apart.
+    Regions are clustered on their d-vectors less the recording's mean (``centred``); regions
+    that all cluster into one voice are cut into pieces of ``_PIECE_S`` and clustered again.
+    With two voices, regions of ``resegment_min_s`` or longer are split where the voice changes
+    inside them (a reply that starts before the other party has quite finished leaves no pause
+    for the VAD). Whether two alike clusters are one voice after all is decided once the words
+    are known (``one_voice``).
     """
     if not regions:
         return MonoSpeakers([], None)
-    long_enough = [i for i, (s, e) in enumerate(regions) if e - s >= _MIN_EMBED_S]
-    labels = np.zeros(len(regions), dtype=int)
+    labels, trusted, vectors, embedded = _label_regions(samples, regions, embedder, max_speakers)
+    if len(set(labels.tolist())) < 2:
+        pieces = _pieces(regions, _PIECE_S)
+        if len(pieces) > len(regions):
+            split = _label_regions(samples, pieces, embedder, max_speakers)
+            if len(set(split[0].tolist())) >= 2:
+                regions, (labels, trusted, vectors, embedded) = pieces, split
     centroids, similarity = None, None
-    if long_enough:
-        vectors = embedder.embed_many([_cut(samples, *regions[i]) for i in long_enough])
-        seconds = np.array([regions[i][1] - regions[i][0] for i in long_enough])
-        clustered = cluster_without_outliers(vectors, seconds, max_speakers)
-        trusted = [i for i, label in zip(long_enough, clustered, strict=True) if label >= 0]
-        for i, label in zip(long_enough, clustered, strict=True):
-            labels[i] = label
-        # A region too short to embed, or set aside as odd, takes the label of its nearest
-        # clustered neighbour in time.
-        anchors = np.array([(regions[i][0] + regions[i][1]) / 2 for i in trusted])
-        for i, (s, e) in enumerate(regions):
-            if i not in trusted:
-                labels[i] = labels[trusted[int(np.argmin(np.abs(anchors - (s + e) / 2)))]]
-        speech = {
-            k: sum(e - s for (s, e), lab in zip(regions, labels, strict=True) if lab == k)
-            for k in set(labels)
-        }
-        if len(speech) > 1 and min(speech.values()) < _MIN_SPEAKER_S:
-            labels[:] = 0
-        else:
-            embedded = labels[long_enough]
-            centroids = {k: vectors[embedded == k].mean(axis=0) for k in set(embedded.tolist())}
-            similarity = voice_similarity(vectors, embedded)
+    if len(set(labels.tolist())) >= 2:
+        centroids = {k: vectors[embedded == k].mean(axis=0) for k in set(embedded.tolist())}
+        similarity = voice_similarity(vectors, embedded)
+    if centroids is not None and len(centroids) == 2 and len(vectors) >= 3:
+        _label_short_regions(samples, regions, labels, ~trusted, embedder, centroids, vectors.mean(axis=0))
     turns = [Turn(f"spk{label}", "unknown", s, e, 0) for (s, e), label in zip(regions, labels, strict=True)]
-    if resegment_min_s > 0 and similarity is not None and similarity < _SAME_SPEAKER:
+    if resegment_min_s > 0 and centroids is not None:
         turns = [
             piece
             for turn in turns
             for piece in _resegment(samples, turn, embedder, centroids, resegment_min_s)
         ]
     return MonoSpeakers(merge_turns(turns, max_gap), similarity)
+
+
+def _label_short_regions(
+    samples: Signal,
+    regions: list[Region],
+    labels: np.ndarray,
+    unlabelled: np.ndarray,
+    embedder: SpeakerEmbedder,
+    centroids: dict[int, np.ndarray],
+    mean: np.ndarray,
+) -> None:
+    """Give a region too short to cluster (or set aside as odd) the voice its own d-vector is
+    clearly nearer to, in the centred space the clusters were made in, in place of its neighbour's.
+
+    A short reply (好的, 对, a last word cut off by the hang-up) sits next to the other party's
+    long turn, so its nearest neighbour in time is often the wrong voice; a padded 0.3-0.8 s
+    d-vector is noisy, so it decides only by a clear margin (``_SHORT_MARGIN``).
+    """
+    short = [i for i in np.flatnonzero(unlabelled) if regions[i][1] - regions[i][0] >= _SHORT_MIN_S]
+    if not short:
+        return
+    keys = sorted(centroids)
+    voices = np.stack([centroids[k] - mean for k in keys])
+    voices /= np.linalg.norm(voices, axis=1, keepdims=True) + 1e-12
+    vectors = embedder.embed_many([_cut(samples, *regions[i]) for i in short]) - mean
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
+    for i, row in zip(short, vectors @ voices.T, strict=True):
+        if abs(row[0] - row[1]) >= _SHORT_MARGIN:
+            labels[i] = keys[int(np.argmax(row))]
+
+
+def _pieces(regions: list[Region], max_s: float) -> list[Region]:
+    """Regions cut into equal pieces of at most ``max_s``."""
+    out = []
+    for s, e in regions:
+        n = max(1, int(np.ceil((e - s) / max_s)))
+        edges = np.linspace(s, e, n + 1)
+        out += [(float(a), float(b)) for a, b in pairwise(edges)]
+    return out
+
+
+def _label_regions(
+    samples: Signal, regions: list[Region], embedder: SpeakerEmbedder, max_speakers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """A speaker label per region, whether it was clustered on its own d-vector (else it took its
+    nearest clustered neighbour's label), the d-vectors of the embedded regions and their labels."""
+    long_enough = [i for i, (s, e) in enumerate(regions) if e - s >= _MIN_EMBED_S]
+    labels = np.zeros(len(regions), dtype=int)
+    if not long_enough:
+        return labels, np.zeros(len(regions), dtype=bool), None, None
+    vectors = embedder.embed_many([_cut(samples, *regions[i]) for i in long_enough])
+    seconds = np.array([regions[i][1] - regions[i][0] for i in long_enough])
+    clustered = cluster_without_outliers(centred(vectors), seconds, max_speakers)
+    trusted = [i for i, label in zip(long_enough, clustered, strict=True) if label >= 0]
+    for i, label in zip(long_enough, clustered, strict=True):
+        labels[i] = label
+    # A region too short to embed, or set aside as odd, takes the label of its nearest
+    # clustered neighbour in time.
+    anchors = np.array([(regions[i][0] + regions[i][1]) / 2 for i in trusted])
+    for i, (s, e) in enumerate(regions):
+        if i not in trusted:
+            labels[i] = labels[trusted[int(np.argmin(np.abs(anchors - (s + e) / 2)))]]
+    speech = {
+        k: sum(e - s for (s, e), lab in zip(regions, labels, strict=True) if lab == k) for k in set(labels)
+    }
+    if len(speech) > 1 and min(speech.values()) < _MIN_SPEAKER_S:
+        labels[:] = 0
+    return labels, np.isin(np.arange(len(regions)), trusted), vectors, labels[long_enough]
 
 
 _WINDOW_S = 0.8  # one d-vector window (80 frames)
@@ -302,7 +385,9 @@ class RoleEvidence:
 
     speaker: str
     intro: bool  # a self-introduction (这里是…物业, 工号) in the speaker's first two utterances
-    greeting: bool  # a greeting there (callers greet too, so it weighs less as counter-evidence)
+    # A greeting there, counted only for the speaker who opens the call: a caller greets back
+    # (您好，我家…) after the agent has answered, even an agent who did not greet.
+    greeting: bool
     # Phrases of the service register (agent_language) and of the caller's (caller_language) the
     # speaker says, each phrase counted once per utterance: a long turn in which the clustering
     # joined both parties shows both registers.
@@ -331,6 +416,9 @@ def role_evidence(utterances: Sequence[Utterance], lexicon: Lexicon) -> list[Rol
     """Evidence per speaker, in order of first speech."""
     ordered = sorted(utterances, key=lambda u: u.start)
     speakers = list(dict.fromkeys(u.speaker for u in ordered))
+    # Who opens the call: the first to say more than one character (a caller's 喂 as the line
+    # connects opens nothing).
+    opener = next((u.speaker for u in ordered if u.scorable and han_count(u.text) > 1), None)
     out = []
     for spk in speakers:
         said = [u for u in ordered if u.speaker == spk and u.scorable]
@@ -339,7 +427,7 @@ def role_evidence(utterances: Sequence[Utterance], lexicon: Lexicon) -> list[Rol
             RoleEvidence(
                 spk,
                 lexicon["self_intro"].find(opening) is not None,
-                lexicon["greetings"].find(opening) is not None,
+                spk == opener and lexicon["greetings"].find(opening) is not None,
                 sum(lexicon["agent_language"].count(u.text) for u in said),
                 sum(lexicon["caller_language"].count(u.text) for u in said),
                 spk == speakers[0],

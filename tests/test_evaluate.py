@@ -191,6 +191,52 @@ def test_overlap_detection_trusted_roles_and_flags_per_recording_kind(tmp_path):
     assert report["rules"]["interruption.caller"]["recall"] == 0.5
 
 
+def test_who_spoke_when_is_scored_on_the_turns_and_overlap_also_as_the_rules_read_it(tmp_path):
+    from pipeline.records import Turn
+
+    wh, tr = tmp_path / "wh", tmp_path / "truth"
+    tr.mkdir()
+    said = [
+        {"role": "agent", "start": 0.0, "end": 4.0, "text": "您好，物业。"},
+        {"role": "caller", "start": 3.0, "end": 3.6, "text": "嗯。"},  # under the agent
+        {"role": "caller", "start": 4.5, "end": 7.0, "text": "我家漏水了。"},
+    ]
+    (tr / "C1.json").write_text(
+        json.dumps(
+            {
+                "schema": "callqa.truth/1",
+                "call_id": "C1",
+                "agent_id": "A1",
+                "format": "mono",
+                "expected_flags": [],
+                "utterances": said,
+            },
+            ensure_ascii=False,
+        )
+    )
+    ref = CallRef("C1", "/s/C1.flac", "A1", datetime(2026, 11, 16, 9, tzinfo=CST), "mono")
+    # The diarization found the 嗯 as a turn of its own; the ASR heard no words in it.
+    turns = (
+        Turn("spk0", "agent", 0.0, 4.0),
+        Turn("spk1", "caller", 3.0, 3.6),
+        Turn("spk1", "caller", 4.5, 7.0),
+    )
+    utterances = tuple(
+        replace(utt(role, a, b, text, speaker=spk, idx=i), call_id="C1")
+        for i, (role, spk, a, b, text) in enumerate(
+            [("agent", "spk0", 0.0, 4.0, "您好物业"), ("caller", "spk1", 4.5, 7.0, "我家漏水了")]
+        )
+    )
+    metrics = CallMetrics("C1", "A1", 7, 4, 3, 0, 1, 4, 2)
+    roles = RoleAssignment("spk0", 0.95, "test")
+    store_call(wh, CallResult(ref, "m", "l", roles, utterances, (), metrics, turns=turns))
+    report = evaluate(tr, wh)
+    assert report["diarization"]["mono"]["der"] == 0.0  # the turns are exactly right
+    assert report["overlap"]["mono"]["recall"] == 1.0 and report["overlap"]["mono"]["precision"] == 1.0
+    assert report["overlap_words"]["mono"]["recall"] == 0.0  # no words: the rules never see it
+    assert report["calls"][0]["der"] == 0.0
+
+
 def test_rttm_of_reference_and_stored_turns(tmp_path):
     from pipeline.evaluate import write_rttm
     from pipeline.records import Turn

@@ -153,6 +153,20 @@ def test_a_caller_who_greets_first_is_not_taken_for_the_agent(lexicon):
     assert roles.agent_speaker == "spk0" and roles.confidence >= 0.8
 
 
+def test_a_caller_who_greets_back_an_agent_who_did_not_greet_is_never_trusted_as_the_agent(lexicon):
+    # The agent answers curtly (no greeting: the call the greeting rule exists for); the caller
+    # greets back and names the 物业费 they paid. Counting the caller's 您好 as an opening made the
+    # caller the "agent" at 0.8 confidence; a greeting counts only for whoever opens the call.
+    utterances = [
+        utt("unknown", 1.0, 2.2, "喂，物业，什么事？", speaker="spk0"),
+        utt("unknown", 2.7, 15.4, "您好，我在手机上交物业费，付款一直失败。", speaker="spk1"),
+        utt("unknown", 15.8, 16.9, "哪一栋的？", speaker="spk0"),
+        utt("unknown", 17.2, 21.9, "十三栋二单元四零二。", speaker="spk1"),
+    ]
+    roles = infer_roles(utterances, lexicon)
+    assert roles.confidence < 0.5 or roles.agent_speaker == "spk0"
+
+
 def test_voices_that_each_carry_the_other_partys_words_are_not_trusted(lexicon):
     # The clustering mixed the parties: spk1 holds the agent's questions and the caller's
     # complaints alike. Any assignment would be a guess: the rules must abstain.
@@ -196,3 +210,73 @@ def test_a_lone_odd_region_does_not_become_the_second_speaker():
     labels = cluster_without_outliers(vectors, seconds)
     assert len(set(labels[:6])) == 1 and len(set(labels[6:11])) == 1 and labels[0] != labels[6]
     assert labels[-1] == -1  # set aside: mono_turns gives it a neighbour's label in time
+
+
+class _VoiceByLevel:
+    """A stand-in for the d-vector model, for the clustering logic: a constant signal of 0.1 is
+    voice A, 0.3 voice B, and a segment's vector is its mix of the two on top of a strong shared
+    direction (the line's colouring, which pulls any two voices to a high cosine)."""
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(7)
+        self.line, self.a, self.b = rng.normal(size=(3, 64))
+        self.rng = rng
+
+    def embed_many(self, segments):
+        out = []
+        for samples in segments:
+            share_b = float(np.clip((np.mean(samples) - 0.1) / 0.2, 0, 1))
+            v = 4 * self.line + (1 - share_b) * self.a + share_b * self.b + 0.1 * self.rng.normal(size=64)
+            out.append(v / np.linalg.norm(v))
+        return np.stack(out)
+
+
+def _signal(*spans):
+    """16 kHz samples: (start, end, level) spans over silence."""
+    samples = np.zeros(int(max(e for _, e, _ in spans) * 16000) + 1600, dtype=np.float32)
+    for start, end, level in spans:
+        samples[int(start * 16000) : int(end * 16000)] = level
+    return samples
+
+
+def test_centring_removes_what_every_region_of_a_line_shares():
+    from pipeline.speakers import centred
+
+    voices = _VoiceByLevel()
+    vectors = voices.embed_many([np.full(100, 0.1)] * 4 + [np.full(100, 0.3)] * 3)
+    labels = np.array([0] * 4 + [1] * 3)
+    assert voice_similarity(vectors, labels) > 0.9  # two voices, as alike as one on this line
+    assert voice_similarity(centred(vectors), labels) < 0
+    assert list(cluster_speakers(centred(vectors))) in ([0] * 4 + [1] * 3, [1] * 4 + [0] * 3)
+    assert np.array_equal(centred(vectors[:2]), vectors[:2])  # too few to estimate a mean from
+
+
+def test_a_conversation_without_a_pause_is_cut_into_pieces_to_find_its_two_voices():
+    from pipeline.speakers import mono_turns
+
+    samples = _signal((0.5, 6.5, 0.1), (6.5, 12.5, 0.3), (12.5, 16.5, 0.1))
+    turns = mono_turns(samples, [(0.5, 16.5)], _VoiceByLevel(), 2, 1.0).turns
+    assert [t.speaker for t in turns] == ["spk0", "spk1", "spk0"] or [t.speaker for t in turns] == [
+        "spk1",
+        "spk0",
+        "spk1",
+    ]
+    assert abs(turns[1].start - 6.5) < 1.1 and abs(turns[1].end - 12.5) < 1.1
+
+
+def test_a_short_reply_gets_its_own_voice_not_its_neighbours():
+    from pipeline.speakers import mono_turns
+
+    spans = [
+        (0.5, 3.5, 0.1),
+        (4.0, 7.0, 0.1),
+        (7.4, 7.9, 0.3),
+        (8.6, 12.0, 0.1),
+        (12.5, 16.0, 0.3),
+        (16.5, 19.0, 0.3),
+    ]
+    samples = _signal(*spans)
+    turns = mono_turns(samples, [(s, e) for s, e, _ in spans], _VoiceByLevel(), 2, 0.3).turns
+    reply = next(t for t in turns if t.start == 7.4)
+    caller = next(t for t in turns if t.start == 12.5)
+    assert reply.speaker == caller.speaker != turns[0].speaker
