@@ -367,9 +367,22 @@ def _write_manifest(out: Path, rows: list[tuple]) -> None:
         writer.writerows(rows)
 
 
-if __name__ == "__main__":
-    args = sys.argv[1:]
-    if args[:1] == ["--conversations"]:
-        print(build_conversations(Path(args[1] if len(args) > 1 else "data/eval/real_conversations")))
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.realspeech",
+        description="Build the real-speech share (one clip per recording) or, with --conversations, "
+        "the real-voice conversations, from clips inside pinned registry packages.",
+    )
+    parser.add_argument("out", nargs="?", type=Path, help="the share to write")
+    parser.add_argument("--conversations", action="store_true", help="two-party mono conversations")
+    args = parser.parse_args(argv)
+    if args.conversations:
+        print(build_conversations(args.out or Path("data/eval/real_conversations")))
     else:
-        print(build_share(Path(args[0] if args else "data/eval/real_speech")))
+        print(build_share(args.out or Path("data/eval/real_speech")))
+
+
+if __name__ == "__main__":
+    main()
