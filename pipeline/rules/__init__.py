@@ -92,6 +92,13 @@ def abstentions(ctx: CallContext) -> list[str]:
             f"role-dependent rules abstained: agent role confidence {ctx.roles.confidence:.2f} "
             f"< {ctx.config.role_min_confidence:.2f} ({ctx.roles.reason})"
         )
+    from pipeline.rules.greeting import greeting_given_away
+
+    if ctx.roles_trusted and greeting_given_away(ctx):
+        reasons.append(
+            "greeting.missing abstained: the call opens with a lone greeting given to the other voice "
+            "just before the agent's first words (on mono, most often the agent's own)"
+        )
     flagged = [u for u in ctx.utterances if not u.scorable]
     if flagged:
         reasons.append(

@@ -2,7 +2,9 @@
 
 Measured from the agent's first speech, not the file start: ringback, IVR prompts and silence
 come first on many recordings. Abstains (no event) when the roles are not trusted or the agent
-never speaks: an unknown role must not blame anyone.
+never speaks: an unknown role must not blame anyone. Abstains too on a mono call whose first
+words are a lone greeting given to the other voice right before the agent's opening
+(``greeting_given_away``): the agent's own 您好, too short for the clustering to be sure of.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ def greeting_missing(ctx: CallContext) -> list[Event]:
     if not agent:
         return []
     first = agent[0]
+    if greeting_given_away(ctx):
+        return []
     window_end = first.start + ctx.config.greeting_window_s
     opening = [u for u in agent if u.start < window_end]
     if any(ctx.lexicon["greetings"].find(_text_until(u, window_end)) for u in opening):
@@ -35,6 +39,26 @@ def greeting_missing(ctx: CallContext) -> list[Event]:
             severity="major",
         )
     ]
+
+
+# The other voice's lone greeting ends at most this long before the agent's opening (a pause inside
+# one speaker's 您好，阳光物业… is shorter than a change of speaker with an answer).
+_HANDOVER_GAP_S = 0.6
+
+
+def greeting_given_away(ctx: CallContext) -> bool:
+    """The call opens with a lone greeting (您好, nothing else) by the other voice, and the agent's
+    opening follows it within ``_HANDOVER_GAP_S``: on a mono call that 0.5-1 s 您好 is most often
+    the agent's own, clustered with the caller. Who said it is then unsure, and the rule abstains.
+    With one party per channel (stereo: the roles come from the channel map, confidence 1) it
+    never applies."""
+    if ctx.roles.confidence >= 1.0:
+        return False
+    speech = sorted((u for u in ctx.utterances if u.scorable), key=lambda u: u.start)
+    if len(speech) < 2 or speech[0].role == "agent" or speech[1].role != "agent":
+        return False
+    opening, agent = speech[0], speech[1]
+    return agent.start - opening.end <= _HANDOVER_GAP_S and ctx.lexicon["greetings"].is_whole(opening.text)
 
 
 def _text_until(utterance, limit: float) -> str:

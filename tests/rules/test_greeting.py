@@ -72,3 +72,23 @@ def test_hallucinated_text_is_never_evidence(lexicon):
 def test_apply_rules_runs_the_greeting_rule_among_the_others(lexicon):
     events = apply_rules(ctx([utt("agent", 2.0, 4.0, "说。")], lexicon))
     assert sorted(e.rule_id for e in events) == ["closing.missing", "greeting.missing", "self_intro.missing"]
+
+
+def test_a_lone_greeting_given_to_the_caller_before_the_agents_opening_is_not_blamed_on_mono(lexicon):
+    # Mono: the clustering gave the agent's 0.8 s 您好 to the caller's voice; the agent's opening
+    # follows 0.26 s later without a greeting of its own. Who said 您好 is unsure: abstain.
+    calls = [
+        utt("caller", 1.14, 1.94, "您好，"),
+        utt("agent", 2.19, 8.56, "阳光物业客服中心工号二零七，请问有什么可以帮您？"),
+        utt("caller", 8.85, 17.2, "我想问一下我的停车月卡是不是到期了？"),
+    ]
+    clustered = RoleAssignment("spk1", 0.95, "words")
+    assert greeting_missing(ctx(calls, lexicon, roles=clustered)) == []
+    from pipeline.rules import abstentions
+
+    assert any("greeting.missing abstained" in r for r in abstentions(ctx(calls, lexicon, roles=clustered)))
+    # Stereo: the caller's channel said it; the agent did not greet.
+    assert [e.rule_id for e in greeting_missing(ctx(calls, lexicon))] == ["greeting.missing"]
+    # A caller who says more than a greeting, or an agent who answers later, is not a hand-over.
+    late = [calls[0], utt("agent", 3.0, 8.56, "阳光物业客服中心。"), calls[2]]
+    assert [e.rule_id for e in greeting_missing(ctx(late, lexicon, roles=clustered))] == ["greeting.missing"]
