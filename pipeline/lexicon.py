@@ -45,18 +45,45 @@ def _contains_seq(haystack: tuple[str, ...], needle: tuple[str, ...]) -> int:
     return -1
 
 
+def _syllables(text: str) -> tuple[str, ...]:
+    """One toneless syllable per character (a digit or letter stands for itself)."""
+    return tuple(_pinyin(ch)[0] if ch.strip() else ch for ch in text)
+
+
+def without_contexts(clean: str, contexts: tuple[str, ...]) -> str:
+    """``clean`` with every occurrence of a context (exactly, or by pinyin) cut out, the two sides
+    kept apart by a space so that no phrase matches across the cut."""
+    if not contexts or not clean:
+        return clean
+    sounds = _syllables(clean)
+    cut = [False] * len(clean)
+    for context in contexts:
+        key = _syllables(context)
+        n = len(key)
+        for i in range(len(clean) - n + 1):
+            if clean[i : i + n] == context or sounds[i : i + n] == key:
+                cut[i : i + n] = [True] * n
+    return "".join(" " if c else ch for ch, c in zip(clean, cut, strict=True))
+
+
 @dataclass(frozen=True)
 class PhraseList:
     name: str
     phrases: tuple[str, ...]
+    # Contexts in which a phrase says something else: 物业 names the centre in an agent's 阳光物业,
+    # not in a caller's 物业费. Cut out of the text before matching.
+    unless: tuple[str, ...] = ()
 
     @cached_property
     def _keys(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return tuple((for_scoring(p), _pinyin(for_scoring(p))) for p in self.phrases)
 
+    def _clean(self, text: str) -> str:
+        return without_contexts(for_scoring(text), self.unless)
+
     def find(self, text: str, *, homophones: bool = True) -> str | None:
         """The first phrase found in ``text`` (exactly, or by pinyin), else None."""
-        clean = for_scoring(text)
+        clean = self._clean(text)
         if not clean:
             return None
         for phrase, _ in self._keys:
@@ -71,7 +98,7 @@ class PhraseList:
 
     def count(self, text: str, *, homophones: bool = True) -> int:
         """How many different phrases of this list ``text`` holds (exactly, or by pinyin)."""
-        clean = for_scoring(text)
+        clean = self._clean(text)
         if not clean:
             return 0
         sounds = _pinyin(clean) if homophones else ()
@@ -145,5 +172,6 @@ def load_lexicon(folder: Path) -> Lexicon:
         path = folder / f"{name}.toml"
         with open(path, "rb") as f:
             data = tomllib.load(f)
-        lists[name] = PhraseList(name, tuple(data.get("phrases", ())))
+        unless = tuple(for_scoring(x) for x in data.get("unless", ()))
+        lists[name] = PhraseList(name, tuple(data.get("phrases", ())), unless)
     return Lexicon(folder=folder, lists=lists, version=digest.hexdigest()[:12])

@@ -89,3 +89,15 @@ def test_a_phrase_list_counts_the_different_phrases_a_text_holds(lexicon):
     assert agent.count("好的，请问您家是几栋？我这边给您登记。") >= 3  # 请问, 我这边, 给您登记 ...
     assert agent.count("我家厨房漏水了") == 0
     assert lexicon["caller_language"].count("我家漏水了，你们能不能派人来？") >= 3
+
+
+def test_a_phrase_in_one_of_its_lists_innocent_contexts_does_not_count(lexicon):
+    intro = lexicon["self_intro"]
+    assert intro.find("您好，阳光物业客服中心") is not None
+    assert intro.find("喂，物业，什么事？") is not None
+    # The caller's fee and the centre addressed as 你们 are not the agent naming the centre,
+    # nor is a homophone of them (屋业费), and no phrase matches across the cut.
+    assert intro.find("您好，我在手机上交物业费") is None
+    assert intro.find("我交屋业费") is None
+    assert intro.find("你们物业怎么回事") is None
+    assert intro.count("我交物业费，这里是阳光物业") == 2  # 这里是, 物业 (the agent's own)

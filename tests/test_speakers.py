@@ -96,6 +96,9 @@ def test_alike_clusters_are_one_voice_only_when_their_words_show_one_party(lexic
     assert one_voice(monologue, 0.85) and one_voice(voicemail, 0.85)
     assert not one_voice(monologue, 0.5)  # voices that differ are two speakers whatever they say
     assert not one_voice(monologue, None)
+    # Words of neither party show nothing either way, and alike voices are no proof of one.
+    wordless = _evidence(lexicon, [("spk0", "今天天气不错。"), ("spk1", "是啊，出去走走吧。")])
+    assert not one_voice(wordless, 0.9)
 
 
 def test_embedder_reproduces_the_packages_own_d_vector_recipe(sample_share):
