@@ -114,17 +114,35 @@ def is_repetition_loop(text: str) -> bool:
 
 _RETRY_MIN_S = 2.0  # speech left without words worth a second pass
 _RETRY_PIECE_S = 0.8  # shorter pieces (嗯, 好的) are often rightly left empty
+# Inside a piece that has words, a stretch this long without any is speech Whisper skipped (a
+# pause that long would have ended the VAD region); word times are loose, so the stretch is cut
+# this far in from the words either side.
+_RETRY_GAP_S = 1.5
+_RETRY_EDGE_S = 0.2
 
 
 def unheard_pieces(pieces: Sequence[Piece], segments: Sequence[AsrSegment]) -> list[Piece]:
-    """The pieces of at least ``_RETRY_PIECE_S`` that no transcribed word falls in."""
-    heard = [(ch, w.start, w.end) for seg in segments for w, ch in zip(seg.words, seg.channels, strict=True)]
-    return [
-        p
-        for p in pieces
-        if p.end - p.start >= _RETRY_PIECE_S
-        and not any(ch == p.channel and start < p.end and end > p.start for ch, start, end in heard)
-    ]
+    """Speech no transcribed word falls in: whole pieces of at least ``_RETRY_PIECE_S``, and
+    stretches of at least ``_RETRY_GAP_S`` before, between or after the words of a piece."""
+    heard: dict[int, list[tuple[float, float]]] = {}
+    for seg in segments:
+        for w, ch in zip(seg.words, seg.channels, strict=True):
+            heard.setdefault(ch, []).append((w.start, w.end))
+    out = []
+    for p in pieces:
+        words = sorted((a, b) for a, b in heard.get(p.channel, ()) if a < p.end and b > p.start)
+        if not words:
+            if p.end - p.start >= _RETRY_PIECE_S:
+                out.append(p)
+            continue
+        # Stretches between the piece's edges and its words, the words' edges moved in.
+        gaps, reach = [], p.start
+        for a, b in words:
+            gaps.append((reach, a - _RETRY_EDGE_S))
+            reach = max(reach, b + _RETRY_EDGE_S)
+        gaps.append((reach, p.end))
+        out += [Piece(p.channel, round(a, 3), round(b, 3)) for a, b in gaps if b - a >= _RETRY_GAP_S]
+    return out
 
 
 class Transcriber(Protocol):

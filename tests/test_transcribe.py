@@ -132,4 +132,25 @@ def test_speech_whisper_skipped_is_transcribed_again():
         (0, 1.1),
         (1, 4.1),
     ]
-    assert unheard_pieces(pieces, segments) == []
+    assert Piece(1, 4.0, 7.0) not in unheard_pieces(pieces, segments)  # heard now
+
+
+def test_a_stretch_of_a_piece_whisper_skipped_is_found_for_a_second_pass():
+    from pipeline.transcribe import AsrSegment, unheard_pieces
+
+    def heard(*spans):
+        words = tuple(Word("好", a, b, 0.9) for a, b in spans)
+        return AsrSegment(words, (0,) * len(words), -0.2, 0.1, 1.2)
+
+    # A 12 s region of which Whisper transcribed only the last 3.5 s (RC02 at 8 kHz): the 8 s
+    # before its first word go back for a second pass, cut 0.2 s short of that word.
+    piece = Piece(0, 7.0, 19.0)
+    assert unheard_pieces([piece], [heard((15.2, 15.6), (15.6, 18.7))]) == [Piece(0, 7.0, 15.0)]
+    # Pauses between words shorter than 1.5 s (after the 0.2 s margins) are no skipped speech.
+    words = [(7.1, 7.5), (8.6, 9.0), (10.8, 11.2), (12.0, 18.9)]
+    assert unheard_pieces([piece], [heard(*words)]) == []
+    # A long silence inside the words, and the end of the piece after the last word.
+    assert unheard_pieces([piece], [heard((7.1, 7.5), (10.0, 12.0))]) == [
+        Piece(0, 7.7, 9.8),
+        Piece(0, 12.2, 19.0),
+    ]
