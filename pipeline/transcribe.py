@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -92,14 +92,36 @@ class AsrSegment:
     avg_logprob: float
     no_speech_prob: float
     compression_ratio: float
+    # A decoding loop's repetitions were cut off the end of the words (``without_loop``): the
+    # compression ratio, measured by Whisper over the whole segment, no longer describes them.
+    loop_cut: bool = False
 
     @property
     def suspicious(self) -> bool:
         silent = self.no_speech_prob > _MAX_NO_SPEECH and self.avg_logprob < _MIN_LOGPROB
+        if self.loop_cut:
+            return silent
         looping = self.compression_ratio > _MAX_COMPRESSION or is_repetition_loop(
             "".join(w.text for w in self.words)
         )
         return silent or looping
+
+    def without_loop(self) -> AsrSegment:
+        """The segment less a decoding loop that set in after real words (那如果他们…我说，我说，
+        我说，… over a caller's reply): the words before the loop and its first instance are kept,
+        the repetitions dropped, so the loop no longer takes the whole segment's words down with it
+        and the stretch it covered is left for the second pass. A segment that is a loop from its
+        first word (好的好的好的… over noise) is returned as it is, to be flagged."""
+        texts = [for_scoring(w.text) for w in self.words]
+        match = _LOOP.search("".join(texts))
+        if match is None or len(match.group(0)) < 8 or match.start() == 0:
+            return self
+        cut, reach = match.start() + len(match.group(1)), 0
+        for i, text in enumerate(texts):
+            reach += len(text)
+            if reach >= cut:
+                return replace(self, words=self.words[: i + 1], channels=self.channels[: i + 1], loop_cut=True)
+        return self
 
 
 _LOOP = re.compile(r"(.{1,6}?)\1{3,}")  # a 1-6 character unit said four or more times in a row
@@ -221,7 +243,7 @@ class WhisperTranscriber:
                     seg.avg_logprob,
                     seg.no_speech_prob,
                     seg.compression_ratio,
-                )
+                ).without_loop()
             )
         return out
 

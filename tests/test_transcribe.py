@@ -154,3 +154,21 @@ def test_a_stretch_of_a_piece_whisper_skipped_is_found_for_a_second_pass():
         Piece(0, 7.7, 9.8),
         Piece(0, 12.2, 19.0),
     ]
+
+
+def test_a_loop_that_sets_in_after_real_words_is_cut_off_not_the_words_before_it():
+    # E017 at 8 kHz: the agent's whole answer and the caller's reply were one Whisper segment that
+    # ended in 我说，我说，… ; flagging the segment dropped the answer from scoring.
+    seg = segment("那如果他们都在那里我说我说我说我说我说我说", compression_ratio=3.1)
+    assert seg.suspicious
+    kept = seg.without_loop()
+    assert "".join(w.text for w in kept.words) == "那如果他们都在那里我说"
+    assert kept.channels == (0,) * len(kept.words) and not kept.suspicious
+    # The stretch the repetitions covered is left without words, for the second pass.
+    assert kept.words[-1].end < seg.words[-1].end
+    # A loop from the first word is an invention over noise: kept whole, and flagged.
+    noise = segment("好的好的好的好的好的")
+    assert noise.without_loop() is noise and noise.suspicious
+    # Whisper's doubt about the segment still counts once the loop is cut.
+    doubtful = segment("你好我说我说我说我说", no_speech_prob=0.9, avg_logprob=-1.5).without_loop()
+    assert doubtful.loop_cut and doubtful.suspicious
