@@ -120,7 +120,9 @@ class AsrSegment:
         for i, text in enumerate(texts):
             reach += len(text)
             if reach >= cut:
-                return replace(self, words=self.words[: i + 1], channels=self.channels[: i + 1], loop_cut=True)
+                return replace(
+                    self, words=self.words[: i + 1], channels=self.channels[: i + 1], loop_cut=True
+                )
         return self
 
 
