@@ -37,8 +37,9 @@ def test_real_voices_are_told_apart_on_mono(report):
 
 
 def test_real_voices_are_transcribed_and_the_english_sample_is_not_scored_for_words(report):
-    # Measured 0.22 / 0.34 (the Spark-TTS announcer's brand names are hard for Whisper base).
-    assert report["cer"]["mono"] < 0.27 and report["cer"]["ulaw8k-mono"] < 0.40
+    # Measured 0.22 / 0.28 (the Spark-TTS announcer's brand names are hard for Whisper base); 8 kHz
+    # was 0.34 while a stretch Whisper skipped inside a region got no second pass (RC02).
+    assert report["cer"]["mono"] < 0.27 and report["cer"]["ulaw8k-mono"] < 0.33
     assert "real-conversation" not in report["cer"]
     pys = next(c for c in report["calls"] if c["call_id"] == "PYS")
     assert pys["cer"] is None and pys["predicted"] == []
@@ -50,7 +51,7 @@ def test_overlapped_speech_is_measured_on_real_voices(report):
     assert overlap["mono"]["reference_s"] > 5 and overlap["real-conversation"]["reference_s"] > 1.5
     # The segmentation model (trained on synthetic voices only) finds them on real ones: measured
     # on the turns, recall 0.72 / 0.74 at precision 0.36 / 0.36 (16 kHz / 8 kHz); in the words the
-    # rules read, recall 0.68 / 0.57 at precision 0.80 / 0.63. Without it 0.05 / 0.07.
+    # rules read, recall 0.68 / 0.77 at precision 0.80 / 0.59. Without it 0.05 / 0.07.
     assert overlap["mono"]["recall"] >= 0.5 and overlap["ulaw8k-mono"]["recall"] >= 0.5
     words = report["overlap_words"]
     assert words["mono"]["recall"] >= 0.5 and words["mono"]["precision"] >= 0.6

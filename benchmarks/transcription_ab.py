@@ -1,0 +1,102 @@
+"""CER of callqa's transcriber on mono recordings, with and without session 6's two changes.
+
+Each mono recording's speech regions go through callqa's transcriber (``WhisperTranscriber``) and
+the words of the segments not flagged as hallucinations are scored against the truth, once per
+variant, in one run on the same model:
+
+- ``before``: the second pass covers only pieces with no word at all, and a segment that ends in a
+  decoding loop is flagged whole (the behaviour up to session 5, reproduced here);
+- ``retry``: the second pass also covers stretches of a piece Whisper skipped;
+- ``after``: and a loop that sets in after real words is cut off (today's code).
+
+Whisper's temperature fallback samples, so a recording can differ between variants without any
+change applying to it; the per-recording errors are printed for that reason.
+
+    .venv/bin/python benchmarks/transcription_ab.py data/eval/sample-dev
+    .venv/bin/python benchmarks/transcription_ab.py data/eval/real_conversations data/eval/corpus-mono
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _whole_pieces_only(pieces, segments):
+    """The second pass before session 6: pieces no word falls in."""
+    import pipeline.transcribe as T
+
+    heard = [(ch, w.start, w.end) for seg in segments for w, ch in zip(seg.words, seg.channels, strict=True)]
+    return [
+        p
+        for p in pieces
+        if p.end - p.start >= T._RETRY_PIECE_S
+        and not any(ch == p.channel and s < p.end and e > p.start for ch, s, e in heard)
+    ]
+
+
+def main() -> None:
+    import pipeline.transcribe as T
+    from pipeline.audio import decode
+    from pipeline.config import Config
+    from pipeline.evaluate import char_errors, scoring_text, truth_text
+    from pipeline.process import Models
+    from pipeline.speech import speech_regions
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("shares", type=Path, nargs="+")
+    args = parser.parse_args()
+    cfg = Config()
+    transcriber = Models.load(cfg).transcriber
+    recordings = []
+    for share in args.shares:
+        truths = {}
+        for path in (share / "truth").glob("*.json"):
+            truth = json.loads(path.read_text(encoding="utf-8"))
+            truths[truth["call_id"]] = truth
+        with (share / "manifest.csv").open(encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                truth = truths.get(row["call_id"]) or truths.get(row["call_id"].split(".")[0])
+                if row["channel_layout"] != "mono" or not truth:
+                    continue
+                if not any(u.get("text") for u in truth.get("utterances", ())):
+                    continue  # pyannote's English sample has no words to score
+                with decode(share / row["path"]) as audio:
+                    samples = np.asarray(audio.mono()[0 : audio.n_samples], dtype=np.float32)
+                recordings.append((row["call_id"], samples, speech_regions(samples, cfg.speech), truth))
+
+    current_retry, current_cut = T.unheard_pieces, T.AsrSegment.without_loop
+    variants = {
+        "before": (_whole_pieces_only, lambda self: self),
+        "retry": (current_retry, lambda self: self),
+        "after": (current_retry, current_cut),
+    }
+    for name, (retry, cut) in variants.items():
+        T.unheard_pieces, T.AsrSegment.without_loop = retry, cut
+        errors = chars = 0
+        per_call = []
+        tick = time.perf_counter()
+        for call_id, samples, regions, truth in recordings:
+            segments = transcriber.transcribe([samples], [T.Piece(0, a, b) for a, b in regions])
+            words = sorted((w for s in segments if not s.suspicious for w in s.words), key=lambda w: w.start)
+            e, n = char_errors(scoring_text(truth_text(truth)), scoring_text("".join(w.text for w in words)))
+            errors, chars = errors + e, chars + n
+            per_call.append(f"{call_id} {e}")
+        print(
+            f"{name:7s} CER {errors / chars:.4f} over {len(recordings)} recordings ({time.perf_counter() - tick:.0f} s)"
+        )
+        print("        " + ", ".join(per_call), flush=True)
+    T.unheard_pieces, T.AsrSegment.without_loop = current_retry, current_cut
+
+
+if __name__ == "__main__":
+    main()
