@@ -19,8 +19,6 @@ change applying to it; the per-recording errors are printed for that reason.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 import time
 from pathlib import Path
@@ -45,6 +43,8 @@ def _whole_pieces_only(pieces, segments):
 
 
 def main() -> None:
+    from diarization import mono_recordings  # benchmarks/diarization.py: the mono rows of a share
+
     import pipeline.transcribe as T
     from pipeline.audio import decode
     from pipeline.config import Config
@@ -59,20 +59,12 @@ def main() -> None:
     transcriber = Models.load(cfg).transcriber
     recordings = []
     for share in args.shares:
-        truths = {}
-        for path in (share / "truth").glob("*.json"):
-            truth = json.loads(path.read_text(encoding="utf-8"))
-            truths[truth["call_id"]] = truth
-        with (share / "manifest.csv").open(encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                truth = truths.get(row["call_id"]) or truths.get(row["call_id"].split(".")[0])
-                if row["channel_layout"] != "mono" or not truth:
-                    continue
-                if not any(u.get("text") for u in truth.get("utterances", ())):
-                    continue  # pyannote's English sample has no words to score
-                with decode(share / row["path"]) as audio:
-                    samples = np.asarray(audio.mono()[0 : audio.n_samples], dtype=np.float32)
-                recordings.append((row["call_id"], samples, speech_regions(samples, cfg.speech), truth))
+        for _, call_id, path, truth in mono_recordings(share):
+            if not truth or not any(u.get("text") for u in truth.get("utterances", ())):
+                continue  # pyannote's English sample has no words to score
+            with decode(path) as audio:
+                samples = np.asarray(audio.mono()[0 : audio.n_samples], dtype=np.float32)
+            recordings.append((call_id, samples, speech_regions(samples, cfg.speech), truth))
 
     current_retry, current_cut = T.unheard_pieces, T.AsrSegment.without_loop
     variants = {
