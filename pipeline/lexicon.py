@@ -50,15 +50,14 @@ def _syllables(text: str) -> tuple[str, ...]:
     return tuple(_pinyin(ch)[0] if ch.strip() else ch for ch in text)
 
 
-def without_contexts(clean: str, contexts: tuple[str, ...]) -> str:
-    """``clean`` with every occurrence of a context (exactly, or by pinyin) cut out, the two sides
-    kept apart by a space so that no phrase matches across the cut."""
+def without_contexts(clean: str, contexts: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    """``clean`` with every occurrence of a context (exactly, or by its ``_syllables``) cut out,
+    the two sides kept apart by a space so that no phrase matches across the cut."""
     if not contexts or not clean:
         return clean
     sounds = _syllables(clean)
     cut = [False] * len(clean)
-    for context in contexts:
-        key = _syllables(context)
+    for context, key in contexts:
         n = len(key)
         for i in range(len(clean) - n + 1):
             if clean[i : i + n] == context or sounds[i : i + n] == key:
@@ -78,8 +77,12 @@ class PhraseList:
     def _keys(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return tuple((for_scoring(p), _pinyin(for_scoring(p))) for p in self.phrases)
 
+    @cached_property
+    def _contexts(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return tuple((c, _syllables(c)) for c in self.unless)
+
     def _clean(self, text: str) -> str:
-        return without_contexts(for_scoring(text), self.unless)
+        return without_contexts(for_scoring(text), self._contexts)
 
     def find(self, text: str, *, homophones: bool = True) -> str | None:
         """The first phrase found in ``text`` (exactly, or by pinyin), else None."""

@@ -113,8 +113,8 @@ class AsrSegment:
         and the stretch it covered is left for the second pass. A segment that is a loop from its
         first word (好的好的好的… over noise) is returned as it is, to be flagged."""
         texts = [for_scoring(w.text) for w in self.words]
-        match = _LOOP.search("".join(texts))
-        if match is None or len(match.group(0)) < 8 or match.start() == 0:
+        match = _loop("".join(texts))
+        if match is None or match.start() == 0:
             return self
         cut, reach = match.start() + len(match.group(1)), 0
         for i, text in enumerate(texts):
@@ -129,11 +129,15 @@ class AsrSegment:
 _LOOP = re.compile(r"(.{1,6}?)\1{3,}")  # a 1-6 character unit said four or more times in a row
 
 
+def _loop(clean: str) -> re.Match[str] | None:
+    """The first decoding loop in scoring text: a unit said four times or more, 8 characters in all."""
+    match = _LOOP.search(clean)
+    return match if match is not None and len(match.group(0)) >= 8 else None
+
+
 def is_repetition_loop(text: str) -> bool:
     """Whisper's decoding loops (谢谢谢谢谢谢..., 好的好的好的好的...) on noise or music."""
-    clean = for_scoring(text)
-    match = _LOOP.search(clean)
-    return match is not None and len(match.group(0)) >= 8
+    return _loop(for_scoring(text)) is not None
 
 
 _RETRY_MIN_S = 2.0  # speech left without words worth a second pass
