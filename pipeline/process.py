@@ -251,7 +251,9 @@ def score_call(
     model_id: str,
 ) -> CallResult:
     """The rules and metrics of a transcribed call; also what re-scoring runs on stored utterances."""
-    ctx = CallContext(ref.call_id, ref.agent_id, duration, tuple(utterances), roles, lexicon, cfg.rules)
+    ctx = CallContext(
+        ref.call_id, ref.agent_id, duration, tuple(utterances), roles, lexicon, cfg.rules, tuple(turns)
+    )
     metrics = call_metrics(ref.call_id, ref.agent_id, duration, turns, utterances)
     return CallResult(
         call=ref,

@@ -94,7 +94,7 @@ def rescore_call(
             replace(t, role="agent" if t.speaker == roles.agent_speaker else "caller") for t in turns
         )
     ctx = CallContext(
-        ref.call_id, ref.agent_id, call.duration_ms / 1000, utterances, roles, lexicon, cfg.rules
+        ref.call_id, ref.agent_id, call.duration_ms / 1000, utterances, roles, lexicon, cfg.rules, turns
     )
     metrics = CallMetrics(
         call_id=ref.call_id,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pipeline.config import RulesConfig
 from pipeline.lexicon import Lexicon
-from pipeline.records import Event, RoleAssignment, Utterance
+from pipeline.records import Event, RoleAssignment, Turn, Utterance
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,9 @@ class CallContext:
     roles: RoleAssignment
     lexicon: Lexicon
     config: RulesConfig
+    # Who spoke when, with roles: speech the segmentation model heard under the other party's
+    # turn on mono has no words of its own (they went to the louder voice), only a turn.
+    turns: tuple[Turn, ...] = ()
 
     def by_role(self, role: str, *, scorable_only: bool = True) -> list[Utterance]:
         return [u for u in self.utterances if u.role == role and (u.scorable or not scorable_only)]

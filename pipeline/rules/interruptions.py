@@ -17,9 +17,10 @@ per channel; on mono recordings where the segmentation model hears two voices at
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.records import Event, Utterance
+from pipeline.records import Event, Turn, Utterance
 from pipeline.rules import CallContext
 from pipeline.rules.conduct import chars_per_second
 from pipeline.text import han_count
@@ -35,14 +36,23 @@ class Overlap:
     seconds: float  # how long both spoke at once
 
 
-def _floors(speech: list[Utterance], role: str, gap: float) -> list[tuple[float, float]]:
-    """A role's floor: its speech joined across its own short pauses, whatever the other does."""
+def _floors(
+    speech: list[Utterance], role: str, gap: float, turns: Sequence[Turn] = ()
+) -> list[tuple[float, float]]:
+    """A role's floor: its speech joined across its own short pauses, whatever the other does.
+
+    ``turns`` add the role's speech that has no words: on mono, where both talk at once, the
+    words go to the louder voice, and the other's speech under it is only a turn (a caller who
+    talks on for a second after the agent cut in).
+    """
     spans: list[tuple[float, float]] = []
-    for u in sorted((u for u in speech if u.role == role), key=lambda u: u.start):
-        if spans and u.start - spans[-1][1] < gap:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], u.end))
+    stretches = [(u.start, u.end) for u in speech if u.role == role]
+    stretches += [(t.start, t.end) for t in turns if t.role == role]
+    for start, end in sorted(stretches):
+        if spans and start - spans[-1][1] < gap:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
         else:
-            spans.append((u.start, u.end))
+            spans.append((start, end))
     return spans
 
 
@@ -55,13 +65,15 @@ def classify_overlaps(ctx: CallContext) -> list[Overlap]:
     backchannels = ctx.lexicon["backchannels"]
     speech = [u for u in ctx.utterances if u.scorable and u.role in ("agent", "caller")]
     floors = {role: _floors(speech, role, cfg.floor_gap_s) for role in ("agent", "caller")}
+    # How long the interrupted party talks on is read from its turns too (wordless speech).
+    heard = {role: _floors(speech, role, cfg.floor_gap_s, ctx.turns) for role in ("agent", "caller")}
     out = []
     for b in speech:
         own = _span_at(floors[b.role], b.start)
         if own and own[0] < b.start:
             continue  # b continues its speaker's turn after a short pause: not a newcomer
         other_role = "caller" if b.role == "agent" else "agent"
-        other = _span_at(floors[other_role], b.start)
+        other = _span_at(heard[other_role], b.start)
         if other is None or other[0] >= b.start:
             continue
         before = [a for a in speech if a.role == other_role and a.start < b.start]

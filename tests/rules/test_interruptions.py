@@ -119,3 +119,26 @@ def test_a_cut_in_during_the_other_partys_pause_never_ends_before_it_starts(lexi
     ]
     events = [e for e in interruption_rules(ctx(said, lexicon)) if e.rule_id == "interruption.agent"]
     assert events and all(e.end >= e.start for e in events)
+
+
+def test_a_caller_talking_on_without_words_under_the_agent_makes_the_cut_in_competitive(lexicon):
+    # Mono at 8 kHz (E016 of the evaluation corpus): the agent cut in 0.4 s before the caller's
+    # words end, and the caller talked on for another second that the segmentation model heard
+    # as the caller's (a turn) while Whisper gave every word to the louder agent.
+    from pipeline.records import Turn
+
+    caller = utt("caller", 2.0, 14.0, "楼上每天晚上十二点以后还在装修电钻的声音特别大孩子根本睡不着觉")
+    agent = utt("agent", 13.6, 24.0, "这个事情我们已经知道了我们会去通知他们的你先不要着急等通知就行")
+    words_only = CallContext("T1", "A1", 60.0, (caller, agent), TRUSTED, lexicon, RulesConfig())
+    assert [o.kind for o in classify_overlaps(words_only)] == ["hand-over"]
+    turns = (
+        Turn("spk0", "caller", 2.0, 14.0),
+        Turn("spk1", "agent", 13.6, 24.0),
+        Turn("spk0", "caller", 14.45, 15.4),
+    )
+    heard = CallContext("T1", "A1", 60.0, (caller, agent), TRUSTED, lexicon, RulesConfig(), turns)
+    assert [o.kind for o in classify_overlaps(heard)] == ["competitive"]
+    assert [e.rule_id for e in interruption_rules(heard)] == ["interruption.agent"]
+    # A wordless turn of the caller's that ends with the caller's words changes nothing.
+    same = CallContext("T1", "A1", 60.0, (caller, agent), TRUSTED, lexicon, RulesConfig(), turns[:2])
+    assert [o.kind for o in classify_overlaps(same)] == ["hand-over"]
