@@ -189,7 +189,9 @@ def transcribe_and_diarize(
         cfg.speech.resegment_min_s,
     )
     turns = speakers.turns
-    if cfg.speech.segmentation:
+    # The segmentation model places overlaps between two voices and splits one's turn where the
+    # other speaks: with a single voice it has nothing to change, so it is not run.
+    if cfg.speech.segmentation and len({t.speaker for t in turns}) >= 2:
         turns = segmented_turns(turns, models.segmenter(cfg)(samples), cfg.speech)
     timings["speakers"] = time.perf_counter() - tick
     tick = time.perf_counter()
