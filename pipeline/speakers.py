@@ -253,8 +253,9 @@ def mono_turns(
                 regions, (labels, trusted, vectors, embedded) = pieces, split
     centroids, similarity = None, None
     if len(set(labels.tolist())) >= 2:
-        centroids = {k: vectors[embedded == k].mean(axis=0) for k in set(embedded.tolist())}
-        similarity = voice_similarity(vectors, embedded)
+        voiced = embedded >= 0
+        centroids = {k: vectors[embedded == k].mean(axis=0) for k in set(embedded[voiced].tolist())}
+        similarity = voice_similarity(vectors[voiced], embedded[voiced])
     if centroids is not None and len(centroids) == 2 and len(vectors) >= 3:
         _label_short_regions(samples, regions, labels, ~trusted, embedder, centroids, vectors.mean(axis=0))
     turns = [Turn(f"spk{label}", "unknown", s, e, 0) for (s, e), label in zip(regions, labels, strict=True)]
@@ -310,7 +311,8 @@ def _label_regions(
     samples: Signal, regions: list[Region], embedder: SpeakerEmbedder, max_speakers: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """A speaker label per region, whether it was clustered on its own d-vector (else it took its
-    nearest clustered neighbour's label), the d-vectors of the embedded regions and their labels."""
+    nearest clustered neighbour's label), the d-vectors of the embedded regions and their cluster
+    labels (-1 for a region set aside as odd)."""
     long_enough = [i for i, (s, e) in enumerate(regions) if e - s >= _MIN_EMBED_S]
     labels = np.zeros(len(regions), dtype=int)
     if not long_enough:
@@ -332,7 +334,10 @@ def _label_regions(
     }
     if len(speech) > 1 and min(speech.values()) < _MIN_SPEAKER_S:
         labels[:] = 0
-    return labels, np.isin(np.arange(len(regions)), trusted), vectors, labels[long_enough]
+    # A set-aside region's d-vector is the odd one its neighbour's label was given in place of:
+    # it stays out of the voices' centroids.
+    voices = np.where(clustered >= 0, labels[long_enough], -1)
+    return labels, np.isin(np.arange(len(regions)), trusted), vectors, voices
 
 
 _WINDOW_S = 0.8  # one d-vector window (80 frames)

@@ -284,3 +284,27 @@ def test_a_short_reply_gets_its_own_voice_not_its_neighbours():
     reply = next(t for t in turns if t.start == 7.4)
     caller = next(t for t in turns if t.start == 12.5)
     assert reply.speaker == caller.speaker != turns[0].speaker
+
+
+def test_a_region_set_aside_as_odd_takes_a_neighbours_label_but_stays_out_of_the_voices():
+    from pipeline.speakers import _label_regions
+
+    class _WithCough(_VoiceByLevel):
+        def embed_many(self, segments):
+            out = super().embed_many(segments)
+            for i, samples in enumerate(segments):
+                if np.mean(samples) > 0.6:  # a cough: like neither voice
+                    v = self.rng.normal(size=64)  # not even the line's colouring
+                    out[i] = v / np.linalg.norm(v)
+            return out
+
+    spans = [(0.5, 4.0, 0.1), (4.5, 8.0, 0.3), (8.5, 12.0, 0.1), (12.5, 16.0, 0.3)]
+    spans += [(16.5, 20.0, 0.1), (20.3, 21.8, 0.7), (22.5, 26.0, 0.3), (26.5, 30.0, 0.1)]
+    samples = _signal(*spans)
+    labels, clustered, vectors, voices = _label_regions(
+        samples, [(s, e) for s, e, _ in spans], _WithCough(), 2
+    )
+    assert len(vectors) == len(voices) == len(spans)
+    assert voices[5] == -1 and not clustered[5]  # the cough: set aside...
+    assert labels[5] in (labels[4], labels[6])  # ...with a neighbour's label in time
+    assert set(voices[[0, 2, 4, 7]]) == {labels[0]} and set(voices[[1, 3, 6]]) == {labels[1]} != {labels[0]}
