@@ -103,8 +103,13 @@ def _place(turns: list[Turn], s: float, e: float, o: OverlapOptions) -> list[Tur
     # is where the other voice took over; near its start, with the other voice's turn right
     # before, where this one cut in.
     long_enough = e - s >= o.takeover_min_s
-    after = next((t for t in turns[i + 1 :] if t.start >= turn.end), None) if long_enough else None
-    before = next((t for t in reversed(turns[:i]) if t.end <= turn.start), None) if long_enough else None
+    # The turns either side in time: the one starting first after this one ends, and the one
+    # ending last before it starts (not the last to start: a backchannel placed inside the turn
+    # before starts after it).
+    after = min((t for t in turns if t.start >= turn.end), key=lambda t: t.start, default=None)
+    before = max((t for t in turns if t.end <= turn.start), key=lambda t: t.end, default=None)
+    if not long_enough:
+        after = before = None
     if (
         after is not None
         and after.speaker != turn.speaker

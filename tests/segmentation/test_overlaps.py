@@ -109,3 +109,21 @@ def test_a_short_turn_does_not_hand_itself_over_twice():
         ("spk0", 6.0, 6.8),
         ("spk0", 8.4, 11.0),
     ]
+
+
+def test_a_backchannel_inside_the_turn_before_does_not_hide_it_from_a_cut_in():
+    # E010 of the corpus: the caller's 嗯 at 3.0 s is a turn inside the agent's (0.5-6.5 s); the
+    # caller's next turn was given the agent's last words (it starts at 7.0 s, the agent went on
+    # to 8.6 s, the caller cut in at 8.0 s). The turn before the caller's is still the agent's.
+    turns = [
+        Turn("spk0", "unknown", 0.5, 6.5),
+        Turn("spk1", "unknown", 3.0, 3.4),
+        Turn("spk1", "unknown", 7.0, 14.0),
+    ]
+    seg = segmentation(15, [(1, 0.5, 3.0), (3, 3.0, 3.4), (1, 3.4, 8.0), (3, 8.0, 8.6), (2, 8.6, 14.0)])
+    out = overlapped_turns(turns, seg, OverlapOptions(min_s=0.5))  # the 嗯 is already placed
+    assert [(t.speaker, t.start, t.end) for t in out] == [
+        ("spk0", 0.5, 8.6),
+        ("spk1", 3.0, 3.4),
+        ("spk1", 8.0, 14.0),
+    ]
