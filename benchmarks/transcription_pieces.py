@@ -1,0 +1,103 @@
+"""CER of callqa's transcriber on mono recordings with its speech regions cut wider, in one run.
+
+callqa transcribes exactly the speech regions its VAD found (joined end to end); faster-whisper's
+own VAD filter joins regions less than 2 s apart and pads each by 0.4 s. Each variant here widens
+the regions before they go to the same transcriber (``WhisperTranscriber``), and the words of the
+segments not flagged as hallucinations are scored against the truth:
+
+- ``regions``: as callqa cuts them (today's code);
+- ``pad 0.2``: each region padded by 0.2 s of the recording (never past half the gap to the next);
+- ``join 0.6 + pad 0.2``: regions closer than 0.6 s joined, then padded;
+- ``join 2 + pad 0.4``: faster-whisper's VAD defaults.
+
+Whisper's temperature fallback samples, so per-recording errors are printed to tell a change from noise.
+
+    .venv/bin/python benchmarks/transcription_pieces.py data/eval/real_conversations data/eval/corpus-mono \\
+        --match ulaw8k
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+VARIANTS = {  # (join regions closer than this, pad each by this), seconds
+    "regions": (0.0, 0.0),
+    "pad 0.2": (0.0, 0.2),
+    "join 0.6 + pad 0.2": (0.6, 0.2),
+    "join 2 + pad 0.4": (2.0, 0.4),
+}
+
+
+def widen(
+    regions: list[tuple[float, float]], duration: float, join: float, pad: float
+) -> list[tuple[float, float]]:
+    """Regions closer than ``join`` joined, then each padded by ``pad`` up to half the gap to its neighbours."""
+    joined: list[tuple[float, float]] = []
+    for a, b in regions:
+        if joined and a - joined[-1][1] < join:
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
+    out = []
+    for i, (a, b) in enumerate(joined):
+        lo = max(0.0, a - pad) if i == 0 else max(a - pad, (joined[i - 1][1] + a) / 2)
+        hi = min(duration, b + pad) if i == len(joined) - 1 else min(b + pad, (b + joined[i + 1][0]) / 2)
+        out.append((lo, hi))
+    return out
+
+
+def main() -> None:
+    from diarization import mono_recordings  # benchmarks/diarization.py: the mono rows of a share
+
+    from pipeline.audio import SAMPLE_RATE, decode
+    from pipeline.config import Config
+    from pipeline.evaluate import char_errors, scoring_text, truth_text
+    from pipeline.process import Models
+    from pipeline.speech import speech_regions
+    from pipeline.transcribe import Piece
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("shares", type=Path, nargs="+")
+    parser.add_argument(
+        "--match", default="", help="only recordings whose call id matches this regular expression"
+    )
+    args = parser.parse_args()
+    cfg = Config()
+    transcriber = Models.load(cfg).transcriber
+    recordings = []
+    for share in args.shares:
+        for _, call_id, path, truth in mono_recordings(share):
+            if not re.search(args.match, call_id) or not any(
+                u.get("text") for u in (truth or {}).get("utterances", ())
+            ):
+                continue  # pyannote's English sample has no words to score
+            with decode(path) as audio:
+                samples = np.asarray(audio.mono()[0 : audio.n_samples], dtype=np.float32)
+            recordings.append((call_id, samples, speech_regions(samples, cfg.speech), truth))
+    for name, (join, pad) in VARIANTS.items():
+        errors = chars = 0
+        per_call = []
+        tick = time.perf_counter()
+        for call_id, samples, regions, truth in recordings:
+            pieces = widen(regions, len(samples) / SAMPLE_RATE, join, pad)
+            segments = transcriber.transcribe([samples], [Piece(0, a, b) for a, b in pieces])
+            words = sorted((w for s in segments if not s.suspicious for w in s.words), key=lambda w: w.start)
+            e, n = char_errors(scoring_text(truth_text(truth)), scoring_text("".join(w.text for w in words)))
+            errors, chars = errors + e, chars + n
+            per_call.append(f"{call_id} {e}")
+        seconds = time.perf_counter() - tick
+        print(f"{name:20s} CER {errors / chars:.4f} over {len(recordings)} recordings ({seconds:.0f} s)")
+        print("        " + ", ".join(per_call), flush=True)
+
+
+if __name__ == "__main__":
+    main()
