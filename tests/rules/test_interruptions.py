@@ -142,3 +142,19 @@ def test_a_caller_talking_on_without_words_under_the_agent_makes_the_cut_in_comp
     # A wordless turn of the caller's that ends with the caller's words changes nothing.
     same = CallContext("T1", "A1", 60.0, (caller, agent), TRUSTED, lexicon, RulesConfig(), turns[:2])
     assert [o.kind for o in classify_overlaps(same)] == ["hand-over"]
+
+
+def test_a_blip_of_the_other_voice_does_not_extend_its_floor(lexicon):
+    # On real voices the segmentation model hears 0.1-0.4 s of the other voice inside a turn that
+    # is one speaker's alone: such a blip right after the caller stopped is not the caller talking on.
+    from pipeline.records import Turn
+
+    caller = utt("caller", 2.0, 14.0, "楼上每天晚上十二点以后还在装修电钻的声音特别大孩子根本睡不着觉")
+    agent = utt("agent", 13.6, 24.0, "这个事情我们已经知道了我们会去通知他们的你先不要着急等通知就行")
+    blip = (
+        Turn("spk0", "caller", 2.0, 14.0),
+        Turn("spk1", "agent", 13.6, 24.0),
+        Turn("spk0", "caller", 14.5, 14.8),
+    )
+    ctx = CallContext("T1", "A1", 60.0, (caller, agent), TRUSTED, lexicon, RulesConfig(), blip)
+    assert [o.kind for o in classify_overlaps(ctx)] == ["hand-over"]
