@@ -51,6 +51,7 @@ import pandas as pd
 from pipeline.config import ROOT
 from pipeline.lexicon import load_lexicon
 from pipeline.redact import redact
+from pipeline.rules import UNATTRIBUTED_BANNED
 from pipeline.text import for_cer, han_count
 from pipeline.warehouse.store import read_table
 
@@ -358,6 +359,10 @@ def evaluate(
         return backchannel_tokens.is_whole(text) or 0 < han_count(text) <= 1
 
     listener = {"backchannels": 0, "false_alarms": 0}
+    # Banned phrases of voices whose role was not trusted, left for a listener (the calls table's
+    # abstentions): per kind, calls with a banned phrase expected and listed, expected and not,
+    # listed and not expected.
+    for_listener: dict[str, dict[str, int]] = defaultdict(lambda: {"listed": 0, "missed": 0, "false": 0})
     flags_by_call: dict[str, set[str]] = defaultdict(set)
     for row in events.itertuples():
         flags_by_call[row.call_id] |= _flag_keys(row.rule_id, row.category or "")
@@ -400,6 +405,17 @@ def evaluate(
             false_alarms = backchannel_false_alarms(
                 events_by_call.get(call_id, events.iloc[0:0]), expected, backchannels
             )
+            listed = with_text and any(
+                a.startswith(UNATTRIBUTED_BANNED) for a in _as_list(calls.loc[call_id, "abstentions"])
+            )
+            wanted = any(k.startswith("phrase.banned") for k in expected) and not any(
+                k.startswith("phrase.banned") for k in predicted
+            )
+            if listed or wanted:
+                outcome = "listed" if listed and wanted else "missed" if wanted else "false"
+                if not trusted or outcome != "missed":
+                    for kind in (layout, "all"):
+                        for_listener[kind][outcome] += 1
             listener["backchannels"] += len(backchannels)
             listener["false_alarms"] += false_alarms
             for key in expected | predicted:
@@ -448,6 +464,7 @@ def evaluate(
             if listener["backchannels"]
             else None,
         },
+        "banned_for_listener": {kind: dict(v) for kind, v in sorted(for_listener.items())},
         "diarization": diarization.report(),
         "overlap": overlap.report(),
         "overlap_words": overlap_words.report(),
@@ -455,6 +472,10 @@ def evaluate(
         "rules_by_kind": {kind: r for kind, r in rules.items() if kind != "all"},
         "calls": per_call,
     }
+
+
+def _as_list(value) -> list:
+    return [] if value is None or (isinstance(value, float) and np.isnan(value)) else list(value)
 
 
 def render_report(report: dict):
@@ -546,7 +567,16 @@ def render_report(report: dict):
             " ".join(c["expected"]),
             " ".join(c["predicted"]),
         )
-    return Group(head, cer, who, overlap, rules, by_kind, calls)
+    heard = Table(
+        "recordings",
+        "expected, listed",
+        "expected, not found",
+        "listed, not expected",
+        title="banned phrases of voices whose role is unsure, left for a listener (untrusted calls)",
+    )
+    for kind, h in report.get("banned_for_listener", {}).items():
+        heard.add_row(kind, str(h["listed"]), str(h["missed"]), str(h["false"]))
+    return Group(head, cer, who, overlap, rules, by_kind, heard, calls)
 
 
 def _figures(report: dict) -> dict[str, float | None]:

@@ -302,3 +302,36 @@ def test_preset_rules_are_scored_against_the_labels_of_the_runs_preset():
     # No labels for that preset: its rules are left out of the scoring, never mixed.
     unlabelled, scored = expected_flags({"expected_flags": ["conduct.domineering"]}, "strict")
     assert not scored and unlabelled == set()
+
+
+def test_banned_phrases_left_for_a_listener_on_untrusted_calls_are_counted(tmp_path):
+    from pipeline.rules import UNATTRIBUTED_BANNED
+
+    wh, tr = tmp_path / "wh", tmp_path / "truth"
+    tr.mkdir()
+    said = [("agent", "您好，物业。"), ("caller", "他在吗？"), ("agent", "不在。")]
+    for call_id, flags in (("C1", ["phrase.banned:傲慢"]), ("C2", ["phrase.banned:傲慢"]), ("C3", [])):
+        truth(tr, call_id, said, flags)
+
+    def store(call_id, listed):
+        ref = CallRef(call_id, f"/s/{call_id}.flac", "A1", datetime(2026, 11, 16, 9, tzinfo=CST), "mono")
+        utterances = tuple(
+            replace(utt(r, i, i + 1, t, idx=i), call_id=call_id) for i, (r, t) in enumerate(said)
+        )
+        reasons = (f"{UNATTRIBUTED_BANNED} (傲慢): 不在 in 「不在。」",) if listed else ()
+        result = CallResult(
+            ref,
+            "m",
+            "l",
+            RoleAssignment("spk0", 0.4, "voices mixed"),
+            utterances,
+            (),
+            CallMetrics(call_id, "A1", 3, 2, 1, 0, 0, 4, 3),
+            abstentions=reasons,
+        )
+        store_call(wh, result)
+
+    store("C1", True)  # expected and left for a listener
+    store("C2", False)  # expected, and nobody will hear it
+    store("C3", True)  # left for a listener where there was none
+    assert evaluate(tr, wh)["banned_for_listener"]["mono"] == {"listed": 1, "missed": 1, "false": 1}

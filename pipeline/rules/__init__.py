@@ -8,7 +8,7 @@ is visible in the data.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeline.config import RulesConfig
 from pipeline.lexicon import Lexicon
@@ -95,6 +95,8 @@ def abstentions(ctx: CallContext) -> list[str]:
             f"role-dependent rules abstained: agent role confidence {ctx.roles.confidence:.2f} "
             f"< {ctx.config.role_min_confidence:.2f} ({ctx.roles.reason})"
         )
+    if not ctx.roles_trusted:
+        reasons += unattributed_phrases(ctx)
     from pipeline.rules.greeting import greeting_given_away
 
     if ctx.roles_trusted and greeting_given_away(ctx):
@@ -108,6 +110,31 @@ def abstentions(ctx: CallContext) -> list[str]:
             f"{len(flagged)} utterance(s) not scored: {', '.join(sorted({f for u in flagged for f in u.flags}))}"
         )
     return reasons
+
+
+UNATTRIBUTED_BANNED = "phrase.banned not attributed"  # how such an abstention starts (callqa evaluate)
+
+
+def unattributed_phrases(ctx: CallContext) -> list[str]:
+    """Banned phrases said by a voice whose role is not trusted, for a listener to attribute:
+    phrase.banned abstains there (it must not blame a caller's words on the agent), but the QA
+    team should still hear a 不在 or a 下班了 that may be the agent's."""
+    from pipeline.rules.phrases import find_banned, load_banned
+
+    entries = load_banned(str(ctx.lexicon.folder), ctx.lexicon.version)
+    tokenizer = ctx.lexicon.tokenizer()
+    out = []
+    for u in ctx.utterances:
+        if not u.scorable:
+            continue
+        # Read as if the agent said it: the entries that apply to the agent's words.
+        for entry, _ in find_banned(replace(u, role="agent"), entries, tokenizer):
+            out.append(
+                f"{UNATTRIBUTED_BANNED} ({entry.category}): {entry.phrase} in "
+                f"「{u.text}」 at {u.start:.1f}-{u.end:.1f} s, by a voice whose role is unsure; "
+                "listen before scoring"
+            )
+    return out
 
 
 def apply_rules(ctx: CallContext, rules: Sequence[Rule] | None = None) -> list[Event]:

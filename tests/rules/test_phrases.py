@@ -104,3 +104,23 @@ def test_an_unless_context_cancels_the_entry(tmp_path, lexicon):
     custom = load_lexicon(folder)
     said = [utt("agent", 1, 3, "我已经说过了会帮您处理的。")]
     assert found(said, lexicon) == [("傲慢", 1.0)] and found(said, custom) == []
+
+
+def test_a_banned_phrase_of_a_voice_whose_role_is_unsure_is_left_for_a_listener(lexicon):
+    # Mono, two alike voices whose words mixed: the rule abstains, and says what it heard.
+    from pipeline.rules import abstentions
+
+    said = (
+        utt("agent", 1.0, 5.0, "您好，阳光物业客服中心，请问有什么可以帮您？", speaker="spk0"),
+        utt("caller", 5.5, 9.0, "我找一下工程部的张师傅，他今天来上班了吗？", speaker="spk1"),
+        utt("caller", 9.5, 10.3, "不在。", speaker="spk1"),
+    )
+    mixed = RoleAssignment("spk0", 0.4, "voices mixed")
+    ctx = CallContext("T1", "A1", 60.0, said, mixed, lexicon, RulesConfig())
+    assert banned_phrases(ctx) == []
+    heard = [r for r in abstentions(ctx) if r.startswith("phrase.banned not attributed")]
+    assert len(heard) == 1 and "不在" in heard[0] and "9.5-10.3" in heard[0]
+    trusted = CallContext(
+        "T1", "A1", 60.0, said, RoleAssignment("spk0", 0.95, "words"), lexicon, RulesConfig()
+    )
+    assert not any(r.startswith("phrase.banned") for r in abstentions(trusted))
