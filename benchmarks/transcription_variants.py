@@ -1,19 +1,25 @@
-"""CER of callqa's transcriber on mono recordings with its speech regions cut wider, in one run.
+"""CER and time of callqa's transcriber on mono recordings, under variants of what it is given, in one run.
 
-callqa transcribes exactly the speech regions its VAD found (joined end to end); faster-whisper's
-own VAD filter joins regions less than 2 s apart and pads each by 0.4 s. Each variant here widens
-the regions before they go to the same transcriber (``WhisperTranscriber``), and the words of the
-segments not flagged as hallucinations are scored against the truth:
+Each recording's speech regions go to the same transcriber (``WhisperTranscriber``), and the
+words of the segments not flagged as hallucinations are scored against the truth. Two families:
+
+Pieces (``--family pieces``). callqa transcribes exactly the speech regions its VAD found
+(joined end to end); faster-whisper's own VAD filter joins regions less than 2 s apart and pads
+each by 0.4 s:
 
 - ``regions``: as callqa cuts them (today's code);
 - ``pad 0.2``: each region padded by 0.2 s of the recording (never past half the gap to the next);
 - ``join 0.6 + pad 0.2``: regions closer than 0.6 s joined, then padded;
 - ``join 2 + pad 0.4``: faster-whisper's VAD defaults.
 
+Temperature fallback (``--family fallback``): the ladder a segment that fails Whisper's checks is
+decoded again along (``[model] temperatures``), each variant run twice to show the noise:
+faster-whisper's 0, 0.2 … 1.0 (today's), 0 / 0.2 / 0.4, 0 / 0.4 / 0.8.
+
 Whisper's temperature fallback samples, so per-recording errors are printed to tell a change from noise.
 
-    .venv/bin/python benchmarks/transcription_pieces.py data/eval/real_conversations data/eval/corpus-mono \\
-        --match ulaw8k
+    .venv/bin/python benchmarks/transcription_variants.py data/eval/real_conversations data/eval/corpus-mono \\
+        --match ulaw8k [--family fallback]
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import argparse
 import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +36,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-VARIANTS = {  # (join regions closer than this, pad each by this), seconds
+PIECES = {  # (join regions closer than this, pad each by this), seconds
     "regions": (0.0, 0.0),
     "pad 0.2": (0.0, 0.2),
     "join 0.6 + pad 0.2": (0.6, 0.2),
     "join 2 + pad 0.4": (2.0, 0.4),
+}
+FALLBACK = {
+    "0 to 1.0": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+    "0, 0.2, 0.4": (0.0, 0.2, 0.4),
+    "0, 0.4, 0.8": (0.0, 0.4, 0.8),
 }
 
 
@@ -67,6 +79,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shares", type=Path, nargs="+")
+    parser.add_argument("--family", choices=("pieces", "fallback"), default="pieces")
     parser.add_argument(
         "--match", default="", help="only recordings whose call id matches this regular expression"
     )
@@ -83,7 +96,13 @@ def main() -> None:
             with decode(path) as audio:
                 samples = np.asarray(audio.mono()[0 : audio.n_samples], dtype=np.float32)
             recordings.append((call_id, samples, speech_regions(samples, cfg.speech), truth))
-    for name, (join, pad) in VARIANTS.items():
+    if args.family == "pieces":
+        variants = [(name, join, pad, cfg.model.temperatures) for name, (join, pad) in PIECES.items()]
+    else:
+        variants = [(f"{name} ({r})", 0.0, 0.0, t) for r in ("a", "b") for name, t in FALLBACK.items()]
+    base = transcriber._options
+    for name, join, pad, temperatures in variants:
+        transcriber._options = replace(base, temperatures=temperatures)
         errors = chars = 0
         per_call = []
         tick = time.perf_counter()
@@ -95,7 +114,7 @@ def main() -> None:
             errors, chars = errors + e, chars + n
             per_call.append(f"{call_id} {e}")
         seconds = time.perf_counter() - tick
-        print(f"{name:20s} CER {errors / chars:.4f} over {len(recordings)} recordings ({seconds:.0f} s)")
+        print(f"{name:24s} CER {errors / chars:.4f} over {len(recordings)} recordings ({seconds:.0f} s)")
         print("        " + ", ".join(per_call), flush=True)
 
 
