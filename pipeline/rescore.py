@@ -41,7 +41,8 @@ def _read(folder: Path, since: date | None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _utterances(rows: pd.DataFrame) -> tuple[Utterance, ...]:
+def utterances_of(rows: pd.DataFrame) -> tuple[Utterance, ...]:
+    """Stored utterance rows (of one call) as records, in order."""
     return tuple(
         Utterance(
             call_id=r.call_id,
@@ -65,7 +66,7 @@ def stored_utterances(warehouse: Path, since: date | None = None) -> list[Uttera
     """Every stored utterance (of calls dated ``since`` or later), as records."""
     dates = [d for d in partition_dates(warehouse) if since is None or d >= since.isoformat()]
     rows = read_table(warehouse, "utterances", dates)
-    return [u for _, group in rows.groupby("call_id") for u in _utterances(group)] if not rows.empty else []
+    return [u for _, group in rows.groupby("call_id") for u in utterances_of(group)] if not rows.empty else []
 
 
 def _turns(rows: pd.DataFrame) -> tuple[Turn, ...]:
@@ -144,7 +145,7 @@ def rescore(
         results = [
             rescore_call(
                 call,
-                _utterances(by_call.get(call.call_id, utterances.iloc[0:0])),
+                utterances_of(by_call.get(call.call_id, utterances.iloc[0:0])),
                 cfg,
                 lexicon,
                 _turns(turns_by_call.get(call.call_id, turns.iloc[0:0])),

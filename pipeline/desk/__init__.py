@@ -9,8 +9,8 @@ Personal data: it binds to 127.0.0.1 unless configured otherwise, and anywhere e
 start without a password (``[desk] password`` or ``CALLQA_DESK_PASSWORD``), reviewers signing in
 with their name (HTTP Basic). The reviewer of a verdict is the signed-in user (or, on a loopback
 desk, the configured name), never a form field. No URL carries a path: audio is found from a
-finding's id through the warehouse, and only recordings inside the share are ever opened; the
-share is never listed.
+finding's id (or a call's id and an utterance's number) through the warehouse, and only
+recordings inside the share are ever opened; the share is never listed.
 """
 
 from __future__ import annotations
@@ -142,7 +142,10 @@ def create_app(desk: DeskSettings):
     def clip(request):
         authorised(request)
         try:
-            body = pages.clip_wav(desk, request.path_params["event_id"])
+            if "event_id" in request.path_params:
+                body = pages.clip_wav(desk, request.path_params["event_id"])
+            else:
+                body = pages.moment_wav(desk, request.path_params["call_id"], request.path_params["idx"])
         except KeyError as exc:
             raise HTTPException(404, "no such finding or recording") from exc
         try:
@@ -188,6 +191,8 @@ def create_app(desk: DeskSettings):
         Route("/call/{call_id}", page(pages.call_page)),
         Route("/queue", page(pages.queue_page)),
         Route("/clip/{event_id}.wav", clip),
+        # An utterance of a call, by its place in the call (a moment left for a listener).
+        Route("/moment/{call_id}/{idx:int}.wav", clip),
         Route("/review/{event_id}", verdict, methods=["POST"]),
     ]
     return Starlette(routes=routes)

@@ -130,9 +130,32 @@ def call_page(desk, reviewer: str, call_id: str) -> str:
         timeline=Markup(timeline_svg(turns, events, int(call["duration_ms"]))),
         events=events.to_dict("records"),
         utterances=view.utterances.to_dict("records"),
+        abstentions=list(call.get("abstentions") if call.get("abstentions") is not None else []),
+        to_hear=_to_hear(desk, call, view.utterances),
         reviewer=reviewer,
         lead_s=desk.config.desk.clip_lead_s,
     )
+
+
+def _to_hear(desk, call: dict, utterances: pd.DataFrame) -> list[dict]:
+    """On a call whose roles were not trusted, the utterances that say a banned phrase read as
+    the agent's (phrase.banned abstained there): a reviewer listens and decides who said it."""
+    if float(call["role_confidence"]) >= desk.config.rules.role_min_confidence or utterances.empty:
+        return []
+    from pipeline.lexicon import load_lexicon
+    from pipeline.rescore import utterances_of
+    from pipeline.rules.phrases import banned_by_any_voice, load_banned
+
+    lexicon = load_lexicon(desk.config.lexicons_path)
+    entries = load_banned(str(lexicon.folder), lexicon.version)
+    heard: dict[int, dict] = {}
+    for u, entry in banned_by_any_voice(utterances_of(utterances), entries, lexicon.tokenizer()):
+        row = heard.setdefault(
+            u.idx,
+            {"idx": u.idx, "start_ms": u.start * 1000, "end_ms": u.end * 1000, "text": u.text, "hits": []},
+        )
+        row["hits"].append(f"{entry.phrase}（{entry.category}）")
+    return list(heard.values())
 
 
 def queue_page(desk, reviewer: str) -> str:
@@ -150,8 +173,6 @@ def clip_wav(desk, event_id: str) -> bytes:
     """The recording around a finding, decoded on the fly: from ``clip_lead_s`` before it to
     ``clip_tail_s`` after it, as 16 kHz WAV. KeyError when the finding, its call or a recording
     inside the share cannot be found."""
-    from pipeline.audio import SAMPLE_RATE, decode
-    from pipeline.desk import wav_bytes, within
     from pipeline.warehouse.reviews import UnknownEventError, find_event
 
     try:
@@ -159,13 +180,31 @@ def clip_wav(desk, event_id: str) -> bytes:
     except UnknownEventError as exc:
         raise KeyError(event_id) from exc
     call = Warehouse(desk.warehouse).call(str(event["call_id"])).call
+    return _clip(desk, call, event["start_ms"], event["end_ms"])
+
+
+def moment_wav(desk, call_id: str, idx: int) -> bytes:
+    """The recording around one stored utterance of a call (a moment left for a listener), as
+    ``clip_wav`` cuts a finding's. KeyError when the call, the utterance or the recording cannot
+    be found."""
+    view = Warehouse(desk.warehouse).call(call_id)
+    rows = view.utterances[view.utterances["idx"] == idx]
+    if rows.empty:
+        raise KeyError(f"{call_id}/{idx}")
+    return _clip(desk, view.call, rows.iloc[0]["start_ms"], rows.iloc[0]["end_ms"])
+
+
+def _clip(desk, call, start_ms: float, end_ms: float) -> bytes:
+    from pipeline.audio import SAMPLE_RATE, decode
+    from pipeline.desk import wav_bytes, within
+
     path = Path(str(call["path"]))
     if not path.is_absolute():
         path = desk.share / path
     if not within(path, desk.share) or not path.is_file():
-        raise KeyError(event_id)  # never a file outside the share, and never say which
-    start = max(0.0, event["start_ms"] / 1000 - desk.config.desk.clip_lead_s)
-    end = event["end_ms"] / 1000 + desk.config.desk.clip_tail_s
+        raise KeyError(str(call["call_id"]))  # never a file outside the share, and never say which
+    start = max(0.0, start_ms / 1000 - desk.config.desk.clip_lead_s)
+    end = end_ms / 1000 + desk.config.desk.clip_tail_s
     with decode(path, spool_after_s=desk.config.run.spool_after_s) as audio:
         a, b = int(start * SAMPLE_RATE), min(audio.n_samples, int(end * SAMPLE_RATE))
         samples = [track[a:b] for track in audio.tracks]

@@ -8,7 +8,7 @@ is visible in the data.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from pipeline.config import RulesConfig
 from pipeline.lexicon import Lexicon
@@ -118,23 +118,15 @@ UNATTRIBUTED_BANNED = "phrase.banned not attributed"  # how such an abstention s
 def unattributed_phrases(ctx: CallContext) -> list[str]:
     """Banned phrases said by a voice whose role is not trusted, for a listener to attribute:
     phrase.banned abstains there (it must not blame a caller's words on the agent), but the QA
-    team should still hear a 不在 or a 下班了 that may be the agent's."""
-    from pipeline.rules.phrases import find_banned, load_banned
+    team should still hear a 不在 or a 下班了 that may be the agent's (the desk plays them)."""
+    from pipeline.rules.phrases import banned_by_any_voice, load_banned
 
     entries = load_banned(str(ctx.lexicon.folder), ctx.lexicon.version)
-    tokenizer = ctx.lexicon.tokenizer()
-    out = []
-    for u in ctx.utterances:
-        if not u.scorable:
-            continue
-        # Read as if the agent said it: the entries that apply to the agent's words.
-        for entry, _ in find_banned(replace(u, role="agent"), entries, tokenizer):
-            out.append(
-                f"{UNATTRIBUTED_BANNED} ({entry.category}): {entry.phrase} in "
-                f"「{u.text}」 at {u.start:.1f}-{u.end:.1f} s, by a voice whose role is unsure; "
-                "listen before scoring"
-            )
-    return out
+    return [
+        f"{UNATTRIBUTED_BANNED} ({entry.category}): {entry.phrase} in 「{u.text}」 at "
+        f"{u.start:.1f}-{u.end:.1f} s, by a voice whose role is unsure; listen before scoring"
+        for u, entry in banned_by_any_voice(ctx.utterances, entries, ctx.lexicon.tokenizer())
+    ]
 
 
 def apply_rules(ctx: CallContext, rules: Sequence[Rule] | None = None) -> list[Event]:

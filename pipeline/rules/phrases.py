@@ -184,6 +184,21 @@ def banned_phrases(ctx: CallContext) -> list[Event]:
     return events
 
 
+def banned_by_any_voice(
+    utterances: Iterable[Utterance], entries: tuple[BannedPhrase, ...], tokenizer
+) -> list[tuple[Utterance, BannedPhrase]]:
+    """Every (utterance, entry) where an utterance says a banned phrase read as the agent's words,
+    whoever it was given to: for calls whose roles are not trusted, to be heard by a person."""
+    from dataclasses import replace
+
+    return [
+        (u, entry)
+        for u in utterances
+        if u.scorable
+        for entry, _ in find_banned(replace(u, role="agent"), entries, tokenizer)
+    ]
+
+
 def entry_hits(utterances: Iterable[Utterance], entries: tuple[BannedPhrase, ...], tokenizer) -> dict:
     """For ``callqa lexicon check``: entry -> [(utterance, match)] of every stored utterance the
     entry would flag as the rule reads it (role, clauses, sound, edits, ``unless``, overlaps)."""

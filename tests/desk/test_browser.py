@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.config import Config, DeskConfig
 from pipeline.desk import create_app, settings
-from tests.desk.test_desk import make_call
+from tests.desk.test_desk import make_call, make_unsure_call
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -49,6 +49,7 @@ def launch(p):
 def served(tmp_path):
     share, warehouse = tmp_path / "share", tmp_path / "wh"
     event_id = make_call(share, warehouse, "C1")
+    make_unsure_call(share, warehouse)
     app = create_app(settings(warehouse, share, Config(desk=DeskConfig(reviewer="王组长")), "127.0.0.1"))
     with serving(app) as base:
         yield base, event_id
@@ -81,4 +82,23 @@ def test_a_reviewer_plays_a_finding_overturns_it_and_the_score_follows(served, t
         assert "已推翻" in page.locator(f"#e-{event_id} .status").inner_text()
         page.goto(base + "/week/2026-W47")
         assert row.locator(".score").inner_text() == "100.0"
+        browser.close()
+
+
+def test_a_reviewer_hears_a_banned_phrase_whose_speaker_is_unsure(served):
+    from playwright.sync_api import sync_playwright
+
+    base, _ = served
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(base + "/call/M1")
+        assert "不在（傲慢）" in page.locator("#u-2 h3").inner_text()
+        audio = page.locator("#u-2 audio")
+        audio.evaluate("a => a.play()")
+        page.wait_for_function(
+            "() => { const a = document.querySelector('#u-2 audio'); return a.duration > 0 && a.currentTime > 0; }",
+            timeout=15000,
+        )
+        assert abs(audio.evaluate("a => a.duration") - 5.8) < 0.05  # 4.0-9.8 s: 3 s before, 2 s after
         browser.close()

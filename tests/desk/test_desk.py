@@ -169,3 +169,48 @@ def test_an_empty_warehouse_says_so(tmp_path):
     client = TestClient(create_app(settings(tmp_path / "wh", tmp_path, Config(), "127.0.0.1")))
     home = client.get("/")
     assert home.status_code == 404 and "callqa run" in home.text
+
+
+def make_unsure_call(share: Path, warehouse: Path) -> None:
+    """M1: a mono call whose two voices mixed, so phrase.banned abstained on its 不在 at 7.0-7.8 s."""
+    audio = share / "recordings" / "M1.flac"
+    audio.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(audio, 0.3 * np.sin(2 * np.pi * 220 * np.arange(12 * SR) / SR), SR)
+    ref = CallRef("M1", str(audio), "A101", datetime(2026, 11, 16, 10, tzinfo=CST), "mono")
+    said = tuple(
+        replace(utt(role, a, b, text, speaker=spk, idx=i), call_id="M1")
+        for i, (role, spk, a, b, text) in enumerate(
+            [
+                ("agent", "spk0", 0.5, 3.0, "您好，阳光物业。"),
+                ("caller", "spk1", 3.5, 6.0, "张师傅今天来上班了吗？"),
+                ("caller", "spk1", 7.0, 7.8, "不在。"),
+            ]
+        )
+    )
+    metrics = CallMetrics("M1", "A101", 12.0, 2.5, 3.3, 6.0, 0.0, 4.0, 3)
+    result = CallResult(
+        ref,
+        "m",
+        "l",
+        RoleAssignment("spk0", 0.4, "voices mixed"),
+        said,
+        (),
+        metrics,
+        abstentions=("role-dependent rules abstained: agent role confidence 0.40 < 0.50 (voices mixed)",),
+    )
+    store_call(warehouse, result)
+
+
+def test_a_banned_phrase_of_a_voice_whose_role_is_unsure_can_be_heard(desk):
+    # A mono call whose two voices mixed: phrase.banned abstained, and the desk offers the moment.
+    client, _, share, warehouse = desk
+    make_unsure_call(share, warehouse)
+    page = client.get("/call/M1").text
+    assert "说话人不确定的禁用语" in page and 'src="/moment/M1/2.wav"' in page and "不在（傲慢）" in page
+    assert "voices mixed" in page  # why the rules abstained
+    with wave.open(io.BytesIO(client.get("/moment/M1/2.wav").content)) as w:
+        assert w.getnframes() == int((7.8 + 2) * SR) - int((7.0 - 3) * SR)  # 3 s before, 2 s after
+    assert client.get("/moment/M1/9.wav").status_code == 404
+    assert client.get("/moment/NOPE/0.wav").status_code == 404
+    assert client.get("/moment/M1/..%2F0.wav").status_code == 404
+    assert "说话人不确定的禁用语" not in client.get("/call/C1").text  # a stereo call: roles certain
