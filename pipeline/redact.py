@@ -401,8 +401,9 @@ def redact_words(words: Sequence[str], kinds: Collection[str] = PII_KINDS, mask:
 
 
 def redact_call(result: CallResult, kinds: Collection[str] = PII_KINDS, mask: str = MASK) -> CallResult:
-    """The call as it may be stored: PII masked in every utterance's text and words and in every
-    event's evidence. The rules have already run on what was said; nothing downstream needs more."""
+    """The call as it may be stored: PII masked in every utterance's text and words, in every
+    event's evidence and in the abstentions (which quote what was said). The rules have already
+    run on what was said; nothing downstream needs more."""
     from dataclasses import replace
 
     if not kinds:
@@ -413,4 +414,5 @@ def redact_call(result: CallResult, kinds: Collection[str] = PII_KINDS, mask: st
         words = tuple(replace(w, text=t) for w, t in zip(u.words, masked, strict=True))
         utterances.append(replace(u, text=redact(u.text, kinds, mask).text, words=words))
     events = tuple(replace(e, evidence=redact(e.evidence, kinds, mask).text) for e in result.events)
-    return replace(result, utterances=tuple(utterances), events=events)
+    abstentions = tuple(redact(a, kinds, mask).text for a in result.abstentions)
+    return replace(result, utterances=tuple(utterances), events=events, abstentions=abstentions)

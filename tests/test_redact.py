@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from pipeline.redact import PII_KINDS, RedactedText, Redaction, redact, redact_words
@@ -298,3 +300,18 @@ def test_a_stored_call_carries_no_phone_number_name_or_room_in_text_words_or_evi
     assert [e.rule_id for e in stored.events] == [e.rule_id for e in result.events]
     assert all("138" not in e.evidence for e in stored.events)
     assert redact_call(result, ()) == result  # configured off: stored as heard
+    # Roles unsure (mono, voices mixed): the banned phrase left for a listener quotes the words.
+    unsure = score_call(
+        CallRef("C1", "/x.flac", "A1", None, "mono"),
+        12.0,
+        [],
+        [replace(caller, speaker="spk1"), replace(agent, speaker="spk0")],
+        RoleAssignment("spk0", 0.4, "voices mixed"),
+        cfg,
+        lexicon,
+        "m",
+    )
+    assert any("13812345678" in a for a in unsure.abstentions)
+    assert not any(
+        "13812345678" in a or "王" in a for a in redact_call(unsure, cfg.privacy.redact).abstentions
+    )
