@@ -75,6 +75,9 @@ class SpeechConfig:
     # The other voice alone this long inside a turn makes a turn of its own (0: off; measured to
     # lose more than it finds on the sample share, docs/measurements.md).
     change_min_s: float = 0.0
+    # Mono: a question answered with a greeting in one turn (请问有什么可以帮您？您好) is a change of
+    # speaker the pauses missed; the greeting goes to the next voice (pipeline.handover).
+    handover: bool = True
 
 
 # How strictly 急躁 and 独断专横 read the guide. "guide": cutting in *and* then saying too much too

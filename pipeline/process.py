@@ -15,6 +15,7 @@ import numpy as np
 
 from pipeline.audio import Audio, decode
 from pipeline.config import Config
+from pipeline.handover import move_handovers
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.metrics import call_metrics
 from pipeline.records import CallRef, CallResult, RoleAssignment, Turn, Utterance, Word
@@ -199,6 +200,8 @@ def transcribe_and_diarize(
     utterances = build_utterances(ref.call_id, turns, _words_of(segments, 0), lexicon, _terms(cfg, lexicon))
     timings["transcribe"] = time.perf_counter() - tick
     tick = time.perf_counter()
+    if cfg.speech.handover:
+        turns, utterances = move_handovers(turns, utterances, lexicon)
     if one_voice(role_evidence(utterances, lexicon), speakers.similarity):
         # Alike voices whose words show one party: one speaker, and every role rule abstains.
         turns = merge_turns([replace(t, speaker="spk0") for t in turns], cfg.speech.turn_merge_gap_s)
