@@ -101,8 +101,15 @@ def abstentions(ctx: CallContext) -> list[str]:
 
     if ctx.roles_trusted and greeting_given_away(ctx):
         reasons.append(
-            "greeting.missing abstained: the call opens with a lone greeting given to the other voice "
+            "greeting.missing abstained: the call opens with a greeting given to the other voice "
             "just before the agent's first words (on mono, most often the agent's own)"
+        )
+    from pipeline.rules.conduct import closing_given_away
+
+    if ctx.roles_trusted and closing_given_away(ctx):
+        reasons.append(
+            "closing.missing abstained: the call ends with a closing given to the other voice "
+            "just after the agent's last words (on mono, as often the agent's own)"
         )
     flagged = [u for u in ctx.utterances if not u.scorable]
     if flagged:

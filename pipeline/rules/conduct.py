@@ -39,7 +39,7 @@ def closing_missing(ctx: CallContext) -> list[Event]:
         return []
     last_end = agent[-1].end
     tail = [u for u in agent if u.end > last_end - ctx.config.closing_window_s]
-    if ctx.lexicon["closings"].find("".join(u.text for u in tail)):
+    if ctx.lexicon["closings"].find("".join(u.text for u in tail)) or closing_given_away(ctx):
         return []
     return [
         ctx.event(
@@ -51,6 +51,30 @@ def closing_missing(ctx: CallContext) -> list[Event]:
             severity="minor",
         )
     ]
+
+
+# The other voice's closing starts at most this long after the agent's last words (as a greeting
+# given away before the agent's first words: greeting._HANDOVER_GAP_S).
+_HANDOVER_GAP_S = 0.6
+
+
+def closing_given_away(ctx: CallContext) -> bool:
+    """The call ends with the other voice saying nothing but a closing (再见, 谢谢再见) right after
+    the agent's last words: on a mono call that short 再见 is as often the agent's own, clustered
+    with the caller, as the caller's answer to one. Who said it is unsure, and closing.missing
+    abstains. With one party per channel (stereo, confidence 1) it never applies."""
+    if ctx.roles.confidence >= 1.0:
+        return False
+    speech = sorted((u for u in ctx.utterances if u.scorable), key=lambda u: u.end)
+    if len(speech) < 2 or speech[-1].role == "agent" or speech[-2].role != "agent":
+        return False
+    last, agent = speech[-1], speech[-2]
+    closings = ctx.lexicon["closings"]
+    return (
+        last.start - agent.end <= _HANDOVER_GAP_S
+        and closings.find(last.text) is not None
+        and han_count(last.text) <= 6
+    )
 
 
 def chars_per_second(u: Utterance) -> float:

@@ -3,8 +3,8 @@
 Measured from the agent's first speech, not the file start: ringback, IVR prompts and silence
 come first on many recordings. Abstains (no event) when the roles are not trusted or the agent
 never speaks: an unknown role must not blame anyone. Abstains too on a mono call whose first
-words are a lone greeting given to the other voice right before the agent's opening
-(``greeting_given_away``): the agent's own 您好, too short for the clustering to be sure of.
+words are a greeting given to the other voice right before the agent's opening
+(``greeting_given_away``): most often the agent's own 您好, clustered with the caller.
 """
 
 from __future__ import annotations
@@ -47,18 +47,28 @@ _HANDOVER_GAP_S = 0.6
 
 
 def greeting_given_away(ctx: CallContext) -> bool:
-    """The call opens with a lone greeting (您好, nothing else) by the other voice, and the agent's
-    opening follows it within ``_HANDOVER_GAP_S``: on a mono call that 0.5-1 s 您好 is most often
-    the agent's own, clustered with the caller. Who said it is then unsure, and the rule abstains.
-    With one party per channel (stereo: the roles come from the channel map, confidence 1) it
-    never applies."""
+    """The call opens with the other voice greeting (您好, or 您好，阳光物业… that begins with one),
+    and the agent's opening follows it within ``_HANDOVER_GAP_S``: on a mono call that greeting is
+    most often the agent's own, clustered with the caller. Who said it is then unsure, and the
+    rule abstains. With one party per channel (stereo: the roles come from the channel map,
+    confidence 1) it never applies."""
     if ctx.roles.confidence >= 1.0:
         return False
     speech = sorted((u for u in ctx.utterances if u.scorable), key=lambda u: u.start)
     if len(speech) < 2 or speech[0].role == "agent" or speech[1].role != "agent":
         return False
     opening, agent = speech[0], speech[1]
-    return agent.start - opening.end <= _HANDOVER_GAP_S and ctx.lexicon["greetings"].is_whole(opening.text)
+    return agent.start - opening.end <= _HANDOVER_GAP_S and _begins_with(
+        ctx.lexicon["greetings"], opening.text
+    )
+
+
+def _begins_with(phrases, text: str) -> bool:
+    """``text`` opens with one of ``phrases`` (its first clause is nothing but the phrase)."""
+    import re
+
+    first = re.split(r"[，。？！、,.?!\s]", text.strip(), maxsplit=1)[0]
+    return bool(first) and phrases.is_whole(first)
 
 
 def _text_until(utterance, limit: float) -> str:

@@ -93,3 +93,22 @@ def test_abstentions_say_why(lexicon):
     assert "hallucination" in reasons[1]
     for rule in (self_intro_missing, closing_missing, pace_fast, hold_etiquette):
         assert rule(low) == []
+
+
+def test_a_closing_given_to_the_other_voice_right_after_the_agent_abstains(lexicon):
+    # E006 at 16 kHz mono: the agent's closing 再见 was clustered with the caller.
+    clustered = RoleAssignment("spk0", 0.95, "words")
+    calls = [
+        utt("agent", 40.0, 45.0, "您好，阳光物业客服中心。"),
+        utt("caller", 45.5, 46.0, "好的。"),
+        utt("agent", 46.3, 49.2, "好，记下了，下午会有人联系你。"),
+        utt("caller", 49.7, 50.3, "再见。"),
+    ]
+    assert closing_missing(ctx(calls, lexicon, clustered)) == []
+    assert any("closing.missing abstained" in r for r in abstentions(ctx(calls, lexicon, clustered)))
+    # Stereo (the channel says who spoke), a later 再见, or a caller who says more: the agent did not close.
+    assert ids(closing_missing(ctx(calls, lexicon))) == ["closing.missing"]
+    later = [*calls[:3], utt("caller", 50.5, 51.0, "再见。")]
+    assert ids(closing_missing(ctx(later, lexicon, clustered))) == ["closing.missing"]
+    more = [*calls[:3], utt("caller", 49.7, 52.3, "那我就等你们的电话了，再见。")]
+    assert ids(closing_missing(ctx(more, lexicon, clustered))) == ["closing.missing"]

@@ -92,3 +92,18 @@ def test_a_lone_greeting_given_to_the_caller_before_the_agents_opening_is_not_bl
     # A caller who says more than a greeting, or an agent who answers later, is not a hand-over.
     late = [calls[0], utt("agent", 3.0, 8.56, "阳光物业客服中心。"), calls[2]]
     assert [e.rule_id for e in greeting_missing(ctx(late, lexicon, roles=clustered))] == ["greeting.missing"]
+
+
+def test_an_opening_that_begins_with_a_greeting_given_to_the_other_voice_abstains(lexicon):
+    # E003 at 8 kHz mono: the agent's 您好，阳光物业客服中心 was clustered with the caller, and the
+    # rest of the agent's opening follows 0.5 s later.
+    clustered = RoleAssignment("spk1", 0.95, "words")
+    calls = [
+        utt("caller", 0.95, 3.9, "您好，阳光物业客服中心，"),
+        utt("agent", 4.38, 7.7, "工号202，请问有什么可以帮您？"),
+        utt("caller", 8.2, 16.0, "您好，我想问一下明年的物业费可以一次交一整年吗？"),
+    ]
+    assert greeting_missing(ctx(calls, lexicon, roles=clustered)) == []
+    # An opening that only ends with a greeting is not one the agent gave away.
+    asked = [utt("caller", 0.95, 3.9, "喂，我想问一下，你好"), *calls[1:]]
+    assert [e.rule_id for e in greeting_missing(ctx(asked, lexicon, roles=clustered))] == ["greeting.missing"]
