@@ -68,6 +68,27 @@ def mono_recordings(share: Path):
             yield f"{share.name}/{kind}", call_id, share / row["path"], truth
 
 
+def worded_mono_recordings(shares: list[Path], speech, match: str = ""):
+    """(call id, 16 kHz samples, speech regions, truth) of every mono recording of ``shares``
+    whose truth has words to score (pyannote's English sample has none) and whose call id matches
+    the regular expression ``match``: what the transcription benchmarks run over."""
+    import re
+
+    from pipeline.speech import speech_regions
+
+    out = []
+    for share in shares:
+        for _, call_id, path, truth in mono_recordings(share):
+            if not re.search(match, call_id) or not any(
+                u.get("text") for u in (truth or {}).get("utterances", ())
+            ):
+                continue
+            with decode(path) as audio:
+                samples = np.asarray(audio.mono()[0 : audio.n_samples], dtype=np.float32)
+            out.append((call_id, samples, speech_regions(samples, speech), truth))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shares", type=Path, nargs="*")

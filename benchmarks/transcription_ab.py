@@ -23,8 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -43,28 +41,19 @@ def _whole_pieces_only(pieces, segments):
 
 
 def main() -> None:
-    from diarization import mono_recordings  # benchmarks/diarization.py: the mono rows of a share
+    from diarization import worded_mono_recordings  # benchmarks/diarization.py
 
     import pipeline.transcribe as T
-    from pipeline.audio import decode
     from pipeline.config import Config
     from pipeline.evaluate import char_errors, scoring_text, truth_text
     from pipeline.process import Models
-    from pipeline.speech import speech_regions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shares", type=Path, nargs="+")
     args = parser.parse_args()
     cfg = Config()
     transcriber = Models.load(cfg).transcriber
-    recordings = []
-    for share in args.shares:
-        for _, call_id, path, truth in mono_recordings(share):
-            if not truth or not any(u.get("text") for u in truth.get("utterances", ())):
-                continue  # pyannote's English sample has no words to score
-            with decode(path) as audio:
-                samples = np.asarray(audio.mono()[0 : audio.n_samples], dtype=np.float32)
-            recordings.append((call_id, samples, speech_regions(samples, cfg.speech), truth))
+    recordings = worded_mono_recordings(args.shares, cfg.speech)
 
     current_retry, current_cut = T.unheard_pieces, T.AsrSegment.without_loop
     variants = {

@@ -25,13 +25,10 @@ Whisper's temperature fallback samples, so per-recording errors are printed to t
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -68,13 +65,12 @@ def widen(
 
 
 def main() -> None:
-    from diarization import mono_recordings  # benchmarks/diarization.py: the mono rows of a share
+    from diarization import worded_mono_recordings  # benchmarks/diarization.py
 
-    from pipeline.audio import SAMPLE_RATE, decode
+    from pipeline.audio import SAMPLE_RATE
     from pipeline.config import Config
     from pipeline.evaluate import char_errors, scoring_text, truth_text
     from pipeline.process import Models
-    from pipeline.speech import speech_regions
     from pipeline.transcribe import Piece
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -86,16 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = Config()
     transcriber = Models.load(cfg).transcriber
-    recordings = []
-    for share in args.shares:
-        for _, call_id, path, truth in mono_recordings(share):
-            if not re.search(args.match, call_id) or not any(
-                u.get("text") for u in (truth or {}).get("utterances", ())
-            ):
-                continue  # pyannote's English sample has no words to score
-            with decode(path) as audio:
-                samples = np.asarray(audio.mono()[0 : audio.n_samples], dtype=np.float32)
-            recordings.append((call_id, samples, speech_regions(samples, cfg.speech), truth))
+    recordings = worded_mono_recordings(args.shares, cfg.speech, args.match)
     if args.family == "pieces":
         variants = [(name, join, pad, cfg.model.temperatures) for name, (join, pad) in PIECES.items()]
     else:

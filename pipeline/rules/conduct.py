@@ -6,6 +6,7 @@ import itertools
 
 from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
+from pipeline.rules.greeting import HANDOVER_GAP_S
 from pipeline.text import for_scoring, han_count
 
 VERSION = "1"
@@ -53,9 +54,8 @@ def closing_missing(ctx: CallContext) -> list[Event]:
     ]
 
 
-# The other voice's closing starts at most this long after the agent's last words (as a greeting
-# given away before the agent's first words: greeting._HANDOVER_GAP_S).
-_HANDOVER_GAP_S = 0.6
+# A closing said alone is short (再见, 好的再见, 谢谢再见); a caller who says more is talking.
+_LONE_CLOSING_CHARS = 6
 
 
 def closing_given_away(ctx: CallContext) -> bool:
@@ -71,9 +71,9 @@ def closing_given_away(ctx: CallContext) -> bool:
     last, agent = speech[-1], speech[-2]
     closings = ctx.lexicon["closings"]
     return (
-        last.start - agent.end <= _HANDOVER_GAP_S
+        last.start - agent.end <= HANDOVER_GAP_S
         and closings.find(last.text) is not None
-        and han_count(last.text) <= 6
+        and han_count(last.text) <= _LONE_CLOSING_CHARS
     )
 
 

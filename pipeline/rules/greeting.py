@@ -9,6 +9,8 @@ words are a greeting given to the other voice right before the agent's opening
 
 from __future__ import annotations
 
+import re
+
 from pipeline.records import Event
 from pipeline.rules import CallContext
 
@@ -41,14 +43,15 @@ def greeting_missing(ctx: CallContext) -> list[Event]:
     ]
 
 
-# The other voice's lone greeting ends at most this long before the agent's opening (a pause inside
-# one speaker's 您好，阳光物业… is shorter than a change of speaker with an answer).
-_HANDOVER_GAP_S = 0.6
+# The other voice's greeting ends at most this long before the agent's opening (a pause inside one
+# speaker's 您好，阳光物业… is shorter than a change of speaker with an answer); closing.missing
+# reads a closing given away after the agent's last words the same way.
+HANDOVER_GAP_S = 0.6
 
 
 def greeting_given_away(ctx: CallContext) -> bool:
     """The call opens with the other voice greeting (您好, or 您好，阳光物业… that begins with one),
-    and the agent's opening follows it within ``_HANDOVER_GAP_S``: on a mono call that greeting is
+    and the agent's opening follows it within ``HANDOVER_GAP_S``: on a mono call that greeting is
     most often the agent's own, clustered with the caller. Who said it is then unsure, and the
     rule abstains. With one party per channel (stereo: the roles come from the channel map,
     confidence 1) it never applies."""
@@ -58,15 +61,13 @@ def greeting_given_away(ctx: CallContext) -> bool:
     if len(speech) < 2 or speech[0].role == "agent" or speech[1].role != "agent":
         return False
     opening, agent = speech[0], speech[1]
-    return agent.start - opening.end <= _HANDOVER_GAP_S and _begins_with(
+    return agent.start - opening.end <= HANDOVER_GAP_S and _begins_with(
         ctx.lexicon["greetings"], opening.text
     )
 
 
 def _begins_with(phrases, text: str) -> bool:
     """``text`` opens with one of ``phrases`` (its first clause is nothing but the phrase)."""
-    import re
-
     first = re.split(r"[，。？！、,.?!\s]", text.strip(), maxsplit=1)[0]
     return bool(first) and phrases.is_whole(first)
 
