@@ -100,6 +100,9 @@ EVAL_CORPUS := data/eval/corpus
 eval-corpus: $(VENV)/.installed-dev models
 	$(BIN)/callqa models install --only kokoro-82m-int8
 	$(BIN)/callqa synth data/call_scripts/eval $(EVAL_CORPUS) --all-variants --reuse --tts-cache data/eval/tts-cache
+	# A measurement of the code as it is: the nightly run is incremental, so a warehouse left from an
+	# earlier run would be scored again unchanged.
+	rm -rf data/eval/warehouse
 	$(BIN)/callqa run $(EVAL_CORPUS) --warehouse data/eval/warehouse --config data/call_scripts/eval/eval.toml
 	$(BIN)/callqa evaluate $(EVAL_CORPUS)/truth --warehouse data/eval/warehouse --config data/call_scripts/eval/eval.toml --json docs/eval-corpus.json
 
