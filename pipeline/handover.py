@@ -20,27 +20,21 @@ from dataclasses import replace
 
 from pipeline.lexicon import Lexicon
 from pipeline.records import Turn, Utterance, Word
-from pipeline.text import han_count, normalize_transcript
+from pipeline.text import CLAUSE_PAUSE_S, han_count, normalize_transcript
 
-# A clause ends at punctuation or at a pause this long between two words (as phrase matching reads).
-_CLAUSE_PAUSE_S = 0.35
 _CLAUSE_END = re.compile(r"[，。？！、,.?!；;]$")
 _ASKS = re.compile(r"[？?]$|什么|吗|呢|怎么|哪|请问|多少|几")
 _MAX_GAP_S = 1.0
 
 
 def _clauses(words: Sequence[Word]) -> list[list[Word]]:
+    """Words grouped into clauses: a clause ends at punctuation or at a pause of ``CLAUSE_PAUSE_S``."""
     out: list[list[Word]] = []
     for w in words:
-        if (
-            out
-            and out[-1]
-            and (_CLAUSE_END.search(out[-1][-1].text) or w.start - out[-1][-1].end >= _CLAUSE_PAUSE_S)
-        ):
-            out.append([])
-        if not out:
-            out.append([])
-        out[-1].append(w)
+        if not out or _CLAUSE_END.search(out[-1][-1].text) or w.start - out[-1][-1].end >= CLAUSE_PAUSE_S:
+            out.append([w])
+        else:
+            out[-1].append(w)
     return out
 
 
@@ -104,12 +98,14 @@ def move_handovers(
     """``turns`` and ``utterances`` with every hand-over ``handovers`` finds given to its speaker."""
     out = list(utterances)
     turns = list(turns)
+    touched: set[int] = set()
     for src, dst, n in handovers(utterances, lexicon):
+        if src in touched or dst in touched:
+            continue  # the moves were found on the utterances as they were: one per utterance
+        touched |= {src, dst}
         u, v = out[src], out[dst]
         moved = u.words[-n:] if n > 0 else u.words[:-n]
         kept = u.words[:-n] if n > 0 else u.words[-n:]
-        if not kept:
-            continue
         words = (*moved, *v.words) if n > 0 else (*v.words, *moved)
         cut = moved[0].start if n > 0 else moved[-1].end
         out[src] = replace(

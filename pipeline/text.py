@@ -6,6 +6,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
+# A silence between two words this long ends a clause, as a comma would (phrase matching and the
+# mono hand-over split read clauses the same way).
+CLAUSE_PAUSE_S = 0.35
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Half-width punctuation Whisper emits inside Chinese text, and its full-width form.
 _FULL_WIDTH = str.maketrans({",": "，", "?": "？", "!": "！", ":": "：", ";": "；", "(": "（", ")": "）"})

@@ -63,3 +63,16 @@ def test_a_callers_hello_on_the_line_is_no_question(lexicon):
     agent = said("spk1", ("您好，阳光物业。", 1.0, 2.6))
     caller = said("spk0", ("喂？", 3.0, 3.4), ("你好，", 3.5, 3.9), ("我家漏水了。", 4.0, 5.2))
     assert handovers([agent, caller], lexicon) == []
+
+
+def test_moves_found_on_neighbouring_turns_are_made_once_and_lose_no_word(lexicon):
+    # The agent's turn ends with the caller's 您好; the caller's turn starts with a question: both
+    # moves were found on the turns as they were, so only the first is made.
+    agent = said("spk1", ("阳光物业，", 1.0, 2.0), ("请问有什么可以帮您？", 2.2, 4.0), ("您好，", 4.5, 4.9))
+    caller = said("spk0", ("请问你们几点下班？", 5.2, 6.6), ("您好，", 7.0, 7.4), ("我家漏水了。", 7.6, 8.6))
+    turns = [Turn("spk1", "unknown", 1.0, 4.9), Turn("spk0", "unknown", 5.2, 8.6)]
+    assert [(s, d) for s, d, _ in handovers([agent, caller], lexicon)] == [(0, 1), (1, 0)]
+    _, (a, c) = move_handovers(turns, [agent, caller], lexicon)
+    assert a.text == "阳光物业，请问有什么可以帮您？"
+    assert c.text == "您好，请问你们几点下班？您好，我家漏水了。"
+    assert [w.start for w in a.words + c.words] == sorted(w.start for w in agent.words + caller.words)

@@ -27,13 +27,11 @@ from pathlib import Path
 from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
 from pipeline.rules.matching import Match, find_phrase, matches_whole, word_boundaries
-from pipeline.text import for_scoring
+from pipeline.text import CLAUSE_PAUSE_S, for_scoring
 
 RULE_ID = "phrase.banned"
 VERSION = "2"
 _EDGE_FILLERS = re.compile(r"^(?:嗯|啊|哦|呃|额|喂)+|(?:吧|啊|呢|嘛|呀|啦|哦)+$")
-# A silence between two words this long ends a clause, as a comma would.
-_CLAUSE_PAUSE_S = 0.35
 _MATCH_MODES = ("contains", "whole")
 
 
@@ -81,7 +79,7 @@ class ScoringText:
         if u.words:
             previous_end = None
             for w in u.words:
-                if previous_end is not None and w.start - previous_end >= _CLAUSE_PAUSE_S:
+                if previous_end is not None and w.start - previous_end >= CLAUSE_PAUSE_S:
                     breaks.add(len(chars))
                 for c in w.text:
                     piece = for_scoring(c)

@@ -106,10 +106,10 @@ def _place(turns: list[Turn], s: float, e: float, o: OverlapOptions) -> list[Tur
     # The turns either side in time: the one starting first after this one ends, and the one
     # ending last before it starts (not the last to start: a backchannel placed inside the turn
     # before starts after it).
-    after = min((t for t in turns if t.start >= turn.end), key=lambda t: t.start, default=None)
-    before = max((t for t in turns if t.end <= turn.start), key=lambda t: t.end, default=None)
-    if not long_enough:
-        after = before = None
+    after = before = None
+    if long_enough:
+        after = min((t for t in turns if t.start >= turn.end), key=lambda t: t.start, default=None)
+        before = max((t for t in turns if t.end <= turn.start), key=lambda t: t.end, default=None)
     if (
         after is not None
         and after.speaker != turn.speaker
