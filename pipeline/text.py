@@ -15,12 +15,21 @@ _FULL_WIDTH = str.maketrans({",": "，", "?": "？", "!": "！", ":": "：", ";"
 _NOT_TEXT = re.compile(r"[^\w]|_", re.UNICODE)
 
 
+# 著 is both Traditional for the particle 着 (提著, 等著) and a Simplified character of its own
+# (著名, 显著). Whisper writes the particle as 著, and zhconv keeps it wherever its phrase table
+# has no entry: every 著 outside these words is the particle.
+_ZHU_WORD = re.compile("著(?=[名作称述书者录])|(?<=[显名原土卓昭编专论巨合遗译撰拙])著")
+
+
 @lru_cache(maxsize=4096)
 def to_simplified(text: str) -> str:
-    """Traditional to Simplified, character by character (zhconv's 'zh-hans', no regional wording)."""
+    """Traditional to Simplified (zhconv's 'zh-cn', the mainland's words), with the particle 著 as 着."""
     import zhconv
 
-    return zhconv.convert(text, "zh-hans")
+    text = zhconv.convert(text, "zh-cn")
+    if "著" not in text:
+        return text
+    return "".join("着" if c == "著" and not _ZHU_WORD.match(text, i) else c for i, c in enumerate(text))
 
 
 def to_full_width_punctuation(text: str) -> str:

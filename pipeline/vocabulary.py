@@ -22,11 +22,12 @@ from pipeline.rules.matching import char_pinyin
 
 def correct_words(words: Sequence[Word], terms: Sequence[str]) -> list[Word]:
     """``words`` with every run of characters that sounds like one of ``terms`` written as it
-    (longest terms first; a character is rewritten at most once)."""
-    owner = [i for i, w in enumerate(words) for _ in w.text]
+    (longest terms first; a character is rewritten at most once), and building numbers as
+    addresses (``correct_building_numbers``)."""
+    words = correct_building_numbers(words)
     text = "".join(w.text for w in words)
     if not text or not terms:
-        return list(words)
+        return words
     sounds = char_pinyin(text)
     out, done = list(text), [False] * len(text)
     for term in sorted({t for t in terms if len(t) >= 2}, key=len, reverse=True):
@@ -35,11 +36,45 @@ def correct_words(words: Sequence[Word], terms: Sequence[str]) -> list[Word]:
             if sounds[i : i + n] == key and text[i : i + n] != term and not any(done[i : i + n]):
                 out[i : i + n] = term
                 done[i : i + n] = [True] * n
-    if out == list(text):
+    return _rewritten(words, out)
+
+
+# Numbers as Whisper writes them before 栋: digits, Chinese numerals, and 几 (几栋几号).
+_NUMERALS = frozenset("0123456789０１２３４５６７８９零〇一二两三四五六七八九十百几")
+# After a number, dong is a building unless a verb phrase follows: 一动不动, 一动也不动, 一动就响.
+_VERB_AFTER = frozenset("不也都就了起着过")
+# After a lone 一, dong is 栋 only before an address continues (一栋三单元, 一栋的): 一动 alone is
+# "as soon as it moves" as often as it is building one.
+_ADDRESS_AFTER = _NUMERALS | frozenset("单楼号的和")
+
+
+def correct_building_numbers(words: Sequence[Word]) -> list[Word]:
+    """``words`` with a character read *dong* after a number written 栋, in place."""
+    text = "".join(w.text for w in words)
+    if not text:
         return list(words)
-    pieces = [""] * len(words)
-    for char, i in zip(out, owner, strict=True):
-        pieces[i] += char
+    sounds = char_pinyin(text)
+    out = list(text)
+    for i in range(1, len(text)):
+        if sounds[i] != "dong" or text[i] == "栋" or text[i - 1] not in _NUMERALS:
+            continue
+        following = text[i + 1] if i + 1 < len(text) else ""
+        if following in _VERB_AFTER:
+            continue
+        lone_one = text[i - 1] == "一" and (i < 2 or text[i - 2] not in _NUMERALS)
+        if lone_one and following not in _ADDRESS_AFTER:
+            continue
+        out[i] = "栋"
+    return _rewritten(words, out)
+
+
+def _rewritten(words: Sequence[Word], chars: Sequence[str]) -> list[Word]:
+    """``words`` with their characters replaced, one for one, by ``chars``."""
+    pieces, at = [], 0
+    for w in words:
+        piece = "".join(chars[at : at + len(w.text)])
+        pieces.append(piece)
+        at += len(w.text)
     return [replace(w, text=piece) if piece != w.text else w for w, piece in zip(words, pieces, strict=True)]
 
 

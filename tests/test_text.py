@@ -10,6 +10,11 @@ def test_transcripts_become_simplified_with_full_width_punctuation():
     )
 
 
+def test_the_particle_zhe_is_simplified_and_the_character_zhu_kept():
+    assert normalize_transcript("我提著很多東西，等著你們") == "我提着很多东西，等着你们"
+    assert normalize_transcript("這是著名的小區，效果顯著") == "这是著名的小区，效果显著"
+
+
 def test_scoring_text_drops_punctuation_and_spaces():
     assert for_scoring("您好， 這裡是 Amara.org！") == "您好这里是amaraorg"
 

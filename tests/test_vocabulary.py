@@ -36,3 +36,17 @@ def test_only_exact_sounds_of_listed_terms_change():
 def test_domain_terms_from_the_user_dictionary():
     lines = ["物业 100 n", "# a comment", "", "工号 60 n"]
     assert domain_terms(lines, ["阳光花园"]) == ("阳光花园", "工号", "物业")
+
+
+def test_a_dong_after_a_number_is_a_building():
+    fixed = correct_words(words("我家是", "3动二", "单元"), ())
+    assert [w.text for w in fixed] == ["我家是", "3栋二", "单元"]
+    assert [(w.start, w.end) for w in fixed] == [(w.start, w.end) for w in words("a", "b", "c")]
+    assert "".join(w.text for w in correct_words(words("您家是几东几号？"), TERMS)) == "您家是几栋几号？"
+    assert "".join(w.text for w in correct_words(words("十五洞一单元"), TERMS)) == "十五栋一单元"
+    assert "".join(w.text for w in correct_words(words("是一洞的"), TERMS)) == "是一栋的"
+
+
+def test_a_dong_that_is_a_verb_stays():
+    for said in ("电梯停在一楼一动不动", "我一动它就响", "一动也不动", "不动产", "买一东西"):
+        assert "".join(w.text for w in correct_words(words(said), TERMS)) == said
