@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def rewrite(warehouse: Path, terms: tuple[str, ...]) -> int:
+def rewrite(warehouse: Path, terms: tuple[str, ...], tokenizer=None) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -37,7 +37,7 @@ def rewrite(warehouse: Path, terms: tuple[str, ...]) -> int:
             words = [
                 Word(w["text"], w["start_ms"] / 1000, w["end_ms"] / 1000, w["prob"]) for w in row["words"]
             ]
-            fixed = correct_words(words, terms)
+            fixed = correct_words(words, terms, tokenizer)
             if [w.text for w in fixed] == [w.text for w in words]:
                 continue
             changed += 1
@@ -64,12 +64,13 @@ def main() -> None:
     parser.add_argument("--config", type=Path)
     args = parser.parse_args()
     cfg = Config.load(args.config)
-    terms = tuple(dict.fromkeys((*load_lexicon(cfg.lexicons_path).domain_terms, *cfg.model.domain_terms)))
+    lexicon = load_lexicon(cfg.lexicons_path)
+    terms = tuple(dict.fromkeys((*lexicon.domain_terms, *cfg.model.domain_terms)))
     before = evaluate(args.truth, args.warehouse, cfg.rules.role_min_confidence, cfg.rules.conduct_preset)
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "warehouse"
         shutil.copytree(args.warehouse, copy)
-        print(f"utterances rewritten: {rewrite(copy, terms)}")
+        print(f"utterances rewritten: {rewrite(copy, terms, lexicon.tokenizer())}")
         rescore(copy, cfg)
         after = evaluate(args.truth, copy, cfg.rules.role_min_confidence, cfg.rules.conduct_preset)
     print(f"{'kind':14} {'CER without':>12} {'with':>8}")

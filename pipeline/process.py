@@ -114,7 +114,7 @@ def build_utterances(
         if not bucket:
             continue
         if terms:
-            fixed = correct_words([w for w, _ in bucket], terms)
+            fixed = correct_words([w for w, _ in bucket], terms, lexicon.tokenizer())
             bucket = [(w, flag) for w, (_, flag) in zip(fixed, bucket, strict=True)]
         text = normalize_transcript("".join(w.text for w, _ in bucket))
         if not text:

@@ -15,28 +15,55 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from pipeline.records import Word
 from pipeline.rules.matching import char_pinyin
 
+if TYPE_CHECKING:
+    from jieba import Tokenizer
 
-def correct_words(words: Sequence[Word], terms: Sequence[str]) -> list[Word]:
+
+def correct_words(
+    words: Sequence[Word], terms: Sequence[str], tokenizer: Tokenizer | None = None
+) -> list[Word]:
     """``words`` with every run of characters that sounds like one of ``terms`` written as it
     (longest terms first; a character is rewritten at most once), and building numbers as
-    addresses (``correct_building_numbers``)."""
+    addresses (``correct_building_numbers``).
+
+    With a jieba ``tokenizer``, a run that cuts through a dictionary word is left alone: 交那么多
+    sounds like 缴纳 followed by 么多, but 那么 is a word the run would cut in two.
+    """
     words = correct_building_numbers(words)
     text = "".join(w.text for w in words)
     if not text or not terms:
         return words
     sounds = char_pinyin(text)
+    inside = _inside_words(text, tokenizer) if tokenizer is not None else [False] * (len(text) + 1)
     out, done = list(text), [False] * len(text)
     for term in sorted({t for t in terms if len(t) >= 2}, key=len, reverse=True):
         key, n = char_pinyin(term), len(term)
         for i in range(len(text) - n + 1):
-            if sounds[i : i + n] == key and text[i : i + n] != term and not any(done[i : i + n]):
+            if (
+                sounds[i : i + n] == key
+                and text[i : i + n] != term
+                and not any(done[i : i + n])
+                and not inside[i]
+                and not inside[i + n]
+            ):
                 out[i : i + n] = term
                 done[i : i + n] = [True] * n
     return _rewritten(words, out)
+
+
+def _inside_words(text: str, tokenizer: Tokenizer) -> list[bool]:
+    """Per position between characters (0 … len): whether it falls inside a dictionary word."""
+    inside = [False] * (len(text) + 1)
+    for word, start, end in tokenizer.tokenize(text):
+        if end - start >= 2 and tokenizer.FREQ.get(word, 0) > 0:
+            for k in range(start + 1, end):
+                inside[k] = True
+    return inside
 
 
 # Numbers as Whisper writes them before 栋: digits, Chinese numerals, and 几 (几栋几号).

@@ -50,3 +50,16 @@ def test_a_dong_after_a_number_is_a_building():
 def test_a_dong_that_is_a_verb_stays():
     for said in ("电梯停在一楼一动不动", "我一动它就响", "一动也不动", "不动产", "买一东西"):
         assert "".join(w.text for w in correct_words(words(said), TERMS)) == said
+
+
+def test_a_run_that_cuts_through_a_word_is_left_alone(lexicon):
+    tokenizer = lexicon.tokenizer()
+    # 们尽 sounds like 门禁 and 交那 like 缴纳, but each run cuts a word in two (我们, 那么).
+    for said, term in (("我们尽力为您解决", "门禁"), ("我们每个月交那么多物业费", "缴纳")):
+        assert "".join(w.text for w in correct_words(words(said), (term,), tokenizer)) == said
+    assert "".join(w.text for w in correct_words(words("我们尽力"), ("门禁",))) == "我门禁力"  # unguarded
+    # A misheard term that is no word, or a word of its own, is still corrected.
+    fixed = correct_words(
+        words("一次性角那全年的", "物业费，宝杰阿姨"), ("缴纳", "保洁", "物业费"), tokenizer
+    )
+    assert "".join(w.text for w in fixed) == "一次性缴纳全年的物业费，保洁阿姨"
