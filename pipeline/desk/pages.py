@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.report import RULE_NAMES
+from pipeline.rules import RULE_NAMES
 from pipeline.warehouse.read import Warehouse
 from pipeline.warehouse.reviews import latest_verdicts
 from pipeline.warehouse.scorecards import iso_week, week_days

@@ -18,25 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import Config
+from pipeline.rules import RULE_NAMES
 from pipeline.warehouse.read import Warehouse
 from pipeline.warehouse.reviews import latest_verdicts
 from pipeline.warehouse.scorecards import week_days
 
-# The guide's names for the rules, as the quality team reads them.
-RULE_NAMES = {
-    "greeting.missing": "未使用问候语",
-    "self_intro.missing": "未自报家门",
-    "closing.missing": "未使用告别语",
-    "interruption.agent": "坐席抢话",
-    "interruption.caller": "客户抢话",
-    "conduct.impatient": "急躁",
-    "conduct.domineering": "独断专横",
-    "hangup.premature": "未等对方说完就挂线",
-    "phrase.banned": "不礼貌用语",
-    "pace.fast": "语速过快",
-    "hold.no_notice": "等候前未说“请您稍等”",
-    "hold.no_apology": "等候后未说“让您久等了”",
-}
 CJK_FONTS = ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "SimHei"]
 
 

@@ -14,6 +14,22 @@ from pipeline.config import RulesConfig
 from pipeline.lexicon import Lexicon
 from pipeline.records import Event, RoleAssignment, Turn, Utterance
 
+# The guide's names for the rules, as the quality team reads them (report, desk, abstentions).
+RULE_NAMES = {
+    "greeting.missing": "未使用问候语",
+    "self_intro.missing": "未自报家门",
+    "closing.missing": "未使用告别语",
+    "interruption.agent": "坐席抢话",
+    "interruption.caller": "客户抢话",
+    "conduct.impatient": "急躁",
+    "conduct.domineering": "独断专横",
+    "hangup.premature": "未等对方说完就挂线",
+    "phrase.banned": "不礼貌用语",
+    "pace.fast": "语速过快",
+    "hold.no_notice": "等候前未说“请您稍等”",
+    "hold.no_apology": "等候后未说“让您久等了”",
+}
+
 
 @dataclass(frozen=True)
 class CallContext:
@@ -88,38 +104,54 @@ def default_rules() -> list[Rule]:
 
 
 def abstentions(ctx: CallContext) -> list[str]:
-    """Why rules said nothing where they might have: stored with the call for the analyst."""
+    """Why rules said nothing where they might have, in the quality team's language: stored with
+    the call and shown in the report and on the desk."""
     reasons = []
     if not ctx.roles_trusted:
         reasons.append(
-            f"role-dependent rules abstained: agent role confidence {ctx.roles.confidence:.2f} "
-            f"< {ctx.config.role_min_confidence:.2f} ({ctx.roles.reason})"
+            f"依赖角色的规则未评分：{_why_roles_unsure(ctx.roles.reason)}（坐席角色可信度 "
+            f"{ctx.roles.confidence:.2f}，低于 {ctx.config.role_min_confidence:.2f}；依据：{ctx.roles.reason}）"
         )
-    if not ctx.roles_trusted:
         reasons += unattributed_phrases(ctx)
     from pipeline.rules.greeting import greeting_given_away
 
     if ctx.roles_trusted and greeting_given_away(ctx):
         reasons.append(
-            "greeting.missing abstained: the call opens with a greeting given to the other voice "
-            "just before the agent's first words (on mono, most often the agent's own)"
+            f"greeting.missing（{RULE_NAMES['greeting.missing']}）未评分：通话开头的问候语被分给了"
+            "坐席第一句话之前的另一个声音（单声道录音中多半就是坐席自己说的）"
         )
     from pipeline.rules.conduct import closing_given_away
 
     if ctx.roles_trusted and closing_given_away(ctx):
         reasons.append(
-            "closing.missing abstained: the call ends with a closing given to the other voice "
-            "just after the agent's last words (on mono, as often the agent's own)"
+            f"closing.missing（{RULE_NAMES['closing.missing']}）未评分：通话结尾的告别语被分给了"
+            "坐席最后一句话之后的另一个声音（单声道录音中也常是坐席自己说的）"
         )
     flagged = [u for u in ctx.utterances if not u.scorable]
     if flagged:
-        reasons.append(
-            f"{len(flagged)} utterance(s) not scored: {', '.join(sorted({f for u in flagged for f in u.flags}))}"
-        )
+        kinds = sorted({_FLAG_NAMES.get(f, f) for u in flagged for f in u.flags})
+        reasons.append(f"{len(flagged)} 句话未评分：{'、'.join(kinds)}")
     return reasons
 
 
-UNATTRIBUTED_BANNED = "phrase.banned not attributed"  # how such an abstention starts (callqa evaluate)
+# How an utterance the rules do not read was flagged (process.HALLUCINATION).
+_FLAG_NAMES = {"hallucination": "疑似语音识别幻觉（无声处生成的文字或重复循环）"}
+
+
+def _why_roles_unsure(reason: str) -> str:
+    """The cause behind a role assignment's technical reason (speakers.infer_roles), in words."""
+    if reason.startswith("one voice"):
+        return "两个声音听起来很像，话语也只像一方，按一个声音处理"
+    if reason == "single speaker":
+        return "只听到一个声音，分不出坐席和客户"
+    if reason == "no speech":
+        return "录音中没有检测到说话"
+    if "voices mixed" in reason:
+        return "两个声音在分段时混在一起，每个声音里都有对方的话"
+    return "从话语中看不出哪个声音是坐席"
+
+
+UNATTRIBUTED_BANNED = "禁用语未归属"  # how such an abstention starts (callqa evaluate counts them)
 
 
 def unattributed_phrases(ctx: CallContext) -> list[str]:
@@ -130,8 +162,8 @@ def unattributed_phrases(ctx: CallContext) -> list[str]:
 
     entries = load_banned(str(ctx.lexicon.folder), ctx.lexicon.version)
     return [
-        f"{UNATTRIBUTED_BANNED} ({entry.category}): {entry.phrase} in 「{u.text}」 at "
-        f"{u.start:.1f}-{u.end:.1f} s, by a voice whose role is unsure; listen before scoring"
+        f"{UNATTRIBUTED_BANNED}（{entry.category}）：「{entry.phrase}」见于「{u.text}」，"
+        f"{u.start:.1f}-{u.end:.1f} 秒；说这句话的声音角色不确定，请先听录音再判断"
         for u, entry in banned_by_any_voice(ctx.utterances, entries, ctx.lexicon.tokenizer())
     ]
 

@@ -196,7 +196,9 @@ def make_unsure_call(share: Path, warehouse: Path) -> None:
         said,
         (),
         metrics,
-        abstentions=("role-dependent rules abstained: agent role confidence 0.40 < 0.50 (voices mixed)",),
+        abstentions=(
+            "依赖角色的规则未评分：两个声音在分段时混在一起，每个声音里都有对方的话（坐席角色可信度 0.40，低于 0.50；依据：voices mixed）",
+        ),
     )
     store_call(warehouse, result)
 
@@ -207,7 +209,7 @@ def test_a_banned_phrase_of_a_voice_whose_role_is_unsure_can_be_heard(desk):
     make_unsure_call(share, warehouse)
     page = client.get("/call/M1").text
     assert "说话人不确定的禁用语" in page and 'src="/moment/M1/2.wav"' in page and "不在（傲慢）" in page
-    assert "voices mixed" in page  # why the rules abstained
+    assert "两个声音在分段时混在一起" in page  # why the rules abstained
     with wave.open(io.BytesIO(client.get("/moment/M1/2.wav").content)) as w:
         assert w.getnframes() == int((7.8 + 2) * SR) - int((7.0 - 3) * SR)  # 3 s before, 2 s after
     assert client.get("/moment/M1/9.wav").status_code == 404

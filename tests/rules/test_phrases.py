@@ -108,7 +108,7 @@ def test_an_unless_context_cancels_the_entry(tmp_path, lexicon):
 
 def test_a_banned_phrase_of_a_voice_whose_role_is_unsure_is_left_for_a_listener(lexicon):
     # Mono, two alike voices whose words mixed: the rule abstains, and says what it heard.
-    from pipeline.rules import abstentions
+    from pipeline.rules import UNATTRIBUTED_BANNED, abstentions
 
     said = (
         utt("agent", 1.0, 5.0, "您好，阳光物业客服中心，请问有什么可以帮您？", speaker="spk0"),
@@ -118,8 +118,8 @@ def test_a_banned_phrase_of_a_voice_whose_role_is_unsure_is_left_for_a_listener(
     mixed = RoleAssignment("spk0", 0.4, "voices mixed")
     ctx = CallContext("T1", "A1", 60.0, said, mixed, lexicon, RulesConfig())
     assert banned_phrases(ctx) == []
-    heard = [r for r in abstentions(ctx) if r.startswith("phrase.banned not attributed")]
-    assert len(heard) == 1 and "不在" in heard[0] and "9.5-10.3" in heard[0]
+    heard = [r for r in abstentions(ctx) if r.startswith(UNATTRIBUTED_BANNED)]
+    assert len(heard) == 1 and "「不在」" in heard[0] and "9.5-10.3 秒" in heard[0]
     trusted = CallContext(
         "T1", "A1", 60.0, said, RoleAssignment("spk0", 0.95, "words"), lexicon, RulesConfig()
     )
