@@ -210,7 +210,7 @@ def transcribe_and_diarize(
             "spk0", 0.3, f"one voice: two clusters {speakers.similarity:.2f} alike, words of one party"
         )
     else:
-        roles = infer_roles(utterances, lexicon)
+        roles = infer_roles(utterances, lexicon, turns)
     utterances = apply_roles(utterances, roles)
     turns = [
         Turn(t.speaker, "agent" if t.speaker == roles.agent_speaker else "caller", t.start, t.end, 0)

@@ -89,7 +89,7 @@ def rescore_call(
     ref = CallRef(call.call_id, call.path, call.agent_id, started, call.layout, call.sha256)
     roles = RoleAssignment(call.agent_speaker, float(call.role_confidence), call.role_reason)
     if call.layout == "mono":
-        roles = infer_roles(utterances, lexicon)
+        roles = infer_roles(utterances, lexicon, turns)
         utterances = tuple(apply_roles(utterances, roles))
         turns = tuple(
             replace(t, role="agent" if t.speaker == roles.agent_speaker else "caller") for t in turns

@@ -417,8 +417,50 @@ class RoleEvidence:
         return low >= 2 and 2 * low >= high
 
 
-def role_evidence(utterances: Sequence[Utterance], lexicon: Lexicon) -> list[RoleEvidence]:
-    """Evidence per speaker, in order of first speech."""
+# Words this close to two voices speaking at once are not evidence of who is the agent: Whisper
+# writes both voices' words there and the turns give them all to one (E021 at 16 kHz, the caller's
+# 你们 at the edges of the agent's cut-ins, made the agent's voice look mixed).
+NEAR_OVERLAP_S = 0.5
+
+
+def overlaps_between_voices(turns: Sequence[Turn]) -> list[tuple[float, float]]:
+    """Where turns of two different speakers overlap, in order of start."""
+    ordered = sorted(turns, key=lambda t: t.start)
+    out = []
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            if b.start >= a.end:
+                break
+            if b.speaker != a.speaker:
+                out.append((b.start, min(a.end, b.end)))
+    return sorted(out)
+
+
+def _away_from_overlaps(u: Utterance, overlaps: Sequence[tuple[float, float]]) -> Utterance:
+    """The utterance with only its words farther than NEAR_OVERLAP_S from every overlap."""
+    from dataclasses import replace
+
+    if not u.words or not overlaps:
+        return u
+
+    def near(w) -> bool:
+        mid = (w.start + w.end) / 2
+        return any(s - NEAR_OVERLAP_S <= mid <= e + NEAR_OVERLAP_S for s, e in overlaps)
+
+    kept = [w for w in u.words if not near(w)]
+    return (
+        u if len(kept) == len(u.words) else replace(u, text="".join(w.text for w in kept), words=tuple(kept))
+    )
+
+
+def role_evidence(
+    utterances: Sequence[Utterance], lexicon: Lexicon, turns: Sequence[Turn] = ()
+) -> list[RoleEvidence]:
+    """Evidence per speaker, in order of first speech; with ``turns``, words near an overlap of two
+    voices are left out (NEAR_OVERLAP_S)."""
+    overlaps = overlaps_between_voices(turns)
+    if overlaps:
+        utterances = [u for u in (_away_from_overlaps(u, overlaps) for u in utterances) if u.text]
     ordered = sorted(utterances, key=lambda u: u.start)
     speakers = list(dict.fromkeys(u.speaker for u in ordered))
     # Who opens the call: the first to say more than one character (a caller's 喂 as the line
@@ -466,15 +508,18 @@ def one_voice(evidence: Sequence[RoleEvidence], similarity: float | None) -> boo
 _CONFIDENCE_BY_MARGIN = ((4, 0.95), (3, 0.9), (2, 0.8), (1, 0.6))
 
 
-def infer_roles(utterances: Sequence[Utterance], lexicon: Lexicon) -> RoleAssignment:
+def infer_roles(
+    utterances: Sequence[Utterance], lexicon: Lexicon, turns: Sequence[Turn] = ()
+) -> RoleAssignment:
     """Which speaker is the agent, from everything each one says (the opening greeting and
-    self-introduction, the service register against the caller's) and who speaks first.
+    self-introduction, the service register against the caller's) and who speaks first; words
+    near an overlap of two voices (from ``turns``) are not read.
 
     A role is trusted only with evidence to back it: when the words do not tell the two voices
     apart, or each voice carries the other's register (the clustering mixed them), the assignment
     is kept for display but its confidence stays below the rules' threshold, so they abstain.
     """
-    evidence = role_evidence(utterances, lexicon)
+    evidence = role_evidence(utterances, lexicon, turns)
     if not evidence:
         return RoleAssignment(None, 0.0, "no speech")
     if len(evidence) == 1:

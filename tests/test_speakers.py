@@ -187,6 +187,39 @@ def test_voices_that_each_carry_the_other_partys_words_are_not_trusted(lexicon):
     assert roles.confidence < 0.5 and "mixed" in roles.reason
 
 
+def test_words_at_an_overlap_are_not_evidence_of_who_is_the_agent(lexicon):
+    # The agent cuts in twice; Whisper gives the caller's last words before each cut-in (你们…,
+    # 不信你们…) to the agent's turn, which then carries both registers. Around an overlap of
+    # two voices the words are no evidence: without them the agent's voice is the agent's.
+    said = [
+        utt("unknown", 0.5, 4.0, "您好，阳光物业客服中心，请问有什么可以帮您？", speaker="spk0", words=True),
+        utt(
+            "unknown",
+            4.5,
+            9.0,
+            "我要反映一下楼道卫生，你们每个月收那么多物业费。",
+            speaker="spk1",
+            words=True,
+        ),
+        utt("unknown", 9.0, 12.0, "你们也不管吗我们会安排保洁每周打扫的。", speaker="spk0", words=True),
+        utt("unknown", 12.5, 15.0, "我每天都看着，根本没人来过。", speaker="spk1", words=True),
+        utt("unknown", 15.0, 18.0, "不信你们去看看，行了，就这样。", speaker="spk0", words=True),
+    ]
+    turns = [
+        Turn("spk0", "unknown", 0.5, 4.0),
+        Turn("spk1", "unknown", 4.5, 9.8),
+        Turn("spk0", "unknown", 9.0, 12.0),
+        Turn("spk1", "unknown", 12.5, 16.2),
+        Turn("spk0", "unknown", 15.0, 18.0),
+    ]
+    mixed = infer_roles(said, lexicon)
+    assert mixed.confidence < 0.5 and "mixed" in mixed.reason
+    roles = infer_roles(said, lexicon, turns)
+    assert roles.agent_speaker == "spk0" and roles.confidence >= 0.8
+    # Without overlaps, or without word timings, nothing is left out.
+    assert infer_roles(said, lexicon, [t for t in turns if t.speaker == "spk0"]) == mixed
+
+
 def test_two_voices_without_any_evidence_are_not_trusted(lexicon):
     utterances = [
         utt("unknown", 0.5, 1.0, "喂。", speaker="spk0"),
