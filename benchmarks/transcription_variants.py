@@ -16,10 +16,14 @@ Temperature fallback (``--family fallback``): the ladder a segment that fails Wh
 decoded again along (``[model] temperatures``), each variant run twice to show the noise:
 faster-whisper's 0, 0.2 … 1.0 (today's), 0 / 0.2 / 0.4, 0 / 0.4 / 0.8.
 
+Decoding loops (``--family loops``): faster-whisper decodes a window whose text compresses more
+than 2.4 again at the next temperature (``[model] compression_ratio_threshold = 2.4``), or callqa
+cuts the loop itself and transcribes what it skipped once more (``None``, today's), each run twice.
+
 Whisper's temperature fallback samples, so per-recording errors are printed to tell a change from noise.
 
     .venv/bin/python benchmarks/transcription_variants.py data/eval/real_conversations data/eval/corpus-mono \\
-        --match ulaw8k [--family fallback]
+        --match ulaw8k [--family fallback|loops]
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ PIECES = {  # (join regions closer than this, pad each by this), seconds
     "pad 0.2": (0.0, 0.2),
     "join 0.6 + pad 0.2": (0.6, 0.2),
     "join 2 + pad 0.4": (2.0, 0.4),
+}
+LOOPS = {  # compression ratio above which a window is decoded again at the next temperature
+    "loop check 2.4": 2.4,
+    "no loop check": None,
 }
 FALLBACK = {
     "0 to 1.0": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
@@ -75,7 +83,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shares", type=Path, nargs="+")
-    parser.add_argument("--family", choices=("pieces", "fallback"), default="pieces")
+    parser.add_argument("--family", choices=("pieces", "fallback", "loops"), default="pieces")
     parser.add_argument(
         "--match", default="", help="only recordings whose call id matches this regular expression"
     )
@@ -83,13 +91,23 @@ def main() -> None:
     cfg = Config()
     transcriber = Models.load(cfg).transcriber
     recordings = worded_mono_recordings(args.shares, cfg.speech, args.match)
-    if args.family == "pieces":
-        variants = [(name, join, pad, cfg.model.temperatures) for name, (join, pad) in PIECES.items()]
-    else:
-        variants = [(f"{name} ({r})", 0.0, 0.0, t) for r in ("a", "b") for name, t in FALLBACK.items()]
     base = transcriber._options
-    for name, join, pad, temperatures in variants:
-        transcriber._options = replace(base, temperatures=temperatures)
+    if args.family == "pieces":
+        variants = [(name, join, pad, base) for name, (join, pad) in PIECES.items()]
+    elif args.family == "fallback":
+        variants = [
+            (f"{name} ({r})", 0.0, 0.0, replace(base, temperatures=t))
+            for r in ("a", "b")
+            for name, t in FALLBACK.items()
+        ]
+    else:
+        variants = [
+            (f"{name} ({r})", 0.0, 0.0, replace(base, compression_ratio_threshold=c))
+            for r in ("a", "b")
+            for name, c in LOOPS.items()
+        ]
+    for name, join, pad, options in variants:
+        transcriber._options = options
         errors = chars = 0
         per_call = []
         tick = time.perf_counter()

@@ -40,6 +40,12 @@ class ModelConfig:
     # Decoding temperatures: a segment that fails the compression/log-probability checks at one
     # is decoded again at the next (faster-whisper's default fallback ladder).
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    # A window whose text compresses more than this (a decoding loop) is decoded again at the next
+    # temperature (faster-whisper's 2.4). None, callqa's default: a loop is cut off after its real
+    # words (AsrSegment.without_loop) and the speech it skipped transcribed once more, where the
+    # fallback decoded the whole 30 s window up to five times more: the same CER on 96 recordings,
+    # 5-18 % less transcription time at 8 kHz (benchmarks/transcription_variants.py --family loops).
+    compression_ratio_threshold: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "temperatures", tuple(float(t) for t in self.temperatures))

@@ -229,6 +229,7 @@ class WhisperTranscriber:
             language=self._options.language,
             beam_size=self._options.beam_size,
             temperature=list(self._options.temperatures),
+            compression_ratio_threshold=self._options.compression_ratio_threshold,
             word_timestamps=True,
             vad_filter=False,
             condition_on_previous_text=False,

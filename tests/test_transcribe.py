@@ -112,6 +112,7 @@ class _SkippingWhisper:
         from types import SimpleNamespace as NS
 
         self.calls.append(len(speech) / 16000)
+        self.options = options
         word = NS(word="好", start=0.1, end=0.5, probability=0.9)
         return [NS(words=[word], avg_logprob=-0.2, no_speech_prob=0.1, compression_ratio=1.2)], None
 
@@ -133,6 +134,22 @@ def test_speech_whisper_skipped_is_transcribed_again():
         (1, 4.1),
     ]
     assert Piece(1, 4.0, 7.0) not in unheard_pieces(pieces, segments)  # heard now
+
+
+def test_a_decoding_loop_is_cut_by_callqa_not_decoded_again_at_every_temperature():
+    from dataclasses import replace
+
+    from pipeline.config import ModelConfig
+    from pipeline.transcribe import WhisperTranscriber
+
+    transcriber = object.__new__(WhisperTranscriber)
+    transcriber._model, transcriber._options, transcriber._vocabulary = _SkippingWhisper(), ModelConfig(), ""
+    transcriber.transcribe([np.zeros(16000 * 5, np.float32)], [Piece(0, 1.0, 3.0)])
+    assert transcriber._model.options["compression_ratio_threshold"] is None
+    assert transcriber._model.options["temperature"] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]  # for doubt
+    transcriber._options = replace(ModelConfig(), compression_ratio_threshold=2.4)  # faster-whisper's way
+    transcriber.transcribe([np.zeros(16000 * 5, np.float32)], [Piece(0, 1.0, 3.0)])
+    assert transcriber._model.options["compression_ratio_threshold"] == 2.4
 
 
 def test_a_stretch_of_a_piece_whisper_skipped_is_found_for_a_second_pass():
