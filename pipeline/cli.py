@@ -355,5 +355,32 @@ def lexicon_check(
     console.print(f"{len(utterances)} stored utterances checked")
 
 
+@lexicon_app.command("terms")
+def lexicon_terms(config: ConfigOption = None) -> None:
+    """What each domain term (domain_words.txt, [model] domain_terms) rewrites: Whisper's words that
+    sound exactly like it become the term, unless they are everyday words. Review a term before
+    adding it: a word a caller says among its sound-alikes would be rewritten too."""
+    from pipeline.lexicon import load_lexicon
+    from pipeline.vocabulary import EVERYDAY_FREQ, sound_alikes
+
+    cfg = _config(config)
+    lexicon = load_lexicon(cfg.lexicons_path)
+    terms = tuple(dict.fromkeys((*lexicon.domain_terms, *cfg.model.domain_terms)))
+    table = Table(
+        "term", "from", "rewritten as the term (dictionary frequency)", "kept as heard (everyday words)"
+    )
+    for term, alikes in sound_alikes(terms, lexicon.tokenizer()).items():
+        rewritten = "、".join(f"{escape(w)} ({f})" for w, f in alikes if f < EVERYDAY_FREQ)
+        kept = "、".join(f"{escape(w)} ({f})" for w, f in alikes if f >= EVERYDAY_FREQ)
+        source = "[model] domain_terms" if term in cfg.model.domain_terms else "domain_words.txt"
+        table.add_row(escape(term), source, rewritten or "-", kept or "-")
+    console.print(table)
+    console.print(
+        f"{len(terms)} terms. A run heard across a word boundary is never rewritten (们尽 in 我们尽力 is not 门禁), "
+        "but two single characters that no dictionary lists as one word are, and this table cannot show them: "
+        "登记 is left out of the list for 等几 (等几分钟)."
+    )
+
+
 if __name__ == "__main__":
     app()

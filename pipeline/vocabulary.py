@@ -31,8 +31,9 @@ def correct_words(
     (longest terms first; a character is rewritten at most once), and building numbers as
     addresses (``correct_building_numbers``).
 
-    With a jieba ``tokenizer``, a run that cuts through a dictionary word is left alone: 交那么多
-    sounds like 缴纳 followed by 么多, but 那么 is a word the run would cut in two.
+    With a jieba ``tokenizer``, a run that cuts through a dictionary word is left alone (交那么多
+    sounds like 缴纳 followed by 么多, but 那么 is a word the run would cut in two), and so is a run
+    that is an everyday word of its own (``EVERYDAY_FREQ``: 不再 is not the listed 不在).
     """
     words = correct_building_numbers(words)
     text = "".join(w.text for w in words)
@@ -50,10 +51,17 @@ def correct_words(
                 and not any(done[i : i + n])
                 and not inside[i]
                 and not inside[i + n]
+                and not (tokenizer is not None and tokenizer.FREQ.get(text[i : i + n], 0) >= EVERYDAY_FREQ)
             ):
                 out[i : i + n] = term
                 done[i : i + n] = [True] * n
     return _rewritten(words, out)
+
+
+# A word seen this often in jieba's dictionary is an everyday word: Whisper writing it is taken as
+# heard, not as a listed term misheard (不再 for 不在: 6,513; the words that are rewritten, 午夜 for
+# 物业 or 交纳 for 缴纳, are seen a few hundred times at most).
+EVERYDAY_FREQ = 1000
 
 
 def _inside_words(text: str, tokenizer: Tokenizer) -> list[bool]:
@@ -109,3 +117,21 @@ def domain_terms(userdict_lines: Sequence[str], extra: Sequence[str] = ()) -> tu
     """The terms of a jieba user dictionary (first column) and ``extra`` ones."""
     terms = {line.split()[0] for line in userdict_lines if line.strip() and not line.startswith("#")}
     return tuple(sorted(terms | set(extra), key=lambda t: (-len(t), t)))
+
+
+def sound_alikes(
+    terms: Sequence[str], tokenizer: Tokenizer, limit: int = 6
+) -> dict[str, list[tuple[str, int]]]:
+    """For each term, the words of jieba's dictionary that sound exactly like it (toneless, syllable
+    for syllable), most frequent first, with their frequency. Wherever Whisper writes one of them,
+    ``correct_words`` writes the term, unless it is an everyday word (``EVERYDAY_FREQ``): a term
+    whose sound-alikes are words a caller says (登记 and 等几) does not belong in the list."""
+    wanted = {char_pinyin(t): t for t in terms if len(t) >= 2}
+    lengths = {len(k) for k in wanted}
+    found: dict[str, list[tuple[str, int]]] = {t: [] for t in wanted.values()}
+    for word, freq in tokenizer.FREQ.items():
+        if freq and len(word) in lengths and all("\u4e00" <= c <= "\u9fff" for c in word):
+            term = wanted.get(char_pinyin(word))
+            if term is not None and word != term:
+                found[term].append((word, freq))
+    return {t: sorted(v, key=lambda wf: (-wf[1], wf[0]))[:limit] for t, v in found.items()}

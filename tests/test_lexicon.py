@@ -101,3 +101,16 @@ def test_a_phrase_in_one_of_its_lists_innocent_contexts_does_not_count(lexicon):
     assert intro.find("我交屋业费") is None
     assert intro.find("你们物业怎么回事") is None
     assert intro.count("我交物业费，这里是阳光物业") == 2  # 这里是, 物业 (the agent's own)
+
+
+def test_lexicon_terms_shows_what_each_domain_term_rewrites():
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    out = CliRunner().invoke(app, ["lexicon", "terms"], env={"COLUMNS": "250"})
+    assert out.exit_code == 0, out.output
+    row = next(line for line in out.output.splitlines() if "│ 物业 " in line)
+    assert "午夜 (231)" in row  # rewritten
+    row = next(line for line in out.output.splitlines() if "│ 不在 " in line)
+    assert "不再 (6513)" in row.split("│")[-2]  # kept as heard: the last column

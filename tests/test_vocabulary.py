@@ -63,3 +63,20 @@ def test_a_run_that_cuts_through_a_word_is_left_alone(lexicon):
         words("一次性角那全年的", "物业费，宝杰阿姨"), ("缴纳", "保洁", "物业费"), tokenizer
     )
     assert "".join(w.text for w in fixed) == "一次性缴纳全年的物业费，保洁阿姨"
+
+
+def test_an_everyday_word_is_taken_as_heard(lexicon):
+    tokenizer = lexicon.tokenizer()
+    # 不在 is listed (a banned reply); 不再 sounds the same and is one of the commonest words.
+    said = words("我以后", "不再打了")
+    assert correct_words(said, ("不在",), tokenizer) == said
+    # 午夜 for 物业 is a rare word in a service call's sound: it is rewritten.
+    assert "".join(w.text for w in correct_words(words("阳光午夜"), ("物业",), tokenizer)) == "阳光物业"
+
+
+def test_the_words_each_term_rewrites_can_be_reviewed(lexicon):
+    from pipeline.vocabulary import sound_alikes
+
+    alikes = sound_alikes(("物业", "不在", "客服经理"), lexicon.tokenizer())
+    assert ("午夜", 231) in alikes["物业"] and alikes["不在"][0][0] == "不再"
+    assert alikes["客服经理"] == []
