@@ -202,6 +202,8 @@ def transcribe_and_diarize(
     tick = time.perf_counter()
     if cfg.speech.handover:
         turns, utterances = move_handovers(turns, utterances, lexicon)
+    # Whether the voices are one reads all the words: leaving out those at overlaps (as the roles
+    # do) could only take caller evidence away, and merge two parties into one.
     if one_voice(role_evidence(utterances, lexicon), speakers.similarity):
         # Alike voices whose words show one party: one speaker, and every role rule abstains.
         turns = merge_turns([replace(t, speaker="spk0") for t in turns], cfg.speech.turn_merge_gap_s)

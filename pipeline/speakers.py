@@ -11,7 +11,7 @@ says and from who answers the call first (``infer_roles``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from pipeline.audio import SAMPLE_RATE, Signal
 from pipeline.lexicon import Lexicon
-from pipeline.records import RoleAssignment, Turn, Utterance
+from pipeline.records import RoleAssignment, Turn, Utterance, Word
 from pipeline.segmentation.features import mel_filterbank
 from pipeline.speech import Region
 from pipeline.text import han_count
@@ -438,12 +438,10 @@ def overlaps_between_voices(turns: Sequence[Turn]) -> list[tuple[float, float]]:
 
 def _away_from_overlaps(u: Utterance, overlaps: Sequence[tuple[float, float]]) -> Utterance:
     """The utterance with only its words farther than NEAR_OVERLAP_S from every overlap."""
-    from dataclasses import replace
-
     if not u.words or not overlaps:
         return u
 
-    def near(w) -> bool:
+    def near(w: Word) -> bool:
         mid = (w.start + w.end) / 2
         return any(s - NEAR_OVERLAP_S <= mid <= e + NEAR_OVERLAP_S for s, e in overlaps)
 
@@ -550,8 +548,6 @@ def infer_roles(
 
 
 def apply_roles(utterances: Sequence[Utterance], roles: RoleAssignment) -> list[Utterance]:
-    from dataclasses import replace
-
     def role_of(speaker: str) -> str:
         if roles.agent_speaker is None:
             return "unknown"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from pipeline.lexicon import PhraseList
 from pipeline.records import Event
 from pipeline.rules import CallContext
 
@@ -66,7 +67,7 @@ def greeting_given_away(ctx: CallContext) -> bool:
     )
 
 
-def _begins_with(phrases, text: str) -> bool:
+def _begins_with(phrases: PhraseList, text: str) -> bool:
     """``text`` opens with one of ``phrases`` (its first clause is nothing but the phrase)."""
     first = re.split(r"[，。？！、,.?!\s]", text.strip(), maxsplit=1)[0]
     return bool(first) and phrases.is_whole(first)

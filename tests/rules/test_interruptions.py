@@ -13,6 +13,16 @@ def rules(utterances, lexicon, duration=60.0):
 
 
 LONG_CALLER = utt("caller", 2.0, 14.0, "楼上每天晚上十二点以后还在装修电钻的声音特别大孩子根本睡不着觉")
+# The agent cuts in on LONG_CALLER 0.4 s before the caller's words end.
+LATE_AGENT = utt("agent", 13.6, 24.0, "这个事情我们已经知道了我们会去通知他们的你先不要着急等通知就行")
+
+
+def heard(lexicon, *turns):
+    """LONG_CALLER and LATE_AGENT with the turns (role, start, end) the segmentation model heard."""
+    from pipeline.records import Turn
+
+    spans = tuple(Turn("spk0" if role == "caller" else "spk1", role, a, b) for role, a, b in turns)
+    return CallContext("T1", "A1", 60.0, (LONG_CALLER, LATE_AGENT), TRUSTED, lexicon, RulesConfig(), spans)
 
 
 def test_caller_backchannels_never_count_against_the_agent(lexicon):
@@ -125,36 +135,18 @@ def test_a_caller_talking_on_without_words_under_the_agent_makes_the_cut_in_comp
     # Mono at 8 kHz (E016 of the evaluation corpus): the agent cut in 0.4 s before the caller's
     # words end, and the caller talked on for another second that the segmentation model heard
     # as the caller's (a turn) while Whisper gave every word to the louder agent.
-    from pipeline.records import Turn
-
-    caller = utt("caller", 2.0, 14.0, "楼上每天晚上十二点以后还在装修电钻的声音特别大孩子根本睡不着觉")
-    agent = utt("agent", 13.6, 24.0, "这个事情我们已经知道了我们会去通知他们的你先不要着急等通知就行")
-    words_only = CallContext("T1", "A1", 60.0, (caller, agent), TRUSTED, lexicon, RulesConfig())
+    words_only = heard(lexicon)
     assert [o.kind for o in classify_overlaps(words_only)] == ["hand-over"]
-    turns = (
-        Turn("spk0", "caller", 2.0, 14.0),
-        Turn("spk1", "agent", 13.6, 24.0),
-        Turn("spk0", "caller", 14.45, 15.4),
-    )
-    heard = CallContext("T1", "A1", 60.0, (caller, agent), TRUSTED, lexicon, RulesConfig(), turns)
-    assert [o.kind for o in classify_overlaps(heard)] == ["competitive"]
-    assert [e.rule_id for e in interruption_rules(heard)] == ["interruption.agent"]
+    talking_on = heard(lexicon, ("caller", 2.0, 14.0), ("agent", 13.6, 24.0), ("caller", 14.45, 15.4))
+    assert [o.kind for o in classify_overlaps(talking_on)] == ["competitive"]
+    assert [e.rule_id for e in interruption_rules(talking_on)] == ["interruption.agent"]
     # A wordless turn of the caller's that ends with the caller's words changes nothing.
-    same = CallContext("T1", "A1", 60.0, (caller, agent), TRUSTED, lexicon, RulesConfig(), turns[:2])
+    same = heard(lexicon, ("caller", 2.0, 14.0), ("agent", 13.6, 24.0))
     assert [o.kind for o in classify_overlaps(same)] == ["hand-over"]
 
 
 def test_a_blip_of_the_other_voice_does_not_extend_its_floor(lexicon):
     # On real voices the segmentation model hears 0.1-0.4 s of the other voice inside a turn that
     # is one speaker's alone: such a blip right after the caller stopped is not the caller talking on.
-    from pipeline.records import Turn
-
-    caller = utt("caller", 2.0, 14.0, "楼上每天晚上十二点以后还在装修电钻的声音特别大孩子根本睡不着觉")
-    agent = utt("agent", 13.6, 24.0, "这个事情我们已经知道了我们会去通知他们的你先不要着急等通知就行")
-    blip = (
-        Turn("spk0", "caller", 2.0, 14.0),
-        Turn("spk1", "agent", 13.6, 24.0),
-        Turn("spk0", "caller", 14.5, 14.8),
-    )
-    ctx = CallContext("T1", "A1", 60.0, (caller, agent), TRUSTED, lexicon, RulesConfig(), blip)
+    ctx = heard(lexicon, ("caller", 2.0, 14.0), ("agent", 13.6, 24.0), ("caller", 14.5, 14.8))
     assert [o.kind for o in classify_overlaps(ctx)] == ["hand-over"]
