@@ -84,6 +84,9 @@ class SpeechConfig:
     # Mono: a question answered with a greeting in one turn (请问有什么可以帮您？您好) is a change of
     # speaker the pauses missed; the greeting goes to the next voice (pipeline.handover).
     handover: bool = True
+    # Mono: a call the agent puts through to a colleague (我帮您转接) is diarized as two
+    # conversations that share the caller, the two agents one party (pipeline.transfers).
+    transfers: bool = True
 
 
 # How strictly 急躁 and 独断专横 read the guide. "guide": cutting in *and* then saying too much too

@@ -26,6 +26,7 @@ _LISTS = (
     "hold_apology",
     "agent_language",
     "caller_language",
+    "transfer",
 )
 
 

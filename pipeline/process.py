@@ -35,6 +35,7 @@ from pipeline.speakers import (
 from pipeline.speech import speech_regions, stereo_regions
 from pipeline.text import normalize_transcript
 from pipeline.transcribe import AsrSegment, Piece, Transcriber
+from pipeline.transfers import transfer_time, transferred_turns
 from pipeline.vocabulary import correct_words
 
 HALLUCINATION = "hallucination"
@@ -189,27 +190,51 @@ def transcribe_and_diarize(
         cfg.speech.turn_merge_gap_s,
         cfg.speech.resegment_min_s,
     )
-    turns = speakers.turns
-    # The segmentation model places overlaps between two voices and splits one's turn where the
-    # other speaks: with a single voice it has nothing to change, so it is not run.
-    if cfg.speech.segmentation and len({t.speaker for t in turns}) >= 2:
-        turns = segmented_turns(turns, models.segmenter(cfg)(samples), cfg.speech)
+    activity = None
+
+    def refined(turns: list[Turn]) -> list[Turn]:
+        # The segmentation model places overlaps between two voices and splits one's turn where
+        # the other speaks: with a single voice it has nothing to change, so it is not run.
+        nonlocal activity
+        if not cfg.speech.segmentation or len({t.speaker for t in turns}) < 2:
+            return turns
+        if activity is None:
+            activity = models.segmenter(cfg)(samples)
+        return segmented_turns(turns, activity, cfg.speech)
+
+    turns = refined(speakers.turns)
     timings["speakers"] = time.perf_counter() - tick
     tick = time.perf_counter()
     segments = models.transcriber.transcribe([samples], [Piece(0, s, e) for s, e in regions])
-    utterances = build_utterances(ref.call_id, turns, _words_of(segments, 0), lexicon, _terms(cfg, lexicon))
+    words = _words_of(segments, 0)
+    utterances = build_utterances(ref.call_id, turns, words, lexicon, _terms(cfg, lexicon))
     timings["transcribe"] = time.perf_counter() - tick
     tick = time.perf_counter()
+    similarity = speakers.similarity
+    at = transfer_time(utterances, lexicon, regions) if cfg.speech.transfers else None
+    if at is not None:
+        parties = transferred_turns(
+            samples,
+            regions,
+            at,
+            models.speaker_embedder(),
+            cfg.speech.turn_merge_gap_s,
+            cfg.speech.resegment_min_s,
+        )
+        if parties is not None:
+            turns = refined(parties)
+            utterances = build_utterances(ref.call_id, turns, words, lexicon, _terms(cfg, lexicon))
+            similarity = None  # a call put through has two parties at least
     if cfg.speech.handover:
         turns, utterances = move_handovers(turns, utterances, lexicon)
     # Whether the voices are one reads all the words: leaving out those at overlaps (as the roles
     # do) could only take caller evidence away, and merge two parties into one.
-    if one_voice(role_evidence(utterances, lexicon), speakers.similarity):
+    if one_voice(role_evidence(utterances, lexicon), similarity):
         # Alike voices whose words show one party: one speaker, and every role rule abstains.
         turns = merge_turns([replace(t, speaker="spk0") for t in turns], cfg.speech.turn_merge_gap_s)
         utterances = [replace(u, speaker="spk0") for u in utterances]
         roles = RoleAssignment(
-            "spk0", 0.3, f"one voice: two clusters {speakers.similarity:.2f} alike, words of one party"
+            "spk0", 0.3, f"one voice: two clusters {similarity:.2f} alike, words of one party"
         )
     else:
         roles = infer_roles(utterances, lexicon, turns)

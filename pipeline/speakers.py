@@ -29,7 +29,8 @@ from pipeline.text import han_count
 # mostly 0.69-0.88; but two similar voices, or any two on 8 kHz telephone audio, also reach it, so
 # alike clusters are merged only when their words show one party as well (one_voice).
 _SAME_SPEAKER = 0.75
-_MIN_EMBED_S = 0.8
+# Regions shorter than this are too short for a d-vector of their own.
+MIN_EMBED_S = 0.8
 # A "speaker" with less speech than this in a whole call is an artefact of short, noisy embeddings
 # (or a caller who only said 嗯): it is merged into the main voice.
 _MIN_SPEAKER_S = 2.0
@@ -40,7 +41,7 @@ _MAX_WINDOWS = 3
 # and clustered again: quick turn-taking with overlaps leaves no pause for the VAD, and a whole
 # conversation can be a single region.
 _PIECE_S = 2.0
-# A region shorter than _MIN_EMBED_S but at least _SHORT_MIN_S long is given the voice its own
+# A region shorter than MIN_EMBED_S but at least _SHORT_MIN_S long is given the voice its own
 # d-vector is nearer to by this cosine margin (in the centred space); else its neighbour's.
 _SHORT_MIN_S = 0.3
 _SHORT_MARGIN = 0.2
@@ -313,7 +314,7 @@ def _label_regions(
     """A speaker label per region, whether it was clustered on its own d-vector (else it took its
     nearest clustered neighbour's label), the d-vectors of the embedded regions and their cluster
     labels (-1 for a region set aside as odd)."""
-    long_enough = [i for i, (s, e) in enumerate(regions) if e - s >= _MIN_EMBED_S]
+    long_enough = [i for i, (s, e) in enumerate(regions) if e - s >= MIN_EMBED_S]
     labels = np.zeros(len(regions), dtype=int)
     if not long_enough:
         return labels, np.zeros(len(regions), dtype=bool), None, None
