@@ -92,6 +92,9 @@ def worded_mono_recordings(shares: list[Path], speech, match: str = ""):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shares", type=Path, nargs="*")
+    parser.add_argument(
+        "--embedder", choices=("campplus", "dvector"), help="default: [speech] speaker_embedder"
+    )
     parser.add_argument("--downmix", type=Path, nargs=2, metavar=("SHARE", "OUT"))
     parser.add_argument(
         "--worst", type=int, default=10, help="list this many recordings with the highest DER"
@@ -105,7 +108,7 @@ def main() -> None:
     from pyannote.metrics.diarization import DiarizationErrorRate
 
     cfg = Config()
-    embedder = load_embedder()
+    embedder = load_embedder(args.embedder or getattr(cfg.speech, "speaker_embedder", "dvector"))
     segmenter = load_segmenter(str(Path(__file__).parents[1] / "models/segmentation/segmentation.onnx"))
     metrics = defaultdict(lambda: DiarizationErrorRate(collar=0.25, skip_overlap=False))
     per_call = []

@@ -70,6 +70,9 @@ class SpeechConfig:
     # Regions of one speaker closer than this, with no one else speaking between, form one turn.
     turn_merge_gap_s: float = 1.0
     max_speakers: int = 2
+    # Mono: the speaker embedder the clustering reads (pipeline.speakers.load_embedder):
+    # "campplus" (3D-Speaker's CAM++, trained on real Mandarin voices) or "dvector".
+    speaker_embedder: str = "campplus"
     # Mono: speech regions at least this long are split where the voice changes inside them (0: off).
     resegment_min_s: float = 3.0
     # Mono: overlapped speech from a segmentation model (pipeline.segmentation). The bundled model

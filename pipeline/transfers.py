@@ -25,7 +25,7 @@ import numpy as np
 from pipeline.audio import SAMPLE_RATE, Signal
 from pipeline.lexicon import Lexicon
 from pipeline.records import Turn, Utterance
-from pipeline.speakers import MIN_EMBED_S, SpeakerEmbedder, centred, merge_turns, mono_turns
+from pipeline.speakers import MIN_EMBED_S, Embedder, centred, merge_turns, mono_turns
 from pipeline.speech import Region
 
 # Each side of the transfer needs this much speech to be diarized on its own: less than a few
@@ -71,7 +71,7 @@ def transferred_turns(
     samples: Signal,
     regions: Sequence[Region],
     at: float,
-    embedder: SpeakerEmbedder,
+    embedder: Embedder,
     max_gap: float,
     resegment_min_s: float = 0.0,
 ) -> list[Turn] | None:

