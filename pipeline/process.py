@@ -113,6 +113,13 @@ def build_utterances(
     """
     out = []
     for turn, bucket in zip(turns, assign_words(turns, words), strict=True):
+        # A doubtful segment's words (a loop, text over silence) beside words Whisper was sure
+        # of in the same turn are left out: the turn is the real words' (E030 at 8 kHz: a caller's
+        # 你们不能每次都这么说啊 followed by a segment of a hundred 抱 flagged the whole reply,
+        # and the hang-up it was cut off by went unseen). A turn of doubtful words only is kept,
+        # flagged, never scored.
+        if any(not flag for _, flag in bucket):
+            bucket = [(w, flag) for w, flag in bucket if not flag]
         if not bucket:
             continue
         if terms:
@@ -121,7 +128,7 @@ def build_utterances(
         text = normalize_transcript("".join(w.text for w, _ in bucket))
         if not text:
             continue
-        suspicious = sum(flag for _, flag in bucket) > len(bucket) / 2
+        suspicious = all(flag for _, flag in bucket)
         flags = (
             (HALLUCINATION,) if suspicious or lexicon["hallucinations"].find(text, homophones=False) else ()
         )

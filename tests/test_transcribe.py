@@ -47,6 +47,18 @@ def test_doubtful_segments_and_known_inventions_are_flagged_never_scored(lexicon
     assert clean.scorable
 
 
+def test_a_loop_beside_real_words_is_left_out_of_the_turn(lexicon):
+    turns = [Turn("spk1", "caller", 0.9, 30.0)]
+    real = segment("你们不能每次都这么说啊")
+    loop = AsrSegment(
+        tuple(Word("抱", 4.0, 4.0) for _ in range(100)), (0,) * 100, -0.3, 0.05, 1.2
+    )  # from its first word: not cut, flagged
+    assert loop.without_loop() is loop and loop.suspicious
+    words = [(w, real.suspicious) for w in real.words] + [(w, loop.suspicious) for w in loop.words]
+    (u,) = build_utterances("C1", turns, words, lexicon)
+    assert u.text == "你们不能每次都这么说啊" and u.scorable
+
+
 def test_silence_and_noise_give_no_text_and_no_findings(tmp_path):
     import soundfile as sf
 
