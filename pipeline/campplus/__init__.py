@@ -26,8 +26,6 @@ MAX_S = 20.0
 # Fewer frames than this (0.3 s) are repeated to this length: the model's strided convolutions
 # need a few frames, and a short reply is embedded as well as it can be.
 _MIN_FRAMES = 30
-# Segments of 1 s or more are cut to a multiple of this many frames (0.5 s), to be batched.
-_BUCKET = 50
 
 
 class CamPlusEmbedder:
@@ -76,10 +74,4 @@ class CamPlusEmbedder:
             feats = np.zeros((1, 80), dtype=np.float32)
         if len(feats) < _MIN_FRAMES:
             feats = np.resize(feats, (_MIN_FRAMES, feats.shape[1]))
-        elif len(feats) >= 2 * _BUCKET:
-            # The middle of the segment, to a whole number of buckets: segments of one length go
-            # through the network together (embed_many); a second less is nothing to a voice.
-            keep = len(feats) // _BUCKET * _BUCKET
-            start = (len(feats) - keep) // 2
-            feats = feats[start : start + keep]
         return (feats - feats.mean(axis=0, keepdims=True)).astype(np.float32)
