@@ -33,8 +33,9 @@ class CamPlusEmbedder:
 
     name = "campplus"
     # Centroid cosine (raw vectors) above which two clusters may be one voice (speakers.one_voice)
-    # and the margin a short region's own vector needs (centred space): docs/measurements.md,
-    # session 9, measured the two on the development set.
+    # and the margin a short region's own vector needs (centred space): the d-vector's values,
+    # kept. With CAM++ too, two voices and one voice split in two overlap at 0.75-0.89 (the
+    # development set's channels one by one, the corpus; docs/measurements.md, session 9).
     same_speaker = 0.75
     short_margin = 0.2
 
@@ -52,7 +53,7 @@ class CamPlusEmbedder:
 
     def embed_many(self, segments: Sequence[np.ndarray]) -> np.ndarray:
         """One vector per segment; segments of the same number of frames (the windows of a long
-        turn, say) go through the network together, exactly as one by one (no padding)."""
+        turn, say) go through the network together, with no padding."""
         features = [self._features(np.asarray(s, dtype=np.float32)) for s in segments]
         out = np.zeros((len(features), 192), dtype=np.float32)
         by_length: dict[int, list[int]] = {}
