@@ -108,7 +108,7 @@ def main() -> None:
     from pyannote.metrics.diarization import DiarizationErrorRate
 
     cfg = Config()
-    embedder = load_embedder(args.embedder or getattr(cfg.speech, "speaker_embedder", "dvector"))
+    embedder = load_embedder(args.embedder or cfg.speech.speaker_embedder)
     segmenter = load_segmenter(str(Path(__file__).parents[1] / "models/segmentation/segmentation.onnx"))
     metrics = defaultdict(lambda: DiarizationErrorRate(collar=0.25, skip_overlap=False))
     per_call = []
