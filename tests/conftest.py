@@ -46,4 +46,15 @@ def utt(
     return Utterance("T1", idx, role, start, end, text, word_list, 1.0, speaker or role, tuple(flags))
 
 
+def level_signal(*spans: tuple[float, float, float]):
+    """16 kHz samples: (start, end, level) spans of a constant level over silence, for the stand-in
+    embedders that tell voices apart by level."""
+    import numpy as np
+
+    samples = np.zeros(int(max(e for _, e, _ in spans) * 16000) + 1600, dtype=np.float32)
+    for start, end, level in spans:
+        samples[int(start * 16000) : int(end * 16000)] = level
+    return samples
+
+
 TRUSTED = RoleAssignment("agent", 1.0, "channel map")

@@ -11,7 +11,7 @@ from pipeline.speakers import (
     stereo_turns,
     voice_similarity,
 )
-from tests.conftest import utt
+from tests.conftest import level_signal, utt
 
 
 def test_stereo_channel_map_gives_roles_with_full_confidence():
@@ -254,7 +254,7 @@ class _VoiceByLevel:
     voice A, 0.3 voice B, and a segment's vector is its mix of the two on top of a strong shared
     direction (the line's colouring, which pulls any two voices to a high cosine)."""
 
-    name, same_speaker, short_margin = "fake", 0.75, 0.2
+    same_speaker, short_margin = 0.75, 0.2
 
     def __init__(self) -> None:
         rng = np.random.default_rng(7)
@@ -268,14 +268,6 @@ class _VoiceByLevel:
             v = 4 * self.line + (1 - share_b) * self.a + share_b * self.b + 0.1 * self.rng.normal(size=64)
             out.append(v / np.linalg.norm(v))
         return np.stack(out)
-
-
-def _signal(*spans):
-    """16 kHz samples: (start, end, level) spans over silence."""
-    samples = np.zeros(int(max(e for _, e, _ in spans) * 16000) + 1600, dtype=np.float32)
-    for start, end, level in spans:
-        samples[int(start * 16000) : int(end * 16000)] = level
-    return samples
 
 
 def test_centring_removes_what_every_region_of_a_line_shares():
@@ -293,7 +285,7 @@ def test_centring_removes_what_every_region_of_a_line_shares():
 def test_a_conversation_without_a_pause_is_cut_into_pieces_to_find_its_two_voices():
     from pipeline.speakers import mono_turns
 
-    samples = _signal((0.5, 6.5, 0.1), (6.5, 12.5, 0.3), (12.5, 16.5, 0.1))
+    samples = level_signal((0.5, 6.5, 0.1), (6.5, 12.5, 0.3), (12.5, 16.5, 0.1))
     turns = mono_turns(samples, [(0.5, 16.5)], _VoiceByLevel(), 2, 1.0).turns
     assert [t.speaker for t in turns] == ["spk0", "spk1", "spk0"] or [t.speaker for t in turns] == [
         "spk1",
@@ -314,7 +306,7 @@ def test_a_short_reply_gets_its_own_voice_not_its_neighbours():
         (12.5, 16.0, 0.3),
         (16.5, 19.0, 0.3),
     ]
-    samples = _signal(*spans)
+    samples = level_signal(*spans)
     turns = mono_turns(samples, [(s, e) for s, e, _ in spans], _VoiceByLevel(), 2, 0.3).turns
     reply = next(t for t in turns if t.start == 7.4)
     caller = next(t for t in turns if t.start == 12.5)
@@ -335,7 +327,7 @@ def test_a_region_set_aside_as_odd_takes_a_neighbours_label_but_stays_out_of_the
 
     spans = [(0.5, 4.0, 0.1), (4.5, 8.0, 0.3), (8.5, 12.0, 0.1), (12.5, 16.0, 0.3)]
     spans += [(16.5, 20.0, 0.1), (20.3, 21.8, 0.7), (22.5, 26.0, 0.3), (26.5, 30.0, 0.1)]
-    samples = _signal(*spans)
+    samples = level_signal(*spans)
     labels, clustered, vectors, voices = _label_regions(
         samples, [(s, e) for s, e, _ in spans], _WithCough(), 2
     )

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from pipeline.transfers import MIN_SIDE_S, transfer_time, transferred_turns
-from tests.conftest import utt
+from tests.conftest import level_signal, utt
 
 
 class _ThreeVoices:
@@ -11,7 +11,7 @@ class _ThreeVoices:
     (the line's colouring). The colleague is the most different voice, as a man is from two women:
     clustered as a whole, the call's two "voices" are the colleague and the other two."""
 
-    name, same_speaker, short_margin = "fake", 0.75, 0.2
+    same_speaker, short_margin = 0.75, 0.2
 
     def __init__(self) -> None:
         rng = np.random.default_rng(3)
@@ -40,20 +40,13 @@ CALL = (
 )
 
 
-def _signal(spans):
-    samples = np.zeros(int(max(e for _, e, _ in spans) * 16000) + 1600, dtype=np.float32)
-    for start, end, level in spans:
-        samples[int(start * 16000) : int(end * 16000)] = level
-    return samples
-
-
 def _party_of(turns, start):
     return next(t.speaker for t in turns if t.start <= start < t.end)
 
 
 def test_the_two_agents_of_a_call_put_through_are_one_party_and_the_caller_the_other():
     regions = [(s, e) for s, e, _ in CALL]
-    turns = transferred_turns(_signal(CALL), regions, 14.5, _ThreeVoices(), 1.0)
+    turns = transferred_turns(level_signal(*CALL), regions, 14.5, _ThreeVoices(), 1.0)
     assert turns is not None
     first, caller, manager = _party_of(turns, 1.0), _party_of(turns, 6.0), _party_of(turns, 19.0)
     assert first == manager == "spk0" != caller  # spk0: the party that speaks first
@@ -62,7 +55,7 @@ def test_the_two_agents_of_a_call_put_through_are_one_party_and_the_caller_the_o
 
 def test_a_region_across_the_transfer_is_cut_there():
     spans = (*CALL[:2], (10.5, 16.0, 0.1), *CALL[3:])
-    turns = transferred_turns(_signal(spans), [(s, e) for s, e, _ in spans], 14.5, _ThreeVoices(), 1.0)
+    turns = transferred_turns(level_signal(*spans), [(s, e) for s, e, _ in spans], 14.5, _ThreeVoices(), 1.0)
     assert turns is not None
     assert _party_of(turns, 15.0) == _party_of(turns, 1.0)
 
@@ -76,7 +69,7 @@ def test_a_region_across_the_transfer_is_cut_there():
 )
 def test_no_second_conversation_leaves_the_call_to_the_whole_call_clustering(spans, why):
     regions = [(s, e) for s, e, _ in spans]
-    assert transferred_turns(_signal(spans), regions, 14.5, _ThreeVoices(), 1.0) is None, why
+    assert transferred_turns(level_signal(*spans), regions, 14.5, _ThreeVoices(), 1.0) is None, why
 
 
 def test_the_transfer_is_where_the_agents_announcement_ends(lexicon):

