@@ -107,10 +107,19 @@ def test_auto_device_is_float16_on_a_gpu_and_int8_on_the_cpu():
         choose_device(ModelConfig(device="cuda"), cuda_devices=0)
 
 
-def test_a_word_across_a_join_goes_to_the_piece_holding_most_of_it():
+def test_a_word_across_a_join_goes_to_the_later_piece_unless_nearly_all_of_it_is_before():
     timeline = SpeechTimeline([Piece(1, 5.0, 7.0), Piece(0, 8.0, 9.0)])  # joined: ch1 0-2, ch0 2-3
     assert timeline.original(1.9, 2.3) == (0, 8.0, 8.3)  # begins 0.1 s early: still ch0's word
-    assert timeline.original(1.6, 2.1) == (1, 6.6, 7.0)  # mostly before the join: ch1's
+    # Whisper starts the next speaker's first word early, by more than half of it (E032's 下班了):
+    assert timeline.original(1.78, 2.22) == (0, 8.0, 8.22)
+    assert timeline.original(1.6, 2.05) == (1, 6.6, 7.0)  # 90 % before the join: ch1's last word
+    assert timeline.original(1.0, 1.5) == (1, 6.0, 6.5)  # within one piece
+
+
+def test_a_word_across_a_piece_shorter_than_itself_goes_on_to_the_piece_it_reaches():
+    timeline = SpeechTimeline([Piece(0, 1.0, 2.0), Piece(1, 3.0, 3.1), Piece(0, 5.0, 6.0)])
+    # joined: ch0 0-1, ch1 1-1.1, ch0 1.1-2.1; a word from 0.95 to 1.4 crosses both joins.
+    assert timeline.original(0.95, 1.4) == (0, 5.0, 5.3)
 
 
 class _SkippingWhisper:
