@@ -90,6 +90,9 @@ class SpeechConfig:
     # Mono: a call the agent puts through to a colleague (我帮您转接) is diarized as two
     # conversations that share the caller, the two agents one party (pipeline.transfers).
     transfers: bool = True
+    # Mono: the speaker models run on a second thread while Whisper transcribes (both read only
+    # the speech regions). Off, they run first, as before session 10 (benchmarks/mono_threads.py).
+    speakers_beside_whisper: bool = True
 
 
 # How strictly 急躁 and 独断专横 read the guide. "guide": cutting in *and* then saying too much too

@@ -219,15 +219,22 @@ def transcribe_and_diarize(
     # the other: the speaker models run beside Whisper, on a core its decoding leaves idle part
     # of the time. Each stage's time is its own thread's. A call stopped meanwhile (its timeout)
     # does not wait for the speaker models: their thread ends on its own when they are done.
-    tick = time.perf_counter()
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callqa-speakers")
-    try:
-        future = pool.submit(diarized)
-        segments = models.transcriber.transcribe([samples], [Piece(0, s, e) for s, e in regions])
+    pieces = [Piece(0, s, e) for s, e in regions]
+    if cfg.speech.speakers_beside_whisper:
+        tick = time.perf_counter()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callqa-speakers")
+        try:
+            future = pool.submit(diarized)
+            segments = models.transcriber.transcribe([samples], pieces)
+            timings["transcribe"] = time.perf_counter() - tick
+            speakers, turns, timings["speakers"] = future.result()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+    else:
+        speakers, turns, timings["speakers"] = diarized()
+        tick = time.perf_counter()
+        segments = models.transcriber.transcribe([samples], pieces)
         timings["transcribe"] = time.perf_counter() - tick
-        speakers, turns, timings["speakers"] = future.result()
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
     tick = time.perf_counter()
     words = _words_of(segments, 0)
     utterances = build_utterances(ref.call_id, turns, words, lexicon, _terms(cfg, lexicon))

@@ -3,6 +3,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from pipeline.audio import decode
 from pipeline.process import Models, transcribe_and_diarize
@@ -11,9 +12,10 @@ from pipeline.records import CallRef
 SHARE = Path(__file__).parents[1] / "data" / "sample_share"
 
 
-def test_on_mono_the_speaker_models_run_while_whisper_transcribes(cfg, lexicon):
+@pytest.mark.parametrize("beside", [True, False])
+def test_on_mono_the_speaker_models_run_beside_whisper_unless_configured_otherwise(cfg, lexicon, beside):
     transcribing = threading.Event()
-    overlapped = []
+    saw_whisper_running = []
 
     class Whisper:
         model_id = "fake"
@@ -26,24 +28,25 @@ def test_on_mono_the_speaker_models_run_while_whisper_transcribes(cfg, lexicon):
         same_speaker, short_margin = 0.75, 0.2
 
         def embed_many(self, segments):
-            # Run one after the other, Whisper would not have started yet: this waits in vain.
-            overlapped.append(transcribing.wait(timeout=5))
+            # Beside Whisper, Whisper has started meanwhile; in line, it starts only after this
+            # (so the wait is short: the answer is known).
+            saw_whisper_running.append(transcribing.wait(timeout=5 if beside else 0.01))
             return np.random.default_rng(len(segments)).normal(size=(len(segments), 8))
 
     class FakeModels(Models):
         def speaker_embedder(self, cfg):
             return Embedder()
 
-    mono = replace(cfg, speech=replace(cfg.speech, segmentation=False))
+    speech = replace(cfg.speech, segmentation=False, speakers_beside_whisper=beside)
     timings = {}
     turns, utterances, _roles = transcribe_and_diarize(
         decode(SHARE / "recordings" / "2026-11-16" / "S002.flac"),  # a mono call
         CallRef("S002", "S002.flac", "A102", None, "mono"),
-        mono,
+        replace(cfg, speech=speech),
         FakeModels(transcriber=Whisper()),
         lexicon,
         timings,
     )
-    assert overlapped and all(overlapped)
+    assert saw_whisper_running and set(saw_whisper_running) == {beside}
     assert turns and utterances == []
     assert {"speech", "speakers", "transcribe"} <= set(timings)
