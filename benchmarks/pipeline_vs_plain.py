@@ -175,6 +175,8 @@ def main() -> None:
         "callqa stages: "
         + ", ".join(f"{k} {v:.2f} s ({100 * v / ours_total:.1f}%)" for k, v in stages.items())
     )
+    if cfg.speech.speakers_beside_whisper and any(r.layout == "mono" for r in refs):
+        print("  (on mono the speakers stage runs beside the transcription: their seconds overlap)")
     print(f"transcription stage / plain: {stages['transcribe'] / plain_total:.3f}")
     if plain_same:
         same_total = sum(plain_same)
