@@ -50,3 +50,18 @@ def test_on_mono_the_speaker_models_run_beside_whisper_unless_configured_otherwi
     assert saw_whisper_running and set(saw_whisper_running) == {beside}
     assert turns and utterances == []
     assert {"speech", "speakers", "transcribe"} <= set(timings)
+
+
+def test_the_speaker_models_thread_runs_below_whispers_priority():
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.process import _in_the_background
+
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    here = priority()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        background = pool.submit(_in_the_background, priority).result()
+    assert background > here or here == 19  # 19: the lowest priority already
