@@ -51,6 +51,7 @@ FALLBACK = {
     "0 to 1.0": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
     "0, 0.2, 0.4": (0.0, 0.2, 0.4),
     "0, 0.4, 0.8": (0.0, 0.4, 0.8),
+    "0 only": (0.0,),  # no sampling: the same words on every run
 }
 
 
@@ -87,6 +88,13 @@ def main() -> None:
     parser.add_argument(
         "--match", default="", help="only recordings whose call id matches this regular expression"
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="only this variant (its name as printed, less the round)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each sampling variant")
     args = parser.parse_args()
     cfg = Config()
     transcriber = Models.load(cfg).transcriber
@@ -97,15 +105,17 @@ def main() -> None:
     elif args.family == "fallback":
         variants = [
             (f"{name} ({r})", 0.0, 0.0, replace(base, temperatures=t))
-            for r in ("a", "b")
+            for r in "abcdefghij"[: args.rounds]
             for name, t in FALLBACK.items()
         ]
     else:
         variants = [
             (f"{name} ({r})", 0.0, 0.0, replace(base, compression_ratio_threshold=c))
-            for r in ("a", "b")
+            for r in "abcdefghij"[: args.rounds]
             for name, c in LOOPS.items()
         ]
+    if args.variant:
+        variants = [v for v in variants if v[0].rsplit(" (", 1)[0] in args.variant]
     for name, join, pad, options in variants:
         transcriber._options = options
         errors = chars = 0

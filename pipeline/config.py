@@ -37,9 +37,11 @@ class ModelConfig:
     domain_terms: tuple[str, ...] = ()
     # Speech joined into one decoding pass at most: bounds memory on hour-long calls.
     max_batch_s: float = 240.0
-    # Decoding temperatures: a segment that fails the compression/log-probability checks at one
-    # is decoded again at the next (faster-whisper's default fallback ladder).
-    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    # Decoding temperatures: a segment that fails the log-probability check at one is decoded again
+    # at the next, by sampling. Only 0 (beam search, no fallback): the same words on every run of
+    # a recording, with the CER of faster-whisper's ladder (0, 0.2 ... 1.0) now that callqa cuts
+    # decoding loops itself (docs/measurements.md, session 10).
+    temperatures: tuple[float, ...] = (0.0,)
     # A window whose text compresses more than this (a decoding loop) is decoded again at the next
     # temperature (faster-whisper's 2.4). None, callqa's default: a loop is cut off after its real
     # words (AsrSegment.without_loop) and the speech it skipped transcribed once more, where the

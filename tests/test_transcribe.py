@@ -167,10 +167,24 @@ def test_a_decoding_loop_is_cut_by_callqa_not_decoded_again_at_every_temperature
     transcriber._model, transcriber._options, transcriber._vocabulary = _SkippingWhisper(), ModelConfig(), ""
     transcriber.transcribe([np.zeros(16000 * 5, np.float32)], [Piece(0, 1.0, 3.0)])
     assert transcriber._model.options["compression_ratio_threshold"] is None
-    assert transcriber._model.options["temperature"] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]  # for doubt
     transcriber._options = replace(ModelConfig(), compression_ratio_threshold=2.4)  # faster-whisper's way
     transcriber.transcribe([np.zeros(16000 * 5, np.float32)], [Piece(0, 1.0, 3.0)])
     assert transcriber._model.options["compression_ratio_threshold"] == 2.4
+
+
+def test_whisper_decodes_without_sampling_by_default_so_a_rerun_gives_the_same_words():
+    from dataclasses import replace
+
+    from pipeline.config import ModelConfig
+    from pipeline.transcribe import WhisperTranscriber
+
+    transcriber = object.__new__(WhisperTranscriber)
+    transcriber._model, transcriber._options, transcriber._vocabulary = _SkippingWhisper(), ModelConfig(), ""
+    transcriber.transcribe([np.zeros(16000 * 5, np.float32)], [Piece(0, 1.0, 3.0)])
+    assert transcriber._model.options["temperature"] == [0.0]
+    transcriber._options = replace(ModelConfig(), temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
+    transcriber.transcribe([np.zeros(16000 * 5, np.float32)], [Piece(0, 1.0, 3.0)])
+    assert transcriber._model.options["temperature"] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]  # configurable
 
 
 def test_a_stretch_of_a_piece_whisper_skipped_is_found_for_a_second_pass():
