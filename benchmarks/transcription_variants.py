@@ -13,8 +13,10 @@ each by 0.4 s:
 - ``join 2 + pad 0.4``: faster-whisper's VAD defaults.
 
 Temperature fallback (``--family fallback``): the ladder a segment that fails Whisper's checks is
-decoded again along (``[model] temperatures``), each variant run twice to show the noise:
-faster-whisper's 0, 0.2 … 1.0 (today's), 0 / 0.2 / 0.4, 0 / 0.4 / 0.8.
+decoded again along (``[model] temperatures``), each variant run twice (``--rounds``) to show
+the noise: faster-whisper's 0, 0.2 … 1.0 (callqa's until session 10), 0 / 0.2 / 0.4,
+0 / 0.4 / 0.8, and 0 only (today's: no sampling, the same words on every run). ``--variant NAME``
+runs only the variants named.
 
 Decoding loops (``--family loops``): faster-whisper decodes a window whose text compresses more
 than 2.4 again at the next temperature (``[model] compression_ratio_threshold = 2.4``), or callqa
@@ -23,7 +25,7 @@ cuts the loop itself and transcribes what it skipped once more (``None``, today'
 Whisper's temperature fallback samples, so per-recording errors are printed to tell a change from noise.
 
     .venv/bin/python benchmarks/transcription_variants.py data/eval/real_conversations data/eval/corpus-mono \\
-        --match ulaw8k [--family fallback|loops]
+        --match ulaw8k [--family fallback|loops] [--variant "0 only"] [--rounds 1]
 """
 
 from __future__ import annotations
