@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from pipeline.audio import Audio, decode
+from pipeline.audio import Audio, Signal, decode
 from pipeline.config import Config
 from pipeline.handover import move_handovers
 from pipeline.lexicon import Lexicon, load_lexicon
@@ -175,26 +175,41 @@ def _words_of(segments: Sequence[AsrSegment], channel: int) -> list[tuple[Word, 
 def transcribe_and_diarize(
     audio: Audio, ref: CallRef, cfg: Config, models: Models, lexicon: Lexicon, timings: dict[str, float]
 ) -> tuple[list[Turn], list[Utterance], RoleAssignment]:
+    """Who spoke when, their words and who is the agent; each stage's seconds go into ``timings``."""
+    if audio.channels == 2 and ref.layout != "mono":
+        return _stereo_call(audio, ref, cfg, models, lexicon, timings)
+    return _mono_call(audio.mono(), ref, cfg, models, lexicon, timings)
+
+
+def _stereo_call(
+    audio: Audio, ref: CallRef, cfg: Config, models: Models, lexicon: Lexicon, timings: dict[str, float]
+) -> tuple[list[Turn], list[Utterance], RoleAssignment]:
+    """A channel a party: the channel map gives the speakers and roles."""
     tick = time.perf_counter()
-    stereo = audio.channels == 2 and ref.layout != "mono"
-    if stereo:
-        regions = stereo_regions(audio.tracks, cfg.speech)
-        timings["speech"] = time.perf_counter() - tick
-        tick = time.perf_counter()
-        turns, roles = stereo_turns(regions, ref.layout, cfg.speech.turn_merge_gap_s)
-        timings["speakers"] = time.perf_counter() - tick
-        tick = time.perf_counter()
-        pieces = [Piece(ch, s, e) for ch in range(2) for s, e in regions[ch]]
-        segments = models.transcriber.transcribe(audio.tracks, pieces)
-        utterances = []
-        for channel in range(2):
-            channel_turns = [t for t in turns if t.channel == channel]
-            utterances += build_utterances(
-                ref.call_id, channel_turns, _words_of(segments, channel), lexicon, _terms(cfg, lexicon)
-            )
-        timings["transcribe"] = time.perf_counter() - tick
-        return turns, utterances, roles
-    samples = audio.mono()
+    regions = stereo_regions(audio.tracks, cfg.speech)
+    timings["speech"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    turns, roles = stereo_turns(regions, ref.layout, cfg.speech.turn_merge_gap_s)
+    timings["speakers"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    pieces = [Piece(ch, s, e) for ch in range(2) for s, e in regions[ch]]
+    segments = models.transcriber.transcribe(audio.tracks, pieces)
+    utterances = []
+    for channel in range(2):
+        channel_turns = [t for t in turns if t.channel == channel]
+        utterances += build_utterances(
+            ref.call_id, channel_turns, _words_of(segments, channel), lexicon, _terms(cfg, lexicon)
+        )
+    timings["transcribe"] = time.perf_counter() - tick
+    return turns, utterances, roles
+
+
+def _mono_call(
+    samples: Signal, ref: CallRef, cfg: Config, models: Models, lexicon: Lexicon, timings: dict[str, float]
+) -> tuple[list[Turn], list[Utterance], RoleAssignment]:
+    """One mixed channel: the voices are clustered and overlaps placed by the speaker models, the
+    roles read from the words."""
+    tick = time.perf_counter()
     regions = speech_regions(samples, cfg.speech)
     timings["speech"] = time.perf_counter() - tick
     activity = None
