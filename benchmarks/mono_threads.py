@@ -3,9 +3,10 @@
 ``[speech] speakers_beside_whisper`` (session 10): on a mono call the speaker models (CAM++, the
 clustering, the segmentation model) run on a second thread while Whisper transcribes, since both
 read only the speech regions. This runs ``process_call`` on the same recordings with the same
-models both ways, alternately (the order swapped every round), checks that the speakers come out
-identical (the words too, but where Whisper's temperature fallback samples at random, as two runs
-of one way also differ there), and prints the wall time of each way and their ratio.
+models both ways, alternately (the order swapped every round), checks that the speakers and the
+words come out identical (the words only without a temperature fallback, the default: with one,
+Whisper samples at random and two runs of one way differ too), and prints the wall time of each
+way and their ratio.
 
     .venv/bin/python benchmarks/mono_threads.py data/eval/corpus --match '^E01.\\.mono$' --repeat 2
 """
@@ -66,6 +67,8 @@ def main() -> None:
             if a.turns != b.turns:
                 raise SystemExit(f"{ref.call_id}: the two ways found different speakers")
             if (a.utterances, [e.rule_id for e in a.events]) != (b.utterances, [e.rule_id for e in b.events]):
+                if base.model.temperatures == (0.0,):  # no sampling: the words must be the same
+                    raise SystemExit(f"{ref.call_id}: the two ways gave different words")
                 resampled.add(ref.call_id)
             print(
                 f"{ref.call_id:24} {seconds['beside']:9.2f} {seconds['in line']:9.2f} "

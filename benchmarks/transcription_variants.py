@@ -96,7 +96,9 @@ def main() -> None:
         default=[],
         help="only this variant (its name as printed, less the round)",
     )
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each sampling variant")
+    parser.add_argument(
+        "--rounds", type=int, default=2, choices=range(1, 11), help="runs of each variant (1-10)"
+    )
     args = parser.parse_args()
     cfg = Config()
     transcriber = Models.load(cfg).transcriber
@@ -118,6 +120,8 @@ def main() -> None:
         ]
     if args.variant:
         variants = [v for v in variants if v[0].rsplit(" (", 1)[0] in args.variant]
+        if not variants:
+            raise SystemExit(f"no variant of the {args.family} family is named {' or '.join(args.variant)}")
     for name, join, pad, options in variants:
         transcriber._options = options
         errors = chars = 0

@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
@@ -213,15 +213,20 @@ def _mono_call(
     regions = speech_regions(samples, cfg.speech)
     timings["speech"] = time.perf_counter() - tick
     activity = None
+    # Loaded here, in the call's own thread: a missing model fails the call at once, not after
+    # a whole transcription, and no other thread loads it.
+    embedder = models.speaker_embedder(cfg)
+    segmenter = models.segmenter(cfg) if cfg.speech.segmentation else None
+    stopped = threading.Event()  # the call ended early (its timeout, an error): the rest is moot
 
     def refined(turns: list[Turn]) -> list[Turn]:
         # The segmentation model places overlaps between two voices and splits one's turn where
         # the other speaks: with a single voice it has nothing to change, so it is not run.
         nonlocal activity
-        if not cfg.speech.segmentation or len({t.speaker for t in turns}) < 2:
+        if segmenter is None or len({t.speaker for t in turns}) < 2 or stopped.is_set():
             return turns
         if activity is None:
-            activity = models.segmenter(cfg)(samples)
+            activity = segmenter(samples)
         return segmented_turns(turns, activity, cfg.speech)
 
     def diarized() -> tuple[MonoSpeakers, list[Turn], float]:
@@ -229,7 +234,7 @@ def _mono_call(
         speakers = mono_turns(
             samples,
             regions,
-            models.speaker_embedder(cfg),
+            embedder,
             cfg.speech.max_speakers,
             cfg.speech.turn_merge_gap_s,
             cfg.speech.resegment_min_s,
@@ -239,16 +244,26 @@ def _mono_call(
     # On mono, who spoke when and the words both start from the speech regions and neither needs
     # the other: the speaker models run beside Whisper, on a core its decoding leaves idle part
     # of the time. Each stage's time is its own thread's. A call stopped meanwhile (its timeout)
-    # does not wait for the speaker models: their thread ends on its own when they are done.
+    # does not wait for the speaker models, and they skip what is left of their work.
     pieces = [Piece(0, s, e) for s, e in regions]
     if cfg.speech.speakers_beside_whisper:
         tick = time.perf_counter()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callqa-speakers")
+        # Below Whisper's priority only where Whisper's threads are this process's alone: beside
+        # other worker processes' Whisper a lower-priority thread would starve and hold its call.
+        background = cfg.run.workers <= 1 and not cfg.run.dask_address
         try:
-            future = pool.submit(_in_the_background, diarized)
+            future = pool.submit(_in_the_background if background else _as_is, diarized)
             segments = models.transcriber.transcribe([samples], pieces)
             timings["transcribe"] = time.perf_counter() - tick
+            # Waited for in short steps: a timeout raised in this thread (Prefect's, between two
+            # Python steps) lands within one, not when the speaker models are done.
+            while not future.done():
+                wait([future], timeout=0.5)
             speakers, turns, timings["speakers"] = future.result()
+        except BaseException:
+            stopped.set()
+            raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
     else:
@@ -268,7 +283,7 @@ def _mono_call(
             samples,
             regions,
             at,
-            models.speaker_embedder(cfg),
+            embedder,
             cfg.speech.turn_merge_gap_s,
             cfg.speech.resegment_min_s,
         )
@@ -280,7 +295,7 @@ def _mono_call(
         turns, utterances = move_handovers(turns, utterances, lexicon)
     # Whether the voices are one reads all the words: leaving out those at overlaps (as the roles
     # do) could only take caller evidence away, and merge two parties into one.
-    if one_voice(role_evidence(utterances, lexicon), similarity, models.speaker_embedder(cfg).same_speaker):
+    if one_voice(role_evidence(utterances, lexicon), similarity, embedder.same_speaker):
         # Alike voices whose words show one party: one speaker, and every role rule abstains.
         turns = merge_turns([replace(t, speaker="spk0") for t in turns], cfg.speech.turn_merge_gap_s)
         utterances = [replace(u, speaker="spk0") for u in utterances]
@@ -296,6 +311,10 @@ def _mono_call(
     ]
     timings["speakers"] += time.perf_counter() - tick
     return turns, utterances, roles
+
+
+def _as_is(work: Callable[[], T]) -> T:
+    return work()
 
 
 def _in_the_background(work: Callable[[], T]) -> T:

@@ -65,3 +65,99 @@ def test_the_speaker_models_thread_runs_below_whispers_priority():
     with ThreadPoolExecutor(max_workers=1) as pool:
         background = pool.submit(_in_the_background, priority).result()
     assert background > here or here == 19  # 19: the lowest priority already
+
+
+def _mono_call_with(cfg, lexicon, embedder, whisper=None):
+    class NoWords:
+        model_id = "fake"
+
+        def transcribe(self, channels, pieces):
+            return []
+
+    class FakeModels(Models):
+        def speaker_embedder(self, cfg):
+            return embedder
+
+    return transcribe_and_diarize(
+        decode(SHARE / "recordings" / "2026-11-16" / "S002.flac"),
+        CallRef("S002", "S002.flac", "A102", None, "mono"),
+        replace(cfg, speech=replace(cfg.speech, segmentation=False)),
+        FakeModels(transcriber=whisper or NoWords()),
+        lexicon,
+        {},
+    )
+
+
+def test_an_error_of_the_speaker_models_reaches_the_call(cfg, lexicon):
+    class Broken:
+        same_speaker, short_margin = 0.75, 0.2
+
+        def embed_many(self, segments):
+            raise RuntimeError("embedder broke")
+
+    with pytest.raises(RuntimeError, match="embedder broke"):
+        _mono_call_with(cfg, lexicon, Broken())
+
+
+def test_a_call_stopped_while_it_waits_for_the_speaker_models_stops_at_once(cfg, lexicon):
+    """Prefect stops a call that runs past its timeout by raising an exception in its thread at
+    the next Python step: waiting for the speaker models must leave it such steps."""
+    import ctypes
+    import time
+
+    release = threading.Event()
+
+    class Slow:
+        same_speaker, short_margin = 0.75, 0.2
+
+        def embed_many(self, segments):
+            release.wait(timeout=20)
+            return np.random.default_rng(0).normal(size=(len(segments), 8))
+
+    class CallTimedOut(Exception):
+        pass
+
+    outcome = {}
+
+    def call():
+        try:
+            _mono_call_with(cfg, lexicon, Slow())
+            outcome["result"] = "finished"
+        except CallTimedOut:
+            outcome["result"] = "stopped"
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    time.sleep(1.0)  # Whisper (a stub) is done: the call waits for the speaker models
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(CallTimedOut))
+    thread.join(timeout=5)
+    stopped_in_time = not thread.is_alive()
+    release.set()
+    thread.join()
+    assert stopped_in_time and outcome["result"] == "stopped"
+
+
+def test_a_missing_speaker_model_fails_the_call_before_whisper_runs(cfg, lexicon):
+    transcribed = []
+
+    class Whisper:
+        model_id = "fake"
+
+        def transcribe(self, channels, pieces):
+            transcribed.append(pieces)
+            return []
+
+    class Missing(Models):
+        def speaker_embedder(self, cfg):
+            raise FileNotFoundError("models/speaker-campplus/campplus.weights")
+
+    with pytest.raises(FileNotFoundError):
+        transcribe_and_diarize(
+            decode(SHARE / "recordings" / "2026-11-16" / "S002.flac"),
+            CallRef("S002", "S002.flac", "A102", None, "mono"),
+            cfg,
+            Missing(transcriber=Whisper()),
+            lexicon,
+            {},
+        )
+    assert transcribed == []

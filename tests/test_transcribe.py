@@ -112,7 +112,7 @@ def test_a_word_across_a_join_goes_to_the_later_piece_unless_nearly_all_of_it_is
     assert timeline.original(1.9, 2.3) == (0, 8.0, 8.3)  # begins 0.1 s early: still ch0's word
     # Whisper starts the next speaker's first word early, by more than half of it (E032's 下班了):
     assert timeline.original(1.78, 2.22) == (0, 8.0, 8.22)
-    assert timeline.original(1.6, 2.05) == (1, 6.6, 7.0)  # 90 % before the join: ch1's last word
+    assert timeline.original(1.6, 2.05) == (1, 6.6, 7.0)  # 89 % before the join: ch1's last word
     assert timeline.original(1.0, 1.5) == (1, 6.0, 6.5)  # within one piece
 
 
