@@ -253,7 +253,7 @@ def _mono_call(
         # other worker processes' Whisper a lower-priority thread would starve and hold its call.
         background = cfg.run.workers <= 1 and not cfg.run.dask_address
         try:
-            future = pool.submit(_in_the_background if background else _as_is, diarized)
+            future = pool.submit(_in_the_background, diarized, lower=background)
             segments = models.transcriber.transcribe([samples], pieces)
             timings["transcribe"] = time.perf_counter() - tick
             # Waited for in short steps: a timeout raised in this thread (Prefect's, between two
@@ -313,20 +313,19 @@ def _mono_call(
     return turns, utterances, roles
 
 
-def _as_is(work: Callable[[], T]) -> T:
-    return work()
-
-
-def _in_the_background(work: Callable[[], T]) -> T:
-    """``work`` at a lower scheduling priority than the thread that started it: on a machine whose
-    cores Whisper keeps busy, the speaker models then take only the time its decoding leaves idle
-    rather than slowing it down (Linux takes a thread id for setpriority; elsewhere, or where
-    refused, the thread runs at the usual priority)."""
-    try:
-        thread = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + _BACKGROUND_NICE)
-    except (AttributeError, OSError):
-        pass
+def _in_the_background(work: Callable[[], T], lower: bool = True) -> T:
+    """``work`` in this (pool) thread, with ``lower`` at a lower scheduling priority than the thread
+    that started it: on a machine whose cores Whisper keeps busy, the speaker models then take only
+    the time its decoding leaves idle rather than slowing it down (Linux takes a thread id for
+    setpriority; elsewhere, or where refused, the thread runs at the usual priority)."""
+    if lower:
+        try:
+            thread = threading.get_native_id()
+            os.setpriority(
+                os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + _BACKGROUND_NICE
+            )
+        except (AttributeError, OSError):
+            pass
     return work()
 
 

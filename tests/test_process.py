@@ -12,6 +12,35 @@ from pipeline.records import CallRef
 SHARE = Path(__file__).parents[1] / "data" / "sample_share"
 
 
+class _NoWords:
+    model_id = "fake"
+
+    def transcribe(self, channels, pieces):
+        return []
+
+
+def _models(embedder, whisper=None) -> Models:
+    class FakeModels(Models):
+        def speaker_embedder(self, cfg):
+            return embedder
+
+    return FakeModels(transcriber=whisper or _NoWords())
+
+
+def _mono_call(cfg, lexicon, models: Models, timings=None, **speech):
+    """S002 of the sample share (a mono call) through transcribe_and_diarize, with stand-in models
+    and without the segmentation model unless ``speech`` says otherwise."""
+    speech = {"segmentation": False, **speech}
+    return transcribe_and_diarize(
+        decode(SHARE / "recordings" / "2026-11-16" / "S002.flac"),
+        CallRef("S002", "S002.flac", "A102", None, "mono"),
+        replace(cfg, speech=replace(cfg.speech, **speech)),
+        models,
+        lexicon,
+        {} if timings is None else timings,
+    )
+
+
 @pytest.mark.parametrize("beside", [True, False])
 def test_on_mono_the_speaker_models_run_beside_whisper_unless_configured_otherwise(cfg, lexicon, beside):
     transcribing = threading.Event()
@@ -33,19 +62,9 @@ def test_on_mono_the_speaker_models_run_beside_whisper_unless_configured_otherwi
             saw_whisper_running.append(transcribing.wait(timeout=5 if beside else 0.01))
             return np.random.default_rng(len(segments)).normal(size=(len(segments), 8))
 
-    class FakeModels(Models):
-        def speaker_embedder(self, cfg):
-            return Embedder()
-
-    speech = replace(cfg.speech, segmentation=False, speakers_beside_whisper=beside)
     timings = {}
-    turns, utterances, _roles = transcribe_and_diarize(
-        decode(SHARE / "recordings" / "2026-11-16" / "S002.flac"),  # a mono call
-        CallRef("S002", "S002.flac", "A102", None, "mono"),
-        replace(cfg, speech=speech),
-        FakeModels(transcriber=Whisper()),
-        lexicon,
-        timings,
+    turns, utterances, _roles = _mono_call(
+        cfg, lexicon, _models(Embedder(), Whisper()), timings, speakers_beside_whisper=beside
     )
     assert saw_whisper_running and set(saw_whisper_running) == {beside}
     assert turns and utterances == []
@@ -67,27 +86,6 @@ def test_the_speaker_models_thread_runs_below_whispers_priority():
     assert background > here or here == 19  # 19: the lowest priority already
 
 
-def _mono_call_with(cfg, lexicon, embedder, whisper=None):
-    class NoWords:
-        model_id = "fake"
-
-        def transcribe(self, channels, pieces):
-            return []
-
-    class FakeModels(Models):
-        def speaker_embedder(self, cfg):
-            return embedder
-
-    return transcribe_and_diarize(
-        decode(SHARE / "recordings" / "2026-11-16" / "S002.flac"),
-        CallRef("S002", "S002.flac", "A102", None, "mono"),
-        replace(cfg, speech=replace(cfg.speech, segmentation=False)),
-        FakeModels(transcriber=whisper or NoWords()),
-        lexicon,
-        {},
-    )
-
-
 def test_an_error_of_the_speaker_models_reaches_the_call(cfg, lexicon):
     class Broken:
         same_speaker, short_margin = 0.75, 0.2
@@ -96,7 +94,7 @@ def test_an_error_of_the_speaker_models_reaches_the_call(cfg, lexicon):
             raise RuntimeError("embedder broke")
 
     with pytest.raises(RuntimeError, match="embedder broke"):
-        _mono_call_with(cfg, lexicon, Broken())
+        _mono_call(cfg, lexicon, _models(Broken()))
 
 
 def test_a_call_stopped_while_it_waits_for_the_speaker_models_stops_at_once(cfg, lexicon):
@@ -121,7 +119,7 @@ def test_a_call_stopped_while_it_waits_for_the_speaker_models_stops_at_once(cfg,
 
     def call():
         try:
-            _mono_call_with(cfg, lexicon, Slow())
+            _mono_call(cfg, lexicon, _models(Slow()))
             outcome["result"] = "finished"
         except CallTimedOut:
             outcome["result"] = "stopped"
@@ -152,12 +150,5 @@ def test_a_missing_speaker_model_fails_the_call_before_whisper_runs(cfg, lexicon
             raise FileNotFoundError("models/speaker-campplus/campplus.weights")
 
     with pytest.raises(FileNotFoundError):
-        transcribe_and_diarize(
-            decode(SHARE / "recordings" / "2026-11-16" / "S002.flac"),
-            CallRef("S002", "S002.flac", "A102", None, "mono"),
-            cfg,
-            Missing(transcriber=Whisper()),
-            lexicon,
-            {},
-        )
+        _mono_call(cfg, lexicon, Missing(transcriber=Whisper()), segmentation=True)
     assert transcribed == []
