@@ -95,6 +95,9 @@ def main() -> None:
     parser.add_argument(
         "--embedder", choices=("campplus", "dvector"), help="default: [speech] speaker_embedder"
     )
+    parser.add_argument(
+        "--unsure-margin", type=float, help="default: [speech] unsure_margin (0: the clustering decides)"
+    )
     parser.add_argument("--downmix", type=Path, nargs=2, metavar=("SHARE", "OUT"))
     parser.add_argument(
         "--worst", type=int, default=10, help="list this many recordings with the highest DER"
@@ -123,10 +126,11 @@ def main() -> None:
                 cfg.speech.max_speakers,
                 cfg.speech.turn_merge_gap_s,
                 cfg.speech.resegment_min_s,
+                cfg.speech.unsure_margin if args.unsure_margin is None else args.unsure_margin,
             )
             turns = speakers.turns
             if cfg.speech.segmentation:
-                turns = segmented_turns(turns, segmenter(samples), cfg.speech)
+                turns = segmented_turns(turns, segmenter(samples), cfg.speech, speakers.unsure)
             reference, hypothesis = Annotation(), Annotation()
             for i, u in enumerate(truth["utterances"]):
                 if u["end"] > u["start"]:

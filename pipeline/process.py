@@ -37,7 +37,7 @@ from pipeline.speakers import (
     role_evidence,
     stereo_turns,
 )
-from pipeline.speech import speech_regions, stereo_regions
+from pipeline.speech import Region, speech_regions, stereo_regions
 from pipeline.text import normalize_transcript
 from pipeline.transcribe import AsrSegment, Piece, Transcriber
 from pipeline.transfers import transfer_time, transferred_turns
@@ -219,7 +219,7 @@ def _mono_call(
     segmenter = models.segmenter(cfg) if cfg.speech.segmentation else None
     stopped = threading.Event()  # the call ended early (its timeout, an error): the rest is moot
 
-    def refined(turns: list[Turn]) -> list[Turn]:
+    def refined(turns: list[Turn], unsure: Sequence[Region] = ()) -> list[Turn]:
         # The segmentation model places overlaps between two voices and splits one's turn where
         # the other speaks: with a single voice it has nothing to change, so it is not run.
         nonlocal activity
@@ -227,7 +227,7 @@ def _mono_call(
             return turns
         if activity is None:
             activity = segmenter(samples)
-        return segmented_turns(turns, activity, cfg.speech)
+        return segmented_turns(turns, activity, cfg.speech, unsure)
 
     def diarized() -> tuple[MonoSpeakers, list[Turn], float]:
         start = time.perf_counter()
@@ -238,8 +238,9 @@ def _mono_call(
             cfg.speech.max_speakers,
             cfg.speech.turn_merge_gap_s,
             cfg.speech.resegment_min_s,
+            cfg.speech.unsure_margin,
         )
-        return speakers, refined(speakers.turns), time.perf_counter() - start
+        return speakers, refined(speakers.turns, speakers.unsure), time.perf_counter() - start
 
     # On mono, who spoke when and the words both start from the speech regions and neither needs
     # the other: the speaker models run beside Whisper, on a core its decoding leaves idle part

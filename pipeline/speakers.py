@@ -72,6 +72,25 @@ def merge_turns(turns: Sequence[Turn], max_gap: float) -> list[Turn]:
     return sorted(merged, key=lambda t: (t.start, t.channel))
 
 
+def give_span(turns: Sequence[Turn], start: float, end: float, speaker: str) -> list[Turn]:
+    """``turns`` with ``start``-``end`` cut out of other speakers' turns and given to ``speaker``
+    as a turn of its own (a slip of the clustering mended: the span was the other voice's)."""
+    out: list[Turn] = []
+    model = None
+    for t in turns:
+        if t.speaker == speaker or t.end <= start or t.start >= end:
+            out.append(t)
+            continue
+        model = t
+        if t.start < start:
+            out.append(replace(t, end=start))
+        if t.end > end:
+            out.append(replace(t, start=end))
+    if model is not None:
+        out.append(replace(model, speaker=speaker, start=start, end=end))
+    return sorted(out, key=lambda t: (t.start, t.end))
+
+
 def stereo_turns(
     regions_per_channel: Sequence[list[Region]], layout: str, max_gap: float
 ) -> tuple[list[Turn], RoleAssignment]:
@@ -250,6 +269,10 @@ class MonoSpeakers:
     turns: list[Turn]
     # How alike the two voices sound (centroid cosine), None with one voice: one_voice reads it.
     similarity: float | None
+    # Regions whose own d-vector is nearly as near one voice as the other (``unsure_margin``):
+    # their label is the clustering's guess, for the segmentation model to settle
+    # (``segmentation.changes.settle_unsure``).
+    unsure: tuple[Region, ...] = ()
 
 
 def mono_turns(
@@ -259,6 +282,7 @@ def mono_turns(
     max_speakers: int,
     max_gap: float,
     resegment_min_s: float = 0.0,
+    unsure_margin: float = 0.0,
 ) -> MonoSpeakers:
     """Turns with speaker labels (``spk0``, ``spk1``); roles come later, from the words.
 
@@ -283,8 +307,17 @@ def mono_turns(
         voiced = embedded >= 0
         centroids = {k: vectors[embedded == k].mean(axis=0) for k in set(embedded[voiced].tolist())}
         similarity = voice_similarity(vectors[voiced], embedded[voiced])
+    unsure: tuple[Region, ...] = ()
     if centroids is not None and len(centroids) == 2 and len(vectors) >= 3:
         _label_short_regions(samples, regions, labels, ~trusted, embedder, centroids, vectors.mean(axis=0))
+        if unsure_margin > 0:
+            embedded_regions = [r for r in regions if r[1] - r[0] >= MIN_EMBED_S]
+            near = _nearness(vectors, centroids, vectors.mean(axis=0))
+            unsure = tuple(
+                r
+                for r, row in zip(embedded_regions, near, strict=True)
+                if abs(row[0] - row[1]) < unsure_margin
+            )
     turns = [Turn(f"spk{label}", "unknown", s, e, 0) for (s, e), label in zip(regions, labels, strict=True)]
     if resegment_min_s > 0 and centroids is not None:
         turns = [
@@ -292,7 +325,18 @@ def mono_turns(
             for turn in turns
             for piece in _resegment(samples, turn, embedder, centroids, resegment_min_s)
         ]
-    return MonoSpeakers(merge_turns(turns, max_gap), similarity)
+    return MonoSpeakers(merge_turns(turns, max_gap), similarity, unsure)
+
+
+def _nearness(vectors: np.ndarray, centroids: dict[int, np.ndarray], mean: np.ndarray) -> np.ndarray:
+    """Cosine of each d-vector to each voice's centroid (columns in order of the voice's key),
+    all less the recording's ``mean``: the centred space the voices were clustered in."""
+    keys = sorted(centroids)
+    voices = np.stack([centroids[k] - mean for k in keys])
+    voices /= np.linalg.norm(voices, axis=1, keepdims=True) + 1e-12
+    out = vectors - mean
+    out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-12
+    return out @ voices.T
 
 
 def _label_short_regions(
@@ -315,11 +359,8 @@ def _label_short_regions(
     if not short:
         return
     keys = sorted(centroids)
-    voices = np.stack([centroids[k] - mean for k in keys])
-    voices /= np.linalg.norm(voices, axis=1, keepdims=True) + 1e-12
-    vectors = embedder.embed_many([cut(samples, *regions[i]) for i in short]) - mean
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
-    for i, row in zip(short, vectors @ voices.T, strict=True):
+    vectors = embedder.embed_many([cut(samples, *regions[i]) for i in short])
+    for i, row in zip(short, _nearness(vectors, centroids, mean), strict=True):
         if abs(row[0] - row[1]) >= embedder.short_margin:
             labels[i] = keys[int(np.argmax(row))]
 

@@ -313,6 +313,18 @@ def test_a_short_reply_gets_its_own_voice_not_its_neighbours():
     assert reply.speaker == caller.speaker != turns[0].speaker
 
 
+def test_a_region_between_the_two_voices_is_reported_unsure():
+    from pipeline.speakers import mono_turns
+
+    # A region at level 0.2 sounds half like each voice: its label is a guess.
+    spans = [(0.5, 3.5, 0.1), (4.0, 7.0, 0.3), (7.5, 9.5, 0.2), (10.0, 13.0, 0.1), (13.5, 16.5, 0.3)]
+    samples = level_signal(*spans)
+    regions = [(s, e) for s, e, _ in spans]
+    speakers = mono_turns(samples, regions, _VoiceByLevel(), 2, 0.3, unsure_margin=0.3)
+    assert speakers.unsure == ((7.5, 9.5),)
+    assert mono_turns(samples, regions, _VoiceByLevel(), 2, 0.3).unsure == ()  # off by default
+
+
 def test_a_region_set_aside_as_odd_takes_a_neighbours_label_but_stays_out_of_the_voices():
     from pipeline.speakers import _label_regions
 

@@ -34,12 +34,17 @@ if TYPE_CHECKING:
 __all__ = ["Segmentation", "Segmenter", "powerset_classes", "segmented_turns"]
 
 
-def segmented_turns(turns: Sequence[Turn], seg: Segmentation, cfg: SpeechConfig) -> list[Turn]:
-    """Mono turns from the clustering, refined by what the segmentation model heard: first split
-    where another voice speaks alone inside a turn, then overlaps placed where both speak."""
-    from pipeline.segmentation.changes import ChangeOptions, split_turns
+def segmented_turns(
+    turns: Sequence[Turn], seg: Segmentation, cfg: SpeechConfig, unsure: Sequence[tuple[float, float]] = ()
+) -> list[Turn]:
+    """Mono turns from the clustering, refined by what the segmentation model heard: the regions
+    the clustering was unsure of (``speakers.MonoSpeakers.unsure``) given to the voice heard in
+    them, turns split where another voice speaks alone inside them (``change_min_s``), then
+    overlaps placed where both speak."""
+    from pipeline.segmentation.changes import ChangeOptions, settle_unsure, split_turns
     from pipeline.segmentation.overlaps import OverlapOptions, overlapped_turns
 
+    turns = settle_unsure(turns, seg, unsure)
     if cfg.change_min_s > 0:
         turns = split_turns(turns, seg, ChangeOptions(min_piece_s=cfg.change_min_s))
     options = OverlapOptions(threshold=cfg.overlap_threshold, min_s=cfg.overlap_min_s)

@@ -19,12 +19,18 @@ import numpy as np
 
 from pipeline.records import Turn
 from pipeline.segmentation.model import Segmentation, powerset_classes
+from pipeline.speakers import give_span
 
 
 @dataclass(frozen=True)
 class ChangeOptions:
     min_piece_s: float = 0.5  # the other voice alone at least this long makes a turn of its own
     min_support_s: float = 1.0  # a local speaker is named after a voice seen with it this long
+    # An unsure region (settle_unsure) goes to the voice heard alone in this share of its frames,
+    unsure_min_share: float = 0.6
+    # unless two voices are heard at once in it this much (mean P(overlap)): a region that holds
+    # both is the overlap placement's to divide.
+    unsure_max_overlap: float = 0.25
 
 
 def frame_voices(turns: Sequence[Turn], seg: Segmentation, options: ChangeOptions = ChangeOptions()) -> list:
@@ -116,6 +122,46 @@ def split_turns(
             e = turn.end if k == len(pieces) - 1 else round((a + end) * seg.frame_s, 3)
             out.append(replace(turn, speaker=voice, start=s, end=e))
     return sorted(out, key=lambda t: (t.start, t.end))
+
+
+def settle_unsure(
+    turns: Sequence[Turn],
+    seg: Segmentation,
+    unsure: Sequence[tuple[float, float]],
+    options: ChangeOptions = ChangeOptions(),
+) -> list[Turn]:
+    """``turns`` with each unsure region (one whose d-vector is nearly as near one voice as the
+    other, ``speakers.MonoSpeakers.unsure``) given to the voice the segmentation model hears alone
+    in most of it, where that is not the voice the clustering guessed.
+
+    Two alike voices leave some regions between them: the clustering's label there is a coin
+    toss (an agent's words after her cut-in given to the caller she cut off), while the model,
+    which compares the two voices inside one 10 s window, often still tells them apart.
+    """
+    if not unsure or len({t.speaker for t in turns}) != 2:
+        return list(turns)
+    voices = frame_voices(turns, seg, options)
+    out = list(turns)
+    for s, e in unsure:
+        a, b = int(s / seg.frame_s), min(len(voices), int(np.ceil(e / seg.frame_s)))
+        if b <= a or seg.overlap[a:b].mean() >= options.unsure_max_overlap:
+            continue
+        heard = [v for v in voices[a:b] if v is not None]
+        if not heard:
+            continue
+        voice = max(set(heard), key=heard.count)
+        if heard.count(voice) < options.unsure_min_share * (b - a) or _holder(out, s, e) == voice:
+            continue
+        out = give_span(out, s, e, voice)
+    return sorted(out, key=lambda t: (t.start, t.end))
+
+
+def _holder(turns: Sequence[Turn], s: float, e: float) -> str | None:
+    """The speaker whose turns cover most of ``s``-``e``."""
+    held: dict[str, float] = {}
+    for t in turns:
+        held[t.speaker] = held.get(t.speaker, 0.0) + max(0.0, min(e, t.end) - max(s, t.start))
+    return max(held, key=held.get) if held and max(held.values()) > 0 else None
 
 
 def _runs(values: list) -> list[tuple[int, int, object]]:

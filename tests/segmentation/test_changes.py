@@ -1,7 +1,7 @@
 """Changes of speaker inside mono turns, from hand-made local speakers."""
 
 from pipeline.records import Turn
-from pipeline.segmentation.changes import ChangeOptions, split_turns
+from pipeline.segmentation.changes import ChangeOptions, settle_unsure, split_turns
 from tests.segmentation.test_overlaps import segmentation
 
 
@@ -36,3 +36,49 @@ def test_one_voice_is_never_split():
     turns = [Turn("spk0", "unknown", 0.5, 8.0)]
     seg = segmentation(10, [(1, 0.5, 4.0), (2, 4.0, 8.0)])
     assert split_turns(turns, seg) == turns
+
+
+# An agent (spk0, local speaker 1) cuts in at 3 s and goes on alone 4.0-5.5 s after a pause; the
+# clustering gave that region to the caller (spk1, local speaker 2), whose turn runs 1.0-8.0 s.
+_AFTER_CUT_IN = [(2, 1.0, 3.0), (3, 3.0, 3.6), (1, 4.0, 5.5), (2, 6.0, 8.0)]
+
+
+def _turns_after_cut_in() -> list[Turn]:
+    return [
+        Turn("spk0", "unknown", 0.2, 0.9),
+        Turn("spk1", "unknown", 1.0, 8.0),
+        Turn("spk0", "unknown", 8.5, 9.8),
+    ]
+
+
+def test_an_unsure_region_goes_to_the_voice_the_model_hears_in_it():
+    seg = segmentation(10, [(1, 0.2, 0.9), *_AFTER_CUT_IN, (1, 8.5, 9.8)])
+    out = settle_unsure(_turns_after_cut_in(), seg, [(4.0, 5.5)])
+    assert [(t.speaker, t.start, t.end) for t in out] == [
+        ("spk0", 0.2, 0.9),
+        ("spk1", 1.0, 4.0),
+        ("spk0", 4.0, 5.5),
+        ("spk1", 5.5, 8.0),
+        ("spk0", 8.5, 9.8),
+    ]
+
+
+def test_only_unsure_regions_are_settled_by_the_model():
+    seg = segmentation(10, [(1, 0.2, 0.9), *_AFTER_CUT_IN, (1, 8.5, 9.8)])
+    assert settle_unsure(_turns_after_cut_in(), seg, []) == _turns_after_cut_in()
+    # The model hears the caller in 6-8 s, as the clustering said: nothing moves.
+    assert settle_unsure(_turns_after_cut_in(), seg, [(6.0, 8.0)]) == _turns_after_cut_in()
+
+
+def test_an_unsure_region_the_model_hears_too_little_of_stays():
+    # The agent alone in under 60 % of the region: the clustering's guess stands.
+    seg = segmentation(10, [(1, 0.2, 0.9), (2, 1.0, 4.0), (1, 4.0, 4.8), (2, 6.0, 8.0), (1, 8.5, 9.8)])
+    assert settle_unsure(_turns_after_cut_in(), seg, [(4.0, 5.5)]) == _turns_after_cut_in()
+    assert (
+        len(settle_unsure(_turns_after_cut_in(), seg, [(4.0, 5.5)], ChangeOptions(unsure_min_share=0.5))) == 5
+    )
+
+
+def test_an_unsure_region_with_both_voices_at_once_is_left_to_the_overlap_placement():
+    seg = segmentation(10, [(1, 0.2, 0.9), (2, 1.0, 3.0), (3, 3.0, 5.0), (1, 5.0, 5.5), (1, 8.5, 9.8)])
+    assert settle_unsure(_turns_after_cut_in(), seg, [(3.0, 5.5)]) == _turns_after_cut_in()
