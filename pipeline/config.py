@@ -92,6 +92,9 @@ class SpeechConfig:
     # Mono: a question answered with a greeting in one turn (请问有什么可以帮您？您好) is a change of
     # speaker the pauses missed; the greeting goes to the next voice (pipeline.handover).
     handover: bool = True
+    # Mono: where the roles find a voice speaking both parties' registers, a clause or two of it in
+    # only the other party's words is given to the other voice (pipeline.registers).
+    foreign_clauses: bool = True
     # Mono: a call the agent puts through to a colleague (我帮您转接) is diarized as two
     # conversations that share the caller, the two agents one party (pipeline.transfers).
     transfers: bool = True

@@ -24,6 +24,7 @@ from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.metrics import call_metrics
 from pipeline.records import CallRef, CallResult, RoleAssignment, Turn, Utterance, Word
 from pipeline.redact import redact_call
+from pipeline.registers import move_foreign_clauses
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
 from pipeline.segmentation import segmented_turns
@@ -305,6 +306,13 @@ def _mono_call(
         )
     else:
         roles = infer_roles(utterances, lexicon, turns)
+        moved = (
+            move_foreign_clauses(turns, utterances, lexicon, roles, cfg.rules.role_min_confidence)
+            if cfg.speech.foreign_clauses
+            else None
+        )
+        if moved is not None:
+            turns, utterances, roles = moved
     utterances = apply_roles(utterances, roles)
     turns = [
         Turn(t.speaker, "agent" if t.speaker == roles.agent_speaker else "caller", t.start, t.end, 0)

@@ -1,0 +1,81 @@
+"""A clause in the other party's words, given back to that party (pipeline.registers)."""
+
+from pipeline.records import Turn
+from pipeline.registers import foreign_clauses, move_foreign_clauses
+from pipeline.speakers import infer_roles
+from tests.test_handover import said
+
+
+def _call_with_a_slip(question: str = "那你们什么时候来？"):
+    """E021's shape: the caller's short question between two replies of the agent, clustered
+    with the agent (spk0), so the agent's voice speaks both registers."""
+    agent_open = said(
+        "spk0", ("您好，", 1.0, 1.5), ("阳光物业客服中心，", 1.9, 3.5), ("请问有什么可以帮您？", 3.9, 6.0)
+    )
+    caller = said("spk1", ("我要反映一下，", 6.5, 8.0), ("我家门口的灯坏了。", 8.4, 10.5))
+    agent = said(
+        "spk0",
+        ("我们会安排人去看的，", 11.0, 13.0),
+        (question, 13.5, 15.0),
+        ("这两天吧，", 15.5, 16.3),
+        ("再见。", 16.4, 17.0),
+    )
+    turns = [
+        Turn("spk0", "unknown", 1.0, 6.0),
+        Turn("spk1", "unknown", 6.5, 10.5),
+        Turn("spk0", "unknown", 11.0, 17.0),
+    ]
+    return turns, [agent_open, caller, agent]
+
+
+def test_the_callers_question_in_the_agents_voice_goes_to_the_caller(lexicon):
+    turns, utterances = _call_with_a_slip()
+    roles = infer_roles(utterances, lexicon, turns)
+    assert "voices mixed" in roles.reason and roles.confidence < 0.5
+    assert foreign_clauses(utterances, lexicon, turns) == [(2, 1, 2, "spk1")]
+    new_turns, new_utterances, new_roles = move_foreign_clauses(turns, utterances, lexicon, roles)
+    assert [(u.speaker, u.text) for u in new_utterances[2:]] == [
+        ("spk0", "我们会安排人去看的，"),
+        ("spk1", "那你们什么时候来？"),
+        ("spk0", "这两天吧，再见。"),
+    ]
+    # The agent's reply keeps its turn's start, the caller's question is a turn of its own.
+    assert new_utterances[2].start == 11.0 and new_utterances[4].end == 17.0
+    assert [(t.speaker, t.start, t.end) for t in new_turns][2:] == [
+        ("spk0", 11.0, 13.5),
+        ("spk1", 13.5, 15.0),
+        ("spk0", 15.0, 17.0),
+    ]
+    assert new_roles.agent_speaker == "spk0" and new_roles.confidence >= 0.5
+    assert "voices mixed" not in new_roles.reason and "那你们什么时候来" in new_roles.reason
+
+
+def test_voices_that_are_not_mixed_are_left_alone(lexicon):
+    turns, utterances = _call_with_a_slip(question="您看可以吗？")
+    roles = infer_roles(utterances, lexicon, turns)
+    assert "voices mixed" not in roles.reason
+    assert move_foreign_clauses(turns, utterances, lexicon, roles) is None
+
+
+def test_a_clause_that_only_sounds_like_the_other_party_does_not_move(lexicon):
+    # 安排人 sounds like the caller's 派人: not enough to take the agent's words away.
+    turns, utterances = _call_with_a_slip()
+    clauses = foreign_clauses(utterances, lexicon, turns)
+    assert all("安排人" not in "".join(w.text for w in utterances[i].words[a:b]) for i, a, b, _ in clauses)
+
+
+def test_a_merged_voice_with_many_foreign_clauses_keeps_abstaining(lexicon):
+    # Three of the caller's questions in the agent's voice: not a slip but two voices merged.
+    turns, utterances = _call_with_a_slip()
+    agent = said(
+        "spk0",
+        ("我们会安排人去看的，", 11.0, 13.0),
+        ("那你们什么时候来？", 13.5, 15.0),
+        ("你们能不能快一点？", 15.5, 17.0),
+        ("我要投诉你们。", 17.5, 19.0),
+    )
+    utterances = [*utterances[:2], agent]
+    roles = infer_roles(utterances, lexicon, turns)
+    assert "voices mixed" in roles.reason
+    assert len(foreign_clauses(utterances, lexicon, turns)) == 3
+    assert move_foreign_clauses(turns, utterances, lexicon, roles) is None
