@@ -120,6 +120,10 @@ def build_utterances(
     ``words`` pairs each word with whether its ASR segment looked like a hallucination; words that
     sound like one of ``terms`` are written as the term (``pipeline.vocabulary``).
     """
+    # In the order they were spoken: the words of a second pass (speech the first skipped,
+    # transcribe.unheard_pieces) come after the first pass's in ``words``, and read in that order
+    # a turn's text came out shuffled (RC06 at 8 kHz: 欢迎 + 就是我万人敬仰的太乙真人 + 大家来体验).
+    words = sorted(words, key=lambda item: item[0].start)
     out = []
     for turn, bucket in zip(turns, assign_words(turns, words), strict=True):
         # A doubtful segment's words (a loop, text over silence) beside words Whisper was sure

@@ -80,6 +80,16 @@ def test_a_word_spanning_a_speaker_change_goes_to_the_speaker_covering_most_of_i
     assert agent.text == "您好" and caller.text == "漏水了"
 
 
+def test_a_second_pass_s_words_take_their_place_in_time(lexicon):
+    # The first pass skipped the caller's opening words; a second pass found them: they come
+    # after the first pass's words in the list, and before them in the utterance.
+    turns = [Turn("spk1", "caller", 1.4, 6.6)]
+    first = [(Word("欢迎", 5.7, 6.3), False)]
+    second = [(Word("就是", 1.5, 1.8), False), (Word("我", 1.8, 2.3), False)]
+    (u,) = build_utterances("C1", turns, first + second, lexicon)
+    assert u.text == "就是我欢迎" and [w.start for w in u.words] == [1.5, 1.8, 5.7]
+
+
 def test_speech_config_defaults_keep_turn_internal_pauses_short():
     assert SpeechConfig().min_silence_ms < 500
 
