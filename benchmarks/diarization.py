@@ -98,6 +98,9 @@ def main() -> None:
     parser.add_argument(
         "--unsure-margin", type=float, help="default: [speech] unsure_margin (0: the clustering decides)"
     )
+    parser.add_argument(
+        "--resegment-min-s", type=float, help="default: [speech] resegment_min_s (0: no splitting by d-vectors)"
+    )
     parser.add_argument("--downmix", type=Path, nargs=2, metavar=("SHARE", "OUT"))
     parser.add_argument(
         "--worst", type=int, default=10, help="list this many recordings with the highest DER"
@@ -125,7 +128,7 @@ def main() -> None:
                 embedder,
                 cfg.speech.max_speakers,
                 cfg.speech.turn_merge_gap_s,
-                cfg.speech.resegment_min_s,
+                cfg.speech.resegment_min_s if args.resegment_min_s is None else args.resegment_min_s,
                 cfg.speech.unsure_margin if args.unsure_margin is None else args.unsure_margin,
             )
             turns = speakers.turns
