@@ -99,7 +99,9 @@ def main() -> None:
         "--unsure-margin", type=float, help="default: [speech] unsure_margin (0: the clustering decides)"
     )
     parser.add_argument(
-        "--resegment-min-s", type=float, help="default: [speech] resegment_min_s (0: no splitting by d-vectors)"
+        "--resegment-min-s",
+        type=float,
+        help="default: [speech] resegment_min_s (0: no splitting by d-vectors)",
     )
     parser.add_argument("--downmix", type=Path, nargs=2, metavar=("SHARE", "OUT"))
     parser.add_argument(

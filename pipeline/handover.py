@@ -27,7 +27,7 @@ _ASKS = re.compile(r"[？?]$|什么|吗|呢|怎么|哪|请问|多少|几")
 _MAX_GAP_S = 1.0
 
 
-def _clauses(words: Sequence[Word]) -> list[list[Word]]:
+def word_clauses(words: Sequence[Word]) -> list[list[Word]]:
     """Words grouped into clauses: a clause ends at punctuation or at a pause of ``CLAUSE_PAUSE_S``."""
     out: list[list[Word]] = []
     for w in words:
@@ -38,14 +38,14 @@ def _clauses(words: Sequence[Word]) -> list[list[Word]]:
     return out
 
 
-def _text(words: Sequence[Word]) -> str:
+def words_text(words: Sequence[Word]) -> str:
     return "".join(w.text for w in words)
 
 
 def _asks(words: Sequence[Word]) -> bool:
     """A clause that asks something: a question mark or a question word, and more than a 喂？
     (a caller checking the line is still on)."""
-    text = normalize_transcript(_text(words))
+    text = normalize_transcript(words_text(words))
     return _ASKS.search(text) is not None and han_count(re.sub("[喂嗯啊哦]", "", text)) >= 2
 
 
@@ -61,7 +61,7 @@ def handovers(
         u = utterances[i]
         if not u.scorable or not u.words:
             continue
-        clauses = _clauses(u.words)
+        clauses = word_clauses(u.words)
         if len(clauses) < 2:
             continue
         a = next((j for j in ordered[k + 1 :] if utterances[j].speaker != u.speaker), None)
@@ -73,15 +73,15 @@ def handovers(
         tail = (
             after is not None
             and after.start - u.end <= max_gap_s
-            and greetings.is_whole(_text(last))
+            and greetings.is_whole(words_text(last))
             and _asks(previous)
         )
         head = (
             before is not None
             and u.start - before.end <= max_gap_s
-            and greetings.is_whole(_text(second))
+            and greetings.is_whole(words_text(second))
             and _asks(first)
-            and not greetings.is_whole(_text(first))
+            and not greetings.is_whole(words_text(first))
         )
         if tail and head:
             continue  # a question and a greeting alone: which of the two is this voice's is unknown
@@ -110,14 +110,14 @@ def move_handovers(
         cut = moved[0].start if n > 0 else moved[-1].end
         out[src] = replace(
             u,
-            text=normalize_transcript(_text(kept)),
+            text=normalize_transcript(words_text(kept)),
             words=tuple(kept),
             start=u.start if n > 0 else kept[0].start,
             end=kept[-1].end if n > 0 else u.end,
         )
         out[dst] = replace(
             v,
-            text=normalize_transcript(_text(words)),
+            text=normalize_transcript(words_text(words)),
             words=tuple(words),
             start=min(v.start, moved[0].start),
             end=max(v.end, moved[-1].end),

@@ -6,12 +6,14 @@ like the agent to both speaker models). The roles then find the agent's voice sp
 caller's register as well as its own, call the voices mixed and abstain, and every rule that
 needs a role is blind on the call.
 
-Where the voices are mixed, a clause (``handover._clauses``: up to punctuation or a pause) of the
-mixed voice that speaks only the other party's register (caller phrases and no agent phrase, or
-the reverse) is given to the other voice, as its own utterance and turn. This is kept only if it
-is a slip, not a merge: at most ``MAX_MOVED_CLAUSES`` clauses move (a colleague's whole call
-merged into the caller's voice, E029, leaves many and stays abstaining), and the roles read
-afresh must no longer be mixed and must be trusted.
+Where the voices are mixed, a clause (``handover.word_clauses``: up to punctuation or a pause)
+of the mixed voice that speaks only the other party's register is given to the other voice, as
+its own utterance and turn: a phrase of the other register as written, and none of its own, not
+even one that only sounds alike (the agent's 安排人 sounds like the caller's 派人; moved, it took
+the first words of her cut-in away). This is kept only if it is a slip, not a merge: at most
+``MAX_MOVED_CLAUSES`` clauses move (a colleague's whole call merged into the caller's voice,
+E029, leaves many and stays abstaining), and the roles read afresh must no longer be mixed and
+must be trusted.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from pipeline.handover import _clauses, _text
+from pipeline.handover import word_clauses, words_text
 from pipeline.lexicon import Lexicon
 from pipeline.records import RoleAssignment, Turn, Utterance
 from pipeline.speakers import give_span, infer_roles, role_evidence
@@ -50,8 +52,8 @@ def foreign_clauses(
             if u.speaker != voice.speaker or not u.scorable or not u.words:
                 continue
             k = 0
-            for clause in _clauses(u.words):
-                text = normalize_transcript(_text(clause))
+            for clause in word_clauses(u.words):
+                text = normalize_transcript(words_text(clause))
                 if (
                     han_count(text) >= MIN_CLAUSE_CHARS
                     and lexicon[foreign].count(text, homophones=False)
@@ -68,7 +70,7 @@ def _piece(u: Utterance, a: int, b: int, speaker: str) -> Utterance:
     words = u.words[a:b]
     return replace(
         u,
-        text=normalize_transcript(_text(words)),
+        text=normalize_transcript(words_text(words)),
         words=tuple(words),
         start=u.start if a == 0 else words[0].start,
         end=u.end if b == len(u.words) else words[-1].end,
@@ -113,7 +115,7 @@ def move_foreign_clauses(
     moved_roles = infer_roles(new_utterances, lexicon, new_turns)
     if _MIXED in moved_roles.reason or moved_roles.confidence < min_confidence:
         return None
-    said = "、".join(normalize_transcript(_text(utterances[i].words[a:b])) for i, a, b, _ in moves)
+    said = "、".join(normalize_transcript(words_text(utterances[i].words[a:b])) for i, a, b, _ in moves)
     return (
         new_turns,
         new_utterances,
