@@ -77,8 +77,9 @@ class SpeechConfig:
     speaker_embedder: str = "campplus"
     # Mono: speech regions at least this long are split where the voice changes inside them (0: off).
     resegment_min_s: float = 3.0
-    # Mono: a region whose d-vector is within this centred cosine of both voices (two alike voices
-    # leave some) goes to the voice the segmentation model hears in it (0: the clustering decides).
+    # Mono: a region whose d-vector's centred cosines to the two voices differ by less than this
+    # (two alike voices leave some) goes to the voice the segmentation model hears in it
+    # (pipeline.segmentation.changes.settle_unsure; 0: the clustering decides).
     unsure_margin: float = 0.3
     # Mono: overlapped speech from a segmentation model (pipeline.segmentation). The bundled model
     # is callqa's own; any ONNX with pyannote segmentation-3.0's contract can be named instead.

@@ -292,11 +292,12 @@ def _mono_call(
             embedder,
             cfg.speech.turn_merge_gap_s,
             cfg.speech.resegment_min_s,
+            cfg.speech.unsure_margin,
         )
         if parties is not None:
-            turns = refined(parties)
+            turns = refined(parties.turns, parties.unsure)
             utterances = build_utterances(ref.call_id, turns, words, lexicon, _terms(cfg, lexicon))
-            similarity = None  # a call put through has two parties at least
+            similarity = parties.similarity
     if cfg.speech.handover:
         turns, utterances = move_handovers(turns, utterances, lexicon)
     # Whether the voices are one reads all the words: leaving out those at overlaps (as the roles

@@ -104,6 +104,11 @@ class Utterance(_Record):
         return not self.flags
 
 
+# In a RoleAssignment's reason: a voice speaks both parties' registers, the clustering joined
+# them (speakers.infer_roles); the rules abstain and pipeline.registers may mend it.
+VOICES_MIXED = "voices mixed"
+
+
 @dataclass(frozen=True)
 class RoleAssignment(_Record):
     """Which speaker is the agent, how sure we are, and why."""

@@ -23,21 +23,29 @@ from dataclasses import replace
 
 from pipeline.handover import word_clauses, words_text
 from pipeline.lexicon import Lexicon
-from pipeline.records import RoleAssignment, Turn, Utterance
-from pipeline.speakers import give_span, infer_roles, role_evidence
+from pipeline.records import VOICES_MIXED, RoleAssignment, Turn, Utterance
+from pipeline.speakers import (
+    give_span,
+    infer_roles,
+    near_overlap,
+    overlaps_between_voices,
+    role_evidence,
+)
 from pipeline.text import han_count, normalize_transcript
 
 MAX_MOVED_CLAUSES = 2
 MIN_CLAUSE_CHARS = 3  # a clause this short (你们, 好吧) is not a turn of its own
-_MIXED = "voices mixed"
 
 
 def foreign_clauses(
     utterances: Sequence[Utterance], lexicon: Lexicon, turns: Sequence[Turn] = ()
 ) -> list[tuple[int, int, int, str]]:
     """(utterance, first word, end word, voice to give it to) for every clause of a voice that
-    speaks both registers (``RoleEvidence.two_sided``) in the register it speaks less as a whole."""
+    speaks both registers (``RoleEvidence.two_sided``) in the register of the other voice (the
+    caller's in the voice with the more agent-like words, the agent's in the other). A clause is
+    read as the roles read it: words near an overlap of two voices do not count."""
     evidence = role_evidence(utterances, lexicon, turns)
+    overlaps = overlaps_between_voices(turns)
     if len(evidence) != 2:
         return []
     agent_like, caller_like = sorted(evidence, key=lambda e: e.score, reverse=True)
@@ -53,7 +61,7 @@ def foreign_clauses(
                 continue
             k = 0
             for clause in word_clauses(u.words):
-                text = normalize_transcript(words_text(clause))
+                text = normalize_transcript(words_text([w for w in clause if not near_overlap(w, overlaps)]))
                 if (
                     han_count(text) >= MIN_CLAUSE_CHARS
                     and lexicon[foreign].count(text, homophones=False)
@@ -87,8 +95,9 @@ def move_foreign_clauses(
 ) -> tuple[list[Turn], list[Utterance], RoleAssignment] | None:
     """Turns, utterances and roles with the ``foreign_clauses`` of mixed voices given to the
     other voice; None where the voices are not mixed, too many clauses would move, or the roles
-    read afterwards are still mixed or not trusted enough (``min_confidence``)."""
-    if _MIXED not in roles.reason:
+    read afterwards are still mixed, not trusted enough (``min_confidence``) or name the other
+    voice the agent."""
+    if VOICES_MIXED not in roles.reason:
         return None
     moves = foreign_clauses(utterances, lexicon, turns)
     if not moves or len(moves) > MAX_MOVED_CLAUSES:
@@ -113,7 +122,12 @@ def move_foreign_clauses(
         if k < len(u.words):
             new_utterances.append(_piece(u, k, len(u.words), u.speaker))
     moved_roles = infer_roles(new_utterances, lexicon, new_turns)
-    if _MIXED in moved_roles.reason or moved_roles.confidence < min_confidence:
+    # Kept only as a mended slip: the same voice the agent, now trusted and not mixed.
+    if (
+        VOICES_MIXED in moved_roles.reason
+        or moved_roles.confidence < min_confidence
+        or moved_roles.agent_speaker != roles.agent_speaker
+    ):
         return None
     said = "、".join(normalize_transcript(words_text(utterances[i].words[a:b])) for i, a, b, _ in moves)
     return (

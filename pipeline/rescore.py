@@ -1,7 +1,8 @@
 """Re-applying the rules to stored calls, without transcribing again.
 
 After a lexicon fix or a threshold change, ``callqa rescore --since 2026-10-01`` rebuilds each
-call's events (and, on mono recordings, its roles, which depend on the self-introduction cues)
+call's events (and, on mono recordings, its roles, which depend on the self-introduction cues,
+and the clauses ``pipeline.registers`` gives back to the other voice)
 from the utterances in the warehouse, replaces those calls' rows and rebuilds the scorecards.
 """
 
@@ -20,6 +21,7 @@ from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, Turn, Utterance, Word
 from pipeline.redact import redact_call
+from pipeline.registers import move_foreign_clauses
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
 from pipeline.speakers import apply_roles, infer_roles
@@ -90,6 +92,18 @@ def rescore_call(
     roles = RoleAssignment(call.agent_speaker, float(call.role_confidence), call.role_reason)
     if call.layout == "mono":
         roles = infer_roles(utterances, lexicon, turns)
+        # Clauses in the other party's words, as the nightly run moves them (a lexicon fix can
+        # make a stored call's voices mixed, or no longer). Moves stored earlier stay made.
+        moved = (
+            move_foreign_clauses(turns, utterances, lexicon, roles, cfg.rules.role_min_confidence)
+            if cfg.speech.foreign_clauses
+            else None
+        )
+        if moved is not None:
+            turns = tuple(moved[0])
+            ordered = sorted(moved[1], key=lambda u: (u.start, u.end))
+            utterances = tuple(replace(u, idx=i) for i, u in enumerate(ordered))
+            roles = moved[2]
         utterances = tuple(apply_roles(utterances, roles))
         turns = tuple(
             replace(t, role="agent" if t.speaker == roles.agent_speaker else "caller") for t in turns

@@ -22,7 +22,7 @@ import numpy as np
 
 from pipeline.audio import SAMPLE_RATE, Signal
 from pipeline.lexicon import Lexicon
-from pipeline.records import RoleAssignment, Turn, Utterance, Word
+from pipeline.records import VOICES_MIXED, RoleAssignment, Turn, Utterance, Word
 from pipeline.segmentation.features import mel_filterbank
 from pipeline.speech import Region
 from pipeline.text import han_count
@@ -74,21 +74,31 @@ def merge_turns(turns: Sequence[Turn], max_gap: float) -> list[Turn]:
 
 def give_span(turns: Sequence[Turn], start: float, end: float, speaker: str) -> list[Turn]:
     """``turns`` with ``start``-``end`` cut out of other speakers' turns and given to ``speaker``
-    as a turn of its own (a slip of the clustering mended: the span was the other voice's)."""
+    (a slip of the clustering mended: the span was the other voice's). The span joins the turns
+    of ``speaker``'s it overlaps or touches, so no speaker's turns overlap each other; other
+    speakers' turns are cut only where the span itself is."""
     out: list[Turn] = []
     model = None
     for t in turns:
         if t.speaker == speaker or t.end <= start or t.start >= end:
             out.append(t)
             continue
-        model = t
+        model = model or t
         if t.start < start:
             out.append(replace(t, end=start))
         if t.end > end:
             out.append(replace(t, start=end))
-    if model is not None:
-        out.append(replace(model, speaker=speaker, start=start, end=end))
-    return sorted(out, key=lambda t: (t.start, t.end))
+    joined = [t for t in out if t.speaker == speaker and t.start <= end and t.end >= start]
+    if model is None and not joined:
+        return sorted(out, key=lambda t: (t.start, t.end))
+    base = joined[0] if joined else model
+    span = replace(
+        base,
+        speaker=speaker,
+        start=min([start, *(t.start for t in joined)]),
+        end=max([end, *(t.end for t in joined)]),
+    )
+    return sorted([t for t in out if t not in joined] + [span], key=lambda t: (t.start, t.end))
 
 
 def stereo_turns(
@@ -505,16 +515,17 @@ def overlaps_between_voices(turns: Sequence[Turn]) -> list[tuple[float, float]]:
     return sorted(out)
 
 
+def near_overlap(w: Word, overlaps: Sequence[tuple[float, float]]) -> bool:
+    """Whether the middle of ``w`` is within NEAR_OVERLAP_S of one of ``overlaps``."""
+    mid = (w.start + w.end) / 2
+    return any(s - NEAR_OVERLAP_S <= mid <= e + NEAR_OVERLAP_S for s, e in overlaps)
+
+
 def _away_from_overlaps(u: Utterance, overlaps: Sequence[tuple[float, float]]) -> Utterance:
     """The utterance with only its words farther than NEAR_OVERLAP_S from every overlap."""
     if not u.words or not overlaps:
         return u
-
-    def near(w: Word) -> bool:
-        mid = (w.start + w.end) / 2
-        return any(s - NEAR_OVERLAP_S <= mid <= e + NEAR_OVERLAP_S for s, e in overlaps)
-
-    kept = [w for w in u.words if not near(w)]
+    kept = [w for w in u.words if not near_overlap(w, overlaps)]
     return (
         u if len(kept) == len(u.words) else replace(u, text="".join(w.text for w in kept), words=tuple(kept))
     )
@@ -612,7 +623,7 @@ def infer_roles(
     # and rules that read the agent's words or the caller's turns would read the wrong person's.
     mixed = best.two_sided or other.two_sided
     if mixed:
-        return RoleAssignment(best.speaker, min(confidence, 0.4), reason + "; voices mixed")
+        return RoleAssignment(best.speaker, min(confidence, 0.4), f"{reason}; {VOICES_MIXED}")
     if margin <= 0:
         reason += "; no evidence either way"
     return RoleAssignment(best.speaker, confidence, reason)

@@ -24,8 +24,8 @@ import numpy as np
 
 from pipeline.audio import Signal
 from pipeline.lexicon import Lexicon
-from pipeline.records import Turn, Utterance
-from pipeline.speakers import MIN_EMBED_S, Embedder, centred, cut, merge_turns, mono_turns
+from pipeline.records import Utterance
+from pipeline.speakers import MIN_EMBED_S, Embedder, MonoSpeakers, centred, cut, merge_turns, mono_turns
 from pipeline.speech import Region
 
 # Each side of the transfer needs this much speech to be diarized on its own: less than a few
@@ -74,15 +74,19 @@ def transferred_turns(
     embedder: Embedder,
     max_gap: float,
     resegment_min_s: float = 0.0,
-) -> list[Turn] | None:
+    unsure_margin: float = 0.0,
+) -> MonoSpeakers | None:
     """Turns of the two parties of a call put through at ``at``: each side diarized as a
     two-party call, the caller's voice found on both sides (``spk0`` is the party that speaks
-    first). None when a side has too little speech or not two voices: the call is then diarized
-    as a whole, as any other."""
+    first), with the regions either side was unsure of (``mono_turns``). None when a side has
+    too little speech or not two voices: the call is then diarized as a whole, as any other."""
     sides = _split(regions, at)
     if any(sum(e - s for s, e in side) < MIN_SIDE_S for side in sides):
         return None
-    diarized = [mono_turns(samples, side, embedder, 2, max_gap, resegment_min_s).turns for side in sides]
+    speakers = [
+        mono_turns(samples, side, embedder, 2, max_gap, resegment_min_s, unsure_margin) for side in sides
+    ]
+    diarized = [side.turns for side in speakers]
     voices = [sorted({t.speaker for t in side}) for side in diarized]
     if any(len(v) != 2 for v in voices):
         return None
@@ -114,4 +118,5 @@ def transferred_turns(
     party_of = {(0, b): ("spk0" if b == first else "spk1") for b, _ in pairs}
     party_of |= {(1, a): party_of[(0, b)] for b, a in pairs}
     turns = [replace(t, speaker=party_of[(i, t.speaker)]) for i, side in enumerate(diarized) for t in side]
-    return merge_turns(turns, max_gap)
+    # A call put through has two parties at least: no similarity for one_voice to read.
+    return MonoSpeakers(merge_turns(turns, max_gap), None, speakers[0].unsure + speakers[1].unsure)

@@ -152,3 +152,18 @@ def test_a_missing_speaker_model_fails_the_call_before_whisper_runs(cfg, lexicon
     with pytest.raises(FileNotFoundError):
         _mono_call(cfg, lexicon, Missing(transcriber=Whisper()), segmentation=True)
     assert transcribed == []
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_clauses_in_the_other_partys_words_are_looked_for_unless_configured_otherwise(
+    cfg, lexicon, monkeypatch, on
+):
+    import pipeline.process
+    from pipeline.speakers import load_embedder
+
+    seen = []
+    monkeypatch.setattr(
+        pipeline.process, "move_foreign_clauses", lambda turns, utterances, *rest: seen.append(rest) or None
+    )
+    _mono_call(cfg, lexicon, _models(load_embedder()), foreign_clauses=on)
+    assert bool(seen) is on

@@ -1,5 +1,7 @@
 """A clause in the other party's words, given back to that party (pipeline.registers)."""
 
+from dataclasses import replace
+
 from pipeline.records import Turn
 from pipeline.registers import foreign_clauses, move_foreign_clauses
 from pipeline.speakers import infer_roles
@@ -79,3 +81,62 @@ def test_a_merged_voice_with_many_foreign_clauses_keeps_abstaining(lexicon):
     assert "voices mixed" in roles.reason
     assert len(foreign_clauses(utterances, lexicon, turns)) == 3
     assert move_foreign_clauses(turns, utterances, lexicon, roles) is None
+
+
+def test_a_rescore_gives_the_clause_back_as_the_nightly_run_does(tmp_path, cfg, lexicon):
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline.process import score_call
+    from pipeline.records import CallRef
+    from pipeline.rescore import rescore
+    from pipeline.warehouse.store import read_table, store_call
+
+    # A call stored before the move existed (or before a lexicon fix made its voices mixed).
+    turns, utterances = _call_with_a_slip()
+    utterances = [replace(u, idx=i, call_id="M1") for i, u in enumerate(utterances)]
+    ref = CallRef(
+        "M1",
+        "/s/M1.flac",
+        "A1",
+        datetime(2026, 11, 3, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+        "mono",
+        "h",
+    )
+    roles = infer_roles(utterances, lexicon, turns)
+    store_call(tmp_path, score_call(ref, 18.0, turns, utterances, roles, cfg, lexicon, "m"))
+    assert rescore(tmp_path, cfg) == 1
+    call = read_table(tmp_path, "calls").iloc[0]
+    assert call.role_confidence >= 0.5 and "那你们什么时候来" in call.role_reason
+    stored = read_table(tmp_path, "utterances").sort_values("idx")
+    assert list(stored.idx) == list(range(5))
+    assert list(zip(stored.speaker, stored.role, stored.text, strict=True))[2:] == [
+        ("spk0", "agent", "我们会安排人去看的，"),
+        ("spk1", "caller", "那你们什么时候来？"),
+        ("spk0", "agent", "这两天吧，再见。"),
+    ]
+
+
+def test_a_move_that_leaves_the_voice_mixed_is_not_made(lexicon):
+    # 我们会派人去你们家 speaks both registers in one clause: it stays, and with it the agent's
+    # voice still speaks the caller's words after the question moves.
+    turns, utterances = _call_with_a_slip()
+    agent = said(
+        "spk0",
+        ("我们会派人去你们家看的，", 11.0, 13.0),
+        ("那你们什么时候来？", 13.5, 15.0),
+        ("这两天吧，", 15.5, 16.3),
+        ("再见。", 16.4, 17.0),
+    )
+    utterances = [*utterances[:2], agent]
+    roles = infer_roles(utterances, lexicon, turns)
+    assert foreign_clauses(utterances, lexicon, turns) == [(2, 1, 2, "spk1")]
+    assert move_foreign_clauses(turns, utterances, lexicon, roles) is None
+
+
+def test_a_clause_at_the_end_of_an_utterance_leaves_the_rest_its_start(lexicon):
+    turns, utterances = _call_with_a_slip()
+    agent = said("spk0", ("我们会安排人去看的，", 11.0, 13.0), ("那你们什么时候来？", 13.5, 15.0))
+    agent = replace(agent, start=10.8)  # the turn began before its first word
+    utterances = [*utterances[:2], agent]
+    _, moved, _ = move_foreign_clauses(turns, utterances, lexicon, infer_roles(utterances, lexicon, turns))
+    assert [(u.speaker, u.start, u.end) for u in moved[2:]] == [("spk0", 10.8, 13.0), ("spk1", 13.5, 15.0)]

@@ -347,3 +347,24 @@ def test_a_region_set_aside_as_odd_takes_a_neighbours_label_but_stays_out_of_the
     assert voices[5] == -1 and not clustered[5]  # the cough: set aside...
     assert labels[5] in (labels[4], labels[6])  # ...with a neighbour's label in time
     assert set(voices[[0, 2, 4, 7]]) == {labels[0]} and set(voices[[1, 3, 6]]) == {labels[1]} != {labels[0]}
+
+
+def test_a_span_given_to_a_voice_joins_its_turns_and_cuts_the_others_only_there():
+    from pipeline.speakers import give_span
+
+    turns = [
+        Turn("spk0", "unknown", 0.0, 3.0),
+        Turn("spk1", "unknown", 2.5, 6.0),  # the caller cut in at 2.5 s: an overlap to keep
+        Turn("spk0", "unknown", 6.5, 9.0),
+    ]
+    out = give_span(turns, 3.0, 4.5, "spk0")
+    assert [(t.speaker, t.start, t.end) for t in out] == [
+        ("spk0", 0.0, 4.5),
+        ("spk1", 2.5, 3.0),
+        ("spk1", 4.5, 6.0),
+        ("spk0", 6.5, 9.0),
+    ]
+    for a in out:  # no voice's turns overlap each other
+        assert not any(
+            b is not a and b.speaker == a.speaker and b.start < a.end and a.start < b.end for b in out
+        )

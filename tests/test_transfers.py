@@ -46,8 +46,9 @@ def _party_of(turns, start):
 
 def test_the_two_agents_of_a_call_put_through_are_one_party_and_the_caller_the_other():
     regions = [(s, e) for s, e, _ in CALL]
-    turns = transferred_turns(level_signal(*CALL), regions, 14.5, _ThreeVoices(), 1.0)
-    assert turns is not None
+    parties = transferred_turns(level_signal(*CALL), regions, 14.5, _ThreeVoices(), 1.0)
+    assert parties is not None and parties.similarity is None
+    turns = parties.turns
     first, caller, manager = _party_of(turns, 1.0), _party_of(turns, 6.0), _party_of(turns, 19.0)
     assert first == manager == "spk0" != caller  # spk0: the party that speaks first
     assert _party_of(turns, 24.0) == caller and _party_of(turns, 29.0) == manager
@@ -55,8 +56,11 @@ def test_the_two_agents_of_a_call_put_through_are_one_party_and_the_caller_the_o
 
 def test_a_region_across_the_transfer_is_cut_there():
     spans = (*CALL[:2], (10.5, 16.0, 0.1), *CALL[3:])
-    turns = transferred_turns(level_signal(*spans), [(s, e) for s, e, _ in spans], 14.5, _ThreeVoices(), 1.0)
-    assert turns is not None
+    parties = transferred_turns(
+        level_signal(*spans), [(s, e) for s, e, _ in spans], 14.5, _ThreeVoices(), 1.0
+    )
+    assert parties is not None
+    turns = parties.turns
     assert _party_of(turns, 15.0) == _party_of(turns, 1.0)
 
 

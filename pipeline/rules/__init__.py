@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pipeline.config import RulesConfig
 from pipeline.lexicon import Lexicon
-from pipeline.records import Event, RoleAssignment, Turn, Utterance
+from pipeline.records import VOICES_MIXED, Event, RoleAssignment, Turn, Utterance
 
 # The guide's names for the rules, as the quality team reads them (report, desk, abstentions).
 RULE_NAMES = {
@@ -146,7 +146,7 @@ def _why_roles_unsure(reason: str) -> str:
         return "只听到一个声音，分不出坐席和客户"
     if reason == "no speech":
         return "录音中没有检测到说话"
-    if "voices mixed" in reason:
+    if VOICES_MIXED in reason:
         return "两个声音在分段时混在一起，每个声音里都有对方的话"
     return "从话语中看不出哪个声音是坐席"
 

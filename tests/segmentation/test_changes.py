@@ -82,3 +82,14 @@ def test_an_unsure_region_the_model_hears_too_little_of_stays():
 def test_an_unsure_region_with_both_voices_at_once_is_left_to_the_overlap_placement():
     seg = segmentation(10, [(1, 0.2, 0.9), (2, 1.0, 3.0), (3, 3.0, 5.0), (1, 5.0, 5.5), (1, 8.5, 9.8)])
     assert settle_unsure(_turns_after_cut_in(), seg, [(3.0, 5.5)]) == _turns_after_cut_in()
+
+
+def test_the_mono_refinement_settles_the_unsure_regions_it_is_given():
+    from pipeline.config import SpeechConfig
+    from pipeline.segmentation import segmented_turns
+
+    seg = segmentation(10, [(1, 0.2, 0.9), *_AFTER_CUT_IN, (1, 8.5, 9.8)])
+    cfg = SpeechConfig(overlap_threshold=0.99)  # the overlap placement left out: only settling
+    assert segmented_turns(_turns_after_cut_in(), seg, cfg) == _turns_after_cut_in()
+    settled = segmented_turns(_turns_after_cut_in(), seg, cfg, [(4.0, 5.5)])
+    assert ("spk0", 4.0, 5.5) in [(t.speaker, t.start, t.end) for t in settled]
