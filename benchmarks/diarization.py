@@ -19,6 +19,7 @@ import argparse
 import csv
 import json
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,7 @@ def main() -> None:
         type=float,
         help="default: [speech] resegment_min_s (0: no splitting by d-vectors)",
     )
+    parser.add_argument("--overlap-bridge-s", type=float, help="default: [speech] overlap_bridge_s")
     parser.add_argument("--downmix", type=Path, nargs=2, metavar=("SHARE", "OUT"))
     parser.add_argument(
         "--worst", type=int, default=10, help="list this many recordings with the highest DER"
@@ -116,6 +118,8 @@ def main() -> None:
     from pyannote.metrics.diarization import DiarizationErrorRate
 
     cfg = Config()
+    if args.overlap_bridge_s is not None:
+        cfg = replace(cfg, speech=replace(cfg.speech, overlap_bridge_s=args.overlap_bridge_s))
     embedder = load_embedder(args.embedder or cfg.speech.speaker_embedder)
     segmenter = load_segmenter(str(Path(__file__).parents[1] / "models/segmentation/segmentation.onnx"))
     metrics = defaultdict(lambda: DiarizationErrorRate(collar=0.25, skip_overlap=False))

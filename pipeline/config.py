@@ -87,6 +87,7 @@ class SpeechConfig:
     segmentation_model: str = ""
     overlap_threshold: float = 0.5  # P(two speak at once) above which a 20 ms frame is overlapped
     overlap_min_s: float = 0.12
+    overlap_bridge_s: float = 0.12  # overlapped stretches this close are one overlap
     # The other voice alone this long inside a turn makes a turn of its own (0: off; measured to
     # lose more than it finds on the sample share, docs/measurements.md).
     change_min_s: float = 0.0

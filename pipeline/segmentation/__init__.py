@@ -47,5 +47,7 @@ def segmented_turns(
     turns = settle_unsure(turns, seg, unsure)
     if cfg.change_min_s > 0:
         turns = split_turns(turns, seg, ChangeOptions(min_piece_s=cfg.change_min_s))
-    options = OverlapOptions(threshold=cfg.overlap_threshold, min_s=cfg.overlap_min_s)
+    options = OverlapOptions(
+        threshold=cfg.overlap_threshold, min_s=cfg.overlap_min_s, bridge_s=cfg.overlap_bridge_s
+    )
     return overlapped_turns(turns, seg, options)

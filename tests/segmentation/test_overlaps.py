@@ -127,3 +127,17 @@ def test_a_backchannel_inside_the_turn_before_does_not_hide_it_from_a_cut_in():
         ("spk1", 3.0, 3.4),
         ("spk1", 8.0, 14.0),
     ]
+
+
+def test_the_overlap_options_come_from_the_speech_config(monkeypatch):
+    import pipeline.segmentation.overlaps as overlaps
+    from pipeline.config import SpeechConfig
+    from pipeline.segmentation import segmented_turns
+
+    seen = []
+    monkeypatch.setattr(
+        overlaps, "overlapped_turns", lambda turns, seg, options: seen.append(options) or turns
+    )
+    cfg = SpeechConfig(overlap_threshold=0.6, overlap_min_s=0.2, overlap_bridge_s=0.3)
+    segmented_turns([], segmentation(10, []), cfg)
+    assert (seen[0].threshold, seen[0].min_s, seen[0].bridge_s) == (0.6, 0.2, 0.3)
