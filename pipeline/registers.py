@@ -45,9 +45,9 @@ def foreign_clauses(
     caller's in the voice with the more agent-like words, the agent's in the other). A clause is
     read as the roles read it: words near an overlap of two voices do not count."""
     evidence = role_evidence(utterances, lexicon, turns)
-    overlaps = overlaps_between_voices(turns)
     if len(evidence) != 2:
         return []
+    overlaps = overlaps_between_voices(turns)
     agent_like, caller_like = sorted(evidence, key=lambda e: e.score, reverse=True)
     out = []
     for voice, other, foreign, own in (

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
+from pipeline.metrics import call_metrics
 from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, Turn, Utterance, Word
 from pipeline.redact import redact_call
 from pipeline.registers import move_foreign_clauses
@@ -78,6 +79,26 @@ def _turns(rows: pd.DataFrame) -> tuple[Turn, ...]:
     )
 
 
+def _stored_metrics(
+    call: Any, ref: CallRef, utterances: tuple[Utterance, ...], lexicon: Lexicon
+) -> CallMetrics:
+    """A stereo call's figures as stored (its channels fix who is who), the polite words counted again."""
+    return CallMetrics(
+        call_id=ref.call_id,
+        agent_id=ref.agent_id,
+        duration=call.duration_ms / 1000,
+        talk_agent=call.talk_agent_ms / 1000,
+        talk_caller=call.talk_caller_ms / 1000,
+        silence=call.silence_ms / 1000,
+        overlap=call.overlap_ms / 1000,
+        agent_chars_per_s=float(call.agent_chars_per_s),
+        n_utterances=int(call.n_utterances),
+        overlap_started_by_agent=call.overlap_agent_started_ms / 1000,
+        overlap_started_by_caller=call.overlap_caller_started_ms / 1000,
+        polite_counts=polite_counts(utterances, lexicon["polite"].phrases),
+    )
+
+
 def rescore_call(
     call: Any,
     utterances: tuple[Utterance, ...],
@@ -90,6 +111,7 @@ def rescore_call(
     started = call.started_at.to_pydatetime().astimezone(tz) if pd.notna(call.started_at) else None
     ref = CallRef(call.call_id, call.path, call.agent_id, started, call.layout, call.sha256)
     roles = RoleAssignment(call.agent_speaker, float(call.role_confidence), call.role_reason)
+    regrouped = False
     if call.layout == "mono":
         roles = infer_roles(utterances, lexicon, turns)
         # Clauses in the other party's words, as the nightly run moves them (a lexicon fix can
@@ -104,6 +126,7 @@ def rescore_call(
             ordered = sorted(moved[1], key=lambda u: (u.start, u.end))
             utterances = tuple(replace(u, idx=i) for i, u in enumerate(ordered))
             roles = moved[2]
+        regrouped = moved is not None or roles.agent_speaker != call.agent_speaker
         utterances = tuple(apply_roles(utterances, roles))
         turns = tuple(
             replace(t, role="agent" if t.speaker == roles.agent_speaker else "caller") for t in turns
@@ -111,20 +134,16 @@ def rescore_call(
     ctx = CallContext(
         ref.call_id, ref.agent_id, call.duration_ms / 1000, utterances, roles, lexicon, cfg.rules, turns
     )
-    metrics = CallMetrics(
-        call_id=ref.call_id,
-        agent_id=ref.agent_id,
-        duration=call.duration_ms / 1000,
-        talk_agent=call.talk_agent_ms / 1000,
-        talk_caller=call.talk_caller_ms / 1000,
-        silence=call.silence_ms / 1000,
-        overlap=call.overlap_ms / 1000,
-        agent_chars_per_s=float(call.agent_chars_per_s),
-        n_utterances=int(call.n_utterances),
-        overlap_started_by_agent=call.overlap_agent_started_ms / 1000,
-        overlap_started_by_caller=call.overlap_caller_started_ms / 1000,
-        polite_counts=polite_counts(utterances, lexicon["polite"].phrases),
-    )
+    if regrouped:
+        # Who is who, or which words are whose, changed: the talk and pace figures follow,
+        # computed as the nightly run computes them (else they stay as stored: they were
+        # computed before the text was masked).
+        metrics = replace(
+            call_metrics(ref.call_id, ref.agent_id, call.duration_ms / 1000, turns, utterances),
+            polite_counts=polite_counts(utterances, lexicon["polite"].phrases),
+        )
+    else:
+        metrics = _stored_metrics(call, ref, utterances, lexicon)
     # Stored text is already masked; masking again is a no-op unless privacy.redact grew since.
     result = CallResult(
         call=ref,

@@ -89,9 +89,7 @@ def give_span(turns: Sequence[Turn], start: float, end: float, speaker: str) -> 
         if t.end > end:
             out.append(replace(t, start=end))
     joined = [t for t in out if t.speaker == speaker and t.start <= end and t.end >= start]
-    if model is None and not joined:
-        return sorted(out, key=lambda t: (t.start, t.end))
-    base = joined[0] if joined else model
+    base = joined[0] if joined else model or Turn(speaker, "unknown", start, end)
     span = replace(
         base,
         speaker=speaker,

@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from pipeline.records import Turn
+from pipeline.records import VOICES_MIXED, Turn
 from pipeline.registers import foreign_clauses, move_foreign_clauses
 from pipeline.speakers import infer_roles
 from tests.test_handover import said
@@ -33,7 +33,7 @@ def _call_with_a_slip(question: str = "那你们什么时候来？"):
 def test_the_callers_question_in_the_agents_voice_goes_to_the_caller(lexicon):
     turns, utterances = _call_with_a_slip()
     roles = infer_roles(utterances, lexicon, turns)
-    assert "voices mixed" in roles.reason and roles.confidence < 0.5
+    assert VOICES_MIXED in roles.reason and roles.confidence < 0.5
     assert foreign_clauses(utterances, lexicon, turns) == [(2, 1, 2, "spk1")]
     new_turns, new_utterances, new_roles = move_foreign_clauses(turns, utterances, lexicon, roles)
     assert [(u.speaker, u.text) for u in new_utterances[2:]] == [
@@ -49,13 +49,13 @@ def test_the_callers_question_in_the_agents_voice_goes_to_the_caller(lexicon):
         ("spk0", 15.0, 17.0),
     ]
     assert new_roles.agent_speaker == "spk0" and new_roles.confidence >= 0.5
-    assert "voices mixed" not in new_roles.reason and "那你们什么时候来" in new_roles.reason
+    assert VOICES_MIXED not in new_roles.reason and "那你们什么时候来" in new_roles.reason
 
 
 def test_voices_that_are_not_mixed_are_left_alone(lexicon):
     turns, utterances = _call_with_a_slip(question="您看可以吗？")
     roles = infer_roles(utterances, lexicon, turns)
-    assert "voices mixed" not in roles.reason
+    assert VOICES_MIXED not in roles.reason
     assert move_foreign_clauses(turns, utterances, lexicon, roles) is None
 
 
@@ -78,7 +78,7 @@ def test_a_merged_voice_with_many_foreign_clauses_keeps_abstaining(lexicon):
     )
     utterances = [*utterances[:2], agent]
     roles = infer_roles(utterances, lexicon, turns)
-    assert "voices mixed" in roles.reason
+    assert VOICES_MIXED in roles.reason
     assert len(foreign_clauses(utterances, lexicon, turns)) == 3
     assert move_foreign_clauses(turns, utterances, lexicon, roles) is None
 
@@ -108,7 +108,7 @@ def test_a_rescore_gives_the_clause_back_as_the_nightly_run_does(tmp_path, cfg, 
     call = read_table(tmp_path, "calls").iloc[0]
     assert call.role_confidence >= 0.5 and "那你们什么时候来" in call.role_reason
     stored = read_table(tmp_path, "utterances").sort_values("idx")
-    assert list(stored.idx) == list(range(5))
+    assert list(stored.idx) == list(range(5)) and call.n_utterances == 5  # the figures follow
     assert list(zip(stored.speaker, stored.role, stored.text, strict=True))[2:] == [
         ("spk0", "agent", "我们会安排人去看的，"),
         ("spk1", "caller", "那你们什么时候来？"),
