@@ -343,6 +343,11 @@ def _in_the_background(work: Callable[[], T], lower: bool = True) -> T:
     return work()
 
 
+def numbered(utterances: Sequence[Utterance]) -> list[Utterance]:
+    """A call's utterances in order of time, numbered (``idx``) in that order."""
+    return [replace(u, idx=i) for i, u in enumerate(sorted(utterances, key=lambda u: (u.start, u.end)))]
+
+
 def process_call(
     ref: CallRef, cfg: Config, models: Models, lexicon: Lexicon | None = None, audio: Audio | None = None
 ) -> CallResult:
@@ -358,7 +363,7 @@ def process_call(
     finally:
         if owned:
             audio.close()
-    utterances = [replace(u, idx=i) for i, u in enumerate(sorted(utterances, key=lambda u: (u.start, u.end)))]
+    utterances = numbered(utterances)
     tick = time.perf_counter()
     result = score_call(
         ref, audio.duration, turns, utterances, roles, cfg, lexicon, models.transcriber.model_id

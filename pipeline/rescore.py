@@ -19,11 +19,10 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
-from pipeline.metrics import call_metrics
+from pipeline.process import numbered, score_call
 from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, Turn, Utterance, Word
 from pipeline.redact import redact_call
 from pipeline.registers import move_foreign_clauses
-from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
 from pipeline.speakers import apply_roles, infer_roles
 from pipeline.warehouse.scorecards import update_scorecards
@@ -123,40 +122,20 @@ def rescore_call(
         )
         if moved is not None:
             turns = tuple(moved[0])
-            ordered = sorted(moved[1], key=lambda u: (u.start, u.end))
-            utterances = tuple(replace(u, idx=i) for i, u in enumerate(ordered))
+            utterances = tuple(numbered(moved[1]))
             roles = moved[2]
         regrouped = moved is not None or roles.agent_speaker != call.agent_speaker
         utterances = tuple(apply_roles(utterances, roles))
         turns = tuple(
             replace(t, role="agent" if t.speaker == roles.agent_speaker else "caller") for t in turns
         )
-    ctx = CallContext(
-        ref.call_id, ref.agent_id, call.duration_ms / 1000, utterances, roles, lexicon, cfg.rules, turns
-    )
-    if regrouped:
-        # Who is who, or which words are whose, changed: the talk and pace figures follow,
-        # computed as the nightly run computes them (else they stay as stored: they were
-        # computed before the text was masked).
-        metrics = replace(
-            call_metrics(ref.call_id, ref.agent_id, call.duration_ms / 1000, turns, utterances),
-            polite_counts=polite_counts(utterances, lexicon["polite"].phrases),
-        )
-    else:
-        metrics = _stored_metrics(call, ref, utterances, lexicon)
+    result = score_call(ref, call.duration_ms / 1000, turns, utterances, roles, cfg, lexicon, call.model_id)
+    if not regrouped:
+        # Who is who and which words are whose are as stored: so are the talk and pace figures
+        # (computed before the text was masked); the polite words are counted again.
+        result = replace(result, metrics=_stored_metrics(call, ref, utterances, lexicon))
+    result = replace(result, timings=dict(call.stage_seconds or []))
     # Stored text is already masked; masking again is a no-op unless privacy.redact grew since.
-    result = CallResult(
-        call=ref,
-        model_id=call.model_id,
-        lexicon_version=lexicon.version,
-        roles=roles,
-        utterances=utterances,
-        events=tuple(apply_rules(ctx)),
-        metrics=metrics,
-        timings=dict(call.stage_seconds or []),
-        abstentions=tuple(abstentions(ctx)),
-        turns=turns,
-    )
     return redact_call(result, cfg.privacy.redact)
 
 

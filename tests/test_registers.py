@@ -7,27 +7,29 @@ from pipeline.registers import foreign_clauses, move_foreign_clauses
 from pipeline.speakers import infer_roles
 from tests.test_handover import said
 
+# The agent's reply after the caller's complaint, with the caller's question inside it.
+_REPLY = (
+    ("我们会安排人去看的，", 11.0, 13.0),
+    ("那你们什么时候来？", 13.5, 15.0),
+    ("这两天吧，", 15.5, 16.3),
+    ("再见。", 16.4, 17.0),
+)
 
-def _call_with_a_slip(question: str = "那你们什么时候来？"):
+
+def _call_with_a_slip(*reply: tuple[str, float, float]):
     """E021's shape: the caller's short question between two replies of the agent, clustered
-    with the agent (spk0), so the agent's voice speaks both registers."""
+    with the agent (spk0), so the agent's voice speaks both registers. ``reply``: the agent's
+    second utterance as (word, start, end), ``_REPLY`` by default."""
     agent_open = said(
         "spk0", ("您好，", 1.0, 1.5), ("阳光物业客服中心，", 1.9, 3.5), ("请问有什么可以帮您？", 3.9, 6.0)
     )
     caller = said("spk1", ("我要反映一下，", 6.5, 8.0), ("我家门口的灯坏了。", 8.4, 10.5))
-    agent = said(
-        "spk0",
-        ("我们会安排人去看的，", 11.0, 13.0),
-        (question, 13.5, 15.0),
-        ("这两天吧，", 15.5, 16.3),
-        ("再见。", 16.4, 17.0),
-    )
     turns = [
         Turn("spk0", "unknown", 1.0, 6.0),
         Turn("spk1", "unknown", 6.5, 10.5),
         Turn("spk0", "unknown", 11.0, 17.0),
     ]
-    return turns, [agent_open, caller, agent]
+    return turns, [agent_open, caller, said("spk0", *(reply or _REPLY))]
 
 
 def test_the_callers_question_in_the_agents_voice_goes_to_the_caller(lexicon):
@@ -53,7 +55,7 @@ def test_the_callers_question_in_the_agents_voice_goes_to_the_caller(lexicon):
 
 
 def test_voices_that_are_not_mixed_are_left_alone(lexicon):
-    turns, utterances = _call_with_a_slip(question="您看可以吗？")
+    turns, utterances = _call_with_a_slip(_REPLY[0], ("您看可以吗？", 13.5, 15.0), *_REPLY[2:])
     roles = infer_roles(utterances, lexicon, turns)
     assert VOICES_MIXED not in roles.reason
     assert move_foreign_clauses(turns, utterances, lexicon, roles) is None
@@ -68,15 +70,9 @@ def test_a_clause_that_only_sounds_like_the_other_party_does_not_move(lexicon):
 
 def test_a_merged_voice_with_many_foreign_clauses_keeps_abstaining(lexicon):
     # Three of the caller's questions in the agent's voice: not a slip but two voices merged.
-    turns, utterances = _call_with_a_slip()
-    agent = said(
-        "spk0",
-        ("我们会安排人去看的，", 11.0, 13.0),
-        ("那你们什么时候来？", 13.5, 15.0),
-        ("你们能不能快一点？", 15.5, 17.0),
-        ("我要投诉你们。", 17.5, 19.0),
+    turns, utterances = _call_with_a_slip(
+        *_REPLY[:2], ("你们能不能快一点？", 15.5, 17.0), ("我要投诉你们。", 17.5, 19.0)
     )
-    utterances = [*utterances[:2], agent]
     roles = infer_roles(utterances, lexicon, turns)
     assert VOICES_MIXED in roles.reason
     assert len(foreign_clauses(utterances, lexicon, turns)) == 3
@@ -119,24 +115,14 @@ def test_a_rescore_gives_the_clause_back_as_the_nightly_run_does(tmp_path, cfg, 
 def test_a_move_that_leaves_the_voice_mixed_is_not_made(lexicon):
     # 我们会派人去你们家 speaks both registers in one clause: it stays, and with it the agent's
     # voice still speaks the caller's words after the question moves.
-    turns, utterances = _call_with_a_slip()
-    agent = said(
-        "spk0",
-        ("我们会派人去你们家看的，", 11.0, 13.0),
-        ("那你们什么时候来？", 13.5, 15.0),
-        ("这两天吧，", 15.5, 16.3),
-        ("再见。", 16.4, 17.0),
-    )
-    utterances = [*utterances[:2], agent]
+    turns, utterances = _call_with_a_slip(("我们会派人去你们家看的，", 11.0, 13.0), *_REPLY[1:])
     roles = infer_roles(utterances, lexicon, turns)
     assert foreign_clauses(utterances, lexicon, turns) == [(2, 1, 2, "spk1")]
     assert move_foreign_clauses(turns, utterances, lexicon, roles) is None
 
 
 def test_a_clause_at_the_end_of_an_utterance_leaves_the_rest_its_start(lexicon):
-    turns, utterances = _call_with_a_slip()
-    agent = said("spk0", ("我们会安排人去看的，", 11.0, 13.0), ("那你们什么时候来？", 13.5, 15.0))
-    agent = replace(agent, start=10.8)  # the turn began before its first word
-    utterances = [*utterances[:2], agent]
+    turns, utterances = _call_with_a_slip(*_REPLY[:2])
+    utterances[2] = replace(utterances[2], start=10.8)  # the turn began before its first word
     _, moved, _ = move_foreign_clauses(turns, utterances, lexicon, infer_roles(utterances, lexicon, turns))
     assert [(u.speaker, u.start, u.end) for u in moved[2:]] == [("spk0", 10.8, 13.0), ("spk1", 13.5, 15.0)]

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from pipeline.speakers import MIN_EMBED_S
 from pipeline.transfers import MIN_SIDE_S, transfer_time, transferred_turns
 from tests.conftest import level_signal, utt
 
@@ -98,3 +99,11 @@ def test_the_transfer_is_where_the_agents_announcement_ends(lexicon):
 )
 def test_passing_on_a_complaint_or_refusing_a_transfer_is_not_one(lexicon, text):
     assert transfer_time([utt("agent", 0.0, 5.0, text, words=True)], lexicon, [(0.0, 5.0)]) is None
+
+
+def test_the_regions_either_side_was_unsure_of_come_with_the_parties():
+    regions = [(s, e) for s, e, _ in CALL]
+    # A margin of 2 (the widest two cosines can differ by) makes every embedded region unsure.
+    parties = transferred_turns(level_signal(*CALL), regions, 14.5, _ThreeVoices(), 1.0, unsure_margin=2.0)
+    assert parties is not None and set(parties.unsure) == {(s, e) for s, e in regions if e - s >= MIN_EMBED_S}
+    assert transferred_turns(level_signal(*CALL), regions, 14.5, _ThreeVoices(), 1.0).unsure == ()
