@@ -80,8 +80,11 @@ def worded_mono_recordings(shares: list[Path], speech, match: str = ""):
     out = []
     for share in shares:
         for _, call_id, path, truth in mono_recordings(share):
-            if not re.search(match, call_id) or not any(
-                u.get("text") for u in (truth or {}).get("utterances", ())
+            truth = truth or {}
+            if (
+                not re.search(match, call_id)
+                or not truth.get("score_text", True)  # words not all known (RL01's read)
+                or not any(u.get("text") for u in truth.get("utterances", ()))
             ):
                 continue
             with decode(path) as audio:
