@@ -22,10 +22,14 @@ Decoding loops (``--family loops``): faster-whisper decodes a window whose text 
 than 2.4 again at the next temperature (``[model] compression_ratio_threshold = 2.4``), or callqa
 cuts the loop itself and transcribes what it skipped once more (``None``, today's), each run twice.
 
+A prompt (``--family prompt``): no prompt (today's), or a sentence in simplified characters as
+Whisper's initial prompt, a common way to keep its Mandarin in one script (it sometimes writes
+traditional characters, and words with them: 燕窩 where a simplified decode wrote 宴窝).
+
 Whisper's temperature fallback samples, so per-recording errors are printed to tell a change from noise.
 
     .venv/bin/python benchmarks/transcription_variants.py data/eval/real_conversations data/eval/corpus-mono \\
-        --match ulaw8k [--family fallback|loops] [--variant "0 only"] [--rounds 1]
+        --match ulaw8k [--family fallback|loops|prompt] [--variant "0 only"] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -48,6 +52,10 @@ PIECES = {  # (join regions closer than this, pad each by this), seconds
 LOOPS = {  # compression ratio above which a window is decoded again at the next temperature
     "loop check 2.4": 2.4,
     "no loop check": None,
+}
+PROMPTS = {
+    "no prompt": "",
+    "simplified prompt": "以下是普通话的句子。",
 }
 FALLBACK = {
     "0 to 1.0": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
@@ -86,7 +94,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shares", type=Path, nargs="+")
-    parser.add_argument("--family", choices=("pieces", "fallback", "loops"), default="pieces")
+    parser.add_argument("--family", choices=("pieces", "fallback", "loops", "prompt"), default="pieces")
     parser.add_argument(
         "--match", default="", help="only recordings whose call id matches this regular expression"
     )
@@ -104,8 +112,15 @@ def main() -> None:
     transcriber = Models.load(cfg).transcriber
     recordings = worded_mono_recordings(args.shares, cfg.speech, args.match)
     base = transcriber._options
+    prompts = {}  # variant -> Whisper's initial prompt
     if args.family == "pieces":
         variants = [(name, join, pad, base) for name, (join, pad) in PIECES.items()]
+    elif args.family == "prompt":
+        variants = [
+            (name, 0.0, 0.0, replace(base, vocabulary="prompt" if text else "none"))
+            for name, text in PROMPTS.items()
+        ]
+        prompts = PROMPTS
     elif args.family == "fallback":
         variants = [
             (f"{name} ({r})", 0.0, 0.0, replace(base, temperatures=t))
@@ -124,6 +139,7 @@ def main() -> None:
             raise SystemExit(f"no variant of the {args.family} family is named {' or '.join(args.variant)}")
     for name, join, pad, options in variants:
         transcriber._options = options
+        transcriber._vocabulary = prompts.get(name, transcriber._vocabulary)
         errors = chars = 0
         per_call = []
         tick = time.perf_counter()
