@@ -17,7 +17,7 @@ Prints per-recording times, medians, the ratio of totals, callqa's per-stage bre
 callqa's transcription stage alone to plain (issue 3's target), and the CER of both against the
 truth files when the share has them, per recording kind.
 
-    .venv/bin/python benchmarks/pipeline_vs_plain.py [SHARE] [--repeat N] [--match "\\.stereo$"]
+    .venv/bin/python benchmarks/pipeline_vs_plain.py [SHARE] [--repeat N] [--match "\\.stereo$"] [--per-recording]
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ def main() -> None:
     parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument(
+        "--per-recording", action="store_true", help="also print each side's character errors per recording"
+    )
+    parser.add_argument(
         "--match", default="", help="only recordings whose call id matches this regular expression"
     )
     args = parser.parse_args()
@@ -70,6 +73,8 @@ def main() -> None:
     kinds = recording_kinds(truth_dir) if truth_dir.is_dir() else {}
     # side -> recording kind -> [edits, reference characters]
     errors: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    # side -> call id -> edits in its last round
+    by_recording: dict[str, dict[str, int]] = defaultdict(dict)
 
     def score(side: str, call_id: str, text: str | dict[str, str]) -> None:
         """CER of ``text`` against the truth; a dict scores each role's text against that role's
@@ -82,8 +87,10 @@ def main() -> None:
             if isinstance(text, dict)
             else [(truth_text(truths[call_id]), text)]
         )
+        by_recording[side][call_id] = 0
         for reference, hypothesis in pairs:
             e, n = char_errors(reference, scoring_text(hypothesis))
+            by_recording[side][call_id] += e
             for kind in (kinds.get(call_id, "unknown"), "all"):
                 errors[side][kind][0] += e
                 errors[side][kind][1] += n
@@ -199,6 +206,10 @@ def main() -> None:
             print(
                 f"  {side:24} " + ", ".join(f"{k} {e / n:.3f}" for k, (e, n) in sorted(by_kind.items()) if n)
             )
+    if args.per_recording and by_recording:
+        print("character errors per recording (last round):")
+        for side, edits in by_recording.items():
+            print(f"  {side:24} " + ", ".join(f"{c} {e}" for c, e in edits.items()))
 
 
 if __name__ == "__main__":
