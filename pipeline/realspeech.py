@@ -273,10 +273,11 @@ def read_in_turns(samples, min_s: float = 8.0, rate: int = 16000) -> list:
 
 
 # A conversation at a call's length (about 3 minutes): daobidao's author's two-minute read
-# (L001) cut at its pauses into the agent's turns, the caller's clips (four real voices, by turns)
-# between them, quick replies and cut-ins as in the short ones. L001 has no reference text, so its
-# words are not scored: who spoke when, and the wall time of a real call's length.
-_LONG_CALLERS = ("R005", "R001", "R003", "R002")
+# (L001) cut at its pauses into the agent's turns, one caller's clips (AISHELL-1's S0764, R001 and
+# R002 in turn) between them, quick replies and cut-ins as in the short ones. L001 has no
+# reference text, so its words are not scored: who spoke when, and the wall time of a real call's
+# length.
+_LONG_CALLERS = ("R001", "R002")
 _LONG_GAPS = (0.4, -0.6, 0.5, -0.8, 0.3, 0.6, -0.5)
 
 

@@ -43,8 +43,10 @@ def test_the_long_conversation_alternates_the_read_with_real_callers():
     roles = [role for role, _, _ in conv.lines]
     assert roles == ["agent", "caller", "agent", "caller", "agent", "caller", "agent"]
     assert [clip for role, clip, _ in conv.lines if role == "agent"] == [f"L001#{i}" for i in range(4)]
+    # One caller, as on a call: AISHELL-1's speaker S0764 (two of its clips).
     callers = {clip for role, clip, _ in conv.lines if role == "caller"}
-    assert callers <= {c.call_id for c in CLIPS} and conv.kind_prefix == "long-"
+    assert callers == {"R001", "R002"} and callers <= {c.call_id for c in CLIPS}
+    assert conv.kind_prefix == "long-"
     # Some replies come quickly, some cut in.
     gaps = [gap for _, _, gap in conv.lines[1:]]
     assert min(gaps) < 0 < max(gaps)

@@ -35,10 +35,10 @@ def test_real_voices_are_told_apart_on_mono(report):
     # Session 12: two conversations of a fifth, male voice (R006), never tuned on: 0.086 / 0.149
     # over the eight (RC07 at 8 kHz, 0.48: the VAD cuts the agent's sentence at its comma, and the
     # two halves of a clip said twice cluster as two voices); the three-minute conversation of the
-    # same voice's read (RL01), 0.070 / 0.103.
+    # same voice's read with one caller (RL01), 0.096 / 0.108.
     who = report["diarization"]
     assert who["mono"]["der"] < 0.12 and who["ulaw8k-mono"]["der"] < 0.17
-    assert who["long-mono"]["der"] < 0.10 and who["long-ulaw8k-mono"]["der"] < 0.13
+    assert who["long-mono"]["der"] < 0.12 and who["long-ulaw8k-mono"]["der"] < 0.13
     assert who["real-conversation"]["der"] < 0.28
     # Nobody says anything that tells agent from caller: no role may be trusted, so none is wrong.
     assert who["all"]["confident_role_errors"] == 0
@@ -64,6 +64,7 @@ def test_overlapped_speech_is_measured_on_real_voices(report):
     words = report["overlap_words"]
     assert words["mono"]["recall"] >= 0.5 and words["mono"]["precision"] >= 0.6
     assert words["ulaw8k-mono"]["recall"] >= 0.35 and words["ulaw8k-mono"]["precision"] >= 0.5
-    # At a call's length (RL01, 5.8 s of overlap in 3 minutes): recall 0.50 / 0.40 at precision
-    # 0.26 / 0.19 on the turns (session 12).
+    # At a call's length (RL01, 5.8 s of overlap in 2.6 minutes): recall 0.41 / 0.44 at precision
+    # 0.19 / 0.20 on the turns (session 12): the model also hears blips of a second voice inside
+    # the agent's long read, which the rules leave alone (``rules.interruptions._floors``).
     assert overlap["long-mono"]["recall"] >= 0.35 and overlap["long-ulaw8k-mono"]["recall"] >= 0.3
