@@ -88,6 +88,9 @@ class SpeechConfig:
     overlap_threshold: float = 0.5  # P(two speak at once) above which a 20 ms frame is overlapped
     overlap_min_s: float = 0.12
     overlap_bridge_s: float = 0.12  # overlapped stretches this close are one overlap
+    # A faint overlap after this much silence (in the 0.6 s before it) is a voice starting after a
+    # pause, not a cut-in: not placed (pipeline.segmentation.overlaps.faint_after_pause; 0: off).
+    overlap_after_pause_s: float = 0.25
     # The other voice alone this long inside a turn makes a turn of its own (0: off; measured to
     # lose more than it finds on the sample share, docs/measurements.md).
     change_min_s: float = 0.0

@@ -48,6 +48,9 @@ def segmented_turns(
     if cfg.change_min_s > 0:
         turns = split_turns(turns, seg, ChangeOptions(min_piece_s=cfg.change_min_s))
     options = OverlapOptions(
-        threshold=cfg.overlap_threshold, min_s=cfg.overlap_min_s, bridge_s=cfg.overlap_bridge_s
+        threshold=cfg.overlap_threshold,
+        min_s=cfg.overlap_min_s,
+        bridge_s=cfg.overlap_bridge_s,
+        after_pause_s=cfg.overlap_after_pause_s,
     )
     return overlapped_turns(turns, seg, options)

@@ -5,7 +5,12 @@ import pytest
 
 from pipeline.records import Turn
 from pipeline.segmentation.model import Segmentation, powerset_classes
-from pipeline.segmentation.overlaps import OverlapOptions, overlap_regions, overlapped_turns
+from pipeline.segmentation.overlaps import (
+    OverlapOptions,
+    faint_after_pause,
+    overlap_regions,
+    overlapped_turns,
+)
 
 FRAME_S = 0.02
 
@@ -138,6 +143,49 @@ def test_the_overlap_options_come_from_the_speech_config(monkeypatch):
     monkeypatch.setattr(
         overlaps, "overlapped_turns", lambda turns, seg, options: seen.append(options) or turns
     )
-    cfg = SpeechConfig(overlap_threshold=0.6, overlap_min_s=0.2, overlap_bridge_s=0.3)
+    cfg = SpeechConfig(
+        overlap_threshold=0.6, overlap_min_s=0.2, overlap_bridge_s=0.3, overlap_after_pause_s=0.4
+    )
     segmented_turns([], segmentation(10, []), cfg)
     assert (seen[0].threshold, seen[0].min_s, seen[0].bridge_s) == (0.6, 0.2, 0.3)
+    assert seen[0].after_pause_s == 0.4
+
+
+def test_an_overlap_right_after_a_pause_is_not_a_cut_in():
+    # RL01 at 150 s: the caller stops at 4.0 s, the agent starts at 4.4 s, and the model hears a
+    # second voice in the agent's first half second. Nobody was talking to be cut into: the turns
+    # stay as the clustering left them (before: the caller's turn carried on to 5.0 s, over the
+    # agent's first words, which became hers).
+    turns = [Turn("spk1", "unknown", 0.5, 4.0), Turn("spk0", "unknown", 4.4, 8.0)]
+    seg = segmentation(10, [(1, 0.5, 4.0), (3, 4.4, 5.0), (2, 5.0, 8.0)])
+    seg.overlap[int(4.4 / FRAME_S) : int(5.0 / FRAME_S)] = 0.56  # faint, as there
+    assert faint_after_pause(seg, 4.4, 5.0)
+    assert overlapped_turns(turns, seg) == turns
+    # Off, it is placed as before.
+    out = overlapped_turns(turns, seg, OverlapOptions(after_pause_s=0))
+    assert [(t.speaker, t.start, t.end) for t in out] == [("spk1", 0.5, 5.0), ("spk0", 4.4, 8.0)]
+    # A clear overlap after the same pause is placed: a party that resumed after a comma's pause
+    # can be cut into at once (H003 of the alike set).
+    seg.overlap[int(4.4 / FRAME_S) : int(5.0 / FRAME_S)] = 0.9
+    assert not faint_after_pause(seg, 4.4, 5.0)
+    assert overlapped_turns(turns, seg) != turns
+
+
+def test_a_pause_too_short_or_too_long_ago_does_not_stop_a_cut_in():
+    # A 0.2 s breath 0.3 s before the cut-in (under after_pause_s), and a long pause that ended
+    # 0.7 s before it (outside the lookback): the caller was talking when the agent cut in.
+    # The overlaps are faint (P 0.6): only the pause before them decides.
+    seg = segmentation(10, [(1, 0.5, 2.8), (1, 3.0, 3.2), (3, 3.2, 4.0), (2, 4.0, 7.0)])
+    seg.overlap[int(3.2 / FRAME_S) : int(4.0 / FRAME_S)] = 0.6
+    assert not faint_after_pause(seg, 3.2, 4.0)
+    seg = segmentation(10, [(1, 0.5, 1.5), (1, 2.5, 3.2), (3, 3.2, 4.0), (2, 4.0, 7.0)])
+    seg.overlap[int(3.2 / FRAME_S) : int(4.0 / FRAME_S)] = 0.6
+    assert not faint_after_pause(seg, 3.2, 4.0)
+    # The same overlap after a 0.4 s pause is a voice starting after it.
+    seg = segmentation(10, [(1, 0.5, 2.8), (3, 3.2, 4.0), (2, 4.0, 7.0)])
+    seg.overlap[int(3.2 / FRAME_S) : int(4.0 / FRAME_S)] = 0.6
+    assert faint_after_pause(seg, 3.2, 4.0)
+    seg = segmentation(10, [(1, 0.5, 1.5), (1, 2.5, 3.2), (3, 3.2, 4.0), (2, 4.0, 7.0)])
+    turns = [Turn("spk1", "unknown", 0.5, 3.9), Turn("spk0", "unknown", 3.9, 7.0)]
+    out = overlapped_turns(turns, seg)
+    assert [(t.speaker, t.start, t.end) for t in out] == [("spk1", 0.5, 4.0), ("spk0", 3.2, 7.0)]
