@@ -21,11 +21,16 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from pipeline.records import Turn
 
 
 def true_cut_ins(utterances: list[dict], min_left_s: float) -> list[tuple[str, float, float]]:
@@ -40,7 +45,7 @@ def true_cut_ins(utterances: list[dict], min_left_s: float) -> list[tuple[str, f
     return out
 
 
-def roles_by_overlap(turns, utterances: list[dict]) -> dict[str, str]:
+def roles_by_overlap(turns: Sequence[Turn], utterances: list[dict]) -> dict[str, str]:
     """Each found voice -> the truth role it shares most time with."""
     shared: dict[str, dict[str, float]] = {}
     for t in turns:

@@ -9,8 +9,10 @@ Two shares:
   two-minute read without its text (``LONG_CLIPS``), for the wall time at a call's length;
 - ``build_conversations``: who spoke when on real voices. The Mandarin clips of two real
   speakers mixed into two-party mono conversations with known gaps and overlaps (16 kHz and
-  8 kHz G.711 µ-law), and pyannote.audio's own sample: 30 s of a real two-speaker conversation
-  (English) with its overlaps annotated (``sample.rttm``). Its words are not scored.
+  8 kHz G.711 µ-law); one of a call's length (RL01, kinds ``long-mono`` and
+  ``long-ulaw8k-mono``): the two-minute read cut at its pauses, one real caller between its
+  turns, words not scored; and pyannote.audio's own sample: 30 s of a real two-speaker
+  conversation (English) with its overlaps annotated (``sample.rttm``). Its words are not scored.
 
     .venv/bin/python -m pipeline.realspeech data/eval/real_speech
     .venv/bin/python -m pipeline.realspeech --conversations data/eval/real_conversations
@@ -25,8 +27,12 @@ import zipfile
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.registry import download
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -239,14 +245,16 @@ CONVERSATIONS = (
 )
 
 
-def pauses_of(samples, rate: int = 16000, min_s: float = 0.3) -> list[tuple[float, float]]:
-    """(start, end) of every pause of ``min_s`` or more in one voice's read: 50 ms frames more
-    than 30 dB under its loud frames (and 8 dB over its noise floor at most)."""
+def pauses_of(samples: np.ndarray, rate: int = 16000, min_s: float = 0.3) -> list[tuple[float, float]]:
+    """(start, end) of every pause of ``min_s`` or more in one voice's read: 10 ms frames, their
+    level smoothed over 50 ms, under the higher of (its loud frames less 30 dB) and (its noise
+    floor plus 8 dB). In float64: the cuts of a pinned recording must not move between machines."""
     import numpy as np
 
     hop = rate // 100
     n = len(samples) // hop
-    db = 10 * np.log10(np.mean(samples[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-10)
+    frames = np.asarray(samples[: n * hop], dtype=np.float64).reshape(n, hop)
+    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
     db = np.convolve(db, np.ones(5) / 5, mode="same")
     quiet = db < max(np.percentile(db, 95) - 30, np.percentile(db, 10) + 8)
     out, i = [], 0
@@ -260,8 +268,9 @@ def pauses_of(samples, rate: int = 16000, min_s: float = 0.3) -> list[tuple[floa
     return out
 
 
-def read_in_turns(samples, min_s: float = 8.0, rate: int = 16000) -> list:
-    """A long read cut at the middle of its pauses into turns of at least ``min_s``."""
+def read_in_turns(samples: np.ndarray, min_s: float = 8.0, rate: int = 16000) -> list[np.ndarray]:
+    """A long read cut at the middle of its pauses into turns of at least ``min_s`` (the last at
+    least ``min_s / 2``)."""
     cuts, last = [], 0.0
     for a, b in pauses_of(samples, rate):
         middle = (a + b) / 2
@@ -279,14 +288,16 @@ def read_in_turns(samples, min_s: float = 8.0, rate: int = 16000) -> list:
 # length.
 _LONG_CALLERS = ("R001", "R002")
 _LONG_GAPS = (0.4, -0.6, 0.5, -0.8, 0.3, 0.6, -0.5)
+_L001_TURNS = 12
 
 
 def long_conversation(turns: int) -> Conversation:
     lines: list[tuple[str, str, float]] = []
     for i in range(turns):
         if i:
-            lines.append(("caller", _LONG_CALLERS[(i - 1) % len(_LONG_CALLERS)], _LONG_GAPS[i % 7]))
-        lines.append(("agent", f"L001#{i}", 0.0 if i == 0 else _LONG_GAPS[(i + 3) % 7]))
+            caller = _LONG_CALLERS[(i - 1) % len(_LONG_CALLERS)]
+            lines.append(("caller", caller, _LONG_GAPS[i % len(_LONG_GAPS)]))
+        lines.append(("agent", f"L001#{i}", 0.0 if i == 0 else _LONG_GAPS[(i + 3) % len(_LONG_GAPS)]))
     return Conversation("RL01", tuple(lines), caller_gain_db=-3.0, kind_prefix="long-")
 
 
@@ -355,7 +366,10 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
     clips = {k: speech_only(np.asarray(v[:], dtype=np.float32)) for k, v in clips.items()}
     texts = {c.call_id: c.text for c in CLIPS}
     read = speech_only(np.asarray(decode(clips_share / "recordings" / "L001.wav").mono()[:], np.float32))
-    for i, turn in enumerate(read_in_turns(read)):
+    turns = read_in_turns(read)
+    if len(turns) != _L001_TURNS:  # the pinned read, cut otherwise: RL01 would not be RL01
+        raise ValueError(f"L001 cut into {len(turns)} turns, not {_L001_TURNS}")
+    for i, turn in enumerate(turns):
         clips[f"L001#{i}"], texts[f"L001#{i}"] = turn, ""
     long = long_conversation(sum(1 for k in clips if k.startswith("L001#")))
     (out / "recordings").mkdir(parents=True, exist_ok=True)

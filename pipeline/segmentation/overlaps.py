@@ -11,17 +11,17 @@ segmentation model finds is placed where it belongs:
   other voice speaking before): the pause-based regions put the change of speaker too late (too
   early); the other voice took the floor at the overlap;
 - elsewhere inside one turn: the other party said something over it (a backchannel, a failed
-  cut-in), which becomes a turn of its own.
+  cut-in), which becomes a turn of its own. Whether the turn changes hands there is the
+  clustering's call (``speakers.mono_turns`` splits long regions where the d-vectors change):
+  reading it from the model's local speakers instead was tried and split backchannels' hosts in
+  two (docs/measurements.md).
 
-A faint overlap that begins right after a silence (``after_pause_s`` of no speech in the
-``pause_lookback_s`` before it, and P(overlap) never above ``after_pause_min_p``) is not placed:
+A faint overlap that begins after a silence (``after_pause_s`` of no speech in all in the
+``pause_lookback_s`` before it, and P(overlap) never above ``after_pause_max_p``) is not placed:
 nobody was talking to be cut into, and on real voices the model hears a second voice for a moment
 where one starts after a pause (RL01: an agent starting 0.4 s after the caller stopped was made
 to cut in on her, at P 0.56). A clear one is: a party resuming after a comma's pause can be cut
-into at once (H003 of the alike set, P 0.8). Whether the turn changes hands there is the clustering's call
-  (``speakers.mono_turns`` splits long regions where the d-vectors change): reading it from the
-  model's local speakers instead was tried and split backchannels' hosts in two
-  (docs/measurements.md).
+into at once (H003 of the alike set, P 0.8).
 """
 
 from __future__ import annotations
@@ -51,11 +51,11 @@ class OverlapOptions:
     # change of speaker: on real voices the model also hears short false overlaps near turn ends.
     takeover_min_s: float = 0.5
     # No speech (P(speech) under 0.5) for this long in the pause_lookback_s before an overlap,
-    # and P(overlap) never above after_pause_min_p in it: it begins after a pause, and is not
+    # and P(overlap) never above after_pause_max_p in it: it begins after a pause, and is not
     # placed (docs/measurements.md, session 12).
     after_pause_s: float = 0.25
     pause_lookback_s: float = 0.6
-    after_pause_min_p: float = 0.7
+    after_pause_max_p: float = 0.7
 
 
 def overlap_regions(seg: Segmentation, options: OverlapOptions = OverlapOptions()) -> list[Region]:
@@ -100,19 +100,19 @@ def faint_after_pause(
     seg: Segmentation, start: float, end: float, options: OverlapOptions = OverlapOptions()
 ) -> bool:
     """Whether the overlap ``start``-``end`` is faint (P(overlap) never above
-    ``after_pause_min_p``) and the model heard no speech for ``after_pause_s`` in the
+    ``after_pause_max_p``) and the model heard no speech for ``after_pause_s`` in all in the
     ``pause_lookback_s`` before it: a voice starting after a pause, not one cutting into speech."""
-    if options.after_pause_s <= 0:
+    n = len(seg.overlap)
+    if options.after_pause_s <= 0 or n == 0:
         return False
     f = seg.frame_s
-    if (
-        float(seg.overlap[int(round(start / f)) : max(int(round(end / f)), int(round(start / f)) + 1)].max())
-        > options.after_pause_min_p
-    ):
+    first = min(max(0, int(round(start / f))), n - 1)
+    last = min(max(first + 1, int(round(end / f))), n)
+    if float(seg.overlap[first:last].max()) > options.after_pause_max_p:
         return False
+    # Within the first pause_lookback_s of a recording the lookback is shorter (it starts at 0 s).
     a = max(0, int(round((start - options.pause_lookback_s) / f)))
-    b = max(a, int(round(start / f)))
-    return float((seg.speech[a:b] < 0.5).sum()) * f >= options.after_pause_s
+    return float((seg.speech[a:first] < 0.5).sum()) * f >= options.after_pause_s
 
 
 def _place(turns: list[Turn], s: float, e: float, o: OverlapOptions) -> list[Turn]:

@@ -168,7 +168,8 @@ def test_an_overlap_right_after_a_pause_is_not_a_cut_in():
     # can be cut into at once (H003 of the alike set).
     seg.overlap[int(4.4 / FRAME_S) : int(5.0 / FRAME_S)] = 0.9
     assert not faint_after_pause(seg, 4.4, 5.0)
-    assert overlapped_turns(turns, seg) != turns
+    out = overlapped_turns(turns, seg)
+    assert [(t.speaker, t.start, t.end) for t in out] == [("spk1", 0.5, 5.0), ("spk0", 4.4, 8.0)]
 
 
 def test_a_pause_too_short_or_too_long_ago_does_not_stop_a_cut_in():
@@ -186,6 +187,17 @@ def test_a_pause_too_short_or_too_long_ago_does_not_stop_a_cut_in():
     seg.overlap[int(3.2 / FRAME_S) : int(4.0 / FRAME_S)] = 0.6
     assert faint_after_pause(seg, 3.2, 4.0)
     seg = segmentation(10, [(1, 0.5, 1.5), (1, 2.5, 3.2), (3, 3.2, 4.0), (2, 4.0, 7.0)])
+    seg.overlap[int(3.2 / FRAME_S) : int(4.0 / FRAME_S)] = 0.6
     turns = [Turn("spk1", "unknown", 0.5, 3.9), Turn("spk0", "unknown", 3.9, 7.0)]
     out = overlapped_turns(turns, seg)
     assert [(t.speaker, t.start, t.end) for t in out] == [("spk1", 0.5, 4.0), ("spk0", 3.2, 7.0)]
+
+
+def test_a_faint_overlap_at_either_end_of_the_recording_is_read_safely():
+    seg = segmentation(2, [(3, 0.0, 0.3), (1, 0.3, 1.5), (3, 1.9, 2.0)])
+    seg.overlap[:] = np.minimum(seg.overlap, 0.6)
+    # At 0 s there is nothing before it to have paused in; past the end, nothing to read.
+    assert not faint_after_pause(seg, 0.0, 0.3)
+    assert faint_after_pause(seg, 1.9, 2.0)  # the last frames, after a 0.4 s pause
+    assert not faint_after_pause(seg, 2.5, 3.0)
+    assert not faint_after_pause(seg, -0.5, 0.1)
