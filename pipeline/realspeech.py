@@ -371,7 +371,7 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
         raise ValueError(f"L001 cut into {len(turns)} turns, not {_L001_TURNS}")
     for i, turn in enumerate(turns):
         clips[f"L001#{i}"], texts[f"L001#{i}"] = turn, ""
-    long = long_conversation(sum(1 for k in clips if k.startswith("L001#")))
+    long = long_conversation(len(turns))
     (out / "recordings").mkdir(parents=True, exist_ok=True)
     (out / "truth").mkdir(exist_ok=True)
     rows = []
