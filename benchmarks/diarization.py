@@ -69,10 +69,11 @@ def mono_recordings(share: Path):
             yield f"{share.name}/{kind}", call_id, share / row["path"], truth
 
 
-def worded_mono_recordings(shares: list[Path], speech, match: str = ""):
+def worded_mono_recordings(shares: list[Path], speech, match: str = "", worded: bool = True):
     """(call id, 16 kHz samples, speech regions, truth) of every mono recording of ``shares``
-    whose truth has words to score (pyannote's English sample has none) and whose call id matches
-    the regular expression ``match``: what the transcription benchmarks run over."""
+    whose truth has words to score (pyannote's English sample has none; every one if not
+    ``worded``) and whose call id matches the regular expression ``match``: what the
+    transcription benchmarks run over."""
     import re
 
     from pipeline.speech import speech_regions
@@ -81,10 +82,12 @@ def worded_mono_recordings(shares: list[Path], speech, match: str = ""):
     for share in shares:
         for _, call_id, path, truth in mono_recordings(share):
             truth = truth or {}
-            if (
-                not re.search(match, call_id)
-                or not truth.get("score_text", True)  # words not all known (RL01's read)
-                or not any(u.get("text") for u in truth.get("utterances", ()))
+            if not re.search(match, call_id) or (
+                worded
+                and (
+                    not truth.get("score_text", True)  # words not all known (RL01's read)
+                    or not any(u.get("text") for u in truth.get("utterances", ()))
+                )
             ):
                 continue
             with decode(path) as audio:

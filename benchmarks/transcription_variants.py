@@ -26,10 +26,16 @@ A prompt (``--family prompt``): no prompt (today's), or a sentence in simplified
 Whisper's initial prompt, a common way to keep its Mandarin in one script (it sometimes writes
 traditional characters, and words with them: 燕窩 where a simplified decode wrote 宴窝).
 
+Windows (``--family windows``): faster-whisper's sequential decoding of the joined speech (its
+30 s window moved on by the timestamps it decoded; callqa's until session 13), or the joined speech
+cut at the joins of its pieces into windows of at most 29.5 s, decoded in batches of 1, 4
+(today's) or 8 windows (``[model] window_batch``). ``--all`` also times the recordings without
+reference words (L001 and RL01, the real recordings of a call's length).
+
 Whisper's temperature fallback samples, so per-recording errors are printed to tell a change from noise.
 
     .venv/bin/python benchmarks/transcription_variants.py data/eval/real_conversations data/eval/corpus-mono \\
-        --match ulaw8k [--family fallback|loops|prompt] [--variant "0 only"] [--rounds 1]
+        --match ulaw8k [--family fallback|loops|prompt|windows] [--variant "0 only"] [--rounds 1] [--all]
 """
 
 from __future__ import annotations
@@ -56,6 +62,12 @@ LOOPS = {  # compression ratio above which a window is decoded again at the next
 PROMPTS = {
     "no prompt": "",
     "simplified prompt": "以下是普通话的句子。",
+}
+WINDOWS = {  # windows of joined speech decoded at once; 0: faster-whisper's sequential decoding
+    "sequential": 0,
+    "windows, batch 1": 1,
+    "windows, batch 4": 4,
+    "windows, batch 8": 8,
 }
 FALLBACK = {
     "0 to 1.0": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
@@ -94,7 +106,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shares", type=Path, nargs="+")
-    parser.add_argument("--family", choices=("pieces", "fallback", "loops", "prompt"), default="pieces")
+    parser.add_argument(
+        "--family", choices=("pieces", "fallback", "loops", "prompt", "windows"), default="pieces"
+    )
     parser.add_argument(
         "--match", default="", help="only recordings whose call id matches this regular expression"
     )
@@ -107,10 +121,13 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=2, choices=range(1, 11), help="runs of each variant (1-10)"
     )
+    parser.add_argument(
+        "--all", action="store_true", help="also time the recordings that have no reference words"
+    )
     args = parser.parse_args()
     cfg = Config()
     transcriber = Models.load(cfg).transcriber
-    recordings = worded_mono_recordings(args.shares, cfg.speech, args.match)
+    recordings = worded_mono_recordings(args.shares, cfg.speech, args.match, worded=not args.all)
     base = transcriber._options
     prompts = {}  # variant -> Whisper's initial prompt
     if args.family == "pieces":
@@ -123,13 +140,19 @@ def main() -> None:
         prompts = PROMPTS
     elif args.family == "fallback":
         variants = [
-            (f"{name} ({r})", 0.0, 0.0, replace(base, temperatures=t))
+            (f"{name} ({r})", 0.0, 0.0, replace(base, temperatures=t, window_batch=0))
             for r in "abcdefghij"[: args.rounds]
             for name, t in FALLBACK.items()
         ]
+    elif args.family == "windows":
+        variants = [
+            (f"{name} ({r})", 0.0, 0.0, replace(base, window_batch=n))
+            for r in "abcdefghij"[: args.rounds]
+            for name, n in WINDOWS.items()
+        ]
     else:
         variants = [
-            (f"{name} ({r})", 0.0, 0.0, replace(base, compression_ratio_threshold=c))
+            (f"{name} ({r})", 0.0, 0.0, replace(base, compression_ratio_threshold=c, window_batch=0))
             for r in "abcdefghij"[: args.rounds]
             for name, c in LOOPS.items()
         ]
@@ -147,11 +170,18 @@ def main() -> None:
             pieces = widen(regions, len(samples) / SAMPLE_RATE, join, pad)
             segments = transcriber.transcribe([samples], [Piece(0, a, b) for a, b in pieces])
             words = sorted((w for s in segments if not s.suspicious for w in s.words), key=lambda w: w.start)
+            if not any(u.get("text") for u in truth.get("utterances", ())) or not truth.get(
+                "score_text", True
+            ):
+                per_call.append(f"{call_id} (timed only)")
+                continue
             e, n = char_errors(scoring_text(truth_text(truth)), scoring_text("".join(w.text for w in words)))
             errors, chars = errors + e, chars + n
             per_call.append(f"{call_id} {e}")
         seconds = time.perf_counter() - tick
-        print(f"{name:24s} CER {errors / chars:.4f} over {len(recordings)} recordings ({seconds:.0f} s)")
+        print(
+            f"{name:24s} CER {errors / max(chars, 1):.4f} over {len(recordings)} recordings ({seconds:.1f} s)"
+        )
         print("        " + ", ".join(per_call), flush=True)
 
 

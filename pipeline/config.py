@@ -37,6 +37,12 @@ class ModelConfig:
     domain_terms: tuple[str, ...] = ()
     # Speech joined into one decoding pass at most: bounds memory on hour-long calls.
     max_batch_s: float = 240.0
+    # The joined speech is cut at the joins of its pieces into windows of at most Whisper's 30 s,
+    # and this many windows are decoded at once (faster-whisper's BatchedInferencePipeline). 0:
+    # faster-whisper's sequential decoding of the joined speech, which moves its 30 s window on by
+    # the timestamps it decoded, so windows overlap and cut speech anywhere (callqa's way until
+    # session 13; docs/measurements.md).
+    window_batch: int = 4
     # Decoding temperatures: a segment that fails the log-probability check at one is decoded again
     # at the next, by sampling. Only 0 (beam search, no fallback): the same words on every run of
     # a recording, with the CER of faster-whisper's ladder (0, 0.2 ... 1.0) now that callqa cuts
@@ -52,6 +58,14 @@ class ModelConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "temperatures", tuple(float(t) for t in self.temperatures))
         object.__setattr__(self, "domain_terms", tuple(self.domain_terms))
+        if self.window_batch < 0:
+            raise ValueError(f"model.window_batch must be 0 or more, not {self.window_batch}")
+        # Batched decoding has no fallback: it decodes every window once, at the first temperature.
+        if self.window_batch and (len(self.temperatures) > 1 or self.compression_ratio_threshold is not None):
+            raise ValueError(
+                "model.temperatures with more than one temperature, and model.compression_ratio_threshold, "
+                "need model.window_batch = 0 (windows decoded in a batch are decoded once, at the first temperature)"
+            )
 
 
 @dataclass(frozen=True)

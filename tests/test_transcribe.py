@@ -145,10 +145,19 @@ class _SkippingWhisper:
         self.calls.append(len(speech) / 16000)
         self.options = options
         word = NS(word="好", start=0.1, end=0.5, probability=0.9)
-        return [NS(words=[word], avg_logprob=-0.2, no_speech_prob=0.1, compression_ratio=1.2)], None
+        segment = NS(
+            words=[word], text="好", seek=0, avg_logprob=-0.2, no_speech_prob=0.1, compression_ratio=1.2
+        )
+        return [segment], None
 
 
-def test_speech_whisper_skipped_is_transcribed_again():
+@pytest.fixture
+def batched_is_the_model(monkeypatch):
+    """faster-whisper's BatchedInferencePipeline replaced by the (fake) model it wraps."""
+    monkeypatch.setattr("faster_whisper.BatchedInferencePipeline", lambda model: model)
+
+
+def test_speech_whisper_skipped_is_transcribed_again(batched_is_the_model):
     from pipeline.config import ModelConfig
     from pipeline.transcribe import WhisperTranscriber, unheard_pieces
 
@@ -160,6 +169,10 @@ def test_speech_whisper_skipped_is_transcribed_again():
     # First pass: one word, in the first piece; the 3 s caller piece had none: a second pass on it
     # alone (the 0.5 s piece is too short to count as missed speech).
     assert transcriber._model.calls == [5.5, 3.0]
+    # Each pass one window of joined speech, in a batch of windows, with timestamps.
+    assert transcriber._model.options["clip_timestamps"] == [{"start": 0.0, "end": 3.0}]
+    assert transcriber._model.options["batch_size"] == 4
+    assert transcriber._model.options["without_timestamps"] is False
     assert [(ch, w.start) for s in segments for w, ch in zip(s.words, s.channels, strict=True)] == [
         (0, 1.1),
         (1, 4.1),
@@ -168,23 +181,21 @@ def test_speech_whisper_skipped_is_transcribed_again():
 
 
 def test_a_decoding_loop_is_cut_by_callqa_not_decoded_again_at_every_temperature():
-    from dataclasses import replace
-
     from pipeline.config import ModelConfig
     from pipeline.transcribe import WhisperTranscriber
 
     transcriber = object.__new__(WhisperTranscriber)
-    transcriber._model, transcriber._options, transcriber._vocabulary = _SkippingWhisper(), ModelConfig(), ""
+    sequential = ModelConfig(window_batch=0)  # faster-whisper's sequential decoding, which can fall back
+    transcriber._model, transcriber._options, transcriber._vocabulary = _SkippingWhisper(), sequential, ""
     transcriber.transcribe([np.zeros(16000 * 5, np.float32)], [Piece(0, 1.0, 3.0)])
     assert transcriber._model.options["compression_ratio_threshold"] is None
-    transcriber._options = replace(ModelConfig(), compression_ratio_threshold=2.4)  # faster-whisper's way
+    # faster-whisper's way: decode the window again at the next temperature
+    transcriber._options = ModelConfig(window_batch=0, compression_ratio_threshold=2.4)
     transcriber.transcribe([np.zeros(16000 * 5, np.float32)], [Piece(0, 1.0, 3.0)])
     assert transcriber._model.options["compression_ratio_threshold"] == 2.4
 
 
-def test_whisper_decodes_without_sampling_by_default_so_a_rerun_gives_the_same_words():
-    from dataclasses import replace
-
+def test_whisper_decodes_without_sampling_by_default_so_a_rerun_gives_the_same_words(batched_is_the_model):
     from pipeline.config import ModelConfig
     from pipeline.transcribe import WhisperTranscriber
 
@@ -192,9 +203,72 @@ def test_whisper_decodes_without_sampling_by_default_so_a_rerun_gives_the_same_w
     transcriber._model, transcriber._options, transcriber._vocabulary = _SkippingWhisper(), ModelConfig(), ""
     transcriber.transcribe([np.zeros(16000 * 5, np.float32)], [Piece(0, 1.0, 3.0)])
     assert transcriber._model.options["temperature"] == [0.0]
-    transcriber._options = replace(ModelConfig(), temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
+    ladder = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    transcriber._options = ModelConfig(window_batch=0, temperatures=ladder)
     transcriber.transcribe([np.zeros(16000 * 5, np.float32)], [Piece(0, 1.0, 3.0)])
-    assert transcriber._model.options["temperature"] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]  # configurable
+    assert transcriber._model.options["temperature"] == list(ladder)  # configurable, decoding sequentially
+
+
+def test_a_fallback_with_batched_windows_is_refused_not_silently_dropped():
+    from pipeline.config import ModelConfig
+
+    with pytest.raises(ValueError, match="window_batch = 0"):
+        ModelConfig(temperatures=(0.0, 0.2))
+    with pytest.raises(ValueError, match="window_batch = 0"):
+        ModelConfig(compression_ratio_threshold=2.4)
+    with pytest.raises(ValueError, match="0 or more"):
+        ModelConfig(window_batch=-1)
+
+
+def test_a_loop_across_the_segments_of_a_window_is_measured_over_the_whole_window():
+    from types import SimpleNamespace as NS
+
+    from pipeline.transcribe import window_compression_ratios
+
+    loop = "宣治出现交易几乎与了尘区"  # RC02 at 8 kHz: one segment a time, six times over
+    segments = [NS(seek=0, text=loop) for _ in range(6)] + [NS(seek=1500, text="一二线城市虽然也处于调整中")]
+    ratios = window_compression_ratios(segments)
+    # As faster-whisper's sequential decoding measures it: the loop is seen.
+    assert len(set(ratios[:6])) == 1 and ratios[0] > 2.4
+    assert ratios[6] < 2.4  # the next window is measured on its own
+
+
+def test_windows_of_joined_speech_are_cut_only_at_the_joins_of_pieces():
+    # Joined: 0-10, 10-25, 25-32, 32-62 (a piece longer than a window is a window of its own), 62-63.
+    timeline = SpeechTimeline(
+        [
+            Piece(0, 0.0, 10.0),
+            Piece(1, 12.0, 27.0),
+            Piece(0, 30.0, 37.0),
+            Piece(0, 40.0, 70.0),
+            Piece(1, 71.0, 72.0),
+        ]
+    )
+    assert timeline.windows(29.5) == [(0.0, 25.0), (25.0, 32.0), (32.0, 62.0), (62.0, 63.0)]
+    assert timeline.windows(40.0) == [(0.0, 32.0), (32.0, 63.0)]
+    assert SpeechTimeline([Piece(0, 1.0, 2.0)]).windows() == [(0.0, 1.0)]
+
+
+def test_a_piece_longer_than_a_window_is_cut_at_its_quietest_moment():
+    from pipeline.transcribe import split_long_pieces
+
+    rng = np.random.default_rng(0)
+    channel = (0.1 * rng.standard_normal(16000 * 70)).astype(np.float32)
+    channel[int(27.0 * 16000) : int(27.2 * 16000)] *= 0.01  # a breath 26 s into the piece
+    channel[int(53.0 * 16000) : int(53.1 * 16000)] = 0.0  # and another 26 s after it
+    parts = split_long_pieces([channel], [Piece(0, 1.0, 65.0), Piece(0, 66.0, 69.0)], max_s=29.5)
+    # Cut in the breaths.
+    assert parts[0].start == 1.0 and 27.0 <= parts[1].start <= 27.2 and 53.0 <= parts[2].start <= 53.1
+    assert [(p.end, p.channel) for p in parts] == [
+        (parts[1].start, 0),
+        (parts[2].start, 0),
+        (65.0, 0),
+        (69.0, 0),
+    ]
+    assert all(p.end - p.start <= 29.5 for p in parts)
+    # Without a pause the cut still falls within the window's last seconds: no part is too long.
+    parts = split_long_pieces([np.ones(16000 * 100, np.float32)], [Piece(0, 0.0, 100.0)], max_s=29.5)
+    assert len(parts) == 4 and all(24.4 <= p.end - p.start <= 29.5 for p in parts[:-1])
 
 
 def test_a_stretch_of_a_piece_whisper_skipped_is_found_for_a_second_pass():

@@ -1,6 +1,10 @@
 """Real human Mandarin (AISHELL-1 test clips, TTS prompts, an ASR example, a phone recording and a
 two-minute read) fetched from pinned registry packages."""
 
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from pipeline.config import Config
@@ -12,8 +16,13 @@ from pipeline.scan import scan_share
 pytestmark = pytest.mark.integration
 
 
-def test_real_speech_is_transcribed_close_to_its_reference(tmp_path):
-    share = build_share(tmp_path / "real")
+@pytest.fixture(scope="module")
+def real_share(tmp_path_factory) -> Path:
+    return build_share(tmp_path_factory.mktemp("real") / "real")
+
+
+def test_real_speech_is_transcribed_close_to_its_reference(real_share):
+    share = real_share
     truths = {t["call_id"]: t for t in load_truth(share / "truth")}
     cfg = Config()
     models = Models.load(cfg)
@@ -36,3 +45,38 @@ def test_real_speech_is_transcribed_close_to_its_reference(tmp_path):
     # the first 3, docs/measurements.md), 0.13 over the 6 (session 12, 出师表 added);
     # the margin is one badly heard word per clip.
     assert edits / length < 0.25, transcripts
+
+
+def test_a_long_real_read_in_batched_windows_reads_as_in_one_sequential_decode(real_share):
+    """The two-minute read (five windows of joined speech, one batch of four and one more) through
+    the real model both ways: the same words, at the same times in the recording."""
+    from pipeline.audio import decode
+    from pipeline.speech import speech_regions
+    from pipeline.transcribe import Piece, SpeechTimeline, WhisperTranscriber
+
+    cfg = Config()
+    with decode(real_share / "recordings" / "L001.wav") as audio:
+        samples = np.asarray(audio.mono()[0 : audio.n_samples], dtype=np.float32)
+    pieces = [Piece(0, a, b) for a, b in speech_regions(samples, cfg.speech)]
+    assert len(SpeechTimeline(pieces).windows()) >= 4
+    words = {}
+    for batch in (0, 4):
+        transcriber = WhisperTranscriber(cfg.whisper_dir, replace(cfg.model, window_batch=batch))
+        segments = transcriber.transcribe([samples], pieces)
+        words[batch] = sorted(
+            (w for s in segments if not s.suspicious for w in s.words), key=lambda w: w.start
+        )
+    texts = {batch: scoring_text("".join(w.text for w in ws)) for batch, ws in words.items()}
+    edits, length = char_errors(texts[0], texts[4])
+    assert length > 400 and edits / length < 0.15, texts
+    # Every window's words land where they were said: each batched word's time is that of the
+    # same word decoded sequentially (the nearest one written alike), within word-time noise.
+    shifts = [
+        min((abs(w.start - v.start) for v in words[0] if v.text == w.text), default=None) for w in words[4]
+    ]
+    shifts = [s for s in shifts if s is not None]
+    assert (
+        len(shifts) > 0.8 * len(words[4])
+        and float(np.median(shifts)) < 0.1
+        and np.mean(np.array(shifts) < 1.0) > 0.9
+    )
