@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from pipeline.records import CallMetrics, Turn, Utterance
-from pipeline.text import han_count
+from pipeline.text import spoken_count
 
 Interval = tuple[float, float]
 
@@ -52,7 +52,7 @@ def call_metrics(
         started_by["agent" if began["agent"] > began["caller"] else "caller"] += end - start
     agent_speech = [u for u in utterances if u.role == "agent" and u.scorable]
     agent_seconds = sum(u.end - u.start for u in agent_speech)
-    agent_chars = sum(han_count(u.text) for u in agent_speech)
+    agent_chars = sum(spoken_count(u.text) for u in agent_speech)
     return CallMetrics(
         call_id=call_id,
         agent_id=agent_id,

@@ -112,3 +112,14 @@ def for_cer(text: str) -> str:
 
 def han_count(text: str) -> int:
     return len(_HAN.findall(text))
+
+
+_DIGIT = re.compile(r"[0-9０-９]")
+
+
+def spoken_count(text: str) -> int:
+    """Syllables said, as a speaking rate counts them: Han characters, and a digit for each one
+    Whisper writes in Arabic numerals (十二点 comes out as 12点 in one decode and as 十二点 in the
+    next; a rate of Han characters alone then moved with how the number was written, E004's
+    agent 5.5 -> 5.4 字/秒, under the pace threshold)."""
+    return han_count(text) + len(_DIGIT.findall(text))

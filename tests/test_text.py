@@ -23,6 +23,13 @@ def test_han_count_ignores_digits_and_punctuation():
     assert han_count("下午2点，上门。") == 5
 
 
+def test_spoken_count_counts_a_number_alike_in_digits_and_in_characters():
+    from pipeline.text import spoken_count
+
+    assert spoken_count("中午12点到两点") == spoken_count("中午十二点到两点") == 8
+    assert spoken_count("下午2点，上门。") == 6  # punctuation is not said
+
+
 @pytest.mark.parametrize(
     ("written", "normal"),
     [

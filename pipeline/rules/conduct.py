@@ -7,7 +7,7 @@ import itertools
 from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
 from pipeline.rules.greeting import HANDOVER_GAP_S
-from pipeline.text import for_scoring, han_count
+from pipeline.text import for_scoring, han_count, spoken_count
 
 VERSION = "1"
 
@@ -78,8 +78,9 @@ def closing_given_away(ctx: CallContext) -> bool:
 
 
 def chars_per_second(u: Utterance) -> float:
+    """Speaking rate in 字/秒: syllables said (numbers in digits counted as said) a second."""
     seconds = u.end - u.start
-    return han_count(u.text) / seconds if seconds > 0 else 0.0
+    return spoken_count(u.text) / seconds if seconds > 0 else 0.0
 
 
 def pace_fast(ctx: CallContext) -> list[Event]:
@@ -97,7 +98,7 @@ def pace_fast(ctx: CallContext) -> list[Event]:
             severity="minor",
         )
         for u in ctx.by_role("agent")
-        if han_count(u.text) >= cfg.pace_min_chars and chars_per_second(u) > cfg.pace_fast_chars_per_s
+        if spoken_count(u.text) >= cfg.pace_min_chars and chars_per_second(u) > cfg.pace_fast_chars_per_s
     ]
 
 

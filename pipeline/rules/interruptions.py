@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pipeline.records import Event, Turn, Utterance
 from pipeline.rules import CallContext
 from pipeline.rules.conduct import chars_per_second
-from pipeline.text import han_count
+from pipeline.text import han_count, spoken_count
 
 VERSION = "1"
 
@@ -121,7 +121,7 @@ def interruption_rules(ctx: CallContext) -> list[Event]:
     for o in by_agent:
         turn = o.newcomer
         if (
-            han_count(turn.text) >= cfg.impatient_min_chars
+            spoken_count(turn.text) >= cfg.impatient_min_chars
             and chars_per_second(turn) >= cfg.impatient_min_chars_per_s
         ):
             events.append(

@@ -48,6 +48,12 @@ def test_fast_agent_turns_only(lexicon):
     assert ids(pace_fast(ctx([fast, normal, short, caller], lexicon))) == ["pace.fast"]
 
 
+def test_a_fast_turn_is_fast_however_whisper_writes_its_numbers(lexicon):
+    # E004's agent: 12点 in one decode, 十二点 in another; both 5.5 字/秒 and more.
+    for text in ("早上八点以前和中午十二点到两点都不能施工", "早上八点以前和中午12点到两点都不能施工"):
+        assert ids(pace_fast(ctx([utt("agent", 0, 3.4, text)], lexicon))) == ["pace.fast"], text
+
+
 def test_hold_with_notice_and_apology_is_fine(lexicon):
     calls = [
         utt("agent", 1, 3, "好的，请您稍等，我帮您查一下。"),
