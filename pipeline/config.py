@@ -37,12 +37,13 @@ class ModelConfig:
     domain_terms: tuple[str, ...] = ()
     # Speech joined into one decoding pass at most: bounds memory on hour-long calls.
     max_batch_s: float = 240.0
-    # The joined speech is cut at the joins of its pieces into windows of at most Whisper's 30 s,
-    # and this many windows are decoded at once (faster-whisper's BatchedInferencePipeline). 0:
-    # faster-whisper's sequential decoding of the joined speech, which moves its 30 s window on by
-    # the timestamps it decoded, so windows overlap and cut speech anywhere (callqa's way until
-    # session 13; docs/measurements.md).
-    window_batch: int = 4
+    # 0 (the default): faster-whisper's sequential decoding of the joined speech, which moves its
+    # 30 s window on by the timestamps it decoded, so speech a window skipped is heard again in
+    # the next. N: the joined speech cut at the joins of its pieces into windows of at most 30 s,
+    # N decoded at once (faster-whisper's BatchedInferencePipeline): at 4, 0.87-0.89x the
+    # transcription time on 2 CPU cores, but a window's skipped speech is lost, and CER on 8 kHz
+    # mono rose 0.164 -> 0.173 (docs/measurements.md, session 13). For throughput, or a GPU.
+    window_batch: int = 0
     # Decoding temperatures: a segment that fails the log-probability check at one is decoded again
     # at the next, by sampling. Only 0 (beam search, no fallback): the same words on every run of
     # a recording, with the CER of faster-whisper's ladder (0, 0.2 ... 1.0) now that callqa cuts

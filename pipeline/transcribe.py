@@ -244,6 +244,25 @@ def window_compression_ratios(segments: Sequence) -> list[float]:
     return [ratios[seg.seek] for seg in segments]
 
 
+def without_repeated_segments(segments: Sequence, ratios: Sequence[float]) -> list[tuple]:
+    """(segment, its window's compression ratio) less the repetitions of a decoding loop that
+    repeats a whole segment: in a window whose text compresses like a loop, a segment saying
+    what the one before it said is dropped, and the first is kept to be flagged (as
+    ``AsrSegment.without_loop`` keeps a loop's first instance). Over RC02's skipped speech at
+    8 kHz the second pass wrote one 12-character phrase as six segments (two when the window was
+    decoded sequentially), every copy an insertion in the stored text. A repeat in a window that
+    reads as speech (好的。 好的。) stays."""
+    out: list[tuple] = []
+    for seg, ratio in zip(segments, ratios, strict=True):
+        if out and ratio > _MAX_COMPRESSION:
+            previous = out[-1][0]
+            text = for_scoring(seg.text)
+            if previous.seek == seg.seek and text and text == for_scoring(previous.text):
+                continue
+        out.append((seg, ratio))
+    return out
+
+
 class Transcriber(Protocol):
     model_id: str
 
@@ -327,11 +346,9 @@ class WhisperTranscriber:
                 **options,
             )
         segments = list(segments)
-        ratios = [s.compression_ratio for s in segments]
-        if batched:
-            ratios = window_compression_ratios(segments)
+        ratios = window_compression_ratios(segments) if batched else [s.compression_ratio for s in segments]
         out = []
-        for seg, ratio in zip(segments, ratios, strict=True):
+        for seg, ratio in without_repeated_segments(segments, ratios):
             words, channels_of = [], []
             for w in seg.words or ():
                 channel, start, end = timeline.original(w.start, w.end)

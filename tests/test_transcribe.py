@@ -162,7 +162,8 @@ def test_speech_whisper_skipped_is_transcribed_again(batched_is_the_model):
     from pipeline.transcribe import WhisperTranscriber, unheard_pieces
 
     transcriber = object.__new__(WhisperTranscriber)
-    transcriber._model, transcriber._options, transcriber._vocabulary = _SkippingWhisper(), ModelConfig(), ""
+    batched = ModelConfig(window_batch=4)
+    transcriber._model, transcriber._options, transcriber._vocabulary = _SkippingWhisper(), batched, ""
     channels = [np.zeros(16000 * 20, np.float32), np.zeros(16000 * 20, np.float32)]
     pieces = [Piece(0, 1.0, 3.0), Piece(1, 4.0, 7.0), Piece(0, 8.0, 8.5)]
     segments = transcriber.transcribe(channels, pieces)
@@ -213,9 +214,10 @@ def test_a_fallback_with_batched_windows_is_refused_not_silently_dropped():
     from pipeline.config import ModelConfig
 
     with pytest.raises(ValueError, match="window_batch = 0"):
-        ModelConfig(temperatures=(0.0, 0.2))
+        ModelConfig(window_batch=4, temperatures=(0.0, 0.2))
     with pytest.raises(ValueError, match="window_batch = 0"):
-        ModelConfig(compression_ratio_threshold=2.4)
+        ModelConfig(window_batch=4, compression_ratio_threshold=2.4)
+    assert ModelConfig(temperatures=(0.0, 0.2)).window_batch == 0  # sequential decoding falls back
     with pytest.raises(ValueError, match="0 or more"):
         ModelConfig(window_batch=-1)
 
@@ -231,6 +233,18 @@ def test_a_loop_across_the_segments_of_a_window_is_measured_over_the_whole_windo
     # As faster-whisper's sequential decoding measures it: the loop is seen.
     assert len(set(ratios[:6])) == 1 and ratios[0] > 2.4
     assert ratios[6] < 2.4  # the next window is measured on its own
+
+
+def test_a_segment_said_over_and_over_in_a_looping_window_is_kept_once():
+    from types import SimpleNamespace as NS
+
+    from pipeline.transcribe import window_compression_ratios, without_repeated_segments
+
+    loop = [NS(seek=0, text="宣治出现交易几乎与了尘区") for _ in range(6)]
+    speech = [NS(seek=1500, text="好的。"), NS(seek=1500, text="好的。"), NS(seek=1500, text="您说。")]
+    segments = loop + speech
+    kept = [seg for seg, _ in without_repeated_segments(segments, window_compression_ratios(segments))]
+    assert kept == [loop[0], *speech]  # the loop once (to be flagged); a real 好的 twice stays
 
 
 def test_windows_of_joined_speech_are_cut_only_at_the_joins_of_pieces():
