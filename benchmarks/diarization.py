@@ -69,6 +69,12 @@ def mono_recordings(share: Path):
             yield f"{share.name}/{kind}", call_id, share / row["path"], truth
 
 
+def has_scored_words(truth: dict) -> bool:
+    """Whether a truth's words are known and scored (not pyannote's English sample, nor RL01's
+    read, whose words are not all known)."""
+    return bool(truth.get("score_text", True)) and any(u.get("text") for u in truth.get("utterances", ()))
+
+
 def worded_mono_recordings(shares: list[Path], speech, match: str = "", worded: bool = True):
     """(call id, 16 kHz samples, speech regions, truth) of every mono recording of ``shares``
     whose truth has words to score (pyannote's English sample has none; every one if not
@@ -82,13 +88,7 @@ def worded_mono_recordings(shares: list[Path], speech, match: str = "", worded: 
     for share in shares:
         for _, call_id, path, truth in mono_recordings(share):
             truth = truth or {}
-            if not re.search(match, call_id) or (
-                worded
-                and (
-                    not truth.get("score_text", True)  # words not all known (RL01's read)
-                    or not any(u.get("text") for u in truth.get("utterances", ()))
-                )
-            ):
+            if not re.search(match, call_id) or (worded and not has_scored_words(truth)):
                 continue
             with decode(path) as audio:
                 samples = np.asarray(audio.mono()[0 : audio.n_samples], dtype=np.float32)

@@ -100,46 +100,35 @@ def main() -> None:
                 errors[side][kind][0] += e
                 errors[side][kind][1] += n
 
-    def per_channel(ref) -> str | dict[str, str]:
-        with decode(ref.path) as audio:
-            texts = [
-                "".join(
-                    s.text
-                    for s in whisper.transcribe(
-                        channel,
-                        language="zh",
-                        beam_size=cfg.model.beam_size,
-                        condition_on_previous_text=False,
-                        vad_filter=True,
-                    )[0]
-                )
-                for channel in audio.samples
-            ]
-        if len(texts) == 1:
-            return texts[0]
-        agent = 1 if ref.layout == "stereo-agent-right" else 0
-        return {"agent": texts[agent], "caller": texts[1 - agent]}
-
     from faster_whisper import BatchedInferencePipeline
 
     batch_size = cfg.model.window_batch or 4
 
-    def batched_per_channel(ref) -> str | dict[str, str]:
+    def sequential(channel) -> str:
+        segments, _ = whisper.transcribe(
+            channel,
+            language="zh",
+            beam_size=cfg.model.beam_size,
+            condition_on_previous_text=False,
+            vad_filter=True,
+        )
+        return "".join(s.text for s in segments)
+
+    def batched(channel) -> str:
+        segments, _ = BatchedInferencePipeline(whisper).transcribe(
+            channel,
+            language="zh",
+            beam_size=cfg.model.beam_size,
+            vad_filter=True,
+            batch_size=batch_size,
+            without_timestamps=False,
+        )
+        return "".join(s.text for s in segments)
+
+    def per_channel(ref, transcribe) -> str | dict[str, str]:
+        """Each channel of the decoded call through ``transcribe``: one text, or one per role."""
         with decode(ref.path) as audio:
-            texts = [
-                "".join(
-                    s.text
-                    for s in BatchedInferencePipeline(whisper).transcribe(
-                        channel,
-                        language="zh",
-                        beam_size=cfg.model.beam_size,
-                        vad_filter=True,
-                        batch_size=batch_size,
-                        without_timestamps=False,
-                    )[0]
-                )
-                for channel in audio.samples
-            ]
+            texts = [transcribe(channel) for channel in audio.samples]
         if len(texts) == 1:
             return texts[0]
         agent = 1 if ref.layout == "stereo-agent-right" else 0
@@ -149,11 +138,11 @@ def main() -> None:
     for _ in range(args.repeat):
         for ref in refs:
             t = time.perf_counter()
-            channels = per_channel(ref)
+            channels = per_channel(ref, sequential)
             score("plain per channel", ref.call_id, channels)
             plain_channels.append(time.perf_counter() - t)
             t = time.perf_counter()
-            score("plain batched per channel", ref.call_id, batched_per_channel(ref))
+            score("plain batched per channel", ref.call_id, per_channel(ref, batched))
             plain_batched.append(time.perf_counter() - t)
             t = time.perf_counter()
             segments, info = whisper.transcribe(ref.path, language="zh")

@@ -96,7 +96,7 @@ def widen(
 
 
 def main() -> None:
-    from diarization import worded_mono_recordings  # benchmarks/diarization.py
+    from diarization import has_scored_words, worded_mono_recordings  # benchmarks/diarization.py
 
     from pipeline.audio import SAMPLE_RATE
     from pipeline.config import Config
@@ -170,9 +170,7 @@ def main() -> None:
             pieces = widen(regions, len(samples) / SAMPLE_RATE, join, pad)
             segments = transcriber.transcribe([samples], [Piece(0, a, b) for a, b in pieces])
             words = sorted((w for s in segments if not s.suspicious for w in s.words), key=lambda w: w.start)
-            if not any(u.get("text") for u in truth.get("utterances", ())) or not truth.get(
-                "score_text", True
-            ):
+            if not has_scored_words(truth):
                 per_call.append(f"{call_id} (timed only)")
                 continue
             e, n = char_errors(scoring_text(truth_text(truth)), scoring_text("".join(w.text for w in words)))

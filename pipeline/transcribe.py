@@ -333,7 +333,7 @@ class WhisperTranscriber:
                 clip_timestamps=[{"start": a, "end": b} for a, b in timeline.windows()],
                 batch_size=self._options.window_batch,
                 # With timestamps: without them a window is one segment, and Whisper, decoding
-                # text only, drops whole sentences (real conversations: CER 0.22 -> 0.40).
+                # text only, drops whole sentences (22 real recordings: CER 0.22 -> 0.49).
                 without_timestamps=False,
                 **options,
             )
