@@ -83,6 +83,11 @@ def classify_overlaps(ctx: CallContext) -> list[Overlap]:
         if other is None or other[0] >= b.start:
             continue
         before = [a for a in speech if a.role == other_role and a.start < b.start]
+        if not before:
+            # The other party's speech there is only a turn (no words, or words flagged as
+            # doubtful): nothing it said can be named as cut off (real voices, stereo: the
+            # agent's first sentence flagged, the caller's reply 0.6 s into its end).
+            continue
         a = max(before, key=lambda a: a.start)
         keeps_floor = b.end - b.start <= cfg.backchannel_max_s and other[1] - b.end >= cfg.floor_gap_s
         if keeps_floor or backchannels.is_whole(b.text) or han_count(b.text) < cfg.interruption_min_chars:

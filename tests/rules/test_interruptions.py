@@ -150,3 +150,16 @@ def test_a_blip_of_the_other_voice_does_not_extend_its_floor(lexicon):
     # is one speaker's alone: such a blip right after the caller stopped is not the caller talking on.
     ctx = heard(lexicon, ("caller", 2.0, 14.0), ("agent", 13.6, 24.0), ("caller", 14.5, 14.8))
     assert [o.kind for o in classify_overlaps(ctx)] == ["hand-over"]
+
+
+def test_a_reply_over_speech_without_words_names_no_one_as_cut_off(lexicon):
+    # Real voices on stereo (RC04): the agent's first sentence was flagged as doubtful, so only its
+    # turn says the agent was speaking when the caller started; the rules used to fail the call.
+    from pipeline.records import Turn
+
+    doubtful = utt("agent", 0.3, 4.56, "欢迎大家来体验达摩院推出的语音十别模型", flags=("hallucination",))
+    caller = utt("caller", 4.0, 13.8, "吃燕窝就选燕之屋本节目由二十六年专注高品质燕窝的燕之屋冠名播出")
+    turns = (Turn("ch0", "agent", 0.3, 4.56, 0), Turn("ch1", "caller", 4.0, 13.8, 1))
+    context = CallContext("T1", "A1", 20.0, (doubtful, caller), TRUSTED, lexicon, RulesConfig(), turns)
+    assert classify_overlaps(context) == []
+    assert interruption_rules(context) == []
