@@ -251,15 +251,36 @@ def without_repeated_segments(segments: Sequence, ratios: Sequence[float]) -> li
     ``AsrSegment.without_loop`` keeps a loop's first instance). Over RC02's skipped speech at
     8 kHz the second pass wrote one 12-character phrase as six segments (two when the window was
     decoded sequentially), every copy an insertion in the stored text. A repeat in a window that
-    reads as speech (好的。 好的。) stays."""
+    reads as speech (好的。 好的。) stays.
+
+    The segments of such a window before its loop set in (the first segment repeated, or with a
+    loop inside it) are measured on their own text, as the window would have been had it ended
+    there: real words are not flagged for a loop that followed them (real voices on stereo, RC04:
+    the agent's first sentence, then 语音十别模型 over and over, and the sentence was lost)."""
     out: list[tuple] = []
+    looping: set[int] = set()  # indices in ``out`` of the segments a copy of was dropped
     for seg, ratio in zip(segments, ratios, strict=True):
         if out and ratio > _MAX_COMPRESSION:
             previous = out[-1][0]
             text = for_scoring(seg.text)
             if previous.seek == seg.seek and text and text == for_scoring(previous.text):
+                looping.add(len(out) - 1)
                 continue
         out.append((seg, ratio))
+    windows: dict[int, list[int]] = {}
+    for i, (seg, ratio) in enumerate(out):
+        if ratio > _MAX_COMPRESSION:
+            windows.setdefault(seg.seek, []).append(i)
+    for members in windows.values():
+        start = next(
+            (k for k, i in enumerate(members) if i in looping or _loop(for_scoring(out[i][0].text))), 0
+        )
+        if start:
+            from faster_whisper.transcribe import get_compression_ratio
+
+            before = get_compression_ratio("".join(out[i][0].text for i in members[:start]))
+            for i in members[:start]:
+                out[i] = (out[i][0], before)
     return out
 
 

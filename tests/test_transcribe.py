@@ -247,6 +247,25 @@ def test_a_segment_said_over_and_over_in_a_looping_window_is_kept_once():
     assert kept == [loop[0], *speech]  # the loop once (to be flagged); a real 好的 twice stays
 
 
+def test_the_words_before_a_loop_in_their_window_are_measured_without_it():
+    from types import SimpleNamespace as NS
+
+    from pipeline.transcribe import window_compression_ratios, without_repeated_segments
+
+    # Real voices on stereo (RC04): the agent's sentence, then the end of it over and over.
+    sentence = NS(seek=0, text="欢迎大家来体验达摩院推出的语音十别模型")
+    loop = [NS(seek=0, text="语音十别模型") for _ in range(8)]
+    inner = NS(seek=0, text="好的" * 30)  # a loop inside one segment
+    later = NS(seek=1500, text="本节目由豆本豆豆奶特约播出")
+    for segments in ([sentence, *loop, later], [sentence, inner, later]):
+        kept = without_repeated_segments(segments, window_compression_ratios(segments))
+        assert [seg for seg, _ in kept] == [sentence, segments[1], later]
+        ratios = [ratio for _, ratio in kept]
+        assert ratios[0] < 2.4  # the sentence no longer flagged with the loop after it
+        assert ratios[1] > 2.4  # the loop still is
+        assert ratios[2] < 2.4
+
+
 def test_windows_of_joined_speech_are_cut_only_at_the_joins_of_pieces():
     # Joined: 0-10, 10-25, 25-32, 32-62 (a piece longer than a window is a window of its own), 62-63.
     timeline = SpeechTimeline(
