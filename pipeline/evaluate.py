@@ -12,6 +12,7 @@ call centre's own labelled calls can use):
   "variants": {"S001.mono": {"layout": "mono"}},   # optional: several recordings of one call
   "expected_flags": ["greeting.missing", "phrase.banned:傲慢"],   # rule_id or rule_id:category
   "score_text": true,                # optional; false: no reference words (who spoke when only)
+  "score_flags": true,               # optional; false: flags not labelled (who spoke when, words)
   "conduct_preset": "guide",         # optional: the reading of 急躁/独断专横 the flags follow
   "expected_flags_by_preset": {"strict": ["conduct.impatient"]},   # optional: those rules' flags
                                      # under another preset
@@ -377,7 +378,10 @@ def evaluate(
         # Without reference words (a conversation annotated for who spoke when only) neither the
         # text nor the flags, which depend on the words, can be scored.
         with_text = truth.get("score_text", True)
-        expected, preset_scored = expected_flags(truth, conduct_preset)
+        # Without labelled flags (real sentences mixed into a conversation, not a service call:
+        # nobody greets) the rules' flags are not scored either, only who spoke when and words.
+        with_flags = with_text and truth.get("score_flags", True)
+        expected, preset_scored = expected_flags(truth, conduct_preset) if with_flags else (set(), False)
         backchannels = truth_backchannels(truth, is_backchannel)
         for call_id, layout in _recordings(truth):
             if call_id not in calls.index:
@@ -399,13 +403,15 @@ def evaluate(
             who = diarization.add(layout, truth, who_spoke, calls.loc[call_id, "agent_speaker"], trusted)
             overlapped = overlap.add(layout, truth, who_spoke)
             overlap_words.add(layout, truth, hyp)
-            predicted = flags_by_call.get(call_id, set()) if with_text else set()
+            predicted = flags_by_call.get(call_id, set()) if with_flags else set()
             if not preset_scored:
                 predicted = {p for p in predicted if p.partition(":")[0] not in PRESET_RULES}
             false_alarms = backchannel_false_alarms(
-                events_by_call.get(call_id, events.iloc[0:0]), expected, backchannels
+                events_by_call.get(call_id, events.iloc[0:0]) if with_flags else events.iloc[0:0],
+                expected,
+                backchannels,
             )
-            listed = with_text and any(
+            listed = with_flags and any(
                 a.startswith(UNATTRIBUTED_BANNED) for a in _as_list(calls.loc[call_id, "abstentions"])
             )
             wanted = any(k.startswith("phrase.banned") for k in expected) and not any(

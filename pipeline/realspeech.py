@@ -8,10 +8,12 @@ Two shares:
 - ``build_share``: the single Mandarin clips, for the character error rate on real voices, and a
   two-minute read without its text (``LONG_CLIPS``), for the wall time at a call's length;
 - ``build_conversations``: who spoke when on real voices. The Mandarin clips of two real
-  speakers mixed into two-party mono conversations with known gaps and overlaps (16 kHz and
-  8 kHz G.711 µ-law); one of a call's length (RL01, kinds ``long-mono`` and
-  ``long-ulaw8k-mono``): the two-minute read cut at its pauses, one real caller between its
-  turns, words not scored; and pyannote.audio's own sample: 30 s of a real two-speaker
+  speakers laid out as two-party conversations with known gaps and overlaps, in the corpus's
+  four layouts: mixed into one channel (``mono``, 16 kHz; ``ulaw8k-mono``, 8 kHz G.711 µ-law)
+  and a party a channel (``stereo``, ``ulaw8k``: the agent on the left); one of a call's length
+  (RL01, kinds ``long-mono``, ``long-ulaw8k-mono``, ``long-stereo``, ``long-ulaw8k``): the
+  two-minute read cut at its pauses, one real caller between its turns, words not scored; and
+  pyannote.audio's own sample: 30 s of a real two-speaker
   conversation (English) with its overlaps annotated (``sample.rttm``). Its words are not scored.
 
     .venv/bin/python -m pipeline.realspeech data/eval/real_speech
@@ -308,19 +310,35 @@ def _extract(wheels: Path, package: str, prefix: str, member: str, sha256: str) 
     return data
 
 
+# Each layout the conversations are written in: (sample rate, codec, channels). Stereo puts the
+# agent on the left channel and the caller on the right, each party's clips alone on its channel.
+_FORMATS = {
+    "mono": (16000, "pcm_s16le", 1),
+    "ulaw8k-mono": (8000, "pcm_mulaw", 1),
+    "stereo": (16000, "pcm_s16le", 2),
+    "ulaw8k": (8000, "pcm_mulaw", 2),
+}
+
+
 def _write_wav(path: Path, samples, fmt: str) -> None:
-    """16 kHz PCM (``mono``) or 8 kHz G.711 µ-law (``ulaw8k-mono``), written by PyAV."""
+    """16 kHz PCM or 8 kHz G.711 µ-law (``_FORMATS``), mono (samples) or stereo (channels,
+    samples), written by PyAV."""
     import av
     import numpy as np
     from scipy.signal import resample_poly
 
-    rate, codec = (16000, "pcm_s16le") if fmt == "mono" else (8000, "pcm_mulaw")
+    rate, codec, channels = _FORMATS[fmt]
+    samples = np.atleast_2d(samples)
+    if samples.shape[0] != channels:
+        raise ValueError(f"{fmt} takes {channels} channel(s), not {samples.shape[0]}")
     if rate != 16000:
-        samples = resample_poly(samples, 1, 2)
-    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+        samples = resample_poly(samples, 1, 2, axis=1)
+    layout = "mono" if channels == 1 else "stereo"
+    # Interleaved: PyAV's packed s16 frame is one row of (sample, channel) pairs.
+    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).T.reshape(1, -1)
     with av.open(str(path), "w", format="wav") as container:
-        stream = container.add_stream(codec, rate=rate, layout="mono")
-        frame = av.AudioFrame.from_ndarray(pcm[None, :], format="s16", layout="mono")
+        stream = container.add_stream(codec, rate=rate, layout=layout)
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout=layout)
         frame.sample_rate = rate
         for packet in stream.encode(frame):
             container.mux(packet)
@@ -381,12 +399,12 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
             start = t if i == 0 else t + gap
             placed.append((role, clip, start))
             t = max(t, start + len(clips[clip]) / sr)
-        mix = np.zeros(int((t + 0.5) * sr), np.float32)
+        tracks = np.zeros((2, int((t + 0.5) * sr)), np.float32)  # the agent's, the caller's
         utterances = []
         for role, clip, start in placed:
             gain = 10 ** ((conv.caller_gain_db if role == "caller" else 0.0) / 20)
             a = int(start * sr)
-            mix[a : a + len(clips[clip])] += gain * clips[clip]
+            tracks[int(role == "caller"), a : a + len(clips[clip])] += gain * clips[clip]
             utterances.append(
                 {
                     "role": role,
@@ -395,15 +413,18 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
                     "text": texts[clip],
                 }
             )
+        mix = tracks.sum(axis=0)
         mix *= 0.9 / max(1e-6, float(np.abs(mix).max()))
+        tracks *= 0.9 / max(1e-6, float(np.abs(tracks).max()))
         variants = {}
-        for fmt in ("mono", "ulaw8k-mono"):
+        for fmt, (_, _, channels) in _FORMATS.items():
             kind = conv.kind_prefix + fmt
             call_id = f"{conv.call_id}.{kind}"
             rel = f"recordings/{call_id}.wav"
-            _write_wav(out / rel, mix, fmt)
-            variants[call_id] = {"layout": "mono", "format": kind, "audio": rel}
-            rows.append((rel, call_id, "real", "2026-11-01T09:00:00+08:00", "mono"))
+            _write_wav(out / rel, mix if channels == 1 else tracks, fmt)
+            layout = "mono" if channels == 1 else "stereo-agent-left"
+            variants[call_id] = {"layout": layout, "format": kind, "audio": rel}
+            rows.append((rel, call_id, "real", "2026-11-01T09:00:00+08:00", layout))
         truth = {
             "schema": "callqa.truth/1",
             "call_id": conv.call_id,
@@ -413,6 +434,10 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
             + ", ".join(sorted({c.split("#")[0] for _, c, _ in conv.lines}))
             + ") mixed into a conversation",
             "score_text": all(u["text"] for u in utterances),  # false: who spoke when only
+            # Sentences from corpora and adverts, not a service call: nobody greets or says
+            # goodbye, so the etiquette flags are not labelled (on stereo, where the roles are
+            # known, every rule applies and would count as a false alarm).
+            "score_flags": False,
             "expected_flags": [],
             "variants": variants,
             "utterances": utterances,
@@ -469,7 +494,9 @@ def main(argv: list[str] | None = None) -> None:
         "the real-voice conversations, from clips inside pinned registry packages.",
     )
     parser.add_argument("out", nargs="?", type=Path, help="the share to write")
-    parser.add_argument("--conversations", action="store_true", help="two-party mono conversations")
+    parser.add_argument(
+        "--conversations", action="store_true", help="two-party conversations, mono and stereo"
+    )
     args = parser.parse_args(argv)
     if args.conversations:
         print(build_conversations(args.out or Path("data/eval/real_conversations")))

@@ -58,6 +58,22 @@ def test_cer_and_flag_precision_recall(tmp_path):
     assert report["summary"]["agent_id_accuracy"] == 1.0
 
 
+def test_a_truth_without_labelled_flags_scores_its_words_and_no_flags(tmp_path):
+    # Real sentences laid out as a conversation on stereo: every etiquette rule applies and fires,
+    # but nobody labelled the flags, so none may count as a false alarm.
+    wh, tr = tmp_path / "wh", tmp_path / "truth"
+    tr.mkdir()
+    truth(tr, "R1", [("agent", "甚至出现交易几乎停滞的情况。")], [], fmt="stereo")
+    data = json.loads((tr / "R1.json").read_text())
+    (tr / "R1.json").write_text(json.dumps({**data, "score_flags": False}, ensure_ascii=False))
+    stored(wh, "R1", [("agent", "甚至出现交易几乎停止的情况")], ["greeting.missing", "closing.missing"])
+
+    report = evaluate(tr, wh)
+    assert report["cer"]["stereo"] == pytest.approx(1 / 13, abs=1e-4)
+    assert report["rules"] == {}
+    assert report["calls"][0]["predicted"] == [] and report["calls"][0]["expected"] == []
+
+
 def test_floor_flags_next_to_a_listeners_backchannel_are_counted_as_its_false_alarms(tmp_path):
     from pipeline.evaluate import backchannel_false_alarms, truth_backchannels
 

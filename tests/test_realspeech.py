@@ -2,6 +2,7 @@
 integration tests)."""
 
 import numpy as np
+import pytest
 
 from pipeline.realspeech import CLIPS, long_conversation, pauses_of, read_in_turns, speech_only
 
@@ -58,3 +59,24 @@ def test_speech_only_cuts_to_the_speech_and_levels_it():
     assert abs(len(clip) / RATE - 2.1) < 0.1
     rms = float(np.sqrt(np.mean(clip[int(0.1 * RATE) : -int(0.1 * RATE)] ** 2)))
     assert abs(20 * np.log10(rms) + 20) < 1.0
+
+
+def test_stereo_layouts_put_the_agent_left_and_the_caller_right(tmp_path):
+    from pipeline.audio import decode
+    from pipeline.realspeech import _write_wav
+
+    t = np.arange(16000) / 16000
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    tracks = np.stack(
+        [np.concatenate([tone, np.zeros_like(tone)]), np.concatenate([np.zeros_like(tone), tone])]
+    )
+    for fmt in ("stereo", "ulaw8k"):
+        _write_wav(tmp_path / f"{fmt}.wav", tracks, fmt)
+        with decode(tmp_path / f"{fmt}.wav") as audio:
+            assert audio.channels == 2
+            left, right = (np.asarray(channel[:], np.float32) for channel in audio.samples)
+        half = len(left) // 2
+        assert np.abs(left[:half]).max() > 0.4 and np.abs(left[half + 800 :]).max() < 0.01
+        assert np.abs(right[: half - 800]).max() < 0.01 and np.abs(right[half:]).max() > 0.4
+    with pytest.raises(ValueError, match="2 channel"):
+        _write_wav(tmp_path / "x.wav", tone, "stereo")
