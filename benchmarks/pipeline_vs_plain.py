@@ -22,7 +22,14 @@ Prints per-recording times, medians, the ratio of totals, callqa's per-stage bre
 callqa's transcription stage alone to plain (issue 3's target), and the CER of both against the
 truth files when the share has them, per recording kind.
 
+``--shifts 0 10 20 30 40`` runs every side on each recording with its first 0, 10 … 40 ms cut off
+(the same audio format written again): on short real recordings a cut 10 ms away turns Whisper's
+decode into another (RC02 at 8 kHz: 23 or 43 character errors from the same regions), so one run
+says little about which side is better. The CER is then over every shift, and each side's lowest
+and highest CER of one shift are printed beside it.
+
     .venv/bin/python benchmarks/pipeline_vs_plain.py [SHARE] [--repeat N] [--match "\\.stereo$"] [--per-recording]
+        [--shifts 0 10 20 30 40]
 """
 
 from __future__ import annotations
@@ -32,10 +39,27 @@ import re
 import statistics
 import sys
 import time
+from dataclasses import replace
+from itertools import product
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+def shifted(ref, ms: int, folder: Path):
+    """``ref`` with its recording's first ``ms`` milliseconds cut off, written into ``folder`` in the
+    recording's own format and sample encoding (a µ-law file stays µ-law, sample for sample)."""
+    if ms == 0:
+        return ref
+    import soundfile as sf
+
+    info = sf.info(ref.path)
+    samples, rate = sf.read(ref.path, dtype="int16", always_2d=True)
+    out = folder / f"{ms}ms" / Path(ref.path).name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(out, samples[rate * ms // 1000 :], rate, subtype=info.subtype, format=info.format)
+    return replace(ref, path=str(out))
 
 
 def main() -> None:
@@ -54,6 +78,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--match", default="", help="only recordings whose call id matches this regular expression"
+    )
+    parser.add_argument(
+        "--shifts",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="MS",
+        help="run each recording with its first MS milliseconds cut off, once per value (default: 0)",
     )
     args = parser.parse_args()
 
@@ -78,8 +110,13 @@ def main() -> None:
     kinds = recording_kinds(truth_dir) if truth_dir.is_dir() else {}
     # side -> recording kind -> [edits, reference characters]
     errors: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    # side -> call id -> edits in its last round
-    by_recording: dict[str, dict[str, int]] = defaultdict(dict)
+    # side -> call id -> edits in its last round, summed over the shifts
+    by_recording: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    # side -> shift -> recording kind -> [edits, reference characters]
+    by_shift: dict[str, dict[int, dict[str, list[int]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    )
+    shift = 0  # the shift of the recordings being scored
 
     def score(side: str, call_id: str, text: str | dict[str, str]) -> None:
         """CER of ``text`` against the truth; a dict scores each role's text against that role's
@@ -92,13 +129,13 @@ def main() -> None:
             if isinstance(text, dict)
             else [(truth_text(truths[call_id]), text)]
         )
-        by_recording[side][call_id] = 0
         for reference, hypothesis in pairs:
             e, n = char_errors(reference, scoring_text(hypothesis))
             by_recording[side][call_id] += e
             for kind in (kinds.get(call_id, "unknown"), "all"):
-                errors[side][kind][0] += e
-                errors[side][kind][1] += n
+                for tally in (errors[side][kind], by_shift[side][shift][kind]):
+                    tally[0] += e
+                    tally[1] += n
 
     from faster_whisper import BatchedInferencePipeline
 
@@ -134,9 +171,15 @@ def main() -> None:
         agent = 1 if ref.layout == "stereo-agent-right" else 0
         return {"agent": texts[agent], "caller": texts[1 - agent]}
 
+    import tempfile
+
     rows, stages, results, plain_same, plain_channels, plain_batched = [], {}, [], [], [], []
-    for _ in range(args.repeat):
-        for ref in refs:
+    shifted_dir = tempfile.TemporaryDirectory()
+    for round_ in range(args.repeat):
+        if round_ == args.repeat - 1:
+            by_recording.clear()
+        for shift, recording in product(args.shifts, refs):
+            ref = shifted(recording, shift, Path(shifted_dir.name))
             t = time.perf_counter()
             channels = per_channel(ref, sequential)
             score("plain per channel", ref.call_id, channels)
@@ -159,7 +202,8 @@ def main() -> None:
             results.append(result)
             for stage, seconds in result.timings.items():
                 stages[stage] = stages.get(stage, 0.0) + seconds
-            rows.append((ref.call_id, ref.layout, info.duration, plain, ours))
+            label = ref.call_id + (f"+{shift}ms" if shift else "")
+            rows.append((label, ref.layout, info.duration, plain, ours))
             score("plain", ref.call_id, plain_text)
             score("callqa", ref.call_id, "".join(u.text for u in result.utterances))
             if isinstance(channels, dict):  # the same per-role scoring as plain per channel
@@ -168,7 +212,7 @@ def main() -> None:
             else:
                 score("callqa by role", ref.call_id, "".join(u.text for u in result.utterances))
 
-    import tempfile
+    shifted_dir.cleanup()
 
     from pipeline.warehouse.scorecards import update_scorecards
     from pipeline.warehouse.store import store_calls
@@ -228,13 +272,29 @@ def main() -> None:
         f"timestamps): {batched_total:.1f} s; callqa / it: {ours_total / batched_total:.2f}"
     )
     if errors:
-        print("CER by recording kind:")
+        print(
+            "CER by recording kind"
+            + (f" over the shifts {args.shifts} ms" if len(args.shifts) > 1 else "")
+            + ":"
+        )
         for side, by_kind in errors.items():
             print(
                 f"  {side:24} " + ", ".join(f"{k} {e / n:.3f}" for k, (e, n) in sorted(by_kind.items()) if n)
             )
+        if len(args.shifts) > 1:
+            print("lowest - highest CER of one shift:")
+            for side, shifts in by_shift.items():
+                spans = []
+                for kind in sorted(errors[side]):
+                    rates = [t[kind][0] / t[kind][1] for t in shifts.values() if t[kind][1]]
+                    spans.append(f"{kind} {min(rates):.3f}-{max(rates):.3f}")
+                print(f"  {side:24} " + ", ".join(spans))
     if args.per_recording and by_recording:
-        print("character errors per recording (last round):")
+        print(
+            "character errors per recording (last round"
+            + (", summed over the shifts" if len(args.shifts) > 1 else "")
+            + "):"
+        )
         for side, edits in by_recording.items():
             print(f"  {side:24} " + ", ".join(f"{c} {e}" for c, e in edits.items()))
 
