@@ -156,6 +156,12 @@ _FLOOR_SUFFIXES = frozenset({"楼", "层", "座"})
 _STAFF_NUMBER_NEXT = ("客服", "话务", "坐席", "接线", "工作人员", "为您", "服务", "管家", "师傅")
 _STAFF_NUMBER_BEFORE = ("我是", "工号")
 _CHAINING_SUFFIXES = frozenset({"栋", "幢", "座", "号楼", "号院", "单元"})
+# A building word whose own number Whisper misheard as words (九栋一单元 heard as 酒冬意单元):
+# the room number right after it is still a room.
+_CHAINING_WORD = re.compile("|".join(sorted(_CHAINING_SUFFIXES, key=len, reverse=True)))
+# One character between a building and 单元 is the entrance's number, however it was heard
+# (三栋一单元 as ＊栋议单元, ＊栋阿单元, ＊栋耳单元 in the evaluation corpus).
+_MISHEARD_ENTRANCE = re.compile(r"(?:栋|幢|座|号楼)(?P<num>[^\s，,。、？！的这那个])单元")
 # A bare number is a room only when it is not a date, a time, money or a count.
 _NOT_ROOM_AFTER = rf"(?![{_DIGIT_CHARS}十百千年月日号点块元角分秒个次天岁周])"
 _ROOM_AFTER_BUILDING = re.compile(
@@ -186,8 +192,11 @@ def _unit_candidates(text: str) -> list[tuple[str, int, int]]:
         if not _unit_element_ok(text, m):
             continue
         out.append(("unit", *m.span("num")))
-        if m["suffix"] in _CHAINING_SUFFIXES and (room := _ROOM_AFTER_BUILDING.match(text, m.end())):
+    for m in _CHAINING_WORD.finditer(text):
+        if room := _ROOM_AFTER_BUILDING.match(text, m.end()):
             out.append(("unit", *room.span("room")))
+    for m in _MISHEARD_ENTRANCE.finditer(text):
+        out.append(("unit", *m.span("num")))
     for m in _ROOM_AFTER_CUE.finditer(text):
         out.append(("unit", *m.span("room")))
     for m in _HYPHEN_ADDRESS.finditer(text):
