@@ -141,6 +141,7 @@ def test_unit_numbers_are_masked_and_structural_words_kept(text, expected):
         "两房一厅",
         "贴了一层膜",
         "两层楼",
+        "请问您家是几栋几单元几号？",
     ],
 )
 def test_times_money_dates_and_staff_numbers_are_not_units(text):
