@@ -23,7 +23,7 @@ callqa's transcription stage alone to plain (issue 3's target), and the CER of b
 truth files when the share has them, per recording kind.
 
 ``--shifts 0 10 20 30 40`` runs every side on each recording with its first 0, 10 … 40 ms cut off
-(the same audio format written again): on short real recordings a cut 10 ms away turns Whisper's
+(the same audio format written again): on short real recordings a cut a few ms away turns Whisper's
 decode into another (RC02 at 8 kHz: 23 or 43 character errors from the same regions), so one run
 says little about which side is better. The CER is then over every shift, and each side's lowest
 and highest CER of one shift are printed beside it.
