@@ -406,10 +406,12 @@ def evaluate(
             predicted = flags_by_call.get(call_id, set()) if with_flags else set()
             if not preset_scored:
                 predicted = {p for p in predicted if p.partition(":")[0] not in PRESET_RULES}
-            false_alarms = backchannel_false_alarms(
-                events_by_call.get(call_id, events.iloc[0:0]) if with_flags else events.iloc[0:0],
-                expected,
-                backchannels,
+            false_alarms = (
+                backchannel_false_alarms(
+                    events_by_call.get(call_id, events.iloc[0:0]), expected, backchannels
+                )
+                if with_flags
+                else 0
             )
             listed = with_flags and any(
                 a.startswith(UNATTRIBUTED_BANNED) for a in _as_list(calls.loc[call_id, "abstentions"])

@@ -162,7 +162,10 @@ _CHAINING_WORD = re.compile("|".join(sorted(_CHAINING_SUFFIXES, key=len, reverse
 # One character between a building and 单元 is the entrance's number, however it was heard
 # (三栋一单元 as ＊栋议单元, ＊栋阿单元, ＊栋耳单元 in the evaluation corpus), unless it asks which
 # (几栋几单元).
-_MISHEARD_ENTRANCE = re.compile(r"(?:栋|幢|座|号楼)(?P<num>[^\s，,。、？！的这那个几哪])单元")
+_MISHEARD_ENTRANCE = re.compile(
+    "(?:" + "|".join(sorted(_CHAINING_SUFFIXES - {"单元"}, key=len, reverse=True)) + ")"
+    r"(?P<num>[^\s，,。、？！的这那个几哪])单元"
+)
 # A bare number is a room only when it is not a date, a time, money or a count.
 _NOT_ROOM_AFTER = rf"(?![{_DIGIT_CHARS}十百千年月日号点块元角分秒个次天岁周])"
 _ROOM_AFTER_BUILDING = re.compile(
