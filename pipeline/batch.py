@@ -253,6 +253,22 @@ class RunLock:
             self._file.close()  # closing releases the lock
             self._file = None
 
+    @staticmethod
+    def holder(warehouse: Path) -> str | None:
+        """Who holds the warehouse now ("pid N since ..."), or None when it is free. A look only:
+        the run itself still takes the lock."""
+        import fcntl
+
+        try:
+            with open(warehouse / ".callqa.lock") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return handle.read().strip() or "unknown"
+        except OSError:
+            pass
+        return None
+
 
 class ProgressReport:
     """Calls done of total, audio hours and ETA, one line per call on stderr (never the flow log)."""

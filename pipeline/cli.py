@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -122,14 +123,91 @@ def serve(
     warehouse: Annotated[Path | None, typer.Option(help="warehouse folder (default from config)")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Serve the nightly and weekly flows on their cron schedules (Prefect's local API by default)."""
-    from pipeline.flows import serve as serve_flows
+    """Run the nightly batch and the weekly report on their cron schedules until stopped.
+
+    Logs go to standard error (the journal under systemd); `callqa status` shows the last runs and
+    the next one."""
+    import logging
+
+    import pipeline.flows  # noqa: F401  (Prefect configures logging on import: first, not over ours)
+    from pipeline.schedule import ServeRefused
+    from pipeline.schedule import serve as serve_schedules
 
     cfg = _config(config)
-    console.print(
-        f"nightly: {cfg.schedule.nightly_cron}, weekly report: {cfg.schedule.weekly_cron} ({cfg.timezone}); Ctrl-C stops"
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
     )
-    serve_flows(cfg, warehouse or Path(cfg.warehouse), share or Path(cfg.schedule.share))
+    serve_log = logging.getLogger("callqa")
+    serve_log.addHandler(handler)
+    serve_log.setLevel(logging.INFO)
+    serve_log.propagate = False
+    try:
+        serve_schedules(cfg, warehouse or Path(cfg.warehouse), share or Path(cfg.schedule.share))
+    except ServeRefused as exc:
+        console.print(f"[red]callqa serve refused to start:[/red] {escape(str(exc))}")
+        raise typer.Exit(78) from exc  # EX_CONFIG
+
+
+@app.command()
+def status(
+    warehouse: Annotated[Path | None, typer.Option(help="warehouse folder (default from config)")] = None,
+    runs: Annotated[int, typer.Option(help="how many recent runs to list")] = 10,
+    config: ConfigOption = None,
+) -> None:
+    """The last runs (when, how started, calls processed and failed) and the next scheduled ones."""
+    from pipeline.schedule import ServeLock
+    from pipeline.warehouse.runlog import RunLog
+
+    cfg = _config(config)
+    wh = warehouse or Path(cfg.warehouse)
+    if not (wh / "runs.sqlite").exists():
+        console.print(f"no run recorded in {wh} yet")
+        raise typer.Exit(0)
+    with RunLog(wh) as runlog:
+        recent, schedules = runlog.recent(runs), runlog.schedules()
+    serving = ServeLock.running(wh)
+    console.print(f"callqa serve: {'running, ' + serving if serving else 'not running'}")
+    local = _local_time(cfg.timezone)
+    for s in schedules.values():
+        upcoming = f"next due {local(s.next_due)}" if serving else "next due when serve runs"
+        console.print(f"  {s.job}: cron '{s.cron}' ({s.timezone}), last due {local(s.last_due)}, {upcoming}")
+    table = Table("started", "took", "job", "trigger", "status", "done", "failed", title="recent runs")
+    for r in recent:
+        took = ""
+        if r.finished_at:
+            seconds = (datetime.fromisoformat(r.finished_at) - datetime.fromisoformat(r.started_at)).seconds
+            took = f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+        table.add_row(
+            local(r.started_at),
+            took,
+            r.job,
+            r.trigger,
+            r.status,
+            "" if r.processed is None else str(r.processed),
+            "" if r.failed is None else str(r.failed),
+        )
+    console.print(table)
+    for r in recent[:1]:
+        if (r.message and r.status != "ok") or r.failed:
+            console.print(f"last run: {escape(r.message or '')}")
+    last = next((r for r in recent if r.job == "nightly"), None)
+    if last is not None and last.status in ("failed", "interrupted", "locked"):
+        raise typer.Exit(1)  # for a monitoring check: the last nightly run did not complete
+
+
+def _local_time(timezone: str):
+    """ISO times as the centre reads them: its zone, to the second."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone)
+
+    def local(iso: str | None) -> str:
+        if not iso:
+            return "never"
+        return datetime.fromisoformat(iso).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    return local
 
 
 def _print_summary(summary: dict) -> None:

@@ -1,4 +1,5 @@
 """Prefect 3 flows. Prefect's local ephemeral API is the default: nothing to install or start.
+Their schedules are kept by ``pipeline.schedule`` (``callqa serve``), not by a Prefect server.
 
 One task per call (Prefect costs milliseconds per task run), never per segment. The task body is
 ``pipeline.batch.process_one``: the flows only arrange plain functions. Where the calls run is the
@@ -8,8 +9,10 @@ task runner's business: one process (default), N worker processes on this machin
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sqlite3
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -39,6 +42,7 @@ from pipeline.batch import (  # noqa: E402
     CallOutcome,
     ProgressReport,
     RunLock,
+    RunLocked,
     StoreBuffer,
     plan_run,
     process_one,
@@ -175,33 +179,77 @@ def task_runner(cfg: Config):
     return ThreadPoolTaskRunner(max_workers=1)
 
 
-def run_nightly(share: Path, warehouse: Path, cfg: Config, runner=None) -> dict:
-    """``callqa run``: the nightly flow once, on Prefect's local API unless PREFECT_API_URL is set."""
+class _Recorded:
+    """A run's row in the warehouse's run log. Best effort: a warehouse that cannot be written is
+    refused by the flow itself, in its own words, so the log's failure to write is not the error."""
+
+    def __init__(self, warehouse: Path, job: str, trigger: str, due: datetime | None) -> None:
+        from pipeline.warehouse.runlog import RunLog
+        from pipeline.warehouse.store import WarehouseWriteError
+
+        self._errors = (WarehouseWriteError, sqlite3.Error)
+        self._log, self._id = None, None
+        try:
+            self._log = RunLog(warehouse)
+            self._id = self._log.start(job, trigger, due.isoformat() if due else None)
+        except self._errors:
+            self.close()
+
+    def finish(self, status: str, summary: dict | None = None, message: str = "") -> None:
+        if self._log is not None and self._id is not None:
+            with contextlib.suppress(*self._errors):
+                self._log.finish(self._id, status, summary, message)
+        self.close()
+
+    def close(self) -> None:
+        if self._log is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._log.close()
+            self._log = None
+
+
+def run_nightly(
+    share: Path,
+    warehouse: Path,
+    cfg: Config,
+    runner=None,
+    *,
+    trigger: str = "manual",
+    due: datetime | None = None,
+) -> dict:
+    """The nightly flow once (``callqa run``, or a due time of ``callqa serve``), on Prefect's local
+    API unless PREFECT_API_URL is set; recorded in the warehouse's run log.
+
+    Raises RunLocked, without starting a flow run, when another run holds the warehouse."""
+    holder = RunLock.holder(warehouse)
+    record = _Recorded(warehouse, "nightly", trigger, due)
+    if holder is not None:
+        message = f"another callqa run is using {warehouse} ({holder}); try again when it ends"
+        record.finish("locked", message=message)
+        raise RunLocked(message)
     flow_run = nightly.with_options(task_runner=runner or task_runner(cfg))
-    return flow_run(str(share.resolve()), str(warehouse.resolve()), cfg.to_dict())
+    try:
+        summary = flow_run(str(share.resolve()), str(warehouse.resolve()), cfg.to_dict())
+    except RunLocked as exc:  # taken between the look and the flow's own lock
+        record.finish("locked", message=str(exc))
+        raise
+    except BaseException as exc:
+        record.finish("failed", message=f"{type(exc).__name__}: {exc}")
+        raise
+    failures = "; ".join(f"{f['call_id']}: {f['error']}" for f in summary["failures"][:5])
+    record.finish("ok", summary, failures)
+    return summary
 
 
-def deployments(cfg: Config, warehouse: Path, share: Path) -> list:
-    """The nightly and weekly deployments with their cron schedules in the centre's time zone."""
-    from prefect.schedules import Cron
-
-    params = {"warehouse": str(warehouse.resolve()), "config": cfg.to_dict()}
-    return [
-        nightly.with_options(task_runner=task_runner(cfg)).to_deployment(
-            name="callqa-nightly",
-            schedules=[Cron(cfg.schedule.nightly_cron, timezone=cfg.timezone)],
-            parameters={"share": str(share.resolve()), **params},
-        ),
-        weekly_report.to_deployment(
-            name="callqa-weekly-report",
-            schedules=[Cron(cfg.schedule.weekly_cron, timezone=cfg.timezone)],
-            parameters=params,
-        ),
-    ]
-
-
-def serve(cfg: Config, warehouse: Path, share: Path) -> None:
-    """Serve both flows on their schedules until interrupted."""
-    from prefect import serve as prefect_serve
-
-    prefect_serve(*deployments(cfg, warehouse, share))
+def run_weekly_report(
+    warehouse: Path, cfg: Config, *, trigger: str = "manual", due: datetime | None = None
+) -> str:
+    """The weekly report flow once, for the previous ISO week; recorded in the run log."""
+    record = _Recorded(warehouse, "weekly_report", trigger, due)
+    try:
+        path = weekly_report(str(warehouse.resolve()), None, cfg.to_dict())
+    except BaseException as exc:
+        record.finish("failed", message=f"{type(exc).__name__}: {exc}")
+        raise
+    record.finish("ok", message=path)
+    return path
