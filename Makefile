@@ -50,7 +50,7 @@ $(VENV)/.installed-dev: pyproject.toml uv.lock $(UV)
 	$(SYNC) $(DEV_EXTRAS)
 	touch $@ $(VENV)/.installed-run
 
-## The mono overlap model (pipeline/segmentation): synthesize the training pool with blended
+## The mono overlap model (pipeline/speakers/segmentation): synthesize the training pool with blended
 ## voices, train (about 45 min on 2 CPU cores), export to ONNX and record it in models/manifest.json.
 ## Not part of run or test, which use the committed models/segmentation/segmentation.onnx.
 VENV_TRAIN := .venv-train
@@ -60,8 +60,8 @@ $(VENV_TRAIN)/.installed: pyproject.toml uv.lock $(UV)
 
 segmentation-model: $(VENV_TRAIN)/.installed
 	$(VENV_TRAIN)/bin/callqa models install
-	$(VENV_TRAIN)/bin/python -m pipeline.segmentation.pool data/train/pool
-	$(VENV_TRAIN)/bin/python -m pipeline.segmentation.train data/train/pool data/train/segmentation --steps 5000 --threads 2 --install models
+	$(VENV_TRAIN)/bin/python -m pipeline.speakers.segmentation.pool data/train/pool
+	$(VENV_TRAIN)/bin/python -m pipeline.speakers.segmentation.train data/train/pool data/train/segmentation --steps 5000 --threads 2 --install models
 
 ## Re-resolve every dependency to its newest allowed version (then compare the figures:
 ## docs/dependencies.md). `make lock` only re-resolves what pyproject.toml changed.

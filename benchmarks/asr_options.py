@@ -32,10 +32,10 @@ def main() -> None:
     import argparse
 
     from pipeline.config import Config
-    from pipeline.evaluate import char_errors, scoring_text, truth_text, truths_by_recording
+    from pipeline.evaluation.evaluate import char_errors, scoring_text, truth_text, truths_by_recording
     from pipeline.lexicon import load_lexicon
-    from pipeline.process import Models, process_call
-    from pipeline.scan import scan_share
+    from pipeline.run.process import Models, process_call
+    from pipeline.run.scan import scan_share
 
     parser = argparse.ArgumentParser()
     parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))

@@ -5,7 +5,7 @@ Runs what ``callqa run`` runs on a mono call up to the transcription (``speech_r
 with pyannote.metrics (collar 0.25 s, overlap scored), per share and kind. ``one_voice`` and the
 roles need the words and are not run: ``callqa evaluate`` gives the whole pipeline's figure.
 
-The development set of session 5 is the sample share down-mixed (it is not the corpus and not the
+The development set is the sample share down-mixed (it is not the corpus and not the
 real voices, the sets the figures in docs/measurements.md are reported on):
 
     .venv/bin/python benchmarks/diarization.py --downmix data/sample_share data/eval/sample-dev
@@ -24,17 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.audio import decode
+from pipeline.audio.decode import decode
+from pipeline.audio.speech import speech_regions
 from pipeline.config import Config
-from pipeline.segmentation import segmented_turns
-from pipeline.segmentation.model import load_segmenter
-from pipeline.speakers import load_embedder, mono_turns
-from pipeline.speech import speech_regions
+from pipeline.speakers.clustering import load_embedder, mono_turns
+from pipeline.speakers.segmentation import segmented_turns
+from pipeline.speakers.segmentation.model import load_segmenter
 
 
 def downmix(share: Path, out: Path) -> None:
     """Every call of ``share`` as 16 kHz mono FLAC and 8 kHz µ-law mono WAV, with its truth."""
-    from pipeline.synth.render import _write_audio
+    from pipeline.evaluation.synth.render import _write_audio
 
     (out / "truth").mkdir(parents=True, exist_ok=True)
     rows = [("path", "call_id", "agent_id", "started_at", "channel_layout")]
@@ -82,7 +82,7 @@ def worded_mono_recordings(shares: list[Path], speech, match: str = "", worded: 
     transcription benchmarks run over."""
     import re
 
-    from pipeline.speech import speech_regions
+    from pipeline.audio.speech import speech_regions
 
     out = []
     for share in shares:

@@ -1,7 +1,7 @@
 """What domain-word correction does to accuracy, without transcribing again.
 
 Copies a warehouse built with ``[model] domain_correction = false`` (or by an older callqa),
-rewrites every stored utterance's words as ``pipeline.vocabulary.correct_words`` would have,
+rewrites every stored utterance's words as ``pipeline.asr.vocabulary.correct_words`` would have,
 rescores the copy (rules and mono roles read the new words) and prints both evaluations side by
 side, per recording kind.
 
@@ -25,9 +25,9 @@ def rewrite(warehouse: Path, terms: tuple[str, ...], tokenizer=None) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from pipeline.asr.text import normalize_transcript
+    from pipeline.asr.vocabulary import correct_words
     from pipeline.records import Word
-    from pipeline.text import normalize_transcript
-    from pipeline.vocabulary import correct_words
 
     changed = 0
     for path in sorted((warehouse / "utterances").rglob("data.parquet")):
@@ -54,9 +54,9 @@ def rewrite(warehouse: Path, terms: tuple[str, ...], tokenizer=None) -> int:
 
 def main() -> None:
     from pipeline.config import Config
-    from pipeline.evaluate import evaluate
+    from pipeline.evaluation.evaluate import evaluate
     from pipeline.lexicon import load_lexicon
-    from pipeline.rescore import rescore
+    from pipeline.run.rescore import rescore
 
     parser = argparse.ArgumentParser()
     parser.add_argument("warehouse", type=Path)
@@ -76,7 +76,7 @@ def main() -> None:
     print(f"{'kind':14} {'CER without':>12} {'with':>8}")
     for kind in sorted(before["cer"]):
         print(f"{kind:14} {before['cer'][kind]:12.3f} {after['cer'][kind]:8.3f}")
-    from pipeline.evaluate import compare_reports
+    from pipeline.evaluation.evaluate import compare_reports
 
     other = [r for r in compare_reports(before, after) if not r[0].startswith(("cer.", "calls."))]
     print("other figures changed: " + (", ".join(f"{n} {a} -> {b}" for n, a, b in other) or "none"))

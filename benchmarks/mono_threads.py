@@ -1,6 +1,6 @@
 """Mono calls with the speaker models beside Whisper against one after the other, in one run.
 
-``[speech] speakers_beside_whisper`` (session 10): on a mono call the speaker models (CAM++, the
+``[speech] speakers_beside_whisper``: on a mono call the speaker models (CAM++, the
 clustering, the segmentation model) run on a second thread while Whisper transcribes, since both
 read only the speech regions. This runs ``process_call`` on the same recordings with the same
 models both ways, alternately (the order swapped every round), checks that the speakers and the
@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     from pipeline.config import Config
     from pipeline.lexicon import load_lexicon
-    from pipeline.process import Models, process_call
-    from pipeline.scan import scan_share
+    from pipeline.run.process import Models, process_call
+    from pipeline.run.scan import scan_share
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("share", type=Path)

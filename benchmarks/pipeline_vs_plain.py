@@ -14,7 +14,7 @@ Same recordings, same model object, same threads. For each recording, alternatel
           (without them, its default, whole sentences go missing); what callqa's own windows
           (``[model] window_batch``) are to be compared with, so that a gain from batching is
           not taken for the pipeline's;
-  callqa: pipeline.process.process_call (decode, VAD + cross-talk suppression, speakers, per-channel
+  callqa: pipeline.run.process.process_call (decode, VAD + cross-talk suppression, speakers, per-channel
           transcription with word timestamps, rules, metrics); then, as the nightly run does, the
           results stored into a fresh warehouse (Parquet partitions, ledger-free) and the
           scorecards updated: that store time is added to callqa's total.
@@ -65,10 +65,10 @@ def shifted(ref, ms: int, folder: Path):
 def main() -> None:
 
     from pipeline.config import Config
-    from pipeline.evaluate import char_errors, scoring_text, truth_text, truths_by_recording
+    from pipeline.evaluation.evaluate import char_errors, scoring_text, truth_text, truths_by_recording
     from pipeline.lexicon import load_lexicon
-    from pipeline.process import Models, process_call
-    from pipeline.scan import scan_share
+    from pipeline.run.process import Models, process_call
+    from pipeline.run.scan import scan_share
 
     parser = argparse.ArgumentParser()
     parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))
@@ -104,8 +104,8 @@ def main() -> None:
     truths = truths_by_recording(truth_dir) if truth_dir.is_dir() else {}
     from collections import defaultdict
 
-    from pipeline.audio import decode
-    from pipeline.evaluate import recording_kinds
+    from pipeline.audio.decode import decode
+    from pipeline.evaluation.evaluate import recording_kinds
 
     kinds = recording_kinds(truth_dir) if truth_dir.is_dir() else {}
     # side -> recording kind -> [edits, reference characters]

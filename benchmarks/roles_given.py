@@ -1,6 +1,6 @@
 """The overlap rules on real voices whose roles the words cannot tell: roles given from the truth.
 
-The real-voice conversations (``python -m pipeline.realspeech --conversations``) are read text,
+The real-voice conversations (``python -m pipeline.evaluation.realspeech --conversations``) are read text,
 not calls: nobody greets or introduces themselves, so callqa rightly trusts no role on them and
 every rule that needs one abstains. That leaves the headline findings (interruptions, 急躁,
 独断专横) unmeasured on real voices. This runs each recording through the real pipeline
@@ -58,14 +58,14 @@ def roles_by_overlap(turns: Sequence[Turn], utterances: list[dict]) -> dict[str,
 
 
 def main() -> None:
-    from pipeline.audio import decode
+    from pipeline.audio.decode import decode
     from pipeline.config import Config
-    from pipeline.evaluate import truths_by_recording
+    from pipeline.evaluation.evaluate import truths_by_recording
     from pipeline.lexicon import load_lexicon
-    from pipeline.process import Models, numbered, score_call, transcribe_and_diarize
     from pipeline.records import RoleAssignment
-    from pipeline.scan import scan_share
-    from pipeline.speakers import apply_roles
+    from pipeline.run.process import Models, numbered, score_call, transcribe_and_diarize
+    from pipeline.run.scan import scan_share
+    from pipeline.speakers.clustering import apply_roles
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("share", type=Path)
@@ -86,7 +86,8 @@ def main() -> None:
             continue
         truth = truths[ref.call_id]["utterances"]
         with decode(Path(ref.path)) as audio:
-            turns, utterances, _ = transcribe_and_diarize(audio, ref, cfg, models, lexicon, {})
+            spoken = transcribe_and_diarize(audio, ref, cfg, models, lexicon, {})
+            turns, utterances = spoken.turns, spoken.utterances
             duration = audio.duration
         role_of = roles_by_overlap(turns, truth)
         agents = [spk for spk, role in role_of.items() if role == "agent"]

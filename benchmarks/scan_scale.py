@@ -40,7 +40,7 @@ def build(share: Path, n: int) -> None:
 
 def main() -> None:
     from pipeline.config import Config
-    from pipeline.scan import scan_share
+    from pipeline.run.scan import scan_share
     from pipeline.warehouse.ledger import Ledger
 
     parser = argparse.ArgumentParser()
@@ -60,7 +60,7 @@ def main() -> None:
         ledger.record_ok(refs, "whisper-base-ct2")
         print(f"ledger filled with {len(refs):,} rows in {time.perf_counter() - t:.1f} s")
     timings: dict[str, list[float]] = {"scan": [], "ledger": [], "plan": []}
-    from pipeline.batch import plan_run
+    from pipeline.run.batch import plan_run
 
     for _ in range(3):
         t = time.perf_counter()

@@ -1,7 +1,7 @@
 """How well a segmentation model finds overlapped speech, on its own, against ground truth.
 
 For every mono recording of the given shares (truth/*.json with utterance times, as ``callqa
-synth --all-variants`` and ``pipeline.realspeech --conversations`` write them), the model's
+synth --all-variants`` and ``pipeline.evaluation.realspeech --conversations`` write them), the model's
 overlap probability is compared with the true overlap on a 10 ms grid, at several thresholds,
 per recording kind. This is the model's own figure; what the whole pipeline makes of it (turns,
 interruptions) is ``callqa evaluate``'s.
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.audio import decode
+from pipeline.audio.decode import decode
 from pipeline.config import ROOT
-from pipeline.evaluate import overlap_frames
-from pipeline.segmentation.model import Segmenter
-from pipeline.segmentation.overlaps import OverlapOptions, overlap_regions
+from pipeline.evaluation.evaluate import overlap_frames
+from pipeline.speakers.segmentation.model import Segmenter
+from pipeline.speakers.segmentation.overlaps import OverlapOptions, overlap_regions
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 

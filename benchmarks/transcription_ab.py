@@ -1,11 +1,11 @@
-"""CER of callqa's transcriber on mono recordings, with and without session 6's two changes.
+"""CER of callqa's transcriber on mono recordings, with and without two of its changes.
 
 Each mono recording's speech regions go through callqa's transcriber (``WhisperTranscriber``) and
 the words of the segments not flagged as hallucinations are scored against the truth, once per
 variant, in one run on the same model:
 
 - ``before``: the second pass covers only pieces with no word at all, and a segment that ends in a
-  decoding loop is flagged whole (the behaviour up to session 5, reproduced here);
+  decoding loop is flagged whole (the earlier behaviour, reproduced here);
 - ``retry``: the second pass also covers stretches of a piece Whisper skipped;
 - ``after``: and a loop that sets in after real words is cut off (today's code).
 
@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def _whole_pieces_only(pieces, segments):
-    """The second pass before session 6: pieces no word falls in."""
-    import pipeline.transcribe as T
+    """The earlier second pass: pieces no word falls in."""
+    import pipeline.asr.whisper as T
 
     heard = [(ch, w.start, w.end) for seg in segments for w, ch in zip(seg.words, seg.channels, strict=True)]
     return [
@@ -43,10 +43,10 @@ def _whole_pieces_only(pieces, segments):
 def main() -> None:
     from diarization import worded_mono_recordings  # benchmarks/diarization.py
 
-    import pipeline.transcribe as T
+    import pipeline.asr.whisper as T
     from pipeline.config import Config
-    from pipeline.evaluate import char_errors, scoring_text, truth_text
-    from pipeline.process import Models
+    from pipeline.evaluation.evaluate import char_errors, scoring_text, truth_text
+    from pipeline.run.process import Models
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shares", type=Path, nargs="+")

@@ -14,7 +14,7 @@ each by 0.4 s:
 
 Temperature fallback (``--family fallback``): the ladder a segment that fails Whisper's checks is
 decoded again along (``[model] temperatures``), each variant run twice (``--rounds``) to show
-the noise: faster-whisper's 0, 0.2 … 1.0 (callqa's until session 10), 0 / 0.2 / 0.4,
+the noise: faster-whisper's 0, 0.2 … 1.0 (callqa's earlier default), 0 / 0.2 / 0.4,
 0 / 0.4 / 0.8, and 0 only (today's: no sampling, the same words on every run). ``--variant NAME``
 runs only the variants named.
 
@@ -27,7 +27,7 @@ Whisper's initial prompt, a common way to keep its Mandarin in one script (it so
 traditional characters, and words with them: 燕窩 where a simplified decode wrote 宴窝).
 
 Windows (``--family windows``): faster-whisper's sequential decoding of the joined speech (its
-30 s window moved on by the timestamps it decoded; callqa's until session 13), or the joined speech
+30 s window moved on by the timestamps it decoded; callqa's earlier default), or the joined speech
 cut at the joins of its pieces into windows of at most 29.5 s, decoded in batches of 1, 4
 (today's) or 8 windows (``[model] window_batch``). ``--all`` also times the recordings without
 reference words (L001 and RL01, the real recordings of a call's length).
@@ -98,11 +98,11 @@ def widen(
 def main() -> None:
     from diarization import has_scored_words, worded_mono_recordings  # benchmarks/diarization.py
 
-    from pipeline.audio import SAMPLE_RATE
+    from pipeline.asr.whisper import Piece
+    from pipeline.audio.decode import SAMPLE_RATE
     from pipeline.config import Config
-    from pipeline.evaluate import char_errors, scoring_text, truth_text
-    from pipeline.process import Models
-    from pipeline.transcribe import Piece
+    from pipeline.evaluation.evaluate import char_errors, scoring_text, truth_text
+    from pipeline.run.process import Models
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shares", type=Path, nargs="+")

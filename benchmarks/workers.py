@@ -29,8 +29,8 @@ def _long_call(folder: Path, repeat: int) -> Path:
     import numpy as np
     import soundfile as sf
 
-    from pipeline.audio import decode
-    from pipeline.scan import scan_share
+    from pipeline.audio.decode import decode
+    from pipeline.run.scan import scan_share
 
     parts = [decode(r.path).samples.T for r in scan_share(SHARE).calls if r.layout == "stereo-agent-left"]
     path = folder / "long.flac"
@@ -44,9 +44,9 @@ def _long_call(folder: Path, repeat: int) -> Path:
 
 def memory(repeat: int) -> None:
     from pipeline.config import Config
-    from pipeline.process import Models, process_call
     from pipeline.records import CallRef
-    from pipeline.scan import scan_share
+    from pipeline.run.process import Models, process_call
+    from pipeline.run.scan import scan_share
 
     cfg = Config()
     models = Models.load(cfg)
@@ -72,7 +72,7 @@ def memory(repeat: int) -> None:
 
 def throughput() -> None:
     from pipeline.config import Config, ModelConfig, RunConfig, ShareConfig
-    from pipeline.flows import run_nightly
+    from pipeline.run.flows import run_nightly
 
     base = Config(share=ShareConfig(quiet_period_s=0))
     setups = {

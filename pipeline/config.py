@@ -6,7 +6,15 @@ never silently falls back to a default.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import io
+import json
+import re
+import sys
+import textwrap
+import tokenize
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,23 +25,31 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class ModelConfig:
-    # None: the Whisper base model assembled by `callqa models install` into models/whisper-base-ct2.
+    """Whisper, the speech recognizer: which model, where it runs and how it decodes."""
+
+    # The Whisper model's folder (CTranslate2 format). Unset: the Whisper base model that
+    # `callqa models install` assembles into whisper-base-ct2 under models_dir.
     whisper_dir: str | None = None
+    # Where Whisper runs: auto takes a CUDA GPU when CTranslate2 sees one, else the CPU.
     device: str = "auto"  # auto | cpu | cuda
+    # CTranslate2's number format for the model's weights and arithmetic.
     compute_type: str = "auto"  # auto: int8 on CPU, float16 on CUDA
+    # Threads Whisper uses on CPU, in each worker process (run.workers).
     cpu_threads: int = 2
-    # 3, not faster-whisper's 5: 13 % less transcription time for CER 0.162 against 0.160 on the
-    # evaluation corpus (benchmarks/asr_options.py, docs/benchmarks.md).
+    # Beam search width: 3, not faster-whisper's 5: 13 % less transcription time for CER 0.162
+    # against 0.160 on the evaluation corpus (benchmarks/asr_options.py, docs/benchmarks.md).
     beam_size: int = 3
+    # Whisper's decoding language (ISO 639-1 code): the rules and lexicons are Mandarin.
     language: str = "zh"
     # Domain vocabulary from lexicons/domain_words.txt, as faster-whisper hotwords or as an initial
     # prompt. Off by default (benchmarks/asr_options.py, docs/measurements.md): hotwords cost 1.5x
     # time for a worse CER; the prompt lowers CER 0.181 -> 0.163 but costs 1.7x transcription time.
     vocabulary: str = "none"  # none | hotwords | prompt
     # Words that sound exactly like a term of lexicons/domain_words.txt (or of domain_terms: estate
-    # and staff names) are written as the term: 乌夜 -> 物业 (pipeline.vocabulary; CER 0.160 -> 0.143
+    # and staff names) are written as the term: 乌夜 -> 物业 (pipeline.asr.vocabulary; CER 0.160 -> 0.143
     # on the evaluation corpus).
     domain_correction: bool = True
+    # Estate and staff names corrected like the words of lexicons/domain_words.txt, in addition to them.
     domain_terms: tuple[str, ...] = ()
     # Speech joined into one decoding pass at most: bounds memory on hour-long calls.
     max_batch_s: float = 240.0
@@ -42,12 +58,12 @@ class ModelConfig:
     # the next. N: the joined speech cut at the joins of its pieces into windows of at most 30 s,
     # N decoded at once (faster-whisper's BatchedInferencePipeline): at 4, 0.87-0.89x the
     # transcription time on 2 CPU cores, but a window's skipped speech is lost, and CER on 8 kHz
-    # mono rose 0.164 -> 0.173 (docs/measurements.md, session 13). For throughput, or a GPU.
+    # mono rose 0.164 -> 0.173 (docs/evaluation.md). For throughput, or a GPU.
     window_batch: int = 0
     # Decoding temperatures: a segment that fails the log-probability check at one is decoded again
     # at the next, by sampling. Only 0 (beam search, no fallback): the same words on every run of
     # a recording, with the CER of faster-whisper's ladder (0, 0.2 ... 1.0) now that callqa cuts
-    # decoding loops itself (docs/measurements.md, session 10).
+    # decoding loops itself (docs/evaluation.md).
     temperatures: tuple[float, ...] = (0.0,)
     # A window whose text compresses more than this (a decoding loop) is decoded again at the next
     # temperature (faster-whisper's 2.4). None, callqa's default: a loop is cut off after its real
@@ -71,55 +87,72 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class SpeechConfig:
+    """Where speech is and who speaks it: the voice activity detector, stereo bleed, and on mono
+    recordings the speaker models."""
+
+    # Speech probability (Silero VAD) above which audio counts as speech: higher drops more faint
+    # speech along with the noise.
     vad_threshold: float = 0.5
+    # Speech shorter than this is dropped, by the VAD and where stereo bleed is cut out.
     min_speech_ms: int = 200
-    # A pause this long ends a turn; Mandarin turn-internal pauses are mostly shorter.
+    # A pause at least this long ends a speech region (the VAD's min_silence_duration_ms); Mandarin
+    # turn-internal pauses are mostly shorter. Regions become turns by turn_merge_gap_s.
     min_silence_ms: int = 350
+    # Each speech region is widened by this much on both sides, so word onsets and ends are not cut.
     speech_pad_ms: int = 80
     # Stereo bleed: speech in one channel is ignored where the other channel is louder by the
     # line's measured bleed attenuation less crosstalk_margin_db, but never by less than
-    # crosstalk_db nor more than crosstalk_max_db (pipeline.speech.bleed_threshold).
+    # crosstalk_db nor more than crosstalk_max_db (pipeline.audio.speech.bleed_threshold). Where the
+    # other party speaks under half a second, crosstalk_db alone is the threshold.
     crosstalk_db: float = 15.0
+    # The bleed threshold sits this far below the line's measured bleed attenuation: sound up to
+    # this much louder than the other party's bleed is still taken for bleed.
     crosstalk_margin_db: float = 8.0
+    # The bleed threshold never exceeds this, however well the line keeps the parties apart (a
+    # clean recording measures about 80 dB).
     crosstalk_max_db: float = 40.0
     # Audio quieter than this (dBFS per 20 ms) is not even given to the VAD (line noise sits near -60).
     energy_floor_db: float = -50.0
     # Regions of one speaker closer than this, with no one else speaking between, form one turn.
     turn_merge_gap_s: float = 1.0
+    # Mono: the most voices the clustering tells apart in a call (a call put through to a colleague
+    # is handled by transfers).
     max_speakers: int = 2
-    # Mono: the speaker embedder the clustering reads (pipeline.speakers.load_embedder):
+    # Mono: the speaker embedder the clustering reads (pipeline.speakers.clustering.load_embedder):
     # "campplus" (3D-Speaker's CAM++, trained on real Mandarin voices) or "dvector".
     speaker_embedder: str = "campplus"
     # Mono: speech regions at least this long are split where the voice changes inside them (0: off).
     resegment_min_s: float = 3.0
-    # Mono: a region whose d-vector's centred cosines to the two voices differ by less than this
+    # Mono: a region whose speaker embedding's centred cosines to the two voices differ by less than this
     # (two alike voices leave some) goes to the voice the segmentation model hears in it
-    # (pipeline.segmentation.changes.settle_unsure; 0: the clustering decides).
+    # (pipeline.speakers.segmentation.changes.settle_unsure; 0: the clustering decides).
     unsure_margin: float = 0.3
-    # Mono: overlapped speech from a segmentation model (pipeline.segmentation). The bundled model
+    # Mono: overlapped speech from a segmentation model (pipeline.speakers.segmentation). The bundled model
     # is callqa's own; any ONNX with pyannote segmentation-3.0's contract can be named instead.
     segmentation: bool = True
+    # An ONNX segmentation model to use instead of the bundled one (empty: the bundled one, in models_dir).
     segmentation_model: str = ""
-    overlap_threshold: float = 0.5  # P(two speak at once) above which a 20 ms frame is overlapped
+    overlap_threshold: float = 0.5  # P(two speak at once) above which a 20 ms frame is overlapped.
+    # Overlapped stretches shorter than this are ignored (a breath, a click).
     overlap_min_s: float = 0.12
-    overlap_bridge_s: float = 0.12  # overlapped stretches this close are one overlap
+    overlap_bridge_s: float = 0.12  # Overlapped stretches this close are one overlap.
     # A faint overlap after this much silence (in the 0.6 s before it) is a voice starting after a
-    # pause, not a cut-in: not placed (pipeline.segmentation.overlaps.faint_after_pause; 0: off).
+    # pause, not a cut-in: not placed (pipeline.speakers.segmentation.overlaps.faint_after_pause; 0: off).
     overlap_after_pause_s: float = 0.25
     # The other voice alone this long inside a turn makes a turn of its own (0: off; measured to
     # lose more than it finds on the sample share, docs/measurements.md).
     change_min_s: float = 0.0
     # Mono: a question answered with a greeting in one turn (请问有什么可以帮您？您好) is a change of
-    # speaker the pauses missed; the greeting goes to the next voice (pipeline.handover).
+    # speaker the pauses missed; the greeting goes to the next voice (pipeline.speakers.handover).
     handover: bool = True
     # Mono: where the roles find a voice speaking both parties' registers, a clause or two of it in
-    # only the other party's words is given to the other voice (pipeline.registers).
+    # only the other party's words is given to the other voice (pipeline.speakers.registers).
     foreign_clauses: bool = True
     # Mono: a call the agent puts through to a colleague (我帮您转接) is diarized as two
-    # conversations that share the caller, the two agents one party (pipeline.transfers).
+    # conversations that share the caller, the two agents one party (pipeline.speakers.transfers).
     transfers: bool = True
     # Mono: the speaker models run on a second thread while Whisper transcribes (both read only
-    # the speech regions). Off, they run first, as before session 10 (benchmarks/mono_threads.py).
+    # the speech regions). Off, they run first, one after the other (benchmarks/mono_threads.py).
     speakers_beside_whisper: bool = True
 
 
@@ -145,8 +178,18 @@ PRESET_RULES = ("conduct.impatient", "conduct.domineering")
 
 @dataclass(frozen=True)
 class RulesConfig:
+    """The thresholds of the QA rules (docs/rules.md says what each rule detects)."""
+
+    # How strictly 急躁 (conduct.impatient) and 独断专横 (conduct.domineering) read the guide. guide:
+    # cutting in and then saying too much too fast is 急躁, three interruptions are 独断专横. strict:
+    # any competitive cut-in by the agent is 急躁, two interruptions are 独断专横. The preset sets
+    # impatient_min_chars, impatient_min_chars_per_s and domineering_min_interruptions (the defaults
+    # below are guide's); those keys written next to it in [rules] still win.
     conduct_preset: str = "guide"  # see CONDUCT_PRESETS
+    # greeting.missing: the agent's greeting must come within this long of their first words.
     greeting_window_s: float = 6.0
+    # Rules about the agent run only when the roles are at least this sure (stereo: 1.0, from the
+    # channel map; mono: read from the words); below it they abstain and the call says why.
     role_min_confidence: float = 0.5
     # Overlaps. The newcomer's speech must start this long before the other party's end to be an
     # interruption at all: shorter is the ordinary overlap of a turn hand-over.
@@ -158,8 +201,10 @@ class RulesConfig:
     # Whatever the words, a newcomer this short while the other party talks on for floor_gap_s
     # after it is a backchannel: Whisper hears a murmured 嗯嗯 as 能不能 often enough.
     backchannel_max_s: float = 1.0
-    # 急躁: after cutting in, a turn of at least this many characters at at least this speed.
+    # 急躁: after cutting in, the agent's turn has at least this many characters at at least
+    # impatient_min_chars_per_s.
     impatient_min_chars: int = 20
+    # 急躁: the speed, in characters a second, at or above which that turn is too fast.
     impatient_min_chars_per_s: float = 5.0
     # 独断专横: this many competitive interruptions by the agent in one call.
     domineering_min_interruptions: int = 3
@@ -169,8 +214,9 @@ class RulesConfig:
     self_intro_window_s: float = 15.0
     # closing.missing: a closing among the agent's utterances of the last this many seconds.
     closing_window_s: float = 10.0
-    # pace.fast: an agent turn of at least this many characters faster than this (330 字/分).
+    # pace.fast: only an agent turn of at least this many characters is judged for speed.
     pace_min_chars: int = 15
+    # pace.fast: an agent turn faster than this many characters a second is too fast (5.5: 330 字/分).
     pace_fast_chars_per_s: float = 5.5
     # A silence of both parties this long after the agent speaks is a hold (请您稍等 ... 让您久等了).
     hold_min_s: float = 8.0
@@ -191,7 +237,10 @@ class RulesConfig:
 
 @dataclass(frozen=True)
 class ScoringConfig:
-    # Points deducted from 100 per event of each rule (averaged over an agent's calls).
+    """How findings become an agent's score: 100 less the weights of the findings, per call."""
+
+    # Points one event of this rule deducts from the agent's score of 100, averaged over their calls
+    # of the day or week (an overturned finding deducts nothing; a rule not listed, nothing).
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "greeting.missing": 10.0,
@@ -211,9 +260,11 @@ class ScoringConfig:
 
 @dataclass(frozen=True)
 class ShareConfig:
+    """The share: the folder of recordings a run scans."""
+
     # When a share has no manifest.csv for a file: a regex on its path relative to the share, with
     # named groups call_id, agent_id and started_at (ISO 8601 or YYYYmmddHHMMSS), e.g.
-    # "(?P<agent_id>A\\d+)_(?P<started_at>\\d{14})_(?P<call_id>\\w+)\\.wav$"
+    # `"(?P<agent_id>A\\d+)_(?P<started_at>\\d{14})_(?P<call_id>\\w+)\\.wav$"`
     filename_pattern: str | None = None
     # A file modified more recently than this is probably still being written: it waits for the next run.
     quiet_period_s: float = 10.0
@@ -221,10 +272,13 @@ class ShareConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
+    """How a run processes the share's calls: workers, time limits, retries, batches, memory."""
+
     # Worker processes on this machine (each loads the model once, with model.cpu_threads threads).
     workers: int = 1
     # An existing Dask scheduler ("tcp://host:8786"): calls are spread over its workers instead.
     dask_address: str | None = None
+    # A call still being processed after this long is stopped and recorded as failed.
     call_timeout_s: float = 1800.0
     # A file that failed this many times is left in failures/ until it changes.
     max_attempts: int = 3
@@ -233,36 +287,45 @@ class RunConfig:
     # Decoded audio beyond this length goes to temporary files (in spool_dir, or the system's
     # temporary directory), so a worker's memory does not grow with the length of a call.
     spool_after_s: float = 600.0
+    # Where the spooled audio goes (unset: the system's temporary directory).
     spool_dir: str | None = None
 
 
 @dataclass(frozen=True)
 class DeskConfig:
-    # `callqa desk`, the review desk. Loopback only unless a password is set (here or in the
+    """`callqa desk`, the review desk: the QA team hears each finding and upholds or overturns it."""
+
+    # The address the desk listens on: loopback only unless a password is set (here or in the
     # CALLQA_DESK_PASSWORD environment variable): recordings and transcripts hold personal data.
     host: str = "127.0.0.1"
+    # The TCP port the desk listens on.
     port: int = 8765
     # On a loopback desk the verdicts are signed with this name (default: the login user);
     # elsewhere reviewers sign in with their own name and the password.
     reviewer: str = ""
+    # The password reviewers sign in with (empty: CALLQA_DESK_PASSWORD's). The environment variable
+    # keeps it out of this file.
     password: str = ""
     # Where reviewers reach the desk (e.g. https://qa.example.internal:8765): the weekly report
     # then links every worst moment to its page there. Empty: no links.
     url: str = ""
-    # An audio clip starts this long before a finding and ends this long after it.
+    # A finding's audio clip starts this long before the finding.
     clip_lead_s: float = 3.0
+    # A finding's audio clip ends this long after the finding.
     clip_tail_s: float = 2.0
 
 
 @dataclass(frozen=True)
 class PrivacyConfig:
+    """What personal data is masked before anything is stored."""
+
     # Personal data masked (＊, one per character) in the stored utterances, words and event
     # evidence, and so in notebooks and reports: any of phone, id_number, unit, name. An empty
     # list stores transcripts as heard (only where the centre's data-protection rules allow it).
     redact: tuple[str, ...] = ("phone", "id_number", "unit", "name")
 
     def __post_init__(self) -> None:
-        from pipeline.redact import PII_KINDS
+        from pipeline.privacy.redact import PII_KINDS
 
         unknown = set(self.redact) - set(PII_KINDS)
         if unknown:
@@ -272,18 +335,33 @@ class PrivacyConfig:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    # `callqa serve`: cron expressions in the call centre's time zone (Config.timezone).
+    """`callqa serve`: the share it processes, and when it runs the nightly batch and the weekly report."""
+
+    # The share `callqa serve` processes and `callqa desk` plays recordings from, unless the command
+    # names one.
     share: str = "data/sample_share"
+    # When `callqa serve` runs the nightly batch (scan, process, store, scorecards): a cron
+    # expression (minute hour day month weekday) in the call centre's time zone (timezone).
     nightly_cron: str = "0 2 * * *"
+    # When `callqa serve` writes the weekly report: a cron expression in the centre's time zone.
     weekly_cron: str = "0 7 * * 1"
 
 
 @dataclass(frozen=True)
 class Config:
+    """Every setting of callqa.toml: the top-level keys, then one dataclass per section."""
+
+    # Where runs store the calls, events and scorecards, and where reports, the desk and status read
+    # them (a command's --warehouse overrides it). A relative path is from the working directory.
     warehouse: str = "data/warehouse"
+    # The offline models (`callqa models install` assembles them here). A relative path is from the
+    # callqa checkout, not the working directory.
     models_dir: str = "models"
+    # The QA team's phrase lists and domain words (greetings.toml, domain_words.txt ...). A relative
+    # path is from the callqa checkout, not the working directory.
     lexicons_dir: str = "lexicons"
-    # Stereo channel map used when the manifest does not say: the channel the agent is on.
+    # Stereo channel map used when the manifest does not say: the channel the agent is on
+    # (stereo-agent-left, stereo-agent-right or mono).
     default_layout: str = "stereo-agent-left"
     # The call centre's time zone: call dates, days and ISO weeks follow its calendar; manifest
     # times without an offset are taken to be local.
@@ -350,3 +428,250 @@ def _build(cls: type, data: dict[str, Any], where: str):
         else:
             kwargs[name] = value
     return cls(**kwargs)
+
+
+# The configuration reference (docs/configuration.md) is generated from the dataclasses above and
+# the comment lines over each field, so the page cannot say anything the code does not.
+REFERENCE_PATH = "docs/configuration.md"
+_TOML_TYPES = {"str": "string", "int": "integer", "float": "float", "bool": "boolean"}
+# A key's suffix says its unit; tried in order, so _chars_per_s wins over _s.
+_KEY_UNITS = (
+    ("_chars_per_s", "characters/s"),
+    ("_per_s", "per second"),
+    ("_ms", "milliseconds"),
+    ("_s", "seconds"),
+    ("_db", "dB"),
+    ("_hz", "Hz"),
+    ("_chars", "characters"),
+    ("_calls", "calls"),
+    ("_threads", "threads"),
+    ("_attempts", "attempts"),
+    ("_interruptions", "interruptions"),
+)
+# Otherwise a number's unit is the first of these that its comment names.
+_COMMENT_UNITS = (
+    (re.compile(r"\bpoints\b", re.IGNORECASE), "points"),
+    (re.compile(r"\bprocesses\b", re.IGNORECASE), "processes"),
+    (re.compile(r"\bwindows\b", re.IGNORECASE), "windows"),
+    (re.compile(r"\bprobability\b|\bP\("), "probability (0-1)"),
+)
+
+
+@dataclass(frozen=True)
+class _Setting:
+    key: str  # as written in callqa.toml
+    type: str
+    default: str  # markdown
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class _Table:
+    heading: str  # "Top-level keys", "`[model]`", "`[scoring.weights]`"
+    intro: str
+    settings: tuple[_Setting, ...]
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    """Each field's description: the comment lines directly above it, joined, then its trailing
+    comment in parentheses. Tokenized, so a ``#`` inside a string is not taken for a comment."""
+    source = textwrap.dedent(inspect.getsource(cls))
+    lines = source.splitlines()
+    comments = {
+        tok.start[0]: tok.string.lstrip("#").strip()
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+        if tok.type == tokenize.COMMENT
+    }
+
+    def whole_line(n: int) -> bool:
+        return n in comments and lines[n - 1].lstrip().startswith("#")
+
+    class_def = ast.parse(source).body[0]
+    assert isinstance(class_def, ast.ClassDef)
+    out = {}
+    for node in class_def.body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        above: list[str] = []
+        n = node.lineno - 1
+        while whole_line(n):
+            above.insert(0, comments[n])
+            n -= 1
+        text = " ".join(above)
+        if node.lineno in comments and not whole_line(node.lineno):
+            text = f"{text} ({comments[node.lineno]})" if text else comments[node.lineno]
+        out[node.target.id] = text
+    return out
+
+
+def _toml_type(annotation: str) -> str:
+    """The TOML type a field's annotation asks for: ``tuple[str, ...]`` is an array of strings."""
+
+    def name(node: ast.expr) -> str:
+        if isinstance(node, ast.BinOp) and isinstance(node.right, ast.Constant) and node.right.value is None:
+            return f"{name(node.left)} (optional)"
+        if isinstance(node, ast.Name):
+            return _TOML_TYPES.get(node.id, node.id)
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if node.value.id in ("tuple", "list"):
+                return f"array of {name(args[0])}s"
+            if node.value.id == "dict":
+                return f"table of {name(args[-1])}s"
+        return ast.unparse(node)
+
+    return name(ast.parse(annotation, mode="eval").body)
+
+
+def _toml_value(value: Any) -> str:
+    """A default as it would be written in callqa.toml (floats as Python writes them: 240.0)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # TOML's basic strings escape as JSON's do
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def _unit(key: str, toml_type: str, description: str) -> str:
+    for suffix, unit in _KEY_UNITS:
+        if key.endswith(suffix):
+            return unit
+    if toml_type.split(" ")[0] not in ("integer", "float"):
+        return ""
+    found = [(m.start(), unit) for pattern, unit in _COMMENT_UNITS if (m := pattern.search(description))]
+    return min(found)[1] if found else ""
+
+
+def _doc(cls: type) -> str:
+    # A dataclass without a docstring is given its signature as one: not a description.
+    text = cls.__doc__ or ""
+    return "" if text.startswith(f"{cls.__name__}(") else inspect.cleandoc(text)
+
+
+def _tables(cls: type, values: Any, section: str) -> list[_Table]:
+    """The table of ``cls``'s own settings, then one per dict-valued field (``[scoring.weights]``);
+    fields that are sections themselves are left to the caller."""
+    comments = _field_comments(cls)
+    own: list[_Setting] = []
+    nested: list[_Table] = []
+    for f in dataclasses.fields(cls):
+        value, text = getattr(values, f.name), comments[f.name]
+        if dataclasses.is_dataclass(value):
+            continue
+        toml_type = _toml_type(str(f.type))
+        if isinstance(value, dict):
+            # Config.from_dict merges such a table into the default entry by entry, unchecked.
+            entry_type = toml_type.removeprefix("table of ").removesuffix("s")
+            intro = (
+                f"{text} Keys written in callqa.toml replace these defaults one by one; the others keep "
+                "their default. The keys are not checked: a misspelt one changes nothing."
+            )
+            entries = tuple(
+                _Setting(
+                    json.dumps(k, ensure_ascii=False),  # quoted: rule ids hold dots
+                    entry_type,
+                    f"`{_toml_value(v)}`",
+                    _unit("", entry_type, text),
+                    text,
+                )
+                for k, v in value.items()
+            )
+            nested.append(_Table(f"`[{section}.{f.name}]`" if section else f"`[{f.name}]`", intro, entries))
+            continue
+        # TOML has no null: an unset setting is one the file leaves out.
+        default = "*unset*" if value is None else f"`{_toml_value(value)}`"
+        own.append(_Setting(f.name, toml_type, default, _unit(f.name, toml_type, text), text))
+    heading = f"`[{section}]`" if section else "Top-level keys"
+    intro = _doc(cls) if section else "Written before the first [section] of the file."
+    return [_Table(heading, intro, tuple(own)), *nested]
+
+
+def _reference_tables() -> list[_Table]:
+    """Every table of the page, in the order of Config's fields: top-level keys first."""
+    defaults = Config()
+    tables = _tables(Config, defaults, "")
+    for f in dataclasses.fields(Config):
+        value = getattr(defaults, f.name)
+        if dataclasses.is_dataclass(value):
+            tables += _tables(type(value), value, f.name)
+    return tables
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+_REFERENCE_HEADER = f"""\
+# callqa.toml: every setting
+
+`callqa.toml` tunes a callqa installation: each command reads `./callqa.toml` when it exists, or
+the file given with `--config`. It overrides any subset of the settings below, section by section;
+a setting it does not name keeps its default. A key callqa does not know is an error
+(`unknown config key(s) in [model]: beam_szie`), so a typo never silently falls back to a default.
+For example:
+
+```toml
+warehouse = "/srv/callqa/warehouse"
+
+[rules]
+greeting_window_s = 8.0
+
+[scoring.weights]
+"greeting.missing" = 15.0
+```
+
+This page is generated from `pipeline/config.py` (the settings' dataclasses and the comment above
+each field) by `python -m pipeline.config`, which writes `{REFERENCE_PATH}`; a test
+(`tests/test_config.py`) fails when the page differs from what the command writes, so it cannot
+drift from the code. To change a description, edit the comment in `pipeline/config.py` and run the
+command again."""
+
+
+def reference_markdown() -> str:
+    """docs/configuration.md: every setting of callqa.toml with its type, default, unit and what it
+    changes, generated from the dataclasses and their comments (``python -m pipeline.config``)."""
+    blocks = [_REFERENCE_HEADER]
+    for table in _reference_tables():
+        blocks.append(f"## {table.heading}")
+        if table.intro:
+            blocks.append(table.intro)
+        if table.settings:
+            rows = ["| key | type | default | unit | what it changes |", "|---|---|---|---|---|"]
+            for s in table.settings:
+                cells = (f"`{s.key}`", s.type, s.default, s.unit, s.description)
+                rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+            blocks.append("\n".join(rows))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _main(argv: list[str] | None = None, root: Path = ROOT) -> int:
+    """``python -m pipeline.config [--check]``: write the reference page, or say whether it is stale."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.config", description=f"Write {REFERENCE_PATH} from the settings."
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale; write nothing")
+    args = parser.parse_args(argv)
+    path, text = root / REFERENCE_PATH, reference_markdown()
+    current = path.read_text(encoding="utf-8") if path.exists() else None
+    if args.check:
+        if current != text:
+            print(
+                f"{REFERENCE_PATH} is stale: run `python -m pipeline.config` to regenerate it",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{REFERENCE_PATH} is up to date")
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+    print(f"wrote {REFERENCE_PATH}" if current != text else f"{REFERENCE_PATH} was already up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

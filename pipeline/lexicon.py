@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from pipeline.text import for_scoring
+from pipeline.asr.text import for_scoring
 
 _LISTS = (
     "greetings",
@@ -142,7 +142,7 @@ class Lexicon:
     @cached_property
     def domain_terms(self) -> tuple[str, ...]:
         """The terms of the jieba user dictionary (``domain_words.txt``), longest first."""
-        from pipeline.vocabulary import domain_terms
+        from pipeline.asr.vocabulary import domain_terms
 
         lines = self.userdict.read_text(encoding="utf-8").splitlines() if self.userdict.exists() else []
         return domain_terms(lines)

@@ -105,7 +105,7 @@ class Utterance(_Record):
 
 
 # In a RoleAssignment's reason: a voice speaks both parties' registers, the clustering joined
-# them (speakers.infer_roles); the rules abstain and pipeline.registers may mend it.
+# them (speakers.infer_roles); the rules abstain and pipeline.speakers.registers may mend it.
 VOICES_MIXED = "voices mixed"
 
 

@@ -50,3 +50,69 @@ def test_conduct_presets_set_the_thresholds_of_impatience_and_domineering(tmp_pa
     assert Config.from_dict(Config(rules=strict).to_dict()).rules == strict
     with pytest.raises(ValueError, match="conduct_preset"):
         Config.from_dict({"rules": {"conduct_preset": "lenient"}})
+
+
+def test_configuration_page_is_generated_from_the_settings():
+    from pipeline.config import REFERENCE_PATH, ROOT, reference_markdown
+
+    page = ROOT / REFERENCE_PATH
+    assert page.exists(), f"{REFERENCE_PATH} is missing: run `python -m pipeline.config` to regenerate it"
+    assert page.read_text(encoding="utf-8") == reference_markdown(), (
+        f"{REFERENCE_PATH} is stale: run `python -m pipeline.config` to regenerate it"
+    )
+
+
+def _page_rows(page: str) -> dict[tuple[str, str], list[str]]:
+    """(heading, key) -> the row's cells, from the page's markdown tables."""
+    import re
+
+    rows, heading = {}, ""
+    for line in page.splitlines():
+        if line.startswith("## "):
+            heading = line[3:].strip("`")
+        elif line.startswith("| `"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+            rows[(heading, cells[0].strip("`"))] = cells
+    return rows
+
+
+def test_every_setting_has_a_description_on_the_configuration_page():
+    import dataclasses
+    import json
+
+    from pipeline.config import reference_markdown
+
+    expected = set()
+    defaults = Config()
+    for f in dataclasses.fields(Config):
+        value = getattr(defaults, f.name)
+        if not dataclasses.is_dataclass(value):
+            expected.add(("Top-level keys", f.name))
+            continue
+        for g in dataclasses.fields(value):
+            inner = getattr(value, g.name)
+            if isinstance(inner, dict):
+                expected |= {(f"[{f.name}.{g.name}]", json.dumps(k, ensure_ascii=False)) for k in inner}
+            else:
+                expected.add((f"[{f.name}]", g.name))
+    rows = _page_rows(reference_markdown())
+    assert set(rows) == expected
+    undescribed = sorted(f"{heading} {key}" for (heading, key), cells in rows.items() if not cells[-1])
+    assert not undescribed, (
+        f"settings without a description (add a comment above the field in pipeline/config.py): {undescribed}"
+    )
+    for cells in rows.values():
+        assert len(cells) == 5 and cells[1], cells
+
+
+def test_configuration_check_reports_a_stale_page_without_writing_it(tmp_path, capsys):
+    from pipeline.config import REFERENCE_PATH, _main, reference_markdown
+
+    page = tmp_path / REFERENCE_PATH
+    assert _main(["--check"], root=tmp_path) == 1 and not page.exists()
+    assert "python -m pipeline.config" in capsys.readouterr().err
+    page.parent.mkdir(parents=True)
+    page.write_text("stale\n")
+    assert _main(["--check"], root=tmp_path) == 1 and page.read_text() == "stale\n"
+    assert _main([], root=tmp_path) == 0 and page.read_text(encoding="utf-8") == reference_markdown()
+    assert _main(["--check"], root=tmp_path) == 0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+from pipeline.asr.text import for_scoring, han_count, spoken_count
 from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
 from pipeline.rules.greeting import HANDOVER_GAP_S
-from pipeline.text import for_scoring, han_count, spoken_count
 
 VERSION = "1"
 

@@ -12,7 +12,7 @@ When one party starts while the other is speaking, the overlap is
 
 Overlaps exist where speech of both parties is detected at once: on stereo recordings one party
 per channel; on mono recordings where the segmentation model hears two voices at once
-(``pipeline.segmentation``), which makes the two parties' turns overlap there.
+(``pipeline.speakers.segmentation``), which makes the two parties' turns overlap there.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pipeline.asr.text import han_count, spoken_count
 from pipeline.records import Event, Turn, Utterance
 from pipeline.rules import CallContext
 from pipeline.rules.conduct import chars_per_second
-from pipeline.text import han_count, spoken_count
 
 VERSION = "1"
 

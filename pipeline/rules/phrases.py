@@ -3,7 +3,7 @@
 ``contains`` entries match anywhere in an utterance; ``whole`` entries match a clause that is
 nothing but the phrase (a curt 随便 or 没有来, after stripping fillers and sentence particles),
 where clauses are split at punctuation and at pauses in the word timings, so 随便，你自己看着办吧
-is caught and 随便问一下 is not. Matching is in ``pipeline.rules.matching``: exact, then by sound
+is caught and 随便问一下 is not. Matching is in ``pipeline.asr.matching``: exact, then by sound
 (homophones, accent merges), then within an edit budget that grows with the phrase's length, each
 at a lower confidence. 您 counts as 你: the polite pronoun does not make a curt phrase polite. An
 entry's ``unless`` list names innocent contexts (他不在乎 for 不在) that cancel it.
@@ -24,10 +24,10 @@ from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
+from pipeline.asr.matching import Match, find_phrase, matches_whole, word_boundaries
+from pipeline.asr.text import CLAUSE_PAUSE_S, for_scoring
 from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
-from pipeline.rules.matching import Match, find_phrase, matches_whole, word_boundaries
-from pipeline.text import CLAUSE_PAUSE_S, for_scoring
 
 RULE_ID = "phrase.banned"
 VERSION = "2"

@@ -7,7 +7,7 @@ import pytest
 @pytest.fixture(scope="session")
 def prefect():
     """Prefect's test harness (a temporary local API), started once for all integration tests."""
-    from pipeline.flows import configure_prefect
+    from pipeline.run.flows import configure_prefect
 
     configure_prefect()
     from prefect.testing.utilities import prefect_test_harness

@@ -105,7 +105,7 @@ def share(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def runs(prefect, share, tmp_path_factory):
     """The nightly flow twice on the same share: the second must change nothing."""
-    from pipeline.flows import run_nightly
+    from pipeline.run.flows import run_nightly
 
     warehouse = tmp_path_factory.mktemp("bad_wh") / "warehouse"
     first = run_nightly(share, warehouse, CONFIG)
@@ -239,7 +239,7 @@ def test_no_audio_in_the_warehouse(runs):
 
 
 def test_warehouse_files_are_no_wider_than_the_share(runs):
-    from pipeline.flows import weekly_report
+    from pipeline.run.flows import weekly_report
 
     warehouse, *_ = runs
     report = Path(weekly_report(str(warehouse), "2026-W47", CONFIG.to_dict()))
@@ -258,8 +258,8 @@ def test_warehouse_files_are_no_wider_than_the_share(runs):
 def test_two_hour_call_decodes_and_finds_speech_in_bounded_memory(share):
     """Decoded in memory, two hours at 16 kHz would take 460 MB: spooled, the worker stays far below."""
     code = (
-        "import re, sys; from pipeline.audio import decode; from pipeline.config import Config; "
-        "from pipeline.speech import speech_regions; "
+        "import re, sys; from pipeline.audio.decode import decode; from pipeline.config import Config; "
+        "from pipeline.audio.speech import speech_regions; "
         "audio = decode(sys.argv[1]); regions = speech_regions(audio.mono(), Config().speech); "
         # VmHWM: this process's peak (ru_maxrss would count the forking parent's memory too)
         "peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1]) // 1024; "

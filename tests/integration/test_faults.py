@@ -99,7 +99,7 @@ def test_a_run_killed_mid_batch_and_rerun_stores_every_call_exactly_once(prefect
     exits 75; SIGKILL after the first call is stored; the rerun completes the batch."""
     from prefect.settings import PREFECT_API_URL
 
-    from pipeline.flows import run_nightly
+    from pipeline.run.flows import run_nightly
 
     ids = [f"K{i}" for i in range(1, 7)]
     share = make_share(tmp_path / "share", ids)
@@ -142,7 +142,7 @@ def test_a_run_killed_mid_batch_and_rerun_stores_every_call_exactly_once(prefect
 def test_a_full_disk_midway_leaves_the_warehouse_as_it_was(prefect, tmp_path, monkeypatch):
     import pyarrow.parquet as pq
 
-    from pipeline.flows import run_nightly
+    from pipeline.run.flows import run_nightly
 
     share = make_share(tmp_path / "share", ["F1"])
     warehouse = tmp_path / "wh"
@@ -197,7 +197,7 @@ def permissions_bind_us(tmp_path: Path) -> bool:
 def test_a_read_only_warehouse_is_refused_and_its_data_kept(prefect, tmp_path):
     from prefect.settings import PREFECT_API_URL
 
-    from pipeline.flows import run_nightly
+    from pipeline.run.flows import run_nightly
 
     # Root writes into read-only folders anyway (CAP_DAC_OVERRIDE): the run then goes without it.
     drop = (
@@ -240,7 +240,7 @@ def test_a_call_past_its_timeout_is_stopped_recorded_and_the_batch_goes_on(prefe
     """Ten minutes of speech (one to three minutes of work on 2 cores) with a 20 s timeout, in the
     default runner (a worker thread): stopped at the timeout, not retried, recorded; the next call
     runs in the same worker as usual."""
-    import pipeline.flows
+    import pipeline.run.flows
 
     endless = np.tile(rec.speech(False, 1.0, 6.4), (110, 1))  # ten minutes of greeting
     share = tmp_path / "share"
@@ -249,7 +249,7 @@ def test_a_call_past_its_timeout_is_stopped_recorded_and_the_batch_goes_on(prefe
     day = "2026-11-16T09:00:00+08:00"
     rec.manifest(share, [f"a_endless.flac,E1,A101,{day},mono", f"b_normal.flac,E2,A101,{day},mono"])
     ran: list[tuple[str, float]] = []
-    real_process_one = pipeline.flows.process_one
+    real_process_one = pipeline.run.flows.process_one
 
     def timed(ref, cfg, models):
         clock = time.perf_counter()
@@ -258,9 +258,9 @@ def test_a_call_past_its_timeout_is_stopped_recorded_and_the_batch_goes_on(prefe
         finally:
             ran.append((ref.call_id, time.perf_counter() - clock))
 
-    monkeypatch.setattr(pipeline.flows, "process_one", timed)
+    monkeypatch.setattr(pipeline.run.flows, "process_one", timed)
     timeout = 20
-    summary = pipeline.flows.run_nightly(
+    summary = pipeline.run.flows.run_nightly(
         share, tmp_path / "wh", replace(CONFIG, run=RunConfig(call_timeout_s=timeout))
     )
     assert [call_id for call_id, _ in ran] == ["E1", "E2"]  # a call that ran out of time is not retried

@@ -5,8 +5,8 @@ from dataclasses import replace
 import pytest
 
 from pipeline.config import Config
-from pipeline.process import Models, process_call
-from pipeline.scan import scan_share
+from pipeline.run.process import Models, process_call
+from pipeline.run.scan import scan_share
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import Config, ShareConfig
-from pipeline.evaluate import evaluate
+from pipeline.evaluation.evaluate import evaluate
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ def share(tmp_path_factory, sample_share) -> Path:
 
 @pytest.fixture(scope="module")
 def first_run(prefect, share, tmp_path_factory):
-    from pipeline.flows import run_nightly
+    from pipeline.run.flows import run_nightly
 
     warehouse = tmp_path_factory.mktemp("warehouse")
     return warehouse, run_nightly(share, warehouse, CONFIG)
@@ -98,7 +98,7 @@ def _tables(page: str) -> list[list[list[str]]]:
 def test_weekly_report_numbers_equal_the_scorecards(first_run):
     import warnings
 
-    from pipeline.flows import weekly_report
+    from pipeline.run.flows import weekly_report
 
     warehouse, _ = first_run
     with warnings.catch_warnings():
@@ -165,7 +165,7 @@ def test_results_agree_with_the_truth(first_run, sample_share):
 
 
 def test_rescoring_with_unchanged_lexicons_reproduces_the_events(first_run):
-    from pipeline.rescore import rescore
+    from pipeline.run.rescore import rescore
 
     warehouse, _ = first_run
     cols = ["call_id", "rule_id", "category", "start_ms", "end_ms", "evidence", "rule_version"]
@@ -176,7 +176,7 @@ def test_rescoring_with_unchanged_lexicons_reproduces_the_events(first_run):
 
 
 def test_a_rerun_processes_exactly_what_is_missing(first_run, share):
-    from pipeline.flows import run_nightly
+    from pipeline.run.flows import run_nightly
 
     warehouse, _ = first_run
     again = run_nightly(share, warehouse, CONFIG)
@@ -200,8 +200,8 @@ def test_the_desk_serves_the_sample_week_in_a_browser(first_run, share):
     from playwright.sync_api import sync_playwright
 
     from pipeline.config import DeskConfig
-    from pipeline.desk import create_app, settings
-    from tests.desk.test_browser import launch, serving
+    from pipeline.review.desk import create_app, settings
+    from tests.review.desk.test_browser import launch, serving
 
     warehouse, _ = first_run
     cfg = replace(CONFIG, desk=DeskConfig(reviewer="王组长"))

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import Config, RunConfig, ShareConfig
-from pipeline.flows import run_nightly
+from pipeline.run.flows import run_nightly
 
 pytestmark = pytest.mark.integration
 

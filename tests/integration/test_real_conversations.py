@@ -6,15 +6,15 @@ pinned registry packages."""
 import pytest
 
 from pipeline.config import Config, ShareConfig
-from pipeline.evaluate import evaluate
-from pipeline.realspeech import CONVERSATIONS, build_conversations
+from pipeline.evaluation.evaluate import evaluate
+from pipeline.evaluation.realspeech import CONVERSATIONS, build_conversations
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def report(prefect, tmp_path_factory):
-    from pipeline.flows import run_nightly
+    from pipeline.run.flows import run_nightly
 
     root = tmp_path_factory.mktemp("real")
     share = build_conversations(root / "conversations")
@@ -27,14 +27,14 @@ def report(prefect, tmp_path_factory):
 
 
 def test_real_voices_are_told_apart_on_mono(report):
-    # Measured 2026-11-29, session 6 (docs/measurements.md), on the turns table: 6 conversations of
-    # 4 real voices, DER 0.095 on 16 kHz, 0.114 on 8 kHz µ-law (0.162 / 0.182 before session 5's
+    # Measured 2026-11-29 (docs/evaluation.md), on the turns table: 6 conversations of
+    # 4 real voices, DER 0.095 on 16 kHz, 0.114 on 8 kHz µ-law (0.162 / 0.182 before the
     # centred clustering and pieces for pause-less conversations); 0.145 on pyannote's English
     # sample (0.48 while one_voice merged two alike voices whose words showed no party at all).
     # The gates are the measured figures with a margin: they catch a regression.
-    # Session 9, CAM++ in place of the d-vector: 0.088 / 0.102; pyannote's English sample 0.251
+    # CAM++ in place of the d-vector: 0.088 / 0.102; pyannote's English sample 0.251
     # (CAM++ learnt Mandarin voices; its one 22 s region is clustered in 2 s pieces).
-    # Session 12: two conversations of a fifth, male voice (R006), never tuned on: 0.086 / 0.149
+    # Two conversations of a fifth, male voice (R006), never tuned on: 0.086 / 0.149
     # over the eight (RC07 at 8 kHz, 0.48: the VAD cuts the agent's sentence at its comma, and the
     # two halves of a clip said twice cluster as two voices); the three-minute conversation of the
     # same voice's read with one caller (RL01), 0.091 / 0.103 (0.096 / 0.108 before faint overlaps
@@ -50,11 +50,11 @@ def test_real_voices_are_told_apart_on_mono(report):
 
 
 def test_real_voices_a_party_a_channel_are_told_apart_heard_and_overlapped(report):
-    # Session 14: the same conversations with each party alone on its channel, as a centre that
+    # The same conversations with each party alone on its channel, as a centre that
     # records stereo has them (clean channels: no bleed of one into the other). Measured on this
     # code: DER 0.006 / 0.022 (16 kHz / 8 kHz µ-law), RL01 0.011 / 0.014; CER 0.15 / 0.23 (mono:
     # 0.24 / 0.33, where the voices are mixed); overlap precision 0.99 at recall 0.85 / 0.82 (the
-    # VAD's edges), RL01 0.99 at 0.79 / 0.74. Before session 14 RC04 failed on stereo (the rules
+    # VAD's edges), RL01 0.99 at 0.79 / 0.74. Until 2026-11-29 RC04 failed on stereo (the rules
     # met a reply over a turn without words) and lost the agent's first sentence to a loop.
     who = report["diarization"]
     for kind in ("stereo", "ulaw8k", "long-stereo", "long-ulaw8k"):
@@ -91,6 +91,6 @@ def test_overlapped_speech_is_measured_on_real_voices(report):
     assert words["mono"]["recall"] >= 0.5 and words["mono"]["precision"] >= 0.6
     assert words["ulaw8k-mono"]["recall"] >= 0.35 and words["ulaw8k-mono"]["precision"] >= 0.5
     # At a call's length (RL01, 5.8 s of overlap in 2.6 minutes): recall 0.41 / 0.44 at precision
-    # 0.19 / 0.20 on the turns (session 12): the model also hears blips of a second voice inside
+    # 0.19 / 0.20 on the turns: the model also hears blips of a second voice inside
     # the agent's long read, which the rules leave alone (``rules.interruptions._floors``).
     assert overlap["long-mono"]["recall"] >= 0.35 and overlap["long-ulaw8k-mono"]["recall"] >= 0.3

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from pipeline.config import Config
-from pipeline.evaluate import char_errors, load_truth, scoring_text, truth_text
-from pipeline.process import Models, process_call
-from pipeline.realspeech import CLIPS, LONG_CLIPS, build_share
-from pipeline.scan import scan_share
+from pipeline.evaluation.evaluate import char_errors, load_truth, scoring_text, truth_text
+from pipeline.evaluation.realspeech import CLIPS, LONG_CLIPS, build_share
+from pipeline.run.process import Models, process_call
+from pipeline.run.scan import scan_share
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def test_real_speech_is_transcribed_close_to_its_reference(real_share):
     # The gate is the aggregate over the clips, never one 13-character clip: one word more or less
     # moves a clip by 8 points, and Whisper's int8 numerics differ between CPU backends
     # (CTranslate2 uses MKL on Intel, oneDNN elsewhere). Measured 0.11 over the 5 clips (0.15 over
-    # the first 3, docs/measurements.md), 0.13 over the 6 (session 12, 出师表 added);
+    # the first 3, docs/measurements.md), 0.13 over the 6 (出师表 added);
     # the margin is one badly heard word per clip.
     assert edits / length < 0.25, transcripts
 
@@ -50,9 +50,9 @@ def test_real_speech_is_transcribed_close_to_its_reference(real_share):
 def test_a_long_real_read_in_batched_windows_reads_as_in_one_sequential_decode(real_share):
     """The two-minute read (five windows of joined speech, one batch of four and one more) through
     the real model both ways: the same words, at the same times in the recording."""
-    from pipeline.audio import decode
-    from pipeline.speech import speech_regions
-    from pipeline.transcribe import Piece, SpeechTimeline, WhisperTranscriber
+    from pipeline.asr.whisper import Piece, SpeechTimeline, WhisperTranscriber
+    from pipeline.audio.decode import decode
+    from pipeline.audio.speech import speech_regions
 
     cfg = Config()
     with decode(real_share / "recordings" / "L001.wav") as audio:

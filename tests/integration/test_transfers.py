@@ -7,8 +7,8 @@ import pytest
 import soundfile as sf
 
 from pipeline.config import Config
-from pipeline.process import Models, process_call
 from pipeline.records import CallRef
+from pipeline.run.process import Models, process_call
 
 pytestmark = pytest.mark.integration
 SR = 16000
@@ -30,8 +30,8 @@ def transferred_call(tmp_path_factory, cfg) -> tuple[CallRef, list[tuple[str, fl
     """The call as 16 kHz mono, and (role, start, end) per line."""
     import soxr
 
-    from pipeline.modelstore import require
-    from pipeline.synth.tts import SAMPLE_RATE, KokoroTTS
+    from pipeline.evaluation.synth.tts import SAMPLE_RATE, KokoroTTS
+    from pipeline.models.store import require
 
     tts = KokoroTTS(require("kokoro-82m-int8", cfg.models_path))
     pieces, truth, t = [np.zeros(SR // 2, np.float32)], [], 0.5

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipeline.audio import decode
+from pipeline.audio.decode import decode
 from pipeline.config import Config
-from pipeline.process import Models, process_call
 from pipeline.records import CallRef
-from pipeline.speakers import load_embedder, mono_turns
+from pipeline.run.process import Models, process_call
+from pipeline.speakers.clustering import load_embedder, mono_turns
 
 pytestmark = pytest.mark.integration
 SR = 16000

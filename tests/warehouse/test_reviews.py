@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import ScoringConfig
-from pipeline.review import review_finding
+from pipeline.review.verdicts import review_finding
 from pipeline.warehouse.reviews import (
     UnknownEventError,
     latest_verdicts,
@@ -82,7 +82,7 @@ def test_unknown_findings_and_bad_verdicts_are_clear_errors(tmp_path):
 
 
 def test_a_verdict_during_a_run_is_applied_when_the_run_ends(tmp_path):
-    from pipeline.batch import RunLock
+    from pipeline.run.batch import RunLock
     from pipeline.warehouse.ledger import Ledger
 
     ids = stored(tmp_path)

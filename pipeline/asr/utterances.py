@@ -1,0 +1,119 @@
+"""Words into utterances: the words Whisper heard, given to the speaker turns they were spoken in.
+
+Whoever knows the turns (the channel map on stereo, the speaker models on mono) calls
+``UtteranceBuilder`` with them; a turn's words become one utterance with its normalised text, its
+confidence and its flags (``HALLUCINATION``: only words Whisper was unsure of, or a phrase Whisper
+invents over silence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.asr.text import normalize_transcript
+from pipeline.asr.vocabulary import correct_words
+from pipeline.asr.whisper import AsrSegment
+from pipeline.lexicon import Lexicon
+from pipeline.records import Turn, Utterance, Word
+
+HALLUCINATION = "hallucination"
+
+# A word with whether its ASR segment looked like a hallucination (a loop, text over silence).
+HeardWord = tuple[Word, bool]
+
+
+def words_of(segments: Sequence[AsrSegment], channel: int) -> list[HeardWord]:
+    """The words of one channel, each with its segment's doubt."""
+    return [
+        (w, seg.suspicious)
+        for seg in segments
+        for w, ch in zip(seg.words, seg.channels, strict=True)
+        if ch == channel
+    ]
+
+
+def assign_words(turns: Sequence[Turn], words: Sequence[HeardWord]) -> list[list[HeardWord]]:
+    """Each word to the turn covering most of it (nearest turn if none does)."""
+    buckets: list[list[HeardWord]] = [[] for _ in turns]
+    if not turns:
+        return buckets
+    starts = np.array([t.start for t in turns])
+    ends = np.array([t.end for t in turns])
+    for item in words:
+        w = item[0]
+        cover = np.minimum(ends, w.end) - np.maximum(starts, w.start)
+        best = int(np.argmax(cover))
+        if cover[best] <= 0:
+            mid = (w.start + w.end) / 2
+            best = int(np.argmin(np.minimum(np.abs(starts - mid), np.abs(ends - mid))))
+        buckets[best].append(item)
+    return buckets
+
+
+def build_utterances(
+    call_id: str,
+    turns: Sequence[Turn],
+    words: Sequence[HeardWord],
+    lexicon: Lexicon,
+    terms: Sequence[str] = (),
+) -> list[Utterance]:
+    """Utterances of one channel (or of a mono recording): its turns with the words spoken in them.
+
+    ``words`` pairs each word with whether its ASR segment looked like a hallucination; words that
+    sound like one of ``terms`` are written as the term (``pipeline.asr.vocabulary``).
+    """
+    # In the order they were spoken: the words of a second pass (speech the first skipped,
+    # whisper.unheard_pieces) come after the first pass's in ``words``, and read in that order
+    # a turn's text came out shuffled (RC06 at 8 kHz: 欢迎 + 就是我万人敬仰的太乙真人 + 大家来体验).
+    words = sorted(words, key=lambda item: item[0].start)
+    out = []
+    for turn, bucket in zip(turns, assign_words(turns, words), strict=True):
+        # A doubtful segment's words (a loop, text over silence) beside words Whisper was sure
+        # of in the same turn are left out: the turn is the real words' (E030 at 8 kHz: a caller's
+        # 你们不能每次都这么说啊 followed by a segment of a hundred 抱 flagged the whole reply,
+        # and the hang-up it was cut off by went unseen). A turn of doubtful words only is kept,
+        # flagged, never scored.
+        if any(not flag for _, flag in bucket):
+            bucket = [(w, flag) for w, flag in bucket if not flag]
+        if not bucket:
+            continue
+        if terms:
+            fixed = correct_words([w for w, _ in bucket], terms, lexicon.tokenizer())
+            bucket = [(w, flag) for w, (_, flag) in zip(fixed, bucket, strict=True)]
+        text = normalize_transcript("".join(w.text for w, _ in bucket))
+        if not text:
+            continue
+        suspicious = all(flag for _, flag in bucket)
+        flags = (
+            (HALLUCINATION,) if suspicious or lexicon["hallucinations"].find(text, homophones=False) else ()
+        )
+        out.append(
+            Utterance(
+                call_id=call_id,
+                idx=0,
+                role=turn.role,
+                start=round(min(turn.start, bucket[0][0].start), 3),
+                end=round(max(turn.end, bucket[-1][0].end), 3),
+                text=text,
+                words=tuple(w for w, _ in bucket),
+                confidence=round(float(np.mean([w.prob for w, _ in bucket])), 3),
+                speaker=turn.speaker,
+                flags=flags,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class UtteranceBuilder:
+    """``build_utterances`` for one call: its id, lexicon and domain terms fixed, the turns given."""
+
+    call_id: str
+    lexicon: Lexicon
+    terms: tuple[str, ...] = ()
+
+    def __call__(self, turns: Sequence[Turn], words: Sequence[HeardWord]) -> list[Utterance]:
+        return build_utterances(self.call_id, turns, words, self.lexicon, self.terms)

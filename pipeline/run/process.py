@@ -1,0 +1,214 @@
+"""One call through every stage, without any orchestration framework.
+
+``process_call`` is what the Prefect task, the tests and a notebook all run. Models come in from
+the caller (loaded once per worker process), so this function holds no global state.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+from pipeline.asr.utterances import UtteranceBuilder
+from pipeline.asr.whisper import Piece, Transcriber
+from pipeline.audio.decode import Audio, decode
+from pipeline.audio.speech import speech_regions, stereo_regions
+from pipeline.config import Config
+from pipeline.lexicon import Lexicon, load_lexicon
+from pipeline.privacy.redact import redact_call
+from pipeline.records import CallRef, CallResult, RoleAssignment, Turn, Utterance
+from pipeline.rules import CallContext, abstentions, apply_rules
+from pipeline.rules.conduct import polite_counts
+from pipeline.rules.metrics import call_metrics
+from pipeline.speakers.attribution import (
+    Attribution,
+    call_speakers,
+    load_segmentation_model,
+    load_speaker_embedder,
+)
+
+T = TypeVar("T")
+# How much lower the speaker models' thread runs than Whisper's on mono (a nice increment).
+_BACKGROUND_NICE = 10
+ProgressHook = Callable[[str, float], None]  # (stage, seconds)
+
+
+@dataclass(frozen=True)
+class Models:
+    """The heavy objects a worker needs, created once and passed to every call."""
+
+    transcriber: Transcriber
+
+    @classmethod
+    def load(cls, cfg: Config) -> Models:
+        from pipeline.asr.whisper import domain_vocabulary, load_transcriber
+        from pipeline.models.store import require
+
+        if not cfg.model.whisper_dir:
+            require("whisper-base-ct2", cfg.models_path)
+        vocabulary = (
+            domain_vocabulary(cfg.lexicons_path / "domain_words.txt")
+            if cfg.model.vocabulary != "none"
+            else ""
+        )
+        return cls(transcriber=load_transcriber(str(cfg.whisper_dir), cfg.model, vocabulary))
+
+    def speaker_embedder(self, cfg: Config):
+        """The speaker embedder (``[speech] speaker_embedder``), loaded on the first mono call and
+        kept for the process."""
+        return load_speaker_embedder(cfg)
+
+    def segmenter(self, cfg: Config):
+        """The segmentation model (``[speech] segmentation_model``, else the bundled one), loaded
+        on the first mono call and kept for the process."""
+        return load_segmentation_model(cfg)
+
+
+def _terms(cfg: Config, lexicon: Lexicon) -> tuple[str, ...]:
+    if not cfg.model.domain_correction:
+        return ()
+    return tuple(dict.fromkeys((*lexicon.domain_terms, *cfg.model.domain_terms)))
+
+
+def transcribe_and_diarize(
+    audio: Audio, ref: CallRef, cfg: Config, models: Models, lexicon: Lexicon, timings: dict[str, float]
+) -> Attribution:
+    """Who spoke when, their words and who is the agent; each stage's seconds go into ``timings``.
+
+    The speech regions (``pipeline.audio``) feed both Whisper and the speakers
+    (``pipeline.speakers``), which neither needs the other's result to start: on mono the speaker
+    models run beside Whisper, on a core its decoding leaves idle part of the time."""
+    stereo = audio.channels == 2 and ref.layout != "mono"
+    tracks = audio.tracks if stereo else [audio.mono()]
+    tick = time.perf_counter()
+    if stereo:
+        regions = stereo_regions(audio.tracks, cfg.speech)
+        pieces = [Piece(ch, s, e) for ch in range(2) for s, e in regions[ch]]
+    else:
+        regions = speech_regions(tracks[0], cfg.speech)
+        pieces = [Piece(0, s, e) for s, e in regions]
+    timings["speech"] = time.perf_counter() - tick
+    build = UtteranceBuilder(ref.call_id, lexicon, _terms(cfg, lexicon))
+    speakers = call_speakers(
+        ref.layout,
+        tracks,
+        regions,
+        cfg,
+        build,
+        embedder=lambda: models.speaker_embedder(cfg),
+        segmenter=lambda: models.segmenter(cfg),
+    )
+
+    def transcribe() -> list:
+        clock = time.perf_counter()
+        segments = models.transcriber.transcribe(tracks, pieces)
+        timings["transcribe"] = time.perf_counter() - clock
+        return segments
+
+    if stereo or not cfg.speech.speakers_beside_whisper:
+        diarized = speakers.diarize()
+        segments = transcribe()
+    else:
+        # Each stage's time is its own thread's. A call stopped meanwhile (its timeout) does not
+        # wait for the speaker models, and they skip what is left of their work.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callqa-speakers")
+        # Below Whisper's priority only where Whisper's threads are this process's alone: beside
+        # other worker processes' Whisper a lower-priority thread would starve and hold its call.
+        background = cfg.run.workers <= 1 and not cfg.run.dask_address
+        try:
+            future = pool.submit(_in_the_background, speakers.diarize, lower=background)
+            segments = transcribe()
+            # Waited for in short steps: a timeout raised in this thread (Prefect's, between two
+            # Python steps) lands within one, not when the speaker models are done.
+            while not future.done():
+                wait([future], timeout=0.5)
+            diarized = future.result()
+        except BaseException:
+            speakers.stop()
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+    tick = time.perf_counter()
+    spoken = speakers.attribute(diarized, segments)
+    timings["speakers"] = diarized.seconds + time.perf_counter() - tick
+    return spoken
+
+
+def _in_the_background(work: Callable[[], T], lower: bool = True) -> T:
+    """``work`` in this (pool) thread, with ``lower`` at a lower scheduling priority than the thread
+    that started it: on a machine whose cores Whisper keeps busy, the speaker models then take only
+    the time its decoding leaves idle rather than slowing it down (Linux takes a thread id for
+    setpriority; elsewhere, or where refused, the thread runs at the usual priority)."""
+    if lower:
+        try:
+            thread = threading.get_native_id()
+            os.setpriority(
+                os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + _BACKGROUND_NICE
+            )
+        except (AttributeError, OSError):
+            pass
+    return work()
+
+
+def numbered(utterances: Sequence[Utterance]) -> list[Utterance]:
+    """A call's utterances in order of time, numbered (``idx``) in that order."""
+    return [replace(u, idx=i) for i, u in enumerate(sorted(utterances, key=lambda u: (u.start, u.end)))]
+
+
+def process_call(
+    ref: CallRef, cfg: Config, models: Models, lexicon: Lexicon | None = None, audio: Audio | None = None
+) -> CallResult:
+    """Decode, find speech and speakers, transcribe, apply the rules, measure. Raises DecodeError."""
+    lexicon = lexicon or load_lexicon(cfg.lexicons_path)
+    timings: dict[str, float] = {}
+    tick = time.perf_counter()
+    owned = audio is None
+    audio = audio or decode(Path(ref.path), spool_after_s=cfg.run.spool_after_s, spool_dir=cfg.run.spool_dir)
+    timings["decode"] = time.perf_counter() - tick
+    try:
+        spoken = transcribe_and_diarize(audio, ref, cfg, models, lexicon, timings)
+    finally:
+        if owned:
+            audio.close()
+    turns, utterances, roles = spoken.turns, numbered(spoken.utterances), spoken.roles
+    tick = time.perf_counter()
+    result = score_call(
+        ref, audio.duration, turns, utterances, roles, cfg, lexicon, models.transcriber.model_id
+    )
+    result = redact_call(result, cfg.privacy.redact)
+    timings["rules"] = time.perf_counter() - tick
+    return replace(result, timings={k: round(v, 4) for k, v in timings.items()})
+
+
+def score_call(
+    ref: CallRef,
+    duration: float,
+    turns: Sequence[Turn],
+    utterances: Sequence[Utterance],
+    roles: RoleAssignment,
+    cfg: Config,
+    lexicon: Lexicon,
+    model_id: str,
+) -> CallResult:
+    """The rules and metrics of a transcribed call; also what re-scoring runs on stored utterances."""
+    ctx = CallContext(
+        ref.call_id, ref.agent_id, duration, tuple(utterances), roles, lexicon, cfg.rules, tuple(turns)
+    )
+    metrics = call_metrics(ref.call_id, ref.agent_id, duration, turns, utterances)
+    return CallResult(
+        call=ref,
+        model_id=model_id,
+        lexicon_version=lexicon.version,
+        roles=roles,
+        utterances=tuple(utterances),
+        events=tuple(apply_rules(ctx)),
+        metrics=replace(metrics, polite_counts=polite_counts(utterances, lexicon["polite"].phrases)),
+        abstentions=tuple(abstentions(ctx)),
+        turns=tuple(sorted(turns, key=lambda t: (t.start, t.channel))),
+    )

@@ -1,0 +1,162 @@
+"""Re-applying the rules to stored calls, without transcribing again.
+
+After a lexicon fix or a threshold change, ``callqa rescore --since 2026-10-01`` rebuilds each
+call's events (and, on mono recordings, its roles, which depend on the self-introduction cues,
+and the clauses ``pipeline.speakers.registers`` gives back to the other voice)
+from the utterances in the warehouse, replaces those calls' rows and rebuilds the scorecards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from pipeline.config import Config
+from pipeline.lexicon import Lexicon, load_lexicon
+from pipeline.privacy.redact import redact_call
+from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, Turn, Utterance, Word
+from pipeline.rules.conduct import polite_counts
+from pipeline.run.process import numbered, score_call
+from pipeline.speakers.attribution import reassign_roles
+from pipeline.warehouse.scorecards import update_scorecards
+from pipeline.warehouse.store import partition_dates, read_table, store_calls
+
+
+def _partitions(folder: Path, since: date | None) -> list[Path]:
+    parts = sorted(folder.glob("call_date=*"))
+    if since is None:
+        return parts
+    return [p for p in parts if p.name.split("=", 1)[1] >= since.isoformat()]
+
+
+def _read(folder: Path, since: date | None) -> pd.DataFrame:
+    frames = [
+        pd.read_parquet(p).assign(call_date=p.name.split("=", 1)[1]) for p in _partitions(folder, since)
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def utterances_of(rows: pd.DataFrame) -> tuple[Utterance, ...]:
+    """Stored utterance rows (of one call) as records, in order."""
+    return tuple(
+        Utterance(
+            call_id=r.call_id,
+            idx=int(r.idx),
+            role=r.role,
+            start=r.start_ms / 1000,
+            end=r.end_ms / 1000,
+            text=r.text,
+            words=tuple(
+                Word(w["text"], w["start_ms"] / 1000, w["end_ms"] / 1000, float(w["prob"])) for w in r.words
+            ),
+            confidence=float(r.confidence),
+            speaker=r.speaker,
+            flags=tuple(r.flags),
+        )
+        for r in rows.sort_values("idx").itertuples()
+    )
+
+
+def stored_utterances(warehouse: Path, since: date | None = None) -> list[Utterance]:
+    """Every stored utterance (of calls dated ``since`` or later), as records."""
+    dates = [d for d in partition_dates(warehouse) if since is None or d >= since.isoformat()]
+    rows = read_table(warehouse, "utterances", dates)
+    return [u for _, group in rows.groupby("call_id") for u in utterances_of(group)] if not rows.empty else []
+
+
+def _turns(rows: pd.DataFrame) -> tuple[Turn, ...]:
+    return tuple(
+        Turn(r.speaker, r.role, r.start_ms / 1000, r.end_ms / 1000, int(r.channel))
+        for r in rows.sort_values("idx").itertuples()
+    )
+
+
+def _stored_metrics(
+    call: Any, ref: CallRef, utterances: tuple[Utterance, ...], lexicon: Lexicon
+) -> CallMetrics:
+    """A stereo call's figures as stored (its channels fix who is who), the polite words counted again."""
+    return CallMetrics(
+        call_id=ref.call_id,
+        agent_id=ref.agent_id,
+        duration=call.duration_ms / 1000,
+        talk_agent=call.talk_agent_ms / 1000,
+        talk_caller=call.talk_caller_ms / 1000,
+        silence=call.silence_ms / 1000,
+        overlap=call.overlap_ms / 1000,
+        agent_chars_per_s=float(call.agent_chars_per_s),
+        n_utterances=int(call.n_utterances),
+        overlap_started_by_agent=call.overlap_agent_started_ms / 1000,
+        overlap_started_by_caller=call.overlap_caller_started_ms / 1000,
+        polite_counts=polite_counts(utterances, lexicon["polite"].phrases),
+    )
+
+
+def rescore_call(
+    call: Any,
+    utterances: tuple[Utterance, ...],
+    cfg: Config,
+    lexicon: Lexicon,
+    turns: tuple[Turn, ...] = (),
+) -> CallResult:
+    """One stored call (a row of the calls table) through the current rules: a pure function of rows."""
+    tz = ZoneInfo(cfg.timezone)
+    started = call.started_at.to_pydatetime().astimezone(tz) if pd.notna(call.started_at) else None
+    ref = CallRef(call.call_id, call.path, call.agent_id, started, call.layout, call.sha256)
+    roles = RoleAssignment(call.agent_speaker, float(call.role_confidence), call.role_reason)
+    regrouped = False
+    if call.layout == "mono":
+        # The roles and the clauses in the other party's words, as the nightly run reads them (a
+        # lexicon fix can make a stored call's voices mixed, or no longer). Moves stored earlier
+        # stay made.
+        spoken = reassign_roles(turns, utterances, lexicon, cfg)
+        roles = spoken.roles
+        regrouped = spoken.clauses_moved or roles.agent_speaker != call.agent_speaker
+        turns = tuple(spoken.turns)
+        utterances = tuple(numbered(spoken.utterances) if spoken.clauses_moved else spoken.utterances)
+    result = score_call(ref, call.duration_ms / 1000, turns, utterances, roles, cfg, lexicon, call.model_id)
+    if not regrouped:
+        # Who is who and which words are whose are as stored: so are the talk and pace figures
+        # (computed before the text was masked); the polite words are counted again.
+        result = replace(result, metrics=_stored_metrics(call, ref, utterances, lexicon))
+    result = replace(result, timings=dict(call.stage_seconds or []))
+    # Stored text is already masked; masking again is a no-op unless privacy.redact grew since.
+    return redact_call(result, cfg.privacy.redact)
+
+
+def rescore(
+    warehouse: Path, cfg: Config, since: date | None = None, progress: Callable[[str], None] | None = None
+) -> int:
+    """Rescore every stored call dated ``since`` or later; returns how many calls were rescored."""
+    lexicon = load_lexicon(cfg.lexicons_path)
+    dates = [d for d in partition_dates(warehouse) if since is None or d >= since.isoformat()]
+    calls = read_table(warehouse, "calls", dates)
+    if calls.empty:
+        return 0
+    touched: set[str] = set()
+    for call_date, day in calls.groupby("call_date"):
+        utterances = read_table(warehouse, "utterances", [call_date])
+        turns = read_table(warehouse, "turns", [call_date])
+        by_call = dict(tuple(utterances.groupby("call_id"))) if not utterances.empty else {}
+        turns_by_call = dict(tuple(turns.groupby("call_id"))) if not turns.empty else {}
+        results = [
+            rescore_call(
+                call,
+                utterances_of(by_call.get(call.call_id, utterances.iloc[0:0])),
+                cfg,
+                lexicon,
+                _turns(turns_by_call.get(call.call_id, turns.iloc[0:0])),
+            )
+            for call in day.itertuples()
+        ]
+        # A call stays in the partition it was filed under, whatever the time zone setting says now.
+        touched |= store_calls(warehouse, results, {r.call.call_id: call_date for r in results})
+        if progress:
+            progress(f"{call_date}: {len(results)} calls, {sum(len(r.events) for r in results)} events")
+    update_scorecards(warehouse, cfg.scoring, touched)
+    return len(calls)

@@ -1,0 +1,255 @@
+"""Who spoke when, which words are whose, and who is the agent: the speakers concern's one entry.
+
+``call_speakers`` gives the ``CallSpeakers`` of one call, by its layout, and a call's processing
+goes down into it once:
+
+1. ``diarize()``: who spoke when, before any words are known. Stereo: a channel a party, from the
+   channel map (confidence 1.0). Mono: the voices embedded (CAM++) and clustered into two, then
+   overlaps placed and turns split by the segmentation model. It needs no words, so on mono it
+   runs beside Whisper (``pipeline.run.process``).
+2. ``attribute(diarized, segments)``: Whisper's segments given to the turns (utterances), then, on
+   mono only, what the words tell: a call put through to a colleague diarized as two
+   conversations (``transfers``), replies that start inside the other's turn moved to their
+   speaker (``handover``), one voice told from two alike ones, the roles read from the words
+   (``clustering.infer_roles``), clauses in the other party's words given back
+   (``registers``). Returns an ``Attribution``: turns with their roles, utterances, roles.
+
+``reassign_roles`` is step 2's reading of the words on stored utterances, for re-scoring.
+
+Contract: times in seconds from the call's start; turns of one speaker do not overlap each
+other, turns of the two may (real overlapped speech); speakers are ``spk0``/``spk1`` on mono and
+``agent``/``caller`` on stereo; ``RoleAssignment.confidence`` below ``[rules]
+role_min_confidence`` makes every role rule abstain.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pipeline.asr.utterances import UtteranceBuilder, words_of
+from pipeline.asr.whisper import AsrSegment
+from pipeline.audio.decode import Signal
+from pipeline.audio.speech import Region
+from pipeline.config import Config
+from pipeline.lexicon import Lexicon
+from pipeline.records import RoleAssignment, Turn, Utterance
+from pipeline.speakers.clustering import (
+    Embedder,
+    MonoSpeakers,
+    apply_roles,
+    infer_roles,
+    merge_turns,
+    mono_turns,
+    one_voice,
+    role_evidence,
+    stereo_turns,
+)
+from pipeline.speakers.handover import move_handovers
+from pipeline.speakers.registers import move_foreign_clauses
+from pipeline.speakers.segmentation import segmented_turns
+from pipeline.speakers.transfers import transfer_time, transferred_turns
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """A call's speakers: its turns (with roles), its utterances (with roles) and who the agent is."""
+
+    turns: list[Turn]
+    utterances: list[Utterance]
+    roles: RoleAssignment
+    # Clauses were given back to the other voice (``registers``): the utterances were regrouped.
+    clauses_moved: bool = False
+
+
+@dataclass(frozen=True)
+class Diarized:
+    """Who spoke when before the words: the turns, and on mono what the clustering saw."""
+
+    turns: list[Turn]
+    roles: RoleAssignment | None = None  # stereo: from the channel map
+    speakers: MonoSpeakers | None = None  # mono
+    seconds: float = 0.0
+
+
+class StereoSpeakers:
+    """A channel a party: the channel map gives the speakers and roles."""
+
+    def __init__(self, regions: Sequence[list[Region]], layout: str, cfg: Config, build: UtteranceBuilder):
+        self.regions, self.layout, self.cfg, self.build = regions, layout, cfg, build
+
+    def diarize(self) -> Diarized:
+        tick = time.perf_counter()
+        turns, roles = stereo_turns(self.regions, self.layout, self.cfg.speech.turn_merge_gap_s)
+        return Diarized(turns, roles=roles, seconds=time.perf_counter() - tick)
+
+    def attribute(self, diarized: Diarized, segments: Sequence[AsrSegment]) -> Attribution:
+        assert diarized.roles is not None
+        utterances: list[Utterance] = []
+        for channel in range(2):
+            channel_turns = [t for t in diarized.turns if t.channel == channel]
+            utterances += self.build(channel_turns, words_of(segments, channel))
+        return Attribution(diarized.turns, utterances, diarized.roles)
+
+    def stop(self) -> None:
+        pass
+
+
+class MonoSpeakersOfCall:
+    """One mixed channel: the voices clustered and overlaps placed by the speaker models, the
+    roles read from the words. ``embedder`` and ``segmenter`` come loaded from the caller (once per
+    worker); ``stop()`` tells work still going that the call has ended (its timeout, an error)."""
+
+    def __init__(
+        self,
+        samples: Signal,
+        regions: list[Region],
+        cfg: Config,
+        build: UtteranceBuilder,
+        embedder: Embedder,
+        segmenter: Callable[[Signal], Any] | None,
+    ) -> None:
+        self.samples, self.regions, self.cfg, self.build = samples, regions, cfg, build
+        self.embedder, self.segmenter = embedder, segmenter
+        self._activity = None
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _refined(self, turns: list[Turn], unsure: Sequence[Region] = ()) -> list[Turn]:
+        # The segmentation model places overlaps between two voices and splits one's turn where
+        # the other speaks: with a single voice it has nothing to change, so it is not run.
+        if self.segmenter is None or len({t.speaker for t in turns}) < 2 or self._stopped.is_set():
+            return turns
+        if self._activity is None:
+            self._activity = self.segmenter(self.samples)
+        return segmented_turns(turns, self._activity, self.cfg.speech, unsure)
+
+    def diarize(self) -> Diarized:
+        start = time.perf_counter()
+        speech = self.cfg.speech
+        speakers = mono_turns(
+            self.samples,
+            self.regions,
+            self.embedder,
+            speech.max_speakers,
+            speech.turn_merge_gap_s,
+            speech.resegment_min_s,
+            speech.unsure_margin,
+        )
+        turns = self._refined(speakers.turns, speakers.unsure)
+        return Diarized(turns, speakers=speakers, seconds=time.perf_counter() - start)
+
+    def attribute(self, diarized: Diarized, segments: Sequence[AsrSegment]) -> Attribution:
+        assert diarized.speakers is not None
+        speech, lexicon = self.cfg.speech, self.build.lexicon
+        words = words_of(segments, 0)
+        turns = diarized.turns
+        utterances = self.build(turns, words)
+        similarity = diarized.speakers.similarity
+        at = transfer_time(utterances, lexicon, self.regions) if speech.transfers else None
+        if at is not None:
+            parties = transferred_turns(
+                self.samples,
+                self.regions,
+                at,
+                self.embedder,
+                speech.turn_merge_gap_s,
+                speech.resegment_min_s,
+                speech.unsure_margin,
+            )
+            if parties is not None:
+                turns = self._refined(parties.turns, parties.unsure)
+                utterances = self.build(turns, words)
+                similarity = parties.similarity
+        if speech.handover:
+            turns, utterances = move_handovers(turns, utterances, lexicon)
+        # Whether the voices are one reads all the words: leaving out those at overlaps (as the
+        # roles do) could only take caller evidence away, and merge two parties into one.
+        if one_voice(role_evidence(utterances, lexicon), similarity, self.embedder.same_speaker):
+            # Alike voices whose words show one party: one speaker, and every role rule abstains.
+            turns = merge_turns([replace(t, speaker="spk0") for t in turns], speech.turn_merge_gap_s)
+            utterances = [replace(u, speaker="spk0") for u in utterances]
+            roles = RoleAssignment(
+                "spk0", 0.3, f"one voice: two clusters {similarity:.2f} alike, words of one party"
+            )
+            return _with_roles(turns, utterances, roles)
+        return reassign_roles(turns, utterances, lexicon, self.cfg)
+
+
+CallSpeakers = StereoSpeakers | MonoSpeakersOfCall
+
+
+def load_speaker_embedder(cfg: Config) -> Embedder:
+    """The speaker embedder ``[speech] speaker_embedder`` names, loaded once per process."""
+    from pipeline.speakers.clustering import load_embedder
+
+    return load_embedder(cfg.speech.speaker_embedder, cfg.models_path)
+
+
+def load_segmentation_model(cfg: Config) -> Callable[[Signal], Any]:
+    """The segmentation model (``[speech] segmentation_model``, else the bundled one), loaded once
+    per process."""
+    from pipeline.models.store import require
+    from pipeline.speakers.segmentation.model import load_segmenter
+
+    path = cfg.speech.segmentation_model or str(
+        require("segmentation", cfg.models_path) / "segmentation.onnx"
+    )
+    return load_segmenter(path)
+
+
+def call_speakers(
+    layout: str,
+    tracks: Sequence[Signal],
+    regions: Sequence[list[Region]] | list[Region],
+    cfg: Config,
+    build: UtteranceBuilder,
+    embedder: Callable[[], Embedder] | None = None,
+    segmenter: Callable[[], Callable[[Signal], Any]] | None = None,
+) -> CallSpeakers:
+    """The speakers of one call: ``StereoSpeakers`` for two channels with a channel map, else
+    ``MonoSpeakersOfCall`` over the one (mixed) track, whose models ``embedder()`` and
+    ``segmenter()`` load (here, in the call's own thread: a missing model fails the call at once,
+    not after a whole transcription)."""
+    if len(tracks) == 2 and layout != "mono":
+        return StereoSpeakers(regions, layout, cfg, build)  # type: ignore[arg-type]
+    if embedder is None:
+        raise ValueError("a mono call needs the speaker embedder")
+    loaded_segmenter = segmenter() if segmenter is not None and cfg.speech.segmentation else None
+    return MonoSpeakersOfCall(tracks[0], list(regions), cfg, build, embedder(), loaded_segmenter)  # type: ignore[arg-type]
+
+
+def reassign_roles(
+    turns: Sequence[Turn], utterances: Sequence[Utterance], lexicon: Lexicon, cfg: Config
+) -> Attribution:
+    """The roles read from the words of a mono call's two voices, and the clauses in the other
+    party's words given back to it (``[speech] foreign_clauses``); turns and utterances take the
+    roles. What the nightly run does after the speaker models, and re-scoring on stored calls."""
+    roles = infer_roles(utterances, lexicon, turns)
+    moved = (
+        move_foreign_clauses(turns, utterances, lexicon, roles, cfg.rules.role_min_confidence)
+        if cfg.speech.foreign_clauses
+        else None
+    )
+    if moved is not None:
+        turns, utterances, roles = moved
+    return _with_roles(turns, utterances, roles, clauses_moved=moved is not None)
+
+
+def _with_roles(
+    turns: Sequence[Turn], utterances: Sequence[Utterance], roles: RoleAssignment, clauses_moved: bool = False
+) -> Attribution:
+    return Attribution(
+        [
+            Turn(t.speaker, "agent" if t.speaker == roles.agent_speaker else "caller", t.start, t.end, 0)
+            for t in turns
+        ],
+        apply_roles(utterances, roles),
+        roles,
+        clauses_moved,
+    )

@@ -1,0 +1,174 @@
+"""Changes of speaker inside a mono turn, from the segmentation model's local speakers.
+
+A reply that follows without a pause (你好 straight after the agent's 您好, a caller's last
+syllable under the agent's goodbye) leaves one VAD region, and the clustering gives it one voice.
+Inside each 10 s window the segmentation model tells its two local speakers apart frame by frame;
+the turns the clustering already labelled say which local speaker is which voice (the one that
+co-occurs most with it), and a stretch of at least ``min_piece_s`` in which the other voice
+speaks alone becomes a turn of its own.
+
+Each frame is read from the window that centres it best (a window's edges are the least sure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from pipeline.records import Turn
+from pipeline.speakers.clustering import give_span
+from pipeline.speakers.segmentation.model import Segmentation, powerset_classes
+
+
+@dataclass(frozen=True)
+class ChangeOptions:
+    min_piece_s: float = 0.5  # the other voice alone at least this long makes a turn of its own
+    min_support_s: float = 1.0  # a local speaker is named after a voice seen with it this long
+    # An unsure region (settle_unsure) goes to the voice heard alone in this share of its frames,
+    unsure_min_share: float = 0.6
+    # unless two voices are heard at once in it this much (mean P(overlap)): a region that holds
+    # both is the overlap placement's to divide.
+    unsure_max_overlap: float = 0.25
+
+
+def frame_voices(turns: Sequence[Turn], seg: Segmentation, options: ChangeOptions = ChangeOptions()) -> list:
+    """Per frame of the recording: the voice speaking alone (a turn's speaker name), or None."""
+    n_windows, per_window, n_classes = seg.windows.shape
+    classes = powerset_classes(n_classes)
+    local_of_class = np.array([next(iter(c)) if len(c) == 1 else -1 for c in classes])
+    total = len(seg.speech)
+    # The window that centres each frame best (window starts are in order: the nearer of the two
+    # centres either side of the frame; no frames x windows matrix, an hour has 180 000 frames).
+    centres = seg.window_starts + per_window / 2
+    frames = np.arange(total)
+    right = np.clip(np.searchsorted(centres, frames), 0, n_windows - 1)
+    left = np.clip(right - 1, 0, n_windows - 1)
+    best = np.where(np.abs(frames - centres[left]) <= np.abs(centres[right] - frames), left, right)
+    # Who the turns say speaks in each frame.
+    said = np.full(total, "", dtype=object)
+    for t in turns:
+        said[int(t.start / seg.frame_s) : int(np.ceil(t.end / seg.frame_s))] = t.speaker
+    voices = sorted({t.speaker for t in turns})
+    out: list = [None] * total
+    for w in range(n_windows):
+        first = seg.window_starts[w]
+        last = min(total, first + per_window)
+        if last <= first:
+            continue
+        local = local_of_class[seg.windows[w, : last - first].argmax(axis=1)]
+        labels = said[first:last]
+        # Frames where local speaker loc speaks alone while the turns say voice v.
+        support = {
+            (loc, v): int(((local == loc) & (labels == v)).sum())
+            for loc in set(local.tolist()) - {-1}
+            for v in voices
+        }
+        names = _name_locals(support, voices, options.min_support_s / seg.frame_s)
+        mine = np.flatnonzero(best[first:last] == w)
+        for i in mine:
+            out[first + i] = names.get(int(local[i]))
+    return out
+
+
+def _name_locals(support: dict[tuple[int, str], int], voices: list[str], min_frames: float) -> dict[int, str]:
+    """Local speaker -> voice: the pairing with the most co-occurring frames, each local speaker
+    named only with enough support (or, in a two-voice call, as the other voice of a named one)."""
+    locals_ = sorted({loc for loc, _ in support})
+    best: dict[int, str] = {}
+    if len(voices) == 2 and len(locals_) >= 2:
+        a, b = locals_[:2]
+        straight = support.get((a, voices[0]), 0) + support.get((b, voices[1]), 0)
+        crossed = support.get((a, voices[1]), 0) + support.get((b, voices[0]), 0)
+        pairing = {a: voices[0], b: voices[1]} if straight >= crossed else {a: voices[1], b: voices[0]}
+        seen = {loc: support.get((loc, v), 0) for loc, v in pairing.items()}
+        if max(seen.values()) >= min_frames:
+            return pairing  # one local speaker well placed names the other by elimination
+        return {}
+    for loc in locals_:
+        v, count = max(((v, support.get((loc, v), 0)) for v in voices), key=lambda kv: kv[1])
+        if count >= min_frames:
+            best[loc] = v
+    return best
+
+
+def split_turns(
+    turns: Sequence[Turn], seg: Segmentation, options: ChangeOptions = ChangeOptions()
+) -> list[Turn]:
+    """``turns`` split where another voice speaks alone for at least ``min_piece_s`` inside them."""
+    if len({t.speaker for t in turns}) < 2:
+        return list(turns)
+    voices = frame_voices(turns, seg, options)
+    min_frames = int(round(options.min_piece_s / seg.frame_s))
+    out: list[Turn] = []
+    for turn in turns:
+        a = int(turn.start / seg.frame_s)
+        b = min(len(voices), int(np.ceil(turn.end / seg.frame_s)))
+        runs = _runs([v if v is not None else turn.speaker for v in voices[a:b]])
+        pieces: list[list] = []
+        for start, end, voice in runs:
+            if voice != turn.speaker and end - start < min_frames:
+                voice = turn.speaker  # too short to be a turn: stays with the voice around it
+            if pieces and pieces[-1][2] == voice:
+                pieces[-1][1] = end
+            else:
+                pieces.append([start, end, voice])
+        if len(pieces) <= 1:
+            out.append(turn)
+            continue
+        for k, (start, end, voice) in enumerate(pieces):
+            s = turn.start if k == 0 else round((a + start) * seg.frame_s, 3)
+            e = turn.end if k == len(pieces) - 1 else round((a + end) * seg.frame_s, 3)
+            out.append(replace(turn, speaker=voice, start=s, end=e))
+    return sorted(out, key=lambda t: (t.start, t.end))
+
+
+def settle_unsure(
+    turns: Sequence[Turn],
+    seg: Segmentation,
+    unsure: Sequence[tuple[float, float]],
+    options: ChangeOptions = ChangeOptions(),
+) -> list[Turn]:
+    """``turns`` with each unsure region (one whose d-vector is nearly as near one voice as the
+    other, ``speakers.MonoSpeakers.unsure``) given to the voice the segmentation model hears alone
+    in most of it, where that is not the voice the clustering guessed.
+
+    Two alike voices leave some regions between them: the clustering's label there is a coin
+    toss (an agent's words after her cut-in given to the caller she cut off), while the model,
+    which compares the two voices inside one 10 s window, often still tells them apart.
+    """
+    if not unsure or len({t.speaker for t in turns}) != 2:
+        return list(turns)
+    voices = frame_voices(turns, seg, options)
+    out = list(turns)
+    for s, e in unsure:
+        a, b = int(s / seg.frame_s), min(len(voices), int(np.ceil(e / seg.frame_s)))
+        if b <= a or seg.overlap[a:b].mean() >= options.unsure_max_overlap:
+            continue
+        heard = [v for v in voices[a:b] if v is not None]
+        if not heard:
+            continue
+        voice = max(set(heard), key=heard.count)
+        if heard.count(voice) < options.unsure_min_share * (b - a) or _holder(out, s, e) == voice:
+            continue
+        out = give_span(out, s, e, voice)
+    return sorted(out, key=lambda t: (t.start, t.end))
+
+
+def _holder(turns: Sequence[Turn], s: float, e: float) -> str | None:
+    """The speaker whose turns cover most of ``s``-``e``."""
+    held: dict[str, float] = {}
+    for t in turns:
+        held[t.speaker] = held.get(t.speaker, 0.0) + max(0.0, min(e, t.end) - max(s, t.start))
+    return max(held, key=held.get) if held and max(held.values()) > 0 else None
+
+
+def _runs(values: list) -> list[tuple[int, int, object]]:
+    runs: list[tuple[int, int, object]] = []
+    for i, v in enumerate(values):
+        if runs and runs[-1][2] == v:
+            runs[-1] = (runs[-1][0], i + 1, v)
+        else:
+            runs.append((i, i + 1, v))
+    return runs

@@ -1,0 +1,83 @@
+import numpy as np
+
+from pipeline.audio.decode import decode
+from pipeline.audio.speech import (
+    bleed_threshold,
+    frame_db,
+    speech_regions,
+    stereo_regions,
+    suppress_crosstalk,
+)
+from pipeline.config import SpeechConfig
+
+
+def test_bleed_frames_are_removed_and_real_overlap_kept():
+    cfg = SpeechConfig(crosstalk_db=15, min_speech_ms=100, min_silence_ms=100)
+    n = 150  # 3 s of 20 ms frames
+    own = np.full(n, -80.0)
+    other = np.full(n, -80.0)
+    own[0:50] = -20  # own speech 0-1 s
+    other[50:100] = -20  # other party 1-2 s, leaking into own channel at -50 dB
+    own[50:100] = -50
+    own[100:150] = other[100:150] = -22  # both talk 2-3 s: a real overlap
+    kept = suppress_crosstalk([(0.0, 3.0)], own, other, cfg)
+    assert kept == [(0.0, 1.0), (2.0, 3.0)]
+
+
+def test_vad_finds_the_agents_speech_in_a_real_recording(sample_share):
+    audio = decode(sample_share / "recordings/2026-11-16/S001.flac")
+    regions = speech_regions(audio.samples[0], SpeechConfig())
+    assert regions and regions[0][0] > 1.0  # 1.5 s of lead-in before the greeting
+    total = sum(e - s for s, e in regions)
+    assert 5 < total < audio.duration
+
+
+def test_stereo_bleed_is_not_speech_of_the_other_channel(sample_share):
+    # S006 is rendered with each party leaking into the other channel at -30 dB.
+    import json
+
+    truth = json.loads((sample_share / "truth/S006.json").read_text())
+    audio = decode(sample_share / truth["audio"])
+    agent_regions, _ = stereo_regions(audio.samples, SpeechConfig())
+    caller_only = [u for u in truth["utterances"] if u["role"] == "caller"]
+    for u in caller_only:
+        inside = sum(max(0.0, min(e, u["end"] - 0.3) - max(s, u["start"] + 0.3)) for s, e in agent_regions)
+        assert inside < 0.3, f"agent channel has speech during the caller's {u['text']}"
+
+
+def test_frame_energy_is_in_dbfs():
+    tone = 0.5 * np.sin(np.linspace(0, 2000 * np.pi, 16000))
+    assert abs(float(np.median(frame_db(tone.astype(np.float32)))) - (-9.0)) < 0.5
+
+
+def test_the_bleed_threshold_follows_the_lines_own_attenuation():
+    cfg = SpeechConfig()
+    rng = np.random.default_rng(0)
+    other = np.where(rng.random(500) < 0.5, -20.0, -90.0)  # the other party talks half the time
+    hybrid = np.maximum(other - 30 + rng.normal(0, 1, 500), -90)  # their bleed, 30 dB down
+    assert 20 < bleed_threshold(hybrid, other, cfg) < 24  # 30 dB less the 8 dB margin
+    clean = np.full(500, -95.0)  # no bleed at all: only a much louder gap is bleed
+    assert bleed_threshold(clean, other, cfg) == cfg.crosstalk_max_db
+    assert bleed_threshold(clean, np.full(500, -95.0), cfg) == cfg.crosstalk_db  # nothing to measure
+
+
+def test_a_soft_syllable_under_the_other_voice_is_kept_on_a_clean_line():
+    cfg = SpeechConfig(min_speech_ms=100, min_silence_ms=100)
+    own = np.full(100, -22.0)
+    own[40:60] = -45.0  # 0.4 s of soft speech while the other talks loudly
+    other = np.full(100, -20.0)
+    assert suppress_crosstalk([(0.0, 2.0)], own, other, cfg, threshold_db=40.0) == [(0.0, 2.0)]
+    assert suppress_crosstalk([(0.0, 2.0)], own, other, cfg) == [(0.0, 0.8), (1.2, 2.0)]  # 15 dB cut it
+
+
+def test_a_short_dip_in_ones_own_speech_under_the_other_voice_is_not_bleed():
+    cfg = SpeechConfig(min_speech_ms=100, min_silence_ms=100)
+    own = np.full(100, -18.0)
+    own[50:53] = -72.0  # a 60 ms stop consonant while the other party talks loudly too
+    other = np.full(100, -20.0)
+    assert suppress_crosstalk([(0.0, 2.0)], own, other, cfg, threshold_db=30.0) == [(0.0, 2.0)]
+    # Real bleed: the other talks, this channel carries only its echo 33 dB down, with the same
+    # short gaps between syllables: all of it is bleed.
+    echo = other - 33.0
+    echo[50:53] = -72.0
+    assert suppress_crosstalk([(0.0, 2.0)], echo, other, cfg, threshold_db=25.0) == []

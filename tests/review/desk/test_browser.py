@@ -1,0 +1,104 @@
+"""The desk as a reviewer uses it, in a real headless browser (Debian's chromium, driven by
+Playwright; no browser download): open the week, play a finding's clip, overturn the finding,
+and see the agent's score change."""
+
+import shutil
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+
+from pipeline.config import Config, DeskConfig
+from pipeline.review.desk import create_app, settings
+from tests.review.desk.test_desk import make_call, make_unsure_call
+
+pytestmark = pytest.mark.integration
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@contextmanager
+def serving(app):
+    """``app`` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def launch(p):
+    return p.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+    )
+
+
+@pytest.fixture
+def served(tmp_path):
+    share, warehouse = tmp_path / "share", tmp_path / "wh"
+    event_id = make_call(share, warehouse, "C1")
+    make_unsure_call(share, warehouse)
+    app = create_app(settings(warehouse, share, Config(desk=DeskConfig(reviewer="王组长")), "127.0.0.1"))
+    with serving(app) as base:
+        yield base, event_id
+
+
+def test_a_reviewer_plays_a_finding_overturns_it_and_the_score_follows(served, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    base, event_id = served
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(base + "/")
+        row = page.locator('#ranking tr[data-agent="A101"]')
+        assert row.locator(".score").inner_text() == "90.0"
+        page.click("text=A101")
+        page.click("text=C1 >> nth=0")
+        assert page.url.endswith("/call/C1")
+        # The clip plays: the browser fetched and decoded it (4 s: from the start to 2 s after).
+        audio = page.locator(f"#e-{event_id} audio")
+        audio.evaluate("a => a.play()")
+        page.wait_for_function(
+            "id => { const a = document.querySelector(`#e-${id} audio`); return a.duration > 0 && a.currentTime > 0; }",
+            arg=event_id,
+            timeout=15000,
+        )
+        assert abs(audio.evaluate("a => a.duration") - 4.0) < 0.05
+        page.fill(f"#e-{event_id} input[name=note]", "开头其实有问候")
+        page.click(f"#e-{event_id} button[value=overturned]")
+        assert "已推翻" in page.locator(f"#e-{event_id} .status").inner_text()
+        page.goto(base + "/week/2026-W47")
+        assert row.locator(".score").inner_text() == "100.0"
+        browser.close()
+
+
+def test_a_reviewer_hears_a_banned_phrase_whose_speaker_is_unsure(served):
+    from playwright.sync_api import sync_playwright
+
+    base, _ = served
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(base + "/call/M1")
+        assert "不在（傲慢）" in page.locator("#u-2 h3").inner_text()
+        audio = page.locator("#u-2 audio")
+        audio.evaluate("a => a.play()")
+        page.wait_for_function(
+            "() => { const a = document.querySelector('#u-2 audio'); return a.duration > 0 && a.currentTime > 0; }",
+            timeout=15000,
+        )
+        assert abs(audio.evaluate("a => a.duration") - 5.8) < 0.05  # 4.0-9.8 s: 3 s before, 2 s after
+        browser.close()

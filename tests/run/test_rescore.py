@@ -1,0 +1,95 @@
+import shutil
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+
+import pandas as pd
+
+from pipeline.config import Config
+from pipeline.lexicon import load_lexicon
+from pipeline.records import CallRef, RoleAssignment, Turn
+from pipeline.run.process import score_call
+from pipeline.run.rescore import rescore
+from pipeline.warehouse.scorecards import update_scorecards
+from pipeline.warehouse.store import read_table, store_call
+from tests.conftest import utt
+
+CST = timezone(timedelta(hours=8))
+
+
+def store(warehouse, cfg, call_id, day, texts):
+    ref = CallRef(
+        call_id,
+        f"/s/{call_id}.flac",
+        "A1",
+        datetime(2026, 11, day, 7, 30, tzinfo=CST),
+        "stereo-agent-left",
+        "h",
+    )
+    utterances = [
+        replace(utt(role, 2 * i, 2 * i + 1.5, text, idx=i), call_id=call_id)
+        for i, (role, text) in enumerate(texts)
+    ]
+    turns = [Turn(u.role, u.role, u.start, u.end) for u in utterances]
+    lexicon = load_lexicon(cfg.lexicons_path)
+    result = score_call(
+        ref, 20.0, turns, utterances, RoleAssignment("agent", 1.0, "channel map"), cfg, lexicon, "m"
+    )
+    store_call(warehouse, result)
+
+
+def test_a_lexicon_fix_applies_to_stored_calls_without_transcribing(tmp_path):
+    cfg = Config()
+    wh = tmp_path / "wh"
+    texts = [
+        ("agent", "您好，阳光物业。"),
+        ("caller", "我找王经理"),
+        ("agent", "他出去了，你自己找吧。"),
+        ("agent", "再见。"),
+    ]
+    store(wh, cfg, "C1", 10, texts)
+    store(wh, cfg, "C2", 20, texts)
+    update_scorecards(wh, cfg.scoring)
+    before = read_table(wh, "events")
+    assert "phrase.banned" not in set(before["rule_id"])
+
+    lexicons = tmp_path / "lexicons"
+    shutil.copytree(cfg.lexicons_path, lexicons)
+    with open(lexicons / "banned.toml", "a", encoding="utf-8") as f:
+        f.write(
+            '\n[[phrase]]\nphrase = "你自己找吧"\ncategory = "不负责任"\nrole = "agent"\nmatch = "contains"\n'
+        )
+    fixed = replace(cfg, lexicons_dir=str(lexicons))
+
+    assert rescore(wh, fixed, since=date(2026, 11, 15)) == 1
+    events = read_table(wh, "events")
+    banned = events[events["rule_id"] == "phrase.banned"]
+    assert banned["call_id"].tolist() == ["C2"] and banned["category"].tolist() == ["不负责任"]
+    calls = read_table(wh, "calls").set_index("call_id")
+    assert calls.loc["C2", "lexicon_version"] == load_lexicon(lexicons).version
+    assert calls.loc["C1", "lexicon_version"] == load_lexicon(cfg.lexicons_path).version
+    # Early-morning calls (07:30 +08:00 is the day before in UTC) stay on their local date.
+    assert sorted(calls["call_date"].astype(str)) == ["2026-11-10", "2026-11-20"]
+    assert read_table(wh, "utterances")["text"].tolist() == [t for _, t in texts] * 2
+    cards = pd.read_parquet(wh / "scorecards")
+    day = cards[cards["period"] == "day"].set_index("period_label")
+    assert day.loc["2026-11-20", "score"] < day.loc["2026-11-10", "score"]
+
+
+def test_a_rescore_keeps_every_verdict_and_its_effect_on_the_score(tmp_path):
+    from pipeline.review.verdicts import review_finding
+    from pipeline.warehouse.reviews import latest_verdicts
+
+    cfg = Config()
+    store(
+        tmp_path, cfg, "C1", 16, [("agent", "喂，什么事？"), ("caller", "我家漏水了。"), ("agent", "再见。")]
+    )
+    update_scorecards(tmp_path, cfg.scoring)
+    events = read_table(tmp_path, "events")
+    finding = events[events["rule_id"] == "greeting.missing"]["event_id"].item()
+    review_finding(tmp_path, cfg.scoring, finding, "overturned", "王组长")
+    before = pd.read_parquet(tmp_path / "scorecards" / "period=day")
+    rescore(tmp_path, cfg)
+    assert finding in set(read_table(tmp_path, "events")["event_id"])  # raised again, same id
+    assert latest_verdicts(tmp_path)["event_id"].tolist() == [finding]
+    after = pd.read_parquet(tmp_path / "scorecards" / "period=day")
+    assert after["score"].tolist() == before["score"].tolist() and after["events_overturned"].tolist() == [1]

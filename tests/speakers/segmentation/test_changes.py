@@ -1,0 +1,95 @@
+"""Changes of speaker inside mono turns, from hand-made local speakers."""
+
+from pipeline.records import Turn
+from pipeline.speakers.segmentation.changes import ChangeOptions, settle_unsure, split_turns
+from tests.speakers.segmentation.test_overlaps import segmentation
+
+
+def test_a_reply_without_a_pause_becomes_the_other_voices_turn():
+    # The agent (spk0) 0.5-3 s, then the caller's 你好 (3.0-3.6 s) with no pause: one region.
+    # Local speaker 1 is the agent's throughout the window, local speaker 2 the caller's.
+    turns = [Turn("spk0", "unknown", 0.5, 3.6), Turn("spk1", "unknown", 4.5, 8.0)]
+    seg = segmentation(10, [(1, 0.5, 3.0), (2, 3.0, 3.6), (2, 4.5, 8.0)])
+    out = split_turns(turns, seg)
+    assert [(t.speaker, t.start, t.end) for t in out] == [
+        ("spk0", 0.5, 3.0),
+        ("spk1", 3.0, 3.6),
+        ("spk1", 4.5, 8.0),
+    ]
+
+
+def test_a_blip_of_the_other_voice_is_too_short_to_be_a_turn():
+    turns = [Turn("spk0", "unknown", 0.5, 3.6), Turn("spk1", "unknown", 4.5, 8.0)]
+    seg = segmentation(10, [(1, 0.5, 2.0), (2, 2.0, 2.3), (1, 2.3, 3.6), (2, 4.5, 8.0)])
+    assert split_turns(turns, seg) == turns
+    assert len(split_turns(turns, seg, ChangeOptions(min_piece_s=0.2))) == 4
+
+
+def test_local_speakers_are_named_by_the_voice_they_co_occur_with_whatever_their_number():
+    # Here local speaker 2 is the agent: the names follow the turns, not the model's order.
+    turns = [Turn("spk0", "unknown", 0.5, 3.6), Turn("spk1", "unknown", 4.5, 8.0)]
+    seg = segmentation(10, [(2, 0.5, 3.0), (1, 3.0, 3.6), (1, 4.5, 8.0)])
+    assert [t.speaker for t in split_turns(turns, seg)] == ["spk0", "spk1", "spk1"]
+
+
+def test_one_voice_is_never_split():
+    turns = [Turn("spk0", "unknown", 0.5, 8.0)]
+    seg = segmentation(10, [(1, 0.5, 4.0), (2, 4.0, 8.0)])
+    assert split_turns(turns, seg) == turns
+
+
+# An agent (spk0, local speaker 1) cuts in at 3 s and goes on alone 4.0-5.5 s after a pause; the
+# clustering gave that region to the caller (spk1, local speaker 2), whose turn runs 1.0-8.0 s.
+_AFTER_CUT_IN = [(2, 1.0, 3.0), (3, 3.0, 3.6), (1, 4.0, 5.5), (2, 6.0, 8.0)]
+
+
+def _turns_after_cut_in() -> list[Turn]:
+    return [
+        Turn("spk0", "unknown", 0.2, 0.9),
+        Turn("spk1", "unknown", 1.0, 8.0),
+        Turn("spk0", "unknown", 8.5, 9.8),
+    ]
+
+
+def test_an_unsure_region_goes_to_the_voice_the_model_hears_in_it():
+    seg = segmentation(10, [(1, 0.2, 0.9), *_AFTER_CUT_IN, (1, 8.5, 9.8)])
+    out = settle_unsure(_turns_after_cut_in(), seg, [(4.0, 5.5)])
+    assert [(t.speaker, t.start, t.end) for t in out] == [
+        ("spk0", 0.2, 0.9),
+        ("spk1", 1.0, 4.0),
+        ("spk0", 4.0, 5.5),
+        ("spk1", 5.5, 8.0),
+        ("spk0", 8.5, 9.8),
+    ]
+
+
+def test_only_unsure_regions_are_settled_by_the_model():
+    seg = segmentation(10, [(1, 0.2, 0.9), *_AFTER_CUT_IN, (1, 8.5, 9.8)])
+    assert settle_unsure(_turns_after_cut_in(), seg, []) == _turns_after_cut_in()
+    # The model hears the caller in 6-8 s, as the clustering said: nothing moves.
+    assert settle_unsure(_turns_after_cut_in(), seg, [(6.0, 8.0)]) == _turns_after_cut_in()
+
+
+def test_an_unsure_region_the_model_hears_too_little_of_stays():
+    # The agent alone in under 60 % of the region: the clustering's guess stands.
+    seg = segmentation(10, [(1, 0.2, 0.9), (2, 1.0, 4.0), (1, 4.0, 4.8), (2, 6.0, 8.0), (1, 8.5, 9.8)])
+    assert settle_unsure(_turns_after_cut_in(), seg, [(4.0, 5.5)]) == _turns_after_cut_in()
+    assert (
+        len(settle_unsure(_turns_after_cut_in(), seg, [(4.0, 5.5)], ChangeOptions(unsure_min_share=0.5))) == 5
+    )
+
+
+def test_an_unsure_region_with_both_voices_at_once_is_left_to_the_overlap_placement():
+    seg = segmentation(10, [(1, 0.2, 0.9), (2, 1.0, 3.0), (3, 3.0, 5.0), (1, 5.0, 5.5), (1, 8.5, 9.8)])
+    assert settle_unsure(_turns_after_cut_in(), seg, [(3.0, 5.5)]) == _turns_after_cut_in()
+
+
+def test_the_mono_refinement_settles_the_unsure_regions_it_is_given():
+    from pipeline.config import SpeechConfig
+    from pipeline.speakers.segmentation import segmented_turns
+
+    seg = segmentation(10, [(1, 0.2, 0.9), *_AFTER_CUT_IN, (1, 8.5, 9.8)])
+    cfg = SpeechConfig(overlap_threshold=0.99)  # the overlap placement left out: only settling
+    assert segmented_turns(_turns_after_cut_in(), seg, cfg) == _turns_after_cut_in()
+    settled = segmented_turns(_turns_after_cut_in(), seg, cfg, [(4.0, 5.5)])
+    assert ("spk0", 4.0, 5.5) in [(t.speaker, t.start, t.end) for t in settled]
