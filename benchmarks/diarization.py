@@ -6,7 +6,7 @@ with pyannote.metrics (collar 0.25 s, overlap scored), per share and kind. ``one
 roles need the words and are not run: ``callqa evaluate`` gives the whole pipeline's figure.
 
 The development set is the sample share down-mixed (it is not the corpus and not the
-real voices, the sets the figures in docs/measurements.md are reported on):
+real voices, the sets the figures in docs/evaluation.md are reported on):
 
     .venv/bin/python benchmarks/diarization.py --downmix data/sample_share data/eval/sample-dev
     .venv/bin/python benchmarks/diarization.py data/eval/sample-dev data/eval/corpus-mono \\

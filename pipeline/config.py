@@ -37,12 +37,12 @@ class ModelConfig:
     # Threads Whisper uses on CPU, in each worker process (run.workers).
     cpu_threads: int = 2
     # Beam search width: 3, not faster-whisper's 5: 13 % less transcription time for CER 0.162
-    # against 0.160 on the evaluation corpus (benchmarks/asr_options.py, docs/benchmarks.md).
+    # against 0.160 on the evaluation corpus (benchmarks/asr_options.py, docs/evaluation.md).
     beam_size: int = 3
     # Whisper's decoding language (ISO 639-1 code): the rules and lexicons are Mandarin.
     language: str = "zh"
     # Domain vocabulary from lexicons/domain_words.txt, as faster-whisper hotwords or as an initial
-    # prompt. Off by default (benchmarks/asr_options.py, docs/measurements.md): hotwords cost 1.5x
+    # prompt. Off by default (benchmarks/asr_options.py, docs/evaluation.md): hotwords cost 1.5x
     # time for a worse CER; the prompt lowers CER 0.181 -> 0.163 but costs 1.7x transcription time.
     vocabulary: str = "none"  # none | hotwords | prompt
     # Words that sound exactly like a term of lexicons/domain_words.txt (or of domain_terms: estate
@@ -140,7 +140,7 @@ class SpeechConfig:
     # pause, not a cut-in: not placed (pipeline.speakers.segmentation.overlaps.faint_after_pause; 0: off).
     overlap_after_pause_s: float = 0.25
     # The other voice alone this long inside a turn makes a turn of its own (0: off; measured to
-    # lose more than it finds on the sample share, docs/measurements.md).
+    # lose more than it finds on the sample share, docs/evaluation.md).
     change_min_s: float = 0.0
     # Mono: a question answered with a greeting in one turn (请问有什么可以帮您？您好) is a change of
     # speaker the pauses missed; the greeting goes to the next voice (pipeline.speakers.handover).

@@ -7,7 +7,7 @@ A run of characters that sounds exactly like a listed term (toneless pinyin, syl
 syllable) is written as the term. Only exact sound matches of terms of two characters or more are
 replaced, and characters keep their places, so word timings stay valid.
 
-Measured (docs/measurements.md): CER on the evaluation corpus 0.160 -> 0.143, on the sample share
+Measured (docs/evaluation.md): CER on the evaluation corpus 0.160 -> 0.143, on the sample share
 0.160 -> 0.137, unchanged on the real AISHELL-1 and F5-TTS clips (no listed term in them); with the
 building numbers and the vetted list of 72 terms, corpus 0.137 -> 0.126, sample share
 0.137 -> 0.130, the real clips again unchanged.

@@ -63,8 +63,8 @@ def batch_pieces(pieces: Sequence[Piece], max_seconds: float) -> list[list[Piece
 
 
 # A word across a join of two pieces stays with the earlier one only when this share of it lies
-# before the join. Measured on the words across a change of speaker (docs/measurements.md, session
-# 10): on the development set every one belonged to the later piece, all but one with 29 % or more
+# before the join. Measured on the words across a change of speaker (docs/evaluation.md): on
+# the development set every one belonged to the later piece, all but one with 29 % or more
 # of it after the join; on the corpus the few earlier-piece words (a question's 吗) had 3-15 %.
 _EARLIER_SHARE = 0.8
 

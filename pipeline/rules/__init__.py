@@ -134,7 +134,7 @@ def abstentions(ctx: CallContext) -> list[str]:
     return reasons
 
 
-# How an utterance the rules do not read was flagged (asr.utterances.HALLUCINATION).
+# How an utterance the rules do not read was flagged (speakers.utterances.HALLUCINATION).
 _FLAG_NAMES = {"hallucination": "疑似语音识别幻觉（无声处生成的文字或重复循环）"}
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from pipeline.asr.utterances import UtteranceBuilder
 from pipeline.asr.whisper import Piece, Transcriber
 from pipeline.audio.decode import Audio, decode
 from pipeline.audio.speech import speech_regions, stereo_regions
@@ -94,13 +93,14 @@ def transcribe_and_diarize(
         regions = speech_regions(tracks[0], cfg.speech)
         pieces = [Piece(0, s, e) for s, e in regions]
     timings["speech"] = time.perf_counter() - tick
-    build = UtteranceBuilder(ref.call_id, lexicon, _terms(cfg, lexicon))
     speakers = call_speakers(
+        ref.call_id,
         ref.layout,
         tracks,
         regions,
         cfg,
-        build,
+        lexicon,
+        _terms(cfg, lexicon),
         embedder=lambda: models.speaker_embedder(cfg),
         segmenter=lambda: models.segmenter(cfg),
     )

@@ -7,5 +7,6 @@ utterances and roles) and ``attribution.reassign_roles`` (the roles again on sto
 Owns the stereo channel map and, on mono, the speaker embedder (``campplus``, CAM++), the
 clustering into two voices and the roles (``clustering``), the overlap-aware segmentation model
 (``segmentation``), calls put through to a colleague (``transfers``), replies that start inside
-the other's turn (``handover``) and clauses in the other party's words (``registers``).
+the other's turn (``handover``), clauses in the other party's words (``registers``), and the
+words given to the turns they were spoken in (``utterances``).
 """

@@ -18,7 +18,7 @@ goes down into it once:
 
 Contract: times in seconds from the call's start; turns of one speaker do not overlap each
 other, turns of the two may (real overlapped speech); speakers are ``spk0``/``spk1`` on mono and
-``agent``/``caller`` on stereo; ``RoleAssignment.confidence`` below ``[rules]
+``ch0``/``ch1`` (the channel) on stereo; ``RoleAssignment.confidence`` below ``[rules]
 role_min_confidence`` makes every role rule abstain.
 """
 
@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pipeline.asr.utterances import UtteranceBuilder, words_of
 from pipeline.asr.whisper import AsrSegment
 from pipeline.audio.decode import Signal
 from pipeline.audio.speech import Region
@@ -52,6 +51,7 @@ from pipeline.speakers.handover import move_handovers
 from pipeline.speakers.registers import move_foreign_clauses
 from pipeline.speakers.segmentation import segmented_turns
 from pipeline.speakers.transfers import transfer_time, transferred_turns
+from pipeline.speakers.utterances import UtteranceBuilder, words_of
 
 
 @dataclass(frozen=True)
@@ -204,18 +204,22 @@ def load_segmentation_model(cfg: Config) -> Callable[[Signal], Any]:
 
 
 def call_speakers(
+    call_id: str,
     layout: str,
     tracks: Sequence[Signal],
     regions: Sequence[list[Region]] | list[Region],
     cfg: Config,
-    build: UtteranceBuilder,
+    lexicon: Lexicon,
+    terms: Sequence[str] = (),
     embedder: Callable[[], Embedder] | None = None,
     segmenter: Callable[[], Callable[[Signal], Any]] | None = None,
 ) -> CallSpeakers:
     """The speakers of one call: ``StereoSpeakers`` for two channels with a channel map, else
     ``MonoSpeakersOfCall`` over the one (mixed) track, whose models ``embedder()`` and
     ``segmenter()`` load (here, in the call's own thread: a missing model fails the call at once,
-    not after a whole transcription)."""
+    not after a whole transcription). Words that sound like one of ``terms`` are written as the
+    term in the utterances (``pipeline.asr.vocabulary``)."""
+    build = UtteranceBuilder(call_id, lexicon, tuple(terms))
     if len(tracks) == 2 and layout != "mono":
         return StereoSpeakers(regions, layout, cfg, build)  # type: ignore[arg-type]
     if embedder is None:

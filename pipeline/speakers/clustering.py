@@ -28,7 +28,7 @@ from pipeline.records import VOICES_MIXED, RoleAssignment, Turn, Utterance, Word
 from pipeline.speakers.segmentation.features import mel_filterbank
 
 # Cosine similarity of two cluster centroids above which they may be one voice (voicemail,
-# monologue). Measured on the rendered calls (docs/measurements.md): two voices 0.32-0.67, one voice
+# monologue). Measured on the rendered calls (docs/evaluation.md): two voices 0.32-0.67, one voice
 # mostly 0.69-0.88; but two similar voices, or any two on 8 kHz telephone audio, also reach it, so
 # alike clusters are merged only when their words show one party as well (one_voice).
 _SAME_SPEAKER = 0.75

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from pipeline.asr.utterances import build_utterances
 from pipeline.asr.whisper import AsrSegment, Piece, SpeechTimeline, is_repetition_loop
 from pipeline.config import Config, SpeechConfig
 from pipeline.records import CallRef, Turn, Word
 from pipeline.run.process import Models, process_call
+from pipeline.speakers.utterances import build_utterances
 
 
 def test_timeline_maps_joined_speech_back_to_channel_and_time():

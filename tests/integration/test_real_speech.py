@@ -42,7 +42,7 @@ def test_real_speech_is_transcribed_close_to_its_reference(real_share):
     # The gate is the aggregate over the clips, never one 13-character clip: one word more or less
     # moves a clip by 8 points, and Whisper's int8 numerics differ between CPU backends
     # (CTranslate2 uses MKL on Intel, oneDNN elsewhere). Measured 0.11 over the 5 clips (0.15 over
-    # the first 3, docs/measurements.md), 0.13 over the 6 (出师表 added);
+    # the first 3, docs/evaluation.md), 0.13 over the 6 (出师表 added);
     # the margin is one badly heard word per clip.
     assert edits / length < 0.25, transcripts
 

@@ -14,7 +14,7 @@ segmentation model finds is placed where it belongs:
   cut-in), which becomes a turn of its own. Whether the turn changes hands there is the
   clustering's call (``speakers.mono_turns`` splits long regions where the d-vectors change):
   reading it from the model's local speakers instead was tried and split backchannels' hosts in
-  two (docs/measurements.md).
+  two (docs/evaluation.md).
 
 A faint overlap that begins after a silence (``after_pause_s`` of no speech in all in the
 ``pause_lookback_s`` before it, and P(overlap) never above ``after_pause_max_p``) is not placed:
