@@ -18,6 +18,8 @@ models_app = typer.Typer(help="Assemble and verify the offline models.", no_args
 app.add_typer(models_app, name="models")
 lexicon_app = typer.Typer(help="Check the QA team's phrase lists against stored calls.", no_args_is_help=True)
 app.add_typer(lexicon_app, name="lexicon")
+privacy_app = typer.Typer(help="Check a warehouse for personal data in the clear.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
 console = Console()
 
 ConfigOption = Annotated[
@@ -194,6 +196,32 @@ def status(
     last = next((r for r in recent if r.job == "nightly"), None)
     if last is not None and last.status in ("failed", "interrupted", "locked"):
         raise typer.Exit(1)  # for a monitoring check: the last nightly run did not complete
+
+
+@privacy_app.command("check")
+def privacy_check(
+    warehouse: Annotated[Path | None, typer.Option(help="warehouse folder (default from config)")] = None,
+    show: Annotated[int, typer.Option(help="how many findings to list")] = 50,
+    config: ConfigOption = None,
+) -> None:
+    """Every number in the warehouse's tables, ledger, run log and reports that could be a phone or
+    ID number (7 digits or more, not a date); exit 1 when there is one."""
+    from pipeline.privacy.check import check_warehouse
+
+    cfg = _config(config)
+    wh = warehouse or Path(cfg.warehouse)
+    if not wh.is_dir():
+        console.print(f"[red]warehouse not found:[/red] {wh}")
+        raise typer.Exit(66)
+    findings = check_warehouse(wh)
+    if not findings:
+        console.print(f"no phone or ID number found in {wh}")
+        return
+    table = Table("where", "column", "row", "number", title=f"{len(findings)} possible personal numbers")
+    for f in findings[:show]:
+        table.add_row(escape(f.where), f.column, escape(f.row), f.number)
+    console.print(table)
+    raise typer.Exit(1)
 
 
 def _local_time(timezone: str):

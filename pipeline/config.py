@@ -323,6 +323,14 @@ class PrivacyConfig:
     # evidence, and so in notebooks and reports: any of phone, id_number, unit, name. An empty
     # list stores transcripts as heard (only where the centre's data-protection rules allow it).
     redact: tuple[str, ...] = ("phone", "id_number", "unit", "name")
+    # The file holding the key of the pseudonyms that replace personal numbers in file names,
+    # folder names and manifest fields (created on first use, 0600; refused inside the
+    # warehouse; CALLQA_PSEUDONYM_KEY_FILE overrides it). Empty: ~/.config/callqa/pseudonym.key.
+    # Keep it safe: with another key the warehouse's identifiers no longer match.
+    pseudonym_key_file: str = ""
+    # Groups of [share] filename_pattern that name the caller (a number, a name): never stored,
+    # only their pseudonym, in calls.caller_id, so one caller's calls still group together.
+    personal_groups: tuple[str, ...] = ("caller",)
 
     def __post_init__(self) -> None:
         from pipeline.privacy.redact import PII_KINDS
@@ -331,6 +339,7 @@ class PrivacyConfig:
         if unknown:
             raise ValueError(f"privacy.redact: unknown kind(s) {sorted(unknown)}; choose from {PII_KINDS}")
         object.__setattr__(self, "redact", tuple(self.redact))
+        object.__setattr__(self, "personal_groups", tuple(self.personal_groups))
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,12 @@ class CallRef(_Record):
     sha256: str = ""
     size: int = 0
     mtime: float = 0.0
+    # What is stored of the path: relative to the share, personal numbers pseudonymised
+    # (``pipeline.privacy.identifiers``). ``path`` itself is where the file is, never stored.
+    stored_path: str = ""
+    # The caller's pseudonym, from a personal group of the file-name pattern ([privacy]
+    # personal_groups) or a manifest's ``caller`` column: one caller's calls group by it.
+    caller_id: str = ""
 
     @property
     def call_date(self) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pipeline.privacy.identifiers import MIN_DIGITS, NUMBER_LABEL_BEFORE, is_timestamp
+
 if TYPE_CHECKING:
     from pipeline.records import CallResult
 
@@ -88,7 +90,24 @@ def _classify_number(digits: str) -> str | None:
         return "phone"
     if _HOTLINE.fullmatch(digits):
         return "_keep"
+    # Any other run long enough to be a phone or ID number is taken for one: Whisper damages the
+    # numbers callers read out (一三八零零一二三四五六 stored as 以3800123456: 幺 heard as 以, ten
+    # digits left, no pattern above fits). What the centre's own labels name stays (``_LABELS``).
+    if len(digits) >= MIN_DIGITS and not is_timestamp(digits):
+        return "_long_number"
     return None
+
+
+# Labels of numbers that are not personal: a long run right after one is kept as it is.
+_LABELS = NUMBER_LABEL_BEFORE
+# The last digits of a number, said as such (尾号3091, 后六位273091): too short to be a number by
+# their length, personal by what is said before them. Not a licence plate's (车牌尾号七七五一:
+# the evaluation corpus's parking calls), which names a car, not a caller.
+_TAIL_NUMBER = re.compile(
+    rf"(?<!车牌)(?<!车牌号)(?:尾号|后[三四五六七八]位)(?:是|为)?[：:，,\s]*(?P<digits>[{_DIGIT_CHARS}]{{3,8}})"
+)
+# Homophones of 一 / 幺 that Whisper writes for the first or last digit read out (以3800123456).
+_DIGIT_HOMOPHONES = frozenset("以义已意亿依衣医壹要腰妖")
 
 
 def _number_candidates(text: str) -> list[tuple[str, int, int]]:
@@ -97,7 +116,18 @@ def _number_candidates(text: str) -> list[tuple[str, int, int]]:
         groups = [
             (g.start(), g.end(), g.group().translate(_TO_DIGIT)) for g in _GROUP.finditer(text, *run.span())
         ]
-        out.extend((kind, groups[i][0], groups[j][1]) for kind, i, j in _read_groups(text, groups))
+        for kind, i, j in _read_groups(text, groups):
+            start, end = groups[i][0], groups[j][1]
+            if kind == "_long_number":
+                kind = "_keep" if _LABELS.search(text, 0, start) else "phone"
+            if kind in ("phone", "id_number"):
+                # A digit misheard as a word at the number's edge goes with it.
+                if start > 0 and text[start - 1] in _DIGIT_HOMOPHONES:
+                    start -= 1
+                if end < len(text) and text[end] in _DIGIT_HOMOPHONES:
+                    end += 1
+            out.append((kind, start, end))
+    out += [("phone", *m.span("digits")) for m in _TAIL_NUMBER.finditer(text)]
     return out
 
 
@@ -112,7 +142,7 @@ def _read_groups(text: str, groups: list[tuple[int, int, str]]) -> list[tuple[st
     # A group that is a whole number by itself is the surest reading ("1502，13812345678");
     # then windows of groups joined by spaces or dashes; commas are crossed only last.
     for i, (_, _, digits) in enumerate(groups):
-        if kind := _classify_number(digits):
+        if (kind := _classify_number(digits)) and kind != "_long_number":
             found.append((kind, i, i))
             claimed[i] = True
     for cross_commas in (False, True):
@@ -132,6 +162,10 @@ def _read_groups(text: str, groups: list[tuple[int, int, str]]) -> list[tuple[st
                     i = end
                     break
             i += 1
+    # Last, a group that is only long enough to be a number, when no joined reading took it.
+    for i, (_, _, digits) in enumerate(groups):
+        if not claimed[i] and _classify_number(digits) == "_long_number":
+            found.append(("_long_number", i, i))
     return found
 
 

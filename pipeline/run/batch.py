@@ -56,7 +56,7 @@ def duplicate_call_ids(refs: list[CallRef], owners: dict[str, str]) -> list[tupl
     for call_id, group in by_id.items():
         if len(group) < 2:
             continue
-        paths = sorted(r.path for r in group)
+        paths = sorted(r.stored_path or r.path for r in group)
         owner = owners.get(call_id) if owners.get(call_id) in paths else paths[0]
         refused += [
             (
@@ -65,7 +65,7 @@ def duplicate_call_ids(refs: list[CallRef], owners: dict[str, str]) -> list[tupl
                 "overwrites the other (give one of them its own call_id)",
             )
             for r in group
-            if r.path != owner
+            if (r.stored_path or r.path) != owner
         ]
     return refused
 
@@ -83,16 +83,36 @@ def outside_share(refs: list[CallRef], share: Path) -> list[tuple[CallRef, str]]
 def plan_run(share: Path, warehouse: Path, cfg: Config, model_id: str, now: float | None = None) -> Plan:
     """What this run must do: new, changed and retryable files that are not still being written.
 
-    Recordings that must not be processed (unusable manifest rows, duplicate call ids, links out of
-    the share) are recorded in the ledger as rejected, with the reason, replacing the last run's."""
-    scan = scan_share(share, cfg.default_layout, cfg.timezone, cfg.share.filename_pattern)
+    Every recording's identity is protected first (``pipeline.privacy.identifiers.protect``): what
+    is stored of it, and what the ledger is keyed by, is its path relative to the share with
+    personal numbers pseudonymised. Recordings that must not be processed (unusable manifest rows,
+    duplicate call ids, links out of the share) are recorded in the ledger as rejected, with the
+    reason, replacing the last run's."""
+    from pipeline.privacy.identifiers import (
+        check_fingerprint,
+        key_file,
+        load_pseudonyms,
+        protect,
+        protect_text,
+    )
+
+    pseudonyms = load_pseudonyms(cfg.privacy.pseudonym_key_file, warehouse)
+    check_fingerprint(warehouse, pseudonyms, key_file(cfg.privacy.pseudonym_key_file))
+    scan = scan_share(
+        share, cfg.default_layout, cfg.timezone, cfg.share.filename_pattern, cfg.privacy.personal_groups
+    )
+    root = Path(os.path.realpath(share))
+    calls = [protect(r, root, pseudonyms) for r in scan.calls]
+    scan_rejected = [
+        (safe, protect_text(why.replace(str(root) + os.sep, ""), safe, pseudonyms))
+        for safe, why in ((protect(r, root, pseudonyms), why) for r, why in scan.rejected)
+    ]
     with Ledger(warehouse) as ledger:
-        rejected = scan.rejected + duplicate_call_ids(scan.calls, ledger.owners())
+        ledger.rekey({r.path: r.stored_path for r in calls + [r for r, _ in scan_rejected]})
+        rejected = scan_rejected + duplicate_call_ids(calls, ledger.owners())
         refused = {r.path for r, _ in rejected}
-        pending = ledger.pending(
-            [r for r in scan.calls if r.path not in refused], model_id, cfg.run.max_attempts
-        )
-        escaped = outside_share(pending, share)
+        pending = ledger.pending([r for r in calls if r.path not in refused], model_id, cfg.run.max_attempts)
+        escaped = [(r, protect_text(why, r, pseudonyms)) for r, why in outside_share(pending, share)]
         rejected += escaped
         ledger.set_rejected(rejected)
     refused |= {r.path for r, _ in escaped}
@@ -113,7 +133,8 @@ def process_one(ref: CallRef, cfg: Config, models: Models) -> tuple[CallOutcome,
         ref = replace(ref, sha256=sha256_file(Path(ref.path)))
         result = process_call(ref, cfg, models)
     except (DecodeError, FileNotFoundError) as exc:
-        return CallOutcome(ref.call_id, ref.path, "failed", str(exc)), None
+        message = str(exc).replace(ref.path, ref.stored_path) if ref.stored_path else str(exc)
+        return CallOutcome(ref.call_id, ref.path, "failed", message), None
     outcome = CallOutcome(
         ref.call_id, ref.path, "ok", audio_s=result.metrics.duration, timings=result.timings
     )

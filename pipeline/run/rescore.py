@@ -107,7 +107,17 @@ def rescore_call(
     """One stored call (a row of the calls table) through the current rules: a pure function of rows."""
     tz = ZoneInfo(cfg.timezone)
     started = call.started_at.to_pydatetime().astimezone(tz) if pd.notna(call.started_at) else None
-    ref = CallRef(call.call_id, call.path, call.agent_id, started, call.layout, call.sha256)
+    caller = getattr(call, "caller_id", None)
+    ref = CallRef(
+        call.call_id,
+        call.path,
+        call.agent_id,
+        started,
+        call.layout,
+        call.sha256,
+        stored_path=call.path,
+        caller_id=caller if isinstance(caller, str) else "",
+    )
     roles = RoleAssignment(call.agent_speaker, float(call.role_confidence), call.role_reason)
     regrouped = False
     if call.layout == "mono":

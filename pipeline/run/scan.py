@@ -57,9 +57,15 @@ def _parse_time(value: str, timezone: str) -> datetime | None:
 
 
 def from_filename(
-    path: Path, share: Path, pattern: re.Pattern, default_layout: str, timezone: str
+    path: Path,
+    share: Path,
+    pattern: re.Pattern,
+    default_layout: str,
+    timezone: str,
+    personal_groups: tuple[str, ...] = ("caller",),
 ) -> CallRef | None:
-    """Metadata from the file's path (relative to the share) by the configured pattern."""
+    """Metadata from the file's path (relative to the share) by the configured pattern. The first
+    personal group that matched is the caller (stored only as its pseudonym: plan_run)."""
     match = pattern.search(path.relative_to(share).as_posix())
     if match is None:
         return None
@@ -74,6 +80,7 @@ def from_filename(
         agent_id=groups.get("agent_id") or "unknown",
         started_at=started_at,
         layout=groups.get("layout") if groups.get("layout") in LAYOUTS else default_layout,
+        caller_id=next((groups[g] for g in personal_groups if groups.get(g)), ""),
     )
 
 
@@ -111,7 +118,9 @@ def read_manifest_rows(
                 call_id = (row.get("call_id") or "").strip()
                 agent_id = (row.get("agent_id") or "").strip() or "unknown"
                 layout = (row.get("channel_layout") or "").strip()
-                ref = CallRef(call_id or Path(path).stem, path, agent_id, None, layout)
+                # An optional ``caller`` column: stored only as its pseudonym (plan_run).
+                caller = (row.get("caller") or "").strip()
+                ref = CallRef(call_id or Path(path).stem, path, agent_id, None, layout, caller_id=caller)
                 reason = None
                 if not path.startswith(root + os.sep):
                     reason = f"path {raw!r} is outside the share; refused"
@@ -159,8 +168,10 @@ def scan_share(
     default_layout: str = "stereo-agent-left",
     timezone: str = "Asia/Shanghai",
     filename_pattern: str | None = None,
+    personal_groups: tuple[str, ...] = ("caller",),
 ) -> ScanResult:
-    """Every recording under ``share`` with its metadata and file size/mtime."""
+    """Every recording under ``share`` with its metadata and file size/mtime, as the share names
+    them (``pipeline.privacy.identifiers.protect`` makes what is stored of them)."""
     if not share.is_dir():
         raise FileNotFoundError(f"share not found or not a folder: {share}")
     refs: dict[str, CallRef] = {}
@@ -196,7 +207,11 @@ def scan_share(
             ref = CallRef(Path(key).stem, key, "unknown", None, default_layout)
             rejected[key] = (ref, f"no usable metadata: {broken}")
             continue
-        named = from_filename(Path(key), root, pattern, default_layout, timezone) if pattern else None
+        named = (
+            from_filename(Path(key), root, pattern, default_layout, timezone, personal_groups)
+            if pattern
+            else None
+        )
         if named is not None:
             refs[key] = named
         else:
@@ -225,3 +240,11 @@ def scan_share(
         if path not in refs
     ]
     return ScanResult(sorted(calls, key=lambda r: r.path), without, problems, refused)
+
+
+def stored_paths(share: Path, scrub) -> dict[str, Path]:
+    """Every recording of the share by its stored path (relative, ``scrub`` applied): how the desk
+    finds the file behind a call whose stored path was pseudonymised."""
+    root = Path(os.path.realpath(share))
+    _, audio = _walk(root)
+    return {scrub(Path(key).relative_to(root).as_posix()): Path(key) for key in audio}

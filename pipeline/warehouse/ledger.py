@@ -76,7 +76,7 @@ class Ledger:
         }
         todo = []
         for ref in refs:
-            row = rows.get(ref.path)
+            row = rows.get(_key(ref))
             if row is None:
                 todo.append(ref)
                 continue
@@ -94,14 +94,14 @@ class Ledger:
     def _record(self, ref: CallRef, status: str, error: str | None, model_id: str | None) -> None:
         """One row; the caller holds the transaction."""
         previous = self._db.execute(
-            "SELECT attempts, size, mtime FROM files WHERE path = ?", (ref.path,)
+            "SELECT attempts, size, mtime FROM files WHERE path = ?", (_key(ref),)
         ).fetchone()
         same_file = previous is not None and previous[1] == ref.size and previous[2] == ref.mtime
         attempts = (previous[0] if same_file else 0) + 1 if status == "failed" else 0
         self._db.execute(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                ref.path,
+                _key(ref),
                 ref.call_id,
                 ref.agent_id,
                 ref.size,
@@ -128,13 +128,27 @@ class Ledger:
             self._db.executemany("INSERT OR IGNORE INTO dirty_dates VALUES (?)", [(d,) for d in dates])
 
     def record_failure(self, ref: CallRef, error: str) -> None:
+        if ref.stored_path:  # the message names the file as stored, never where it is
+            error = error.replace(ref.path, ref.stored_path)
         with self._writing():
             self._record(ref, "failed", error, None)
+
+    def rekey(self, keys: dict[str, str]) -> None:
+        """Rows recorded under a file's real path (before paths were stored relative to the share,
+        pseudonymised) take the key it has now, so that an upgrade does not process the share again."""
+        old = [(new, path) for path, new in keys.items() if new and new != path]
+        if not old:
+            return
+        known = {r[0] for r in self._db.execute("SELECT path FROM files")}
+        moves = [(new, path) for new, path in old if path in known and new not in known]
+        if moves:
+            with self._writing():
+                self._db.executemany("UPDATE files SET path = ? WHERE path = ?", moves)
 
     def set_rejected(self, rejected: Iterable[tuple[CallRef, str]]) -> None:
         """This scan's rejections replace the previous ones (a fixed manifest row is no longer one)."""
         rows = [
-            (r.path, r.call_id, r.agent_id, r.size, r.mtime, "", "rejected", reason, 0, None, _now())
+            (_key(r), r.call_id, r.agent_id, r.size, r.mtime, "", "rejected", reason, 0, None, _now())
             for r, reason in rejected
         ]
         with self._writing():
@@ -162,6 +176,11 @@ class Ledger:
         )
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur]
+
+
+def _key(ref: CallRef) -> str:
+    """A file's row: by its stored path (relative, pseudonymised), else its path (a ref made by hand)."""
+    return ref.stored_path or ref.path
 
 
 def _now() -> str:

@@ -49,6 +49,8 @@ CALLS = pa.schema(
         ("status", pa.string()),
         ("processed_at", pa.timestamp("ms", tz="UTC")),
         ("stage_seconds", pa.map_(pa.string(), pa.float32())),
+        # The caller's pseudonym (``CallRef.caller_id``), null where the share names no caller.
+        ("caller_id", pa.string()),
     ]
 )
 
@@ -209,7 +211,7 @@ def call_tables(result: CallResult) -> dict[str, pa.Table]:
                 "call_id": call.call_id,
                 "agent_id": call.agent_id,
                 "started_at": started,
-                "path": call.path,
+                "path": call.stored_path or call.path,
                 "sha256": call.sha256,
                 "layout": call.layout,
                 "duration_ms": _ms(m.duration),
@@ -233,6 +235,7 @@ def call_tables(result: CallResult) -> dict[str, pa.Table]:
                 "status": "scored",
                 "processed_at": datetime.now(UTC),
                 "stage_seconds": list(result.timings.items()),
+                "caller_id": call.caller_id or None,
             }
         ],
         schema=CALLS,

@@ -321,3 +321,26 @@ def test_a_stored_call_carries_no_phone_number_name_or_room_in_text_words_or_evi
     assert not any(
         "13812345678" in a or "王" in a for a in redact_call(unsure, cfg.privacy.redact).abstentions
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # 一三八零零一二三四五六 as Whisper wrote it: 幺 heard as 以, ten digits left (S007).
+        ("电话是以3800123456对吧", "电话是＊＊＊＊＊＊＊＊＊＊＊对吧"),
+        ("以365、882、470", "＊＊＊＊＊＊＊＊＊＊＊＊"),  # read in groups, the first digit misheard
+        ("我的号码是2730915", "我的号码是＊＊＊＊＊＊＊"),  # seven digits: long enough to be a number
+        ("后六位273091", "后六位＊＊＊＊＊＊"),  # the last digits, said as such
+        ("尾号是3091对吧", "尾号是＊＊＊＊对吧"),
+    ],
+)
+def test_a_number_damaged_by_asr_is_still_masked(text, expected):
+    assert redact(text).text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["订单号123456789012345678", "工单号是20261120001", "交了1380元", "2026年11月20日", "车牌尾号是七七五一"],
+)
+def test_order_numbers_amounts_and_dates_stay(text):
+    assert redact(text).text == text

@@ -57,3 +57,19 @@ def test_dates_stay_dirty_until_their_scorecards_are_recomputed(tmp_path):
         assert ledger.dirty_dates() == {"2026-11-16", "2026-11-17"}
         ledger.clear_dirty({"2026-11-16"})
         assert ledger.dirty_dates() == {"2026-11-17"}
+
+
+def test_an_upgrade_rekeys_rows_recorded_under_the_real_path(tmp_path):
+    """Rows written before paths were stored relative and pseudonymised keep their state."""
+    from dataclasses import replace
+
+    from pipeline.records import CallRef
+    from pipeline.warehouse.ledger import Ledger
+
+    old = CallRef("C1", "/srv/share/C1.flac", "A101", None, "mono", size=10, mtime=1.0)
+    with Ledger(tmp_path) as ledger:
+        ledger.record_ok([old], "m")
+        new = replace(old, stored_path="C1.flac")
+        ledger.rekey({old.path: new.stored_path})
+        assert ledger.pending([new], "m") == []  # done: not processed again
+        assert ledger.owners() == {"C1": "C1.flac"}

@@ -203,6 +203,8 @@ def _clip(desk, call, start_ms: float, end_ms: float) -> bytes:
     path = Path(str(call["path"]))
     if not path.is_absolute():
         path = desk.share / path
+    if not path.is_file():  # a stored path whose personal numbers were pseudonymised
+        path = _recording(desk, str(call["path"])) or path
     if not within(path, desk.share) or not path.is_file():
         raise KeyError(str(call["call_id"]))  # never a file outside the share, and never say which
     start = max(0.0, start_ms / 1000 - desk.config.desk.clip_lead_s)
@@ -211,3 +213,21 @@ def _clip(desk, call, start_ms: float, end_ms: float) -> bytes:
         a, b = int(start * SAMPLE_RATE), min(audio.n_samples, int(end * SAMPLE_RATE))
         samples = [track[a:b] for track in audio.tracks]
     return wav_bytes(samples, SAMPLE_RATE)
+
+
+_RECORDINGS: dict[str, dict[str, Path]] = {}
+
+
+def _recording(desk, stored: str) -> Path | None:
+    """The share's file whose stored path is ``stored``, from an index of the share made once
+    (again when a file is not in it: a recording added since). None without the pseudonym key."""
+    from pipeline.privacy.identifiers import key_file, load_pseudonyms
+    from pipeline.run.scan import stored_paths
+
+    if not key_file(desk.config.privacy.pseudonym_key_file).exists():
+        return None
+    index = _RECORDINGS.get(str(desk.share))
+    if index is None or stored not in index:
+        pseudonyms = load_pseudonyms(desk.config.privacy.pseudonym_key_file)
+        index = _RECORDINGS[str(desk.share)] = stored_paths(desk.share, pseudonyms.scrub)
+    return index.get(stored)
