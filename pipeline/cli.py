@@ -178,7 +178,8 @@ def status(
     for r in recent:
         took = ""
         if r.finished_at:
-            seconds = (datetime.fromisoformat(r.finished_at) - datetime.fromisoformat(r.started_at)).seconds
+            took_s = datetime.fromisoformat(r.finished_at) - datetime.fromisoformat(r.started_at)
+            seconds = int(took_s.total_seconds())
             took = f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
         table.add_row(
             local(r.started_at),

@@ -82,9 +82,12 @@ class Pseudonyms:
 
     key: bytes
 
-    def token(self, number: str) -> str:
-        digits = re.sub(r"[^0-9Xx]", "", number).upper()
-        mac = hmac.new(self.key, digits.encode(), hashlib.sha256).digest()
+    def token(self, value: str) -> str:
+        """The pseudonym of a number (however it is written: its digits count) or of any other
+        personal value (a caller's name: the value itself, trimmed)."""
+        digits = re.sub(r"[^0-9Xx]", "", value).upper()
+        number = re.fullmatch(r"[0-9Xx\s+()-]+", value.strip()) is not None and digits
+        mac = hmac.new(self.key, (digits if number else value.strip()).encode(), hashlib.sha256).digest()
         return "p-" + "".join(chr(ord("a") + b % 26) for b in mac[:10])
 
     def scrub(self, text: str) -> str:
@@ -160,10 +163,12 @@ def protect(ref: CallRef, root: Path, pseudonyms: Pseudonyms) -> CallRef:
             text = text.replace(caller, token)
         return pseudonyms.scrub(text)
 
-    try:
-        relative = Path(os.path.realpath(ref.path)).relative_to(root).as_posix()
-    except ValueError:  # a link out of the share (refused by plan_run): its name only
-        relative = Path(ref.path).name
+    # Lexically, not through links: a link inside the share keeps its own name (its target's
+    # would make two files one). What lies outside the share is marked so.
+    relative = os.path.relpath(os.path.normpath(ref.path), root)
+    if relative == ".." or relative.startswith(".." + os.sep):
+        relative = "outside-the-share/" + Path(ref.path).name
+    relative = Path(relative).as_posix()
     return replace(
         ref,
         call_id=scrub(ref.call_id),
@@ -177,4 +182,5 @@ def protect_text(text: str, ref: CallRef, pseudonyms: Pseudonyms) -> str:
     """A message about a recording (an error, a reason) as it may be stored: its path as stored."""
     if ref.stored_path:
         text = text.replace(ref.path, ref.stored_path)
+        text = text.replace(Path(ref.path).name, Path(ref.stored_path).name)  # as decode names it
     return pseudonyms.scrub(text)

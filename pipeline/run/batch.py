@@ -10,6 +10,7 @@ import os
 import time
 import traceback
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -42,6 +43,9 @@ class Plan:
     waiting: list[str] = field(default_factory=list)  # files still being written
     # Recordings refused before processing, with the reason (in the failures table).
     rejected: list[tuple[CallRef, str]] = field(default_factory=list)
+    # A message about a recording as it may be stored (its stored path, personal numbers
+    # pseudonymised): applied to every failure before the ledger, the summary and the run log.
+    safe_message: Callable[[CallRef, str], str] = lambda ref, text: text
 
 
 def duplicate_call_ids(refs: list[CallRef], owners: dict[str, str]) -> list[tuple[CallRef, str]]:
@@ -67,6 +71,22 @@ def duplicate_call_ids(refs: list[CallRef], owners: dict[str, str]) -> list[tupl
             for r in group
             if (r.stored_path or r.path) != owner
         ]
+    return refused
+
+
+def duplicate_stored_paths(refs: list[CallRef]) -> list[tuple[CallRef, str]]:
+    """Two files whose stored paths are one (rare: names equal once their numbers are
+    pseudonymised): the first by path keeps it, the others are refused, never stored over it."""
+    seen: dict[str, CallRef] = {}
+    refused = []
+    for ref in sorted(refs, key=lambda r: r.path):
+        key = ref.stored_path or ref.path
+        if key in seen:
+            refused.append(
+                (ref, f"stored as {key!r}, as another recording already is; not processed (rename it)")
+            )
+        else:
+            seen[key] = ref
     return refused
 
 
@@ -109,7 +129,7 @@ def plan_run(share: Path, warehouse: Path, cfg: Config, model_id: str, now: floa
     ]
     with Ledger(warehouse) as ledger:
         ledger.rekey({r.path: r.stored_path for r in calls + [r for r, _ in scan_rejected]})
-        rejected = scan_rejected + duplicate_call_ids(calls, ledger.owners())
+        rejected = scan_rejected + duplicate_stored_paths(calls) + duplicate_call_ids(calls, ledger.owners())
         refused = {r.path for r, _ in rejected}
         pending = ledger.pending([r for r in calls if r.path not in refused], model_id, cfg.run.max_attempts)
         escaped = [(r, protect_text(why, r, pseudonyms)) for r, why in outside_share(pending, share)]
@@ -121,7 +141,15 @@ def plan_run(share: Path, warehouse: Path, cfg: Config, model_id: str, now: floa
     todo = [r for r in pending if r.mtime <= cutoff]
     waiting = [r.path for r in pending if r.mtime > cutoff]
     scanned = len(scan.calls) + len(scan.rejected)
-    return Plan(todo, scanned, scan.without_metadata, scan.problems, waiting, rejected)
+    return Plan(
+        todo,
+        scanned,
+        scan.without_metadata,
+        scan.problems,
+        waiting,
+        rejected,
+        lambda ref, text: protect_text(text, ref, pseudonyms),
+    )
 
 
 def process_one(ref: CallRef, cfg: Config, models: Models) -> tuple[CallOutcome, CallResult | None]:

@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import time
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -134,6 +135,8 @@ def nightly(share: str, warehouse: str, config: dict | None = None) -> dict:
             }
             for future in as_completed(list(chunk)):
                 outcome, result = _collect(future, chunk[future], timeout_s)
+                if outcome.error:  # stored in the ledger, the failures table and the run log
+                    outcome = replace(outcome, error=plan.safe_message(chunk[future], outcome.error))
                 outcomes.append(outcome)
                 buffer.add(outcome, result)
                 progress.update(outcome)
@@ -232,6 +235,9 @@ def run_nightly(
         summary = flow_run(str(share.resolve()), str(warehouse.resolve()), cfg.to_dict())
     except RunLocked as exc:  # taken between the look and the flow's own lock
         record.finish("locked", message=str(exc))
+        raise
+    except KeyboardInterrupt:
+        record.finish("interrupted", message="stopped (SIGTERM or Ctrl-C); the next run does the rest")
         raise
     except BaseException as exc:
         record.finish("failed", message=f"{type(exc).__name__}: {exc}")

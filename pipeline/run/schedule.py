@@ -265,6 +265,12 @@ class Scheduler:
             check_cron(job.name, job.cron, self.tz, now)
         if not self.share.is_dir():
             raise ServeRefused(f"share not found or not a folder: {self.share} ([schedule] share or --share)")
+        from pipeline.warehouse.store import WarehouseWriteError, ensure_writable
+
+        try:
+            ensure_writable(self.warehouse)
+        except WarehouseWriteError as exc:
+            raise ServeRefused(f"{exc} (--warehouse or warehouse in callqa.toml)") from exc
         check_prefect_api()
 
     def _record(self, job: Job, last_due: datetime | None) -> None:
@@ -285,6 +291,10 @@ class Scheduler:
         with RunLog(self.warehouse) as runlog:
             record = runlog.schedules().get(job.name)
         if record is None or record.last_due is None:
+            return None
+        if (record.cron, record.timezone) != (job.cron, self.cfg.timezone):
+            # A new schedule: its first due time is ahead, not a missed one to catch up at once
+            # (0 2 * * * changed to 0 3 * * * and serve restarted at 10:00 runs at 03:00).
             return None
         return datetime.fromisoformat(record.last_due).astimezone(self.tz)
 

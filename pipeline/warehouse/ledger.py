@@ -140,7 +140,11 @@ class Ledger:
         if not old:
             return
         known = {r[0] for r in self._db.execute("SELECT path FROM files")}
-        moves = [(new, path) for new, path in old if path in known and new not in known]
+        moves = []
+        for new, path in old:
+            if path in known and new not in known:  # a key already taken stays with its row
+                moves.append((new, path))
+                known.add(new)
         if moves:
             with self._writing():
                 self._db.executemany("UPDATE files SET path = ? WHERE path = ?", moves)

@@ -182,7 +182,7 @@ def test_the_outside_file_is_never_read(runs, share):
     _, _, _, tables = runs
     (row,) = tables["failures"].query("call_id == 'P01'").itertuples()
     # Stored by its name only: neither the server's layout nor the share's root is stored.
-    assert row.path == "passwd" and not row.path.startswith(str(share))
+    assert row.path == "outside-the-share/passwd" and not row.path.startswith(str(share))
     assert "root:" not in row.error and not tables["utterances"]["text"].str.contains("root").any()
 
 

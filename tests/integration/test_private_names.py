@@ -48,6 +48,8 @@ def numbered(prefect, tmp_path_factory):
     rec.write(share / f"A101_20261116093000_{NUMBERS[0]}.wav", clip)
     rec.write(share / f"A102_20261116100000_{NUMBERS[0]}.wav", clip)  # the same caller again
     rec.write(share / NUMBERS[1] / f"A101_20261117110000_{NUMBERS[1]}.wav", clip)  # a folder per caller
+    # A recording that does not decode: its error message names the file, and is stored.
+    (share / f"A103_20261117120000_{NUMBERS[0]}.wav").write_bytes(b"RIFF....WAVEfmt not audio" * 40)
     toml = root / "callqa.toml"
     toml.write_text(
         f"[share]\nquiet_period_s = 0\nfilename_pattern = '{PATTERN}'\n"
@@ -73,6 +75,8 @@ def test_no_number_of_a_file_name_is_stored_anywhere(numbered):
         assert not [run for run in _seven_digit_runs(number) if run in stored], number
     calls = pd.read_parquet(warehouse / "calls")
     assert len(calls) == 3 and not calls["path"].str.startswith("/").any()  # relative to the share
+    (failure,) = pd.read_parquet(warehouse / "failures").itertuples()
+    assert failure.path.startswith("A103_20261117120000_p-") and "p-" in failure.error
 
 
 def test_one_callers_calls_group_by_their_pseudonym(numbered):

@@ -54,3 +54,36 @@ def test_the_key_is_created_private_refused_inside_the_warehouse_and_checked(tmp
     check_fingerprint(tmp_path / "wh", first, path)  # the same key: fine
     with pytest.raises(PseudonymKeyError, match="not the key this warehouse was written with"):
         check_fingerprint(tmp_path / "wh", Pseudonyms(b"y" * 32), path)
+
+
+def test_a_caller_named_by_a_name_gets_a_pseudonym_of_its_own():
+    assert KEY.token("张三") != KEY.token("李四") != KEY.token("")
+    assert KEY.token("138-1234-5678") == KEY.token("13812345678")
+
+
+def test_a_link_inside_the_share_keeps_its_own_stored_path(tmp_path):
+    from pipeline.privacy.identifiers import protect
+    from pipeline.records import CallRef
+
+    root = tmp_path / "share"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "0930.wav").write_bytes(b"x")
+    (root / "b").mkdir()
+    (root / "b" / "0930.wav").symlink_to(root / "a" / "0930.wav")
+    paths = [
+        protect(CallRef("c", str(root / d / "0930.wav"), "A1", None, "mono"), root, KEY).stored_path
+        for d in "ab"
+    ]
+    assert paths == ["a/0930.wav", "b/0930.wav"]
+    outside = protect(CallRef("c", str(tmp_path / "elsewhere" / "0930.wav"), "A1", None, "mono"), root, KEY)
+    assert outside.stored_path == "outside-the-share/0930.wav"
+
+
+def test_two_files_stored_under_one_path_are_not_both_processed():
+    from pipeline.records import CallRef
+    from pipeline.run.batch import duplicate_stored_paths
+
+    first = CallRef("c1", "/s/a.wav", "A1", None, "mono", stored_path="x.wav")
+    second = CallRef("c2", "/s/b.wav", "A1", None, "mono", stored_path="x.wav")
+    ((refused, why),) = duplicate_stored_paths([second, first])
+    assert refused is second and "already is" in why

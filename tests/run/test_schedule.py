@@ -189,3 +189,12 @@ def test_a_run_that_died_reads_interrupted(tmp_path):
         runlog._db.commit()
         (row,) = runlog.recent()
     assert row.status == "interrupted"
+
+
+def test_a_changed_schedule_is_not_caught_up_at_once(tmp_path):
+    first = SimulatedNight(at(3, 12), runs=1)
+    first.scheduler(tmp_path, Config()).serve_forever()  # 02:00 on the 4th served
+    # 0 2 * * * becomes 0 3 * * *; serve restarts on the 5th at 10:00 (03:00 has passed).
+    later = SimulatedNight(at(5, 10), runs=1)
+    later.scheduler(tmp_path, Config(schedule=ScheduleConfig(nightly_cron="0 3 * * *"))).serve_forever()
+    assert [r[:3] for r in later.ran] == [(NIGHTLY, "schedule", at(6, 3))]

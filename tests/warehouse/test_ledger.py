@@ -73,3 +73,15 @@ def test_an_upgrade_rekeys_rows_recorded_under_the_real_path(tmp_path):
         ledger.rekey({old.path: new.stored_path})
         assert ledger.pending([new], "m") == []  # done: not processed again
         assert ledger.owners() == {"C1": "C1.flac"}
+
+
+def test_two_old_rows_for_one_stored_path_do_not_stop_the_rekey(tmp_path):
+    from pipeline.records import CallRef
+    from pipeline.warehouse.ledger import Ledger
+
+    a = CallRef("C1", "/srv/share/2026/x.wav", "A101", None, "mono", size=1, mtime=1.0)
+    b = CallRef("C2", "/srv/share/latest/x.wav", "A101", None, "mono", size=1, mtime=1.0)
+    with Ledger(tmp_path) as ledger:
+        ledger.record_ok([a, b], "m")
+        ledger.rekey({a.path: "2026/x.wav", b.path: "2026/x.wav"})  # no IntegrityError
+        assert set(ledger.owners().values()) == {"2026/x.wav", b.path}
