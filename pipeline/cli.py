@@ -168,7 +168,7 @@ def status(
         raise typer.Exit(0)
     with RunLog(wh) as runlog:
         recent, schedules = runlog.recent(runs), runlog.schedules()
-    serving = ServeLock.running(wh)
+    serving = ServeLock.holder(wh)
     console.print(f"callqa serve: {'running, ' + serving if serving else 'not running'}")
     local = _local_time(cfg.timezone)
     for s in schedules.values():

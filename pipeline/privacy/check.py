@@ -12,7 +12,6 @@ with all but its first three digits hidden, so the check's own output leaks noth
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -153,8 +152,3 @@ def _reports(warehouse: Path) -> Iterator[Finding]:
 def check_warehouse(warehouse: Path) -> list[Finding]:
     """Every number in the warehouse that could be a phone or ID number."""
     return [*_tables(warehouse), *_databases(warehouse), *_reports(warehouse)]
-
-
-def check_text(where: str, text: str) -> list[Finding]:
-    """The same check on any text (a desk page, a notebook's output)."""
-    return list(_findings(where, "text", "", re.sub(r"\s+", " ", text)))

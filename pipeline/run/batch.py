@@ -259,11 +259,19 @@ class RunLocked(RuntimeError):
 
 
 class RunLock:
-    """One run at a time per warehouse: an OS file lock, released by the kernel if the holder dies."""
+    """One run at a time per warehouse: an OS file lock, released by the kernel if the holder dies.
+
+    Subclasses lock another file of the warehouse for another purpose (``schedule.ServeLock``)."""
+
+    FILE = ".callqa.lock"
 
     def __init__(self, warehouse: Path) -> None:
-        self.path = warehouse / ".callqa.lock"
+        self.path = warehouse / self.FILE
         self._file = None
+
+    def busy(self, holder: str) -> Exception:
+        """What taking a lock that ``holder`` has raises."""
+        return RunLocked(f"another callqa run is using {self.path.parent} ({holder}); try again when it ends")
 
     def __enter__(self) -> RunLock:
         import fcntl
@@ -287,9 +295,7 @@ class RunLock:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             handle.close()
-            raise RunLocked(
-                f"another callqa run is using {self.path.parent} ({holder}); try again when it ends"
-            ) from None
+            raise self.busy(holder) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
@@ -302,14 +308,14 @@ class RunLock:
             self._file.close()  # closing releases the lock
             self._file = None
 
-    @staticmethod
-    def holder(warehouse: Path) -> str | None:
-        """Who holds the warehouse now ("pid N since ..."), or None when it is free. A look only:
-        the run itself still takes the lock."""
+    @classmethod
+    def holder(cls, warehouse: Path) -> str | None:
+        """Who holds the lock now ("pid N since ..."), or None when it is free. A look only: the
+        holder-to-be still takes the lock."""
         import fcntl
 
         try:
-            with open(warehouse / ".callqa.lock") as handle:
+            with open(warehouse / cls.FILE) as handle:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
                 except BlockingIOError:

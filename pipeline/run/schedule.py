@@ -25,7 +25,6 @@ What serve promises, and how:
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pipeline.config import Config
+from pipeline.run.batch import RunLock
 
 log = logging.getLogger("callqa.serve")
 
@@ -143,53 +143,15 @@ def check_prefect_api() -> None:
         ) from exc
 
 
-class ServeLock:
-    """One serve per warehouse: a second would run every job twice."""
+class ServeLock(RunLock):
+    """One serve per warehouse: a second would run every job twice. ``holder`` says who serves."""
 
-    def __init__(self, warehouse: Path) -> None:
-        self.path = warehouse / ".callqa-serve.lock"
-        self._file = None
+    FILE = ".callqa-serve.lock"
 
-    def __enter__(self) -> ServeLock:
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise ServeRefused(
-                f"callqa serve is already running for {self.path.parent} ({holder}); stop it first"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now().isoformat(timespec='seconds')}")
-        handle.flush()
-        self._file = handle
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    @staticmethod
-    def running(warehouse: Path) -> str | None:
-        """The holder's description when a serve runs for this warehouse, else None."""
-        import fcntl
-
-        path = warehouse / ".callqa-serve.lock"
-        if not path.exists():
-            return None
-        with open(path) as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return path.read_text().strip() or "unknown"
-        return None
+    def busy(self, holder: str) -> Exception:
+        return ServeRefused(
+            f"callqa serve is already running for {self.path.parent} ({holder}); stop it first"
+        )
 
 
 def _run_nightly_job(cfg: Config, warehouse: Path, share: Path, trigger: str, due: datetime) -> None:
@@ -257,6 +219,7 @@ class Scheduler:
         self.sleep = sleep or self.stop.wait
         self.poll_s = poll_s
         self.next: dict[str, datetime] = {}
+        self.running = False  # a job's run is going
 
     def check(self) -> None:
         """Everything that would keep a due time from firing, before serve says it is serving."""
@@ -300,10 +263,13 @@ class Scheduler:
 
     def _run(self, job: Job, trigger: str, due: datetime) -> None:
         log.info("%s due %s: starting (%s)", job.name, due.isoformat(), trigger)
+        self.running = True  # a stop signal now ends the run at its next step
         try:
             self.actions[job.name](self.cfg, self.warehouse, self.share, trigger, due)
         except Exception:  # a failed run is logged and recorded; serve keeps its schedule
             log.exception("%s due %s failed", job.name, due.isoformat())
+        finally:
+            self.running = False
         finished = self.clock()
         skipped = skipped_during(job.cron, due, finished)
         if skipped:
@@ -361,15 +327,9 @@ def serve(cfg: Config, warehouse: Path, share: Path) -> None:
     def _stop(signum: int, frame: object) -> None:
         log.info("%s received: stopping", signal.Signals(signum).name)
         stop.set()
-        if _running.is_set():  # a run in progress stops at its next step
+        if scheduler.running:  # a run in progress stops at its next step
             raise KeyboardInterrupt
 
-    _running = threading.Event()
-    actions = {
-        name: (lambda *args, _action=action: _while_running(_running, _action, *args))
-        for name, action in ACTIONS.items()
-    }
-    scheduler.actions = actions
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     with ServeLock(scheduler.warehouse):
@@ -378,11 +338,3 @@ def serve(cfg: Config, warehouse: Path, share: Path) -> None:
         except KeyboardInterrupt:
             log.warning("stopped during a run: what it stored is kept; the next run processes the rest")
     log.info("serve stopped")
-
-
-def _while_running(flag: threading.Event, action: JobAction, *args: object) -> None:
-    flag.set()
-    try:
-        action(*args)  # type: ignore[arg-type]
-    finally:
-        flag.clear()

@@ -162,10 +162,10 @@ def test_a_run_refused_by_the_warehouse_lock_is_logged_with_its_holder(tmp_path,
 
 def test_a_second_serve_on_the_same_warehouse_is_refused(tmp_path):
     with ServeLock(tmp_path):
-        assert "pid" in ServeLock.running(tmp_path)
+        assert "pid" in ServeLock.holder(tmp_path)
         with pytest.raises(ServeRefused, match="already running"):
             ServeLock(tmp_path).__enter__()
-    assert ServeLock.running(tmp_path) is None
+    assert ServeLock.holder(tmp_path) is None
 
 
 def test_serve_refuses_an_unreachable_prefect_server(tmp_path):
