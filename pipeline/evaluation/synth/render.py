@@ -188,13 +188,21 @@ VARIANTS = {
 }
 
 
-def write_all_variants(rendered_calls: Iterable[RenderedCall], out_dir: Path) -> Path:
-    """Every call in every kind of ``VARIANTS``."""
+def write_all_variants(
+    rendered_calls: Iterable[RenderedCall], out_dir: Path, kinds: Iterable[str] = tuple(VARIANTS)
+) -> Path:
+    """Every call in every kind of ``VARIANTS`` (or those of ``kinds``)."""
+    kinds = tuple(kinds)
+    unknown = set(kinds) - set(VARIANTS)
+    if unknown:
+        raise ValueError(f"unknown recording kind(s) {sorted(unknown)}; choose from {list(VARIANTS)}")
     rows = []
     for rc in rendered_calls:
         s = rc.script
         variants = {}
         for fmt, layout in VARIANTS.items():
+            if fmt not in kinds:
+                continue
             call_id = f"{s.call_id}.{fmt}"
             rel = Path("recordings") / f"{call_id}{_suffix(fmt)}"
             _write_audio(out_dir / rel, _share_audio(rc, fmt, "left"), fmt)

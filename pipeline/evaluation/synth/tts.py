@@ -16,6 +16,19 @@ import numpy as np
 
 SAMPLE_RATE = 24000
 VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+# Kokoro's native Mandarin voices (model kokoro-voices-zh, from the npm package kokoro-js), used by
+# the generated benchmark only: the corpus, the sample share and the segmentation model's training
+# pool never hear them.
+ZH_VOICES = (
+    "zf_xiaobei",
+    "zf_xiaoni",
+    "zf_xiaoxiao",
+    "zf_xiaoyi",
+    "zm_yunjian",
+    "zm_yunxi",
+    "zm_yunxia",
+    "zm_yunyang",
+)
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+|[^\u4e00-\u9fff]+")
 
 
@@ -74,7 +87,7 @@ class MandarinPhonemizer:
 class KokoroTTS:
     """Kokoro-82M loaded once from the assembled model folder (see models/manifest.json)."""
 
-    def __init__(self, model_dir: Path, threads: int = 2) -> None:
+    def __init__(self, model_dir: Path, threads: int = 2, extra_voices: Path | None = None) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -85,6 +98,9 @@ class KokoroTTS:
         self._vocab = json.loads((model_dir / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         with np.load(model_dir / "voices.npz") as npz:
             self._voices = {k: npz[k] for k in npz.files}
+        # More packs of the same model: raw float32 (510, 1, 256) files named after their voice.
+        for path in sorted(extra_voices.glob("*.bin")) if extra_voices else ():
+            self._voices[path.stem] = np.fromfile(path, "<f4").reshape(510, 1, 256)
         self._phonemize = MandarinPhonemizer()
 
     def synthesize(self, text: str, voice: str, speed: float = 1.0) -> np.ndarray:

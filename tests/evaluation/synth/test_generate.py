@@ -1,0 +1,110 @@
+"""The benchmark generator: calls placed on real lengths, labels that follow the timeline, and two
+parts that share no sentence and no voice."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.evaluation.synth.generate import (
+    PARTS,
+    SCORED_RULES,
+    VOICE_POOLS,
+    GeneratorOptions,
+    compose_call,
+    load_phrases,
+)
+
+
+def _durations(text: str, voice: str, speed: float) -> float:
+    return len(text) / (4.0 * speed)  # about 4 characters a second
+
+
+def _spans(script):
+    """(role, start, end, line) of every line, from the gaps as render_call reads them."""
+    out, conversation_end = [], script.lead_in
+    for i, line in enumerate(script.lines):
+        start = script.lead_in if i == 0 else max(0.0, conversation_end + line.gap)
+        duration = _durations(line.text, line.voice, line.speed)
+        end = start + (duration if line.cut is None else min(line.cut, duration))
+        out.append((line.role, start, end, line))
+        conversation_end = max(conversation_end, end)
+    return out
+
+
+@pytest.fixture(scope="module")
+def phrases():
+    return load_phrases()
+
+
+def _calls(phrases, part, n=120, **options):
+    opts = GeneratorOptions(**options)
+    return [compose_call(i, part, phrases, _durations, opts) for i in range(1, n + 1)]
+
+
+def test_the_same_call_comes_back_for_the_same_number(phrases):
+    assert compose_call(7, "test", phrases, _durations) == compose_call(7, "test", phrases, _durations)
+    assert compose_call(7, "test", phrases, _durations) != compose_call(8, "test", phrases, _durations)
+    with pytest.raises(ValueError, match="part"):
+        compose_call(1, "train", phrases, _durations)
+
+
+def test_the_parts_share_no_sentence_and_no_voice(phrases):
+    texts = {part: {ln.text for c in _calls(phrases, part) for ln in c.lines} for part in PARTS}
+    shared = texts["dev"] & texts["test"]
+    # Only the listener tokens (嗯, 好的 ...) are common to both: they are the lexicon's.
+    assert shared <= set(phrases["backchannels_caller"]) | set(phrases["backchannels_agent"])
+    voices = {
+        part: {v.split("*")[0] for c in _calls(phrases, part) for ln in c.lines for v in ln.voice.split("+")}
+        for part in PARTS
+    }
+    assert not voices["dev"] & voices["test"]
+    assert voices["test"] <= set(VOICE_POOLS["test"][0])
+
+
+def test_the_two_parties_are_two_people(phrases):
+    from pipeline.evaluation.synth.generate import _dominant
+
+    for call in _calls(phrases, "test", 200):
+        agent = next(ln.voice for ln in call.lines if ln.role == "agent")
+        caller = next(ln.voice for ln in call.lines if ln.role == "caller")
+        assert _dominant(agent) != _dominant(caller), call.call_id
+    assert _dominant("zm_yunjian*0.69+zf_xiaoyi*0.31@0.957") == "zm_yunjian"
+
+
+def test_labels_follow_the_timeline(phrases):
+    calls = _calls(phrases, "test", 200)
+    for call in calls:
+        spans = _spans(call)
+        assert set(call.expect) <= set(SCORED_RULES)
+        agent_cuts = [
+            a
+            for a in spans
+            if a[0] == "agent"
+            and any(c[0] == "caller" and c[1] < a[1] and c[2] - a[1] >= 0.9 for c in spans)
+            and len(a[3].text) >= 6
+        ]
+        assert ("interruption.agent" in call.expect) == bool(agent_cuts), call.call_id
+        first_agent = next(s for s in spans if s[0] == "agent")
+        greeted = "您好" in first_agent[3].text
+        assert ("greeting.missing" in call.expect) == (not greeted), call.call_id
+        last = max(spans, key=lambda s: s[2])
+        hung_up = last[3].cut is not None
+        assert ("hangup.premature" in call.expect) == hung_up
+        if hung_up:
+            assert last[0] == "caller" and last[2] - last[1] >= 0.8
+    # Every moment happens often enough to be measured on 100 calls.
+    for rule in SCORED_RULES:
+        assert sum(rule in c.expect for c in calls) >= 15, rule
+    assert sum(not c.expect for c in calls) >= 20
+
+
+def test_hand_overs_and_backchannels_are_not_labelled_as_cut_ins(phrases):
+    calls = _calls(phrases, "dev", 60, agent_cut_in=0, agent_cuts_three=0, caller_cut_in=0, hand_over=1.0)
+    for call in calls:
+        assert "interruption.agent" not in call.expect and "interruption.caller" not in call.expect
+        spans = _spans(call)
+        for a in spans:
+            for b in spans:
+                if a[0] != b[0] and a[1] < b[1] < a[2]:
+                    # Inside another's sentence: a listener token, or the last 0.35 s of it.
+                    assert len(b[3].text) <= 3 or a[2] - b[1] <= 0.35 + 1e-6, (call.call_id, b[3].text)
