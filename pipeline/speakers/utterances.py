@@ -35,13 +35,25 @@ def words_of(segments: Sequence[AsrSegment], channel: int) -> list[HeardWord]:
     ]
 
 
+_SENTENCE_END = ("。", "？", "！", "?", "!")
+
+
 def assign_words(turns: Sequence[Turn], words: Sequence[HeardWord]) -> list[list[HeardWord]]:
-    """Each word to the turn covering most of it (nearest turn if none does)."""
+    """Each word to the turn covering most of it (nearest turn if none does).
+
+    Where two voices' turns overlap (a cut-in on a mono recording), both cover a word alike.
+    Whisper writes overlapped speech one voice after the other: the voice that was speaking
+    finishes its sentence, then the newcomer's words follow. So a word both cover stays with the
+    voice of the word before it, unless that word ended a sentence: then it is the other voice's
+    (the agent's 请让我先解释 after the caller's 休息两个小时？, both under the same second).
+    ``words`` are in order of time.
+    """
     buckets: list[list[HeardWord]] = [[] for _ in turns]
     if not turns:
         return buckets
     starts = np.array([t.start for t in turns])
     ends = np.array([t.end for t in turns])
+    previous: tuple[int, str] | None = None  # the last word's turn, and its text
     for item in words:
         w = item[0]
         cover = np.minimum(ends, w.end) - np.maximum(starts, w.start)
@@ -49,7 +61,18 @@ def assign_words(turns: Sequence[Turn], words: Sequence[HeardWord]) -> list[list
         if cover[best] <= 0:
             mid = (w.start + w.end) / 2
             best = int(np.argmin(np.minimum(np.abs(starts - mid), np.abs(ends - mid))))
+        else:
+            both = [i for i in np.flatnonzero(cover >= cover[best] - 1e-6) if i != best]
+            if both and previous is not None:
+                candidates = [best, *both]
+                before = previous[0]
+                others = [i for i in candidates if turns[i].speaker != turns[before].speaker]
+                if before in candidates:
+                    best = others[0] if previous[1].endswith(_SENTENCE_END) and others else before
+                elif previous[1].endswith(_SENTENCE_END) and others:
+                    best = others[0]
         buckets[best].append(item)
+        previous = (best, w.text)
     return buckets
 
 

@@ -99,6 +99,19 @@ def test_alike_clusters_are_one_voice_only_when_their_words_show_one_party(lexic
     # Words of neither party show nothing either way, and alike voices are no proof of one.
     wordless = _evidence(lexicon, [("spk0", "今天天气不错。"), ("spk1", "是啊，出去走走吧。")])
     assert not one_voice(wordless, 0.9)
+    # A caller need not say anything of the caller's register: the agent introduced the centre
+    # and the other voice never spoke as the agent, so these are two people, alike or not.
+    quiet_caller = _evidence(
+        lexicon,
+        [
+            ("spk0", "您好，阳光物业客服中心，请问有什么可以帮您？"),
+            ("spk1", "小区花园里的草坪灯一到晚上就一闪一闪的。"),
+        ],
+    )
+    assert not one_voice(quiet_caller, 0.8)
+    # A greeting alone is no proof of the agent: a caller's voicemail opens with 你好 too.
+    voicemail_greeting = _evidence(lexicon, [("spk0", "你好，我家厨房的水管漏水了。"), ("spk1", "谢谢。")])
+    assert one_voice(voicemail_greeting, 0.8)
 
 
 def test_embedder_reproduces_the_packages_own_d_vector_recipe(sample_share):
