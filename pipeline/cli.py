@@ -159,7 +159,7 @@ def run(
 
 @app.command()
 def serve(
-    share: Annotated[Path | None, typer.Option(help="recording share (default: [schedule] share)")] = None,
+    share: Annotated[Path | None, typer.Option(help="recording share (default: \\[schedule] share)")] = None,
     warehouse: Annotated[Path | None, typer.Option(help="warehouse folder (default from config)")] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -314,14 +314,23 @@ def rescore(
     """Re-apply the current rules and lexicons to stored calls, without transcribing again."""
     from datetime import date
 
+    from pipeline.run.batch import RunLocked
     from pipeline.run.rescore import rescore as run_rescore
     from pipeline.warehouse.perms import output_permissions
 
     cfg = _config(config)
     start = date.fromisoformat(since) if since else None
     wh = warehouse or Path(cfg.warehouse)
-    with output_permissions(wh):  # no wider than the warehouse, which the nightly run keeps to the share's
-        n = run_rescore(wh, cfg, start)
+    try:
+        with output_permissions(
+            wh
+        ):  # no wider than the warehouse, which the nightly run keeps to the share's
+            n = run_rescore(wh, cfg, start)
+    except RunLocked as exc:
+        console.print(
+            f"[yellow]{escape(str(exc))}[/yellow] (waited {cfg.run.lock_wait_s:.0f} s; nothing changed)"
+        )
+        raise typer.Exit(75) from exc  # EX_TEMPFAIL: try again later
     console.print(f"rescored {n} call(s); scorecards rebuilt")
 
 
@@ -433,16 +442,17 @@ def review(
     console.print(
         "scorecards of that day and week recomputed"
         if outcome.scorecards_updated
-        else "a run holds the warehouse: it recomputes that day's scorecards when it ends"
+        else "another writer holds the warehouse: that day's scorecards are marked pending, and the run "
+        "(as it ends), the desk or the next verdict recomputes them"
     )
 
 
 @app.command()
 def desk(
     warehouse: Annotated[Path | None, typer.Option(help="default: the config's warehouse")] = None,
-    share: Annotated[Path | None, typer.Option(help="the recordings (default: [schedule] share)")] = None,
-    host: Annotated[str | None, typer.Option(help="default: [desk] host, 127.0.0.1")] = None,
-    port: Annotated[int | None, typer.Option(help="default: [desk] port, 8765")] = None,
+    share: Annotated[Path | None, typer.Option(help="the recordings (default: \\[schedule] share)")] = None,
+    host: Annotated[str | None, typer.Option(help="default: \\[desk] host, 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default: \\[desk] port, 8765")] = None,
     config: ConfigOption = None,
 ) -> None:
     """The review desk: hear each finding's moment, uphold or overturn it (a local web page)."""

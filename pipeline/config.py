@@ -289,6 +289,9 @@ class RunConfig:
     spool_after_s: float = 600.0
     # Where the spooled audio goes (unset: the system's temporary directory).
     spool_dir: str | None = None
+    # A rescore or a weekly report waits this long for a run that holds the warehouse to finish
+    # (every writer takes the warehouse's lock); then it stops with a message, changing nothing.
+    lock_wait_s: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,19 @@ class DeskConfig:
     clip_lead_s: float = 3.0
     # A finding's audio clip ends this long after the finding.
     clip_tail_s: float = 2.0
+    # The names a browser may reach the desk by (its Host header), besides the loopback names,
+    # the address it listens on and the host of `url`. On 0.0.0.0 without any, this machine's
+    # name and addresses. Any other Host is refused, so a web page elsewhere cannot reach the
+    # desk through a DNS name that points at it (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
+    # An address that signs in with a wrong password this many times within login_window_s is
+    # refused (HTTP 429, even with the right one) until the oldest of those failures is that old.
+    max_failed_logins: int = 5
+    # The window over which wrong passwords are counted (see max_failed_logins).
+    login_window_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "allowed_hosts", tuple(self.allowed_hosts))
 
 
 @dataclass(frozen=True)

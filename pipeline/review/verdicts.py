@@ -8,30 +8,44 @@ from pathlib import Path
 from pipeline.config import ScoringConfig
 from pipeline.warehouse.reviews import Review, record_review
 
+# A verdict waits this long for another writer (a verdict's recompute, a rescore) to let go of the
+# warehouse; a nightly run holds it longer: the scores are then pending, and whoever holds the
+# warehouse next (the run itself as it ends, the desk, the next verdict) recomputes them.
+VERDICT_LOCK_WAIT_S = 5.0
+
 
 @dataclass(frozen=True)
 class ReviewOutcome:
     review: Review
-    # True: the day's and week's scorecards were recomputed now; False: a nightly batch holds the
-    # warehouse, and the date is marked for it (or the next run) to recompute.
+    # True: the day's and week's scorecards now count this verdict; False: another writer holds
+    # the warehouse, and the date is marked for whoever holds it next to recompute (pending).
     scorecards_updated: bool
 
 
 def review_finding(
-    warehouse: Path, scoring: ScoringConfig, event_id: str, verdict: str, reviewer: str, note: str = ""
+    warehouse: Path,
+    scoring: ScoringConfig,
+    event_id: str,
+    verdict: str,
+    reviewer: str,
+    note: str = "",
+    wait_s: float = VERDICT_LOCK_WAIT_S,
 ) -> ReviewOutcome:
-    """Append the verdict (UnknownEventError for an unknown id), then recompute the scorecards of
-    the finding's day and week, or leave that to the run that holds the warehouse."""
+    """Append the verdict (UnknownEventError for an unknown id), mark its day's scorecards as
+    behind, then recompute every day marked so (``settle_scorecards``) if the warehouse's lock can
+    be had within ``wait_s``; otherwise its holder or the next one does."""
     from pipeline.run.batch import RunLock, RunLocked
     from pipeline.warehouse.ledger import Ledger
-    from pipeline.warehouse.scorecards import update_scorecards
+    from pipeline.warehouse.scorecards import settle_scorecards
 
     review = record_review(warehouse, event_id, verdict, reviewer, note)
+    # Marked before the lock is tried: a holder that is recomputing now takes the mark in its
+    # next round, so the verdict counts even if this call gives up waiting.
+    with Ledger(warehouse) as ledger:
+        ledger.mark_dirty({review.call_date})
     try:
-        with RunLock(warehouse):
-            update_scorecards(warehouse, scoring, {review.call_date})
+        with RunLock(warehouse, wait_s=wait_s):
+            settle_scorecards(warehouse, scoring)
         return ReviewOutcome(review, True)
     except RunLocked:
-        with Ledger(warehouse) as ledger:
-            ledger.mark_dirty({review.call_date})
         return ReviewOutcome(review, False)

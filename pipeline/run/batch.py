@@ -200,21 +200,9 @@ class StoreBuffer:
         self.touched_dates |= dates
         with Ledger(self.warehouse) as ledger:
             stored = [replace(self.refs[o.path], sha256=r.call.sha256) for o, r in self.pending]
-            # The dates stay "dirty" until their scorecards are recomputed (update_changed_scorecards).
+            # The dates stay "dirty" until their scorecards are recomputed (settle_scorecards).
             ledger.record_ok(stored, self.model_id, dates)
         self.pending.clear()
-
-
-def update_changed_scorecards(warehouse: Path, scoring, dates: set[str]) -> set[str]:
-    """Scorecards of ``dates`` and of any date a killed run stored without recomputing them."""
-    from pipeline.warehouse.scorecards import update_scorecards
-
-    with Ledger(warehouse) as ledger:
-        dates = set(dates) | ledger.dirty_dates()
-    update_scorecards(warehouse, scoring, dates)
-    with Ledger(warehouse) as ledger:
-        ledger.clear_dirty(dates)
-    return dates
 
 
 def write_failures(warehouse: Path) -> int:
@@ -265,8 +253,10 @@ class RunLock:
 
     FILE = ".callqa.lock"
 
-    def __init__(self, warehouse: Path) -> None:
+    def __init__(self, warehouse: Path, wait_s: float = 0.0) -> None:
+        """``wait_s``: how long to wait for a holder to finish before giving up (0: not at all)."""
         self.path = warehouse / self.FILE
+        self.wait_s = wait_s
         self._file = None
 
     def busy(self, holder: str) -> Exception:
@@ -289,13 +279,19 @@ class RunLock:
             raise WarehouseWriteError(
                 f"cannot use {folder} as the warehouse: {exc.strerror or exc}{where}"
             ) from exc
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise self.busy(holder) from None
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                handle.close()
+                raise self.busy(holder) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")

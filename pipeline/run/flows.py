@@ -50,12 +50,11 @@ from pipeline.run.batch import (  # noqa: E402
     process_one,
     summarize,
     unexpected_error,
-    update_changed_scorecards,
     write_failures,
 )
 from pipeline.run.process import Models  # noqa: E402
 from pipeline.warehouse.perms import output_permissions  # noqa: E402
-from pipeline.warehouse.scorecards import iso_week, update_scorecards, week_days  # noqa: E402
+from pipeline.warehouse.scorecards import iso_week, settle_scorecards, week_days  # noqa: E402
 from pipeline.warehouse.store import ensure_writable, remove_stale_temps  # noqa: E402
 
 
@@ -141,7 +140,7 @@ def nightly(share: str, warehouse: str, config: dict | None = None) -> dict:
                 buffer.add(outcome, result)
                 progress.update(outcome)
         buffer.flush()
-        update_changed_scorecards(wh, cfg.scoring, buffer.touched_dates)
+        settle_scorecards(wh, cfg.scoring, buffer.touched_dates)
         write_failures(wh)
         return summarize(plan, outcomes, wh, started)
 
@@ -162,8 +161,10 @@ def weekly_report(
     cfg = Config.from_dict(config or {})
     wh = Path(warehouse)
     week = week or previous_week(datetime.now(ZoneInfo(cfg.timezone)).date())
-    with output_permissions(wh):  # no wider than the warehouse (which the nightly run keeps to the share's)
-        update_scorecards(wh, cfg.scoring, week_days(week))
+    # No wider than the warehouse (which the nightly run keeps to the share's); the lock, because
+    # the week's scorecards are rewritten (and any verdict still pending is counted).
+    with output_permissions(wh), RunLock(wh, wait_s=cfg.run.lock_wait_s):
+        settle_scorecards(wh, cfg.scoring, week_days(week))
         return str(write_report(wh, week, cfg, Path(out) if out else None))
 
 

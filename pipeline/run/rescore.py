@@ -24,7 +24,7 @@ from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, T
 from pipeline.rules.conduct import polite_counts
 from pipeline.run.process import numbered, score_call
 from pipeline.speakers.attribution import reassign_roles
-from pipeline.warehouse.scorecards import update_scorecards
+from pipeline.warehouse.scorecards import settle_scorecards
 from pipeline.warehouse.store import partition_dates, read_table, store_calls
 
 
@@ -142,7 +142,18 @@ def rescore_call(
 def rescore(
     warehouse: Path, cfg: Config, since: date | None = None, progress: Callable[[str], None] | None = None
 ) -> int:
-    """Rescore every stored call dated ``since`` or later; returns how many calls were rescored."""
+    """Rescore every stored call dated ``since`` or later; returns how many calls were rescored.
+
+    Holds the warehouse's lock (waiting up to ``[run] lock_wait_s`` for a run or a verdict's
+    recompute to finish; RunLocked after that): its read-modify-write of whole day partitions
+    must not interleave with another writer's."""
+    from pipeline.run.batch import RunLock
+
+    with RunLock(warehouse, wait_s=cfg.run.lock_wait_s):
+        return _rescore(warehouse, cfg, since, progress)
+
+
+def _rescore(warehouse: Path, cfg: Config, since: date | None, progress: Callable[[str], None] | None) -> int:
     lexicon = load_lexicon(cfg.lexicons_path)
     dates = [d for d in partition_dates(warehouse) if since is None or d >= since.isoformat()]
     calls = read_table(warehouse, "calls", dates)
@@ -168,5 +179,5 @@ def rescore(
         touched |= store_calls(warehouse, results, {r.call.call_id: call_date for r in results})
         if progress:
             progress(f"{call_date}: {len(results)} calls, {sum(len(r.events) for r in results)} events")
-    update_scorecards(warehouse, cfg.scoring, touched)
+    settle_scorecards(warehouse, cfg.scoring, touched)
     return len(calls)

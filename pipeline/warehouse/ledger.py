@@ -6,8 +6,10 @@ is processed again; a failed one is retried on later runs until ``max_attempts``
 (refused before processing: unusable manifest row, duplicate call id, a path outside the share) is
 judged afresh by every scan: its rows are replaced by the current scan's rejections.
 
-``dirty_dates`` holds the call dates whose rows were stored but whose scorecards may not have been
-recomputed yet (a run killed between the two): the next run recomputes them.
+``dirty_dates`` holds the call dates whose scorecards are behind their rows: stored by a run not
+yet finished (or killed between the two), or given a verdict while another writer held the
+warehouse. Whoever holds the warehouse's lock next recomputes them
+(``pipeline.warehouse.scorecards.settle_scorecards``).
 """
 
 from __future__ import annotations
@@ -168,6 +170,13 @@ class Ledger:
 
     def dirty_dates(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT call_date FROM dirty_dates")}
+
+    def take_dirty(self) -> set[str]:
+        """The dirty dates, unmarked: the caller recomputes them (and marks them again if it fails).
+        Only the dates read are unmarked, so one marked meanwhile stays for the next take."""
+        dates = self.dirty_dates()
+        self.clear_dirty(dates)
+        return dates
 
     def clear_dirty(self, dates: Iterable[str]) -> None:
         with self._writing():

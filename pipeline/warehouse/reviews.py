@@ -14,7 +14,9 @@ to apply to.
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +24,24 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from pipeline.config import ScoringConfig
 from pipeline.warehouse.schemas import REVIEWS
 from pipeline.warehouse.store import read_table, write_atomic
 
-VERDICTS = ("upheld", "overturned")
+# "reopened" takes a verdict back (the desk's undo): the finding is open again. Nothing is deleted;
+# a finding's history is every verdict it was given, and the latest counts.
+VERDICTS = ("upheld", "overturned", "reopened")
+NOTE_MAX_CHARS = 500  # a reviewer's note: what the desk's form allows, refused beyond (never cut)
+
+
+def charged_rules(scoring: ScoringConfig) -> frozenset[str]:
+    """The rules whose findings cost the agent points (a weight in ``[scoring.weights]``).
+
+    This is what "open" means everywhere (the scorecards' ``events_open``, the desk's queue, the
+    weekly report): a finding of one of these rules with no verdict yet. Other findings (a
+    caller's interruption) are context, shown with the call but never waiting for a verdict.
+    """
+    return frozenset(rule for rule, weight in scoring.weights.items() if weight > 0)
 
 
 class UnknownEventError(KeyError):
@@ -71,6 +87,8 @@ def record_review(
         raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
     if not reviewer.strip():
         raise ValueError("a verdict needs the reviewer's name")
+    if len(note) > NOTE_MAX_CHARS:
+        raise ValueError(f"备注最多 {NOTE_MAX_CHARS} 字，这条有 {len(note)} 字：请缩短后再提交")
     event = find_event(warehouse, event_id)
     review = Review(
         review_id=uuid.uuid4().hex,
@@ -94,22 +112,42 @@ def record_review(
     return review
 
 
+# Verdict files never change once renamed into place: each folder's are read once, then only the
+# new ones (the desk reads the verdicts for every page; a year is tens of thousands of files).
+_READ: dict[Path, tuple[frozenset[str], pa.Table]] = {}
+_READ_LOCK = threading.Lock()
+
+
 def read_reviews(warehouse: Path) -> pd.DataFrame:
     """Every verdict ever recorded, oldest first."""
-    folder = warehouse / "reviews"
-    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
-    if not files:
-        return REVIEWS.empty_table().to_pandas()
     import pyarrow.parquet as pq
 
-    table = pa.concat_tables([pq.read_table(f, schema=REVIEWS) for f in files])
+    folder = (warehouse / "reviews").resolve()
+    names = frozenset(f.name for f in folder.glob("*.parquet")) if folder.is_dir() else frozenset()
+    if not names:
+        return REVIEWS.empty_table().to_pandas()
+    with _READ_LOCK:
+        seen, table = _READ.get(folder, (frozenset(), REVIEWS.empty_table()))
+        if not seen <= names:  # a folder replaced (restored from a backup): read it afresh
+            seen, table = frozenset(), REVIEWS.empty_table()
+        new = sorted(names - seen)
+        if new:
+            table = pa.concat_tables([table, *(pq.read_table(folder / n, schema=REVIEWS) for n in new)])
+            _READ[folder] = (names, table)
     return table.to_pandas().sort_values(["reviewed_at", "review_id"]).reset_index(drop=True)
 
 
 def latest_verdicts(warehouse: Path) -> pd.DataFrame:
-    """One row per reviewed finding: its latest verdict."""
+    """One row per reviewed finding: its latest verdict (a finding whose latest is "reopened" is
+    open again, and has none)."""
+    latest = read_reviews(warehouse).drop_duplicates("event_id", keep="last")
+    return latest[latest["verdict"] != "reopened"].reset_index(drop=True)
+
+
+def history(warehouse: Path, event_ids: Collection[str]) -> pd.DataFrame:
+    """Every verdict given on these findings, oldest first (who, when, what, why)."""
     reviews = read_reviews(warehouse)
-    return reviews.drop_duplicates("event_id", keep="last").reset_index(drop=True)
+    return reviews[reviews["event_id"].isin(set(event_ids))].reset_index(drop=True)
 
 
 def overturned_ids(warehouse: Path) -> set[str]:

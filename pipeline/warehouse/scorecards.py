@@ -78,8 +78,12 @@ class DayCounts:
     reviews: pd.DataFrame  # agent_id, call_date, findings, reviewed, overturned
 
 
-def day_counts(warehouse: Path, days: Iterable[str]) -> DayCounts:
+def day_counts(warehouse: Path, days: Iterable[str], scoring: ScoringConfig | None = None) -> DayCounts:
+    """The counts of ``days``; the reviewed and open findings are those that cost points under
+    ``scoring`` (``charged_rules``: one definition of "open" for the scorecards and the desk)."""
     import pyarrow.compute as pc
+
+    from pipeline.warehouse.reviews import charged_rules
 
     days = sorted(set(days))
     calls = read_arrow(warehouse, "calls", days, _CALL_COLUMNS)
@@ -93,9 +97,14 @@ def day_counts(warehouse: Path, days: Iterable[str]) -> DayCounts:
         everything["event_id"],
         value_set=pa.array(latest.loc[latest["verdict"] == "overturned", "event_id"], pa.string()),
     )
+    charged = pc.is_in(
+        everything["rule_id"],
+        value_set=pa.array(sorted(charged_rules(scoring or ScoringConfig())), pa.string()),
+    )
     reviews = (
         everything.append_column("reviewed", pc.cast(reviewed, pa.int64()))
         .append_column("overturned", pc.cast(overturned, pa.int64()))
+        .filter(charged)
         .group_by(["agent_id", "call_date"])
         .aggregate([([], "count_all"), ("reviewed", "sum"), ("overturned", "sum")])
         .rename_columns(["agent_id", "call_date", "findings", "reviewed", "overturned"])
@@ -188,7 +197,7 @@ def update_scorecards(
     """
     days = sorted(d for d in set(partition_dates(warehouse) if dates is None else dates) if _is_date(d))
     weeks = sorted({iso_week(d) for d in days})
-    counts = day_counts(warehouse, {d for w in weeks for d in week_days(w)})
+    counts = day_counts(warehouse, {d for w in weeks for d in week_days(w)}, scoring)
     stored_days = set(counts.calls["call_date"].unique())
     written = dict.fromkeys(PERIODS, 0)
     for period, labels in (("day", days), ("week", weeks)):
@@ -207,3 +216,41 @@ def update_scorecards(
                 if folder.name.split("=", 1)[1] not in labels:
                     shutil.rmtree(folder)
     return written
+
+
+def settle_scorecards(warehouse: Path, scoring: ScoringConfig, dates: Iterable[str] = ()) -> set[str]:
+    """Recompute the scorecards of ``dates`` and of every date marked dirty in the ledger, round
+    after round until none is marked; returns the dates recomputed. The caller holds the
+    warehouse's lock (``pipeline.run.batch.RunLock``).
+
+    A verdict is recorded first and its date marked after, so whichever round takes the mark reads
+    the verdict: two verdicts given at once (one holding the lock, one waiting or giving up) both
+    count, and no mark is cleared by a recompute that began before it was made.
+    """
+    from pipeline.warehouse.ledger import Ledger
+
+    done: set[str] = set()
+    todo = set(dates)
+    while True:
+        with Ledger(warehouse) as ledger:
+            todo |= ledger.take_dirty()
+        if not todo:
+            return done
+        try:
+            update_scorecards(warehouse, scoring, todo)
+        except BaseException:
+            with Ledger(warehouse) as ledger:  # still behind: the next holder recomputes them
+                ledger.mark_dirty(todo)
+            raise
+        done |= todo
+        todo = set()
+
+
+def pending_dates(warehouse: Path) -> set[str]:
+    """Call dates whose scorecards are behind their rows or verdicts (see ``settle_scorecards``)."""
+    from pipeline.warehouse.ledger import Ledger
+
+    if not (warehouse / "ledger.sqlite").exists():
+        return set()
+    with Ledger(warehouse) as ledger:
+        return ledger.dirty_dates()

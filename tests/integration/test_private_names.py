@@ -110,7 +110,7 @@ def test_the_desk_shows_and_plays_the_calls_without_their_numbers(numbered):
     from pipeline.review.desk import create_app, settings
 
     share, warehouse, cfg = numbered
-    client = TestClient(create_app(settings(warehouse, share, cfg, "127.0.0.1")))
+    client = TestClient(create_app(settings(warehouse, share, cfg, "127.0.0.1")), base_url="http://127.0.0.1")
     calls = pd.read_parquet(warehouse / "calls")
     events = pd.read_parquet(warehouse / "events")
     pages = [client.get("/"), client.get("/queue")]

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from html import escape
-from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from pipeline.rules import RULE_NAMES
 from pipeline.warehouse.read import Warehouse
-from pipeline.warehouse.reviews import latest_verdicts
-from pipeline.warehouse.scorecards import iso_week, week_days
+from pipeline.warehouse.reviews import NOTE_MAX_CHARS, charged_rules, latest_verdicts
+from pipeline.warehouse.scorecards import iso_week, pending_dates, week_days
 
-STATUS = {"upheld": "已确认", "overturned": "已推翻", "open": "待复核"}
+# "context": a finding that costs no points (a caller's interruption): shown, never waiting.
+STATUS = {"upheld": "已确认", "overturned": "已推翻", "open": "待复核", "context": "不扣分"}
+QUEUE_STATUSES = ("open", "upheld", "overturned", "all")
+QUEUE_SORTS = {
+    "date": (["call_date", "call_id", "start_ms"], [True, True, True]),
+    "confidence": (["confidence", "call_date", "call_id"], [True, True, True]),
+    "agent": (["agent_id", "call_date", "call_id", "start_ms"], [True, True, True, True]),
+    "rule": (["rule_id", "call_date", "call_id", "start_ms"], [True, True, True, True]),
+}
+QUEUE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking (signs the verdicts) and the token their forms carry."""
+
+    reviewer: str
+    token: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -26,19 +46,28 @@ def _templates():
     env.filters["mmss"] = lambda ms: f"{int(ms) // 60000:02d}:{int(ms) // 1000 % 60:02d}"
     env.globals["rule_name"] = lambda rule_id: RULE_NAMES.get(rule_id, rule_id)
     env.globals["status_name"] = STATUS
+    env.globals["note_max"] = NOTE_MAX_CHARS
     return env
 
 
-def _render(name: str, **context) -> str:
+def render(name: str, **context) -> str:
     return _templates().get_template(name).render(**context)
 
 
 def _with_status(desk, events: pd.DataFrame) -> pd.DataFrame:
-    """Events with their latest verdict (``status``: upheld, overturned or open) and its note."""
+    """Events with their latest verdict (``status``: upheld, overturned, open, or context for a
+    finding that costs no points), its reviewer and note, and the points each costs."""
     latest = latest_verdicts(desk.warehouse)[["event_id", "verdict", "reviewer", "note"]]
     merged = events.merge(latest, on="event_id", how="left")
-    merged["status"] = merged["verdict"].fillna("open")
+    charged = merged["rule_id"].isin(charged_rules(desk.config.scoring))
+    merged["status"] = merged["verdict"].fillna("open").where(charged | merged["verdict"].notna(), "context")
+    merged["points"] = merged["rule_id"].map(desk.config.scoring.weights).fillna(0.0)
     return merged.fillna({"reviewer": "", "note": ""})
+
+
+def _pending_in(desk, days: list[str]) -> list[str]:
+    """The days of ``days`` whose scorecards do not yet count every verdict (being recomputed)."""
+    return sorted(pending_dates(desk.warehouse) & set(days))
 
 
 def latest_week(desk) -> str:
@@ -48,17 +77,27 @@ def latest_week(desk) -> str:
     return str(cards["period_label"].max())
 
 
-def week_page(desk, reviewer: str, week: str) -> str:
+def week_page(desk, viewer: Viewer, week: str) -> str:
     wh = Warehouse(desk.warehouse)
     cards = wh.scorecards("week")
     weeks = sorted(cards["period_label"].unique(), reverse=True) if not cards.empty else []
     if week not in weeks:
         raise KeyError(f"no scorecards for week {week}")
     ranked = cards[cards["period_label"] == week].sort_values(["score", "agent_id"], ascending=[False, True])
-    return _render("week.html", week=week, weeks=weeks, cards=ranked.to_dict("records"), reviewer=reviewer)
+    days = week_days(week)
+    return render(
+        "week.html",
+        week=week,
+        weeks=weeks,
+        cards=ranked.to_dict("records"),
+        viewer=viewer,
+        pending=_pending_in(desk, days),
+        first_day=days[0],
+        last_day=days[-1],
+    )
 
 
-def agent_page(desk, reviewer: str, agent_id: str, week: str) -> str:
+def agent_page(desk, viewer: Viewer, agent_id: str, week: str) -> str:
     wh = Warehouse(desk.warehouse)
     days = week_days(week)
     calls = wh.calls(days[0], days[-1], agent_id=agent_id)
@@ -67,14 +106,17 @@ def agent_page(desk, reviewer: str, agent_id: str, week: str) -> str:
     events = _with_status(desk, wh.events(days[0], days[-1], agent_id=agent_id))
     cards = wh.scorecards("week", agent_id=agent_id)
     card = cards[cards["period_label"] == week].iloc[0].to_dict() if not cards.empty else {}
-    return _render(
+    return render(
         "agent.html",
         agent_id=agent_id,
         week=week,
         card=card,
         calls=calls.sort_values(["call_date", "call_id"]).to_dict("records"),
         events=events.sort_values(["call_id", "start_ms"]).to_dict("records"),
-        reviewer=reviewer,
+        viewer=viewer,
+        pending=_pending_in(desk, days),
+        first_day=days[0],
+        last_day=days[-1],
     )
 
 
@@ -115,26 +157,34 @@ def timeline_svg(turns: pd.DataFrame, events: pd.DataFrame, duration_ms: int, wi
     return "".join(parts)
 
 
-def call_page(desk, reviewer: str, call_id: str) -> str:
+def call_page(desk, viewer: Viewer, call_id: str) -> str:
+    from markupsafe import Markup
+
+    from pipeline.warehouse.reviews import history
+
     view = Warehouse(desk.warehouse).call(call_id)  # KeyError: 404
     events = _with_status(desk, view.events)
     call = view.call.to_dict()
     call_date = str(call.get("call_date", ""))
     week = iso_week(call_date) if call_date[:4].isdigit() else ""
-    from markupsafe import Markup
-
+    verdicts = history(desk.warehouse, events["event_id"])
+    tz = ZoneInfo(desk.config.timezone)
+    verdicts["when"] = [t.astimezone(tz).strftime("%Y-%m-%d %H:%M") for t in verdicts["reviewed_at"]]
+    by_event = {eid: group.to_dict("records") for eid, group in verdicts.groupby("event_id")}
     # A warehouse written before the turns table existed: the utterances' spans stand in.
     turns = view.turns if not view.turns.empty else view.utterances
-    return _render(
+    return render(
         "call.html",
         call=call,
         week=week,
         timeline=Markup(timeline_svg(turns, events, int(call["duration_ms"]))),
         events=events.to_dict("records"),
+        history=by_event,
         utterances=view.utterances.to_dict("records"),
         abstentions=list(call.get("abstentions") if call.get("abstentions") is not None else []),
         to_hear=_to_hear(desk, call, view.utterances),
-        reviewer=reviewer,
+        viewer=viewer,
+        pending=_pending_in(desk, [call_date]),
         lead_s=desk.config.desk.clip_lead_s,
     )
 
@@ -160,74 +210,114 @@ def _to_hear(desk, call: dict, utterances: pd.DataFrame) -> list[dict]:
     return list(heard.values())
 
 
-def queue_page(desk, reviewer: str) -> str:
+@dataclass(frozen=True)
+class QueueQuery:
+    """The queue's filters, sort and page, as the URL's query string gives them (anything not
+    understood falls back to its default, so an edited URL never fails)."""
+
+    rule: str = ""
+    agent: str = ""
+    since: str = ""
+    until: str = ""
+    status: str = "open"
+    min_confidence: float = 0.0
+    q: str = ""
+    sort: str = "date"
+    page: int = 1
+
+    @classmethod
+    def parse(cls, params) -> QueueQuery:
+        def day(value: str) -> str:
+            try:
+                return date.fromisoformat(value).isoformat()
+            except ValueError:
+                return ""
+
+        def number(value: str, default: float) -> float:
+            try:
+                parsed = float(value)
+            except ValueError:
+                return default
+            return parsed if math.isfinite(parsed) else default
+
+        status = params.get("status", "open")
+        sort = params.get("sort", "date")
+        return cls(
+            rule=params.get("rule", "").strip(),
+            agent=params.get("agent", "").strip(),
+            since=day(params.get("since", "")),
+            until=day(params.get("until", "")),
+            status=status if status in QUEUE_STATUSES else "open",
+            min_confidence=min(1.0, max(0.0, number(params.get("min_confidence", ""), 0.0))),
+            q=params.get("q", "").strip()[:100],
+            sort=sort if sort in QUEUE_SORTS else "date",
+            page=max(1, int(number(params.get("page", ""), 1))),
+        )
+
+    def link(self, **changes) -> str:
+        """This query with ``changes``, as a URL of the queue (defaults left out)."""
+        from urllib.parse import urlencode
+
+        values = {**self.__dict__, **changes}
+        defaults = QueueQuery().__dict__
+        kept = {k: v for k, v in values.items() if v != defaults[k]}
+        return "/queue" + ("?" + urlencode(kept) if kept else "")
+
+
+def queue_rows(desk, query: QueueQuery) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The findings the query selects, sorted: open ones by default (``charged_rules``, the same
+    definition the scorecards' ``events_open`` counts); and every finding that costs points in
+    its date range (what the filters can choose from)."""
     wh = Warehouse(desk.warehouse)
-    events = _with_status(desk, wh.events())
-    open_events = events[(events["status"] == "open") & (events["role"] == "agent")]
-    by_rule = [
-        (rule_id, group.sort_values(["call_date", "call_id", "start_ms"]).to_dict("records"))
-        for rule_id, group in open_events.groupby("rule_id")
-    ]
-    return _render("queue.html", by_rule=by_rule, total=len(open_events), reviewer=reviewer)
+    events = _with_status(desk, wh.events(query.since or None, query.until or None))
+    events = events[events["status"] != "context"]
+    keep = pd.Series(True, index=events.index)
+    if query.status != "all":
+        keep &= events["status"] == query.status
+    if query.rule:
+        keep &= events["rule_id"] == query.rule
+    if query.agent:
+        keep &= events["agent_id"] == query.agent
+    if query.min_confidence:
+        keep &= events["confidence"] >= query.min_confidence
+    if query.q:
+        keep &= events["evidence"].str.contains(query.q, regex=False, na=False)
+    columns, ascending = QUEUE_SORTS[query.sort]
+    return events[keep].sort_values(columns, ascending=ascending).reset_index(drop=True), events
 
 
-def clip_wav(desk, event_id: str) -> bytes:
-    """The recording around a finding, decoded on the fly: from ``clip_lead_s`` before it to
-    ``clip_tail_s`` after it, as 16 kHz WAV. KeyError when the finding, its call or a recording
-    inside the share cannot be found."""
-    from pipeline.warehouse.reviews import UnknownEventError, find_event
-
-    try:
-        event = find_event(desk.warehouse, event_id)
-    except UnknownEventError as exc:
-        raise KeyError(event_id) from exc
-    call = Warehouse(desk.warehouse).call(str(event["call_id"])).call
-    return _clip(desk, call, event["start_ms"], event["end_ms"])
-
-
-def moment_wav(desk, call_id: str, idx: int) -> bytes:
-    """The recording around one stored utterance of a call (a moment left for a listener), as
-    ``clip_wav`` cuts a finding's. KeyError when the call, the utterance or the recording cannot
-    be found."""
-    view = Warehouse(desk.warehouse).call(call_id)
-    rows = view.utterances[view.utterances["idx"] == idx]
-    if rows.empty:
-        raise KeyError(f"{call_id}/{idx}")
-    return _clip(desk, view.call, rows.iloc[0]["start_ms"], rows.iloc[0]["end_ms"])
+def queue_page(desk, viewer: Viewer, query: QueueQuery | None = None) -> str:
+    query = query or QueueQuery()
+    rows, in_range = queue_rows(desk, query)
+    pages = max(1, math.ceil(len(rows) / QUEUE_PAGE_SIZE))
+    page = min(query.page, pages)
+    shown = rows.iloc[(page - 1) * QUEUE_PAGE_SIZE : page * QUEUE_PAGE_SIZE]
+    return render(
+        "queue.html",
+        rows=shown.to_dict("records"),
+        total=len(rows),
+        page=page,
+        pages=pages,
+        query=query,
+        rules=sorted(set(in_range["rule_id"])),
+        agents=sorted(set(in_range["agent_id"])),
+        statuses=QUEUE_STATUSES,
+        sorts=list(QUEUE_SORTS),
+        here=query.link(page=page),
+        viewer=viewer,
+        lead_s=desk.config.desk.clip_lead_s,
+    )
 
 
-def _clip(desk, call, start_ms: float, end_ms: float) -> bytes:
-    from pipeline.audio.decode import SAMPLE_RATE, decode
-    from pipeline.review.desk import wav_bytes, within
-
-    path = Path(str(call["path"]))
-    if not path.is_absolute():
-        path = desk.share / path
-    if not path.is_file():  # a stored path whose personal numbers were pseudonymised
-        path = _recording(desk, str(call["path"])) or path
-    if not within(path, desk.share) or not path.is_file():
-        raise KeyError(str(call["call_id"]))  # never a file outside the share, and never say which
-    start = max(0.0, start_ms / 1000 - desk.config.desk.clip_lead_s)
-    end = end_ms / 1000 + desk.config.desk.clip_tail_s
-    with decode(path, spool_after_s=desk.config.run.spool_after_s) as audio:
-        a, b = int(start * SAMPLE_RATE), min(audio.n_samples, int(end * SAMPLE_RATE))
-        samples = [track[a:b] for track in audio.tracks]
-    return wav_bytes(samples, SAMPLE_RATE)
-
-
-_RECORDINGS: dict[str, dict[str, Path]] = {}
-
-
-def _recording(desk, stored: str) -> Path | None:
-    """The share's file whose stored path is ``stored``, from an index of the share made once
-    (again when a file is not in it: a recording added since). None without the pseudonym key."""
-    from pipeline.privacy.identifiers import key_file, load_pseudonyms
-    from pipeline.run.scan import stored_paths
-
-    if not key_file(desk.config.privacy.pseudonym_key_file).exists():
-        return None
-    index = _RECORDINGS.get(str(desk.share))
-    if index is None or stored not in index:
-        pseudonyms = load_pseudonyms(desk.config.privacy.pseudonym_key_file)
-        index = _RECORDINGS[str(desk.share)] = stored_paths(desk.share, pseudonyms.scrub)
-    return index.get(stored)
+def error_page(status: int, message: str, viewer: Viewer | None = None) -> str:
+    titles = {
+        400: "请求有误",
+        401: "需要登录",
+        403: "不允许",
+        404: "找不到",
+        429: "请稍后再试",
+        500: "出错了",
+    }
+    return render(
+        "error.html", status=status, title=titles.get(status, "出错了"), message=message, viewer=viewer
+    )

@@ -3,6 +3,7 @@ requests, verdicts and the scores that follow, and what it refuses."""
 
 import base64
 import io
+import re
 import wave
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -22,6 +23,13 @@ from tests.conftest import utt
 
 CST = timezone(timedelta(hours=8))
 SR = 16000
+DESK = "http://127.0.0.1:8765"  # the Host a browser on the desk's machine sends
+
+
+def form_token(client, url: str = "/queue", **kwargs) -> str:
+    """The verdict forms' token on a page (which also sets the browser's token cookie)."""
+    page = client.get(url, **kwargs)
+    return re.search(r'name="token" value="([^"]+)"', page.text).group(1)
 
 
 def make_call(share: Path, warehouse: Path, call_id: str, path: Path | None = None) -> str:
@@ -55,7 +63,7 @@ def desk(tmp_path):
     share, warehouse = tmp_path / "share", tmp_path / "wh"
     event_id = make_call(share, warehouse, "C1")
     cfg = Config(desk=DeskConfig(reviewer="王组长"))
-    client = TestClient(create_app(settings(warehouse, share, cfg, "127.0.0.1")))
+    client = TestClient(create_app(settings(warehouse, share, cfg, "127.0.0.1")), base_url=DESK)
     return client, event_id, share, warehouse
 
 
@@ -96,9 +104,10 @@ def test_an_overturned_finding_changes_the_score_and_the_reviewer_is_the_desks(d
     before = client.get("/week/2026-W47").text
     assert ">90.0<" in before
     # A form field cannot choose the reviewer.
+    token = form_token(client, "/call/C1")
     done = client.post(
         f"/review/{event_id}",
-        data={"verdict": "overturned", "note": "有问候", "reviewer": "别人"},
+        data={"verdict": "overturned", "note": "有问候", "reviewer": "别人", "token": token},
         follow_redirects=False,
     )
     assert done.status_code == 303 and done.headers["location"] == f"/call/C1#e-{event_id}"
@@ -106,10 +115,14 @@ def test_an_overturned_finding_changes_the_score_and_the_reviewer_is_the_desks(d
     (review,) = read_reviews(warehouse).itertuples()
     assert (review.reviewer, review.verdict, review.note) == ("王组长", "overturned", "有问候")
     assert "已推翻" in client.get("/call/C1").text
-    assert client.post(f"/review/{event_id}", data={"verdict": "maybe"}).status_code == 400
-    assert client.post("/review/0000000000000000", data={"verdict": "upheld"}).status_code == 404
+    assert client.post(f"/review/{event_id}", data={"verdict": "maybe", "token": token}).status_code == 400
+    assert (
+        client.post("/review/0000000000000000", data={"verdict": "upheld", "token": token}).status_code == 404
+    )
     cross = client.post(
-        f"/review/{event_id}", data={"verdict": "upheld"}, headers={"Origin": "http://evil.example"}
+        f"/review/{event_id}",
+        data={"verdict": "upheld", "token": token},
+        headers={"Origin": "http://evil.example"},
     )
     assert cross.status_code == 403 and len(read_reviews(warehouse)) == 1
 
@@ -139,14 +152,18 @@ def test_off_loopback_it_needs_a_password_and_signs_verdicts_with_the_user(tmp_p
     with pytest.raises(DeskConfigError, match="password"):
         settings(warehouse, share, Config(), "0.0.0.0")
     monkeypatch.setenv("CALLQA_DESK_PASSWORD", "s3cret")
-    client = TestClient(create_app(settings(warehouse, share, Config(), "0.0.0.0")))
+    client = TestClient(create_app(settings(warehouse, share, Config(), "0.0.0.0")), base_url=DESK)
     assert client.get("/week/2026-W47").status_code == 401
     bad = base64.b64encode("李四:wrong".encode()).decode()
     assert client.get("/week/2026-W47", headers={"Authorization": f"Basic {bad}"}).status_code == 401
     good = {"Authorization": "Basic " + base64.b64encode("李四:s3cret".encode()).decode()}
     assert client.get("/week/2026-W47", headers=good).status_code == 200
+    token = form_token(client, "/call/C1", headers=good)
     done = client.post(
-        f"/review/{event_id}", data={"verdict": "upheld"}, headers=good, follow_redirects=False
+        f"/review/{event_id}",
+        data={"verdict": "upheld", "token": token},
+        headers=good,
+        follow_redirects=False,
     )
     assert done.status_code == 303
     assert read_reviews(warehouse)["reviewer"].tolist() == ["李四"]
@@ -158,7 +175,8 @@ def test_byte_ranges():
     assert byte_range("bytes=90-", 100) == (90, 99)
     assert byte_range("bytes=-5", 100) == (95, 99)
     assert byte_range("bytes=0-1000", 100) == (0, 99)
-    for bad in ("bytes=100-", "bytes=5-2", "items=0-1", "bytes=0-1,5-6"):
+    assert byte_range("bytes=0-1,5-6", 100) is None  # several ranges: the whole body
+    for bad in ("bytes=100-", "bytes=5-2", "items=0-1", "bytes=x-"):
         with pytest.raises(ValueError):
             byte_range(bad, 100)
 
@@ -166,7 +184,7 @@ def test_byte_ranges():
 def test_an_empty_warehouse_says_so(tmp_path):
     from starlette.testclient import TestClient
 
-    client = TestClient(create_app(settings(tmp_path / "wh", tmp_path, Config(), "127.0.0.1")))
+    client = TestClient(create_app(settings(tmp_path / "wh", tmp_path, Config(), "127.0.0.1")), base_url=DESK)
     home = client.get("/")
     assert home.status_code == 404 and "callqa run" in home.text
 

@@ -1,0 +1,257 @@
+"""The desk's web app: routes, sign-in, verdicts, and the worker that finishes pending scores."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hmac
+import logging
+import threading
+
+from pipeline.review.desk import DeskSettings
+from pipeline.review.desk.guard import TOKEN_COOKIE, FormTokens, LoginThrottle
+
+log = logging.getLogger("callqa.desk")
+
+
+def settle_pending(desk: DeskSettings) -> set[str]:
+    """Recompute the scorecards of every date whose verdicts they do not count yet, if no other
+    writer holds the warehouse (then it does, as it ends; or the next call here). Returns the
+    dates recomputed."""
+    from pipeline.run.batch import RunLock, RunLocked
+    from pipeline.warehouse.scorecards import pending_dates, settle_scorecards
+
+    if not pending_dates(desk.warehouse):
+        return set()
+    try:
+        with RunLock(desk.warehouse):
+            return settle_scorecards(desk.warehouse, desk.config.scoring)
+    except RunLocked:
+        return set()
+
+
+class PendingScores:
+    """A thread that settles pending scores every ``every_s`` while the desk runs: a verdict given
+    while a nightly run held the warehouse counts in the scores as soon as the run lets go, even
+    if the run ended before the verdict was marked."""
+
+    def __init__(self, desk: DeskSettings, every_s: float) -> None:
+        self.desk, self.every_s = desk, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="callqa-desk-scores", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                if done := settle_pending(self.desk):
+                    log.info("scorecards recomputed for pending verdicts: %s", ", ".join(sorted(done)))
+            except Exception:  # a full disk, say: logged, tried again next time
+                log.exception("recomputing pending scorecards failed")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def create_app(desk: DeskSettings):
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+    from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    from pipeline.review.desk import clips, pages
+
+    tokens = FormTokens()
+    throttle = LoginThrottle(desk.config.desk.max_failed_logins, desk.config.desk.login_window_s)
+
+    def authorised(request) -> str:
+        """The reviewer's name: the signed-in user, or the loopback desk's configured name."""
+        if not desk.password:
+            return desk.reviewer
+        address = request.client.host if request.client else ""
+        wait = throttle.retry_after(address)
+        if wait:
+            raise HTTPException(
+                429,
+                f"密码错误次数过多，请 {int(wait) + 1} 秒后再试",
+                headers={"Retry-After": str(int(wait) + 1)},
+            )
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                user, _, given = base64.b64decode(token).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                user, given = "", ""
+            if user.strip() and hmac.compare_digest(given.encode(), desk.password.encode()):
+                throttle.succeeded(address)
+                return user.strip()
+            if token:
+                throttle.failed(address)
+        raise HTTPException(
+            401,
+            "请用您的姓名和复核台的密码登录",
+            headers={"WWW-Authenticate": 'Basic realm="callqa desk", charset="UTF-8"'},
+        )
+
+    def viewer_of(request) -> tuple[pages.Viewer, str | None]:
+        """The viewer with their form token, and the cookie to set when the browser has none."""
+        reviewer = authorised(request)
+        nonce = request.cookies.get(TOKEN_COOKIE, "")
+        fresh = None
+        if not nonce or len(nonce) > 64:
+            nonce = fresh = tokens.new_nonce()
+        return pages.Viewer(reviewer, tokens.sign(nonce, reviewer)), fresh
+
+    def html(body: str, fresh_nonce: str | None, status: int = 200) -> Response:
+        response = HTMLResponse(body, status_code=status)
+        if fresh_nonce:
+            response.set_cookie(TOKEN_COOKIE, fresh_nonce, httponly=True, samesite="strict", path="/")
+        return response
+
+    # Pages and clips read Parquet and decode audio: plain functions, which Starlette runs in its
+    # thread pool, so one slow clip does not hold up the other reviewers' pages.
+    def page(render):
+        def endpoint(request):
+            viewer, fresh = viewer_of(request)
+            try:
+                body = render(desk, viewer, **request.path_params)
+            except (KeyError, ValueError) as exc:  # no such call, agent or week (or not a week)
+                raise HTTPException(404, "没有这个页面：通话、坐席或周次不存在") from exc
+            return html(body, fresh)
+
+        return endpoint
+
+    def queue(request):
+        viewer, fresh = viewer_of(request)
+        return html(pages.queue_page(desk, viewer, pages.QueueQuery.parse(request.query_params)), fresh)
+
+    def home(request):
+        authorised(request)
+        try:
+            return RedirectResponse(f"/week/{pages.latest_week(desk)}", status_code=302)
+        except KeyError as exc:
+            raise HTTPException(404, "还没有评分：请先运行 `callqa run`") from exc
+
+    def audio(request):
+        authorised(request)
+        params = request.path_params
+        try:
+            if "event_id" in params:
+                body = clips.clip_wav(desk, params["event_id"])
+            elif "idx" in params:
+                body = clips.moment_wav(desk, params["call_id"], params["idx"])
+            else:
+                body = clips.call_wav(desk, params["call_id"])
+        except KeyError as exc:
+            raise HTTPException(404, "找不到这条问题或它的录音") from exc
+        except clips.RecordingUnreadable as exc:
+            raise HTTPException(500, str(exc)) from exc
+        try:
+            wanted = clips.byte_range(request.headers.get("range"), len(body))
+        except ValueError:
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{len(body)}"})
+        headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
+        if wanted is None:
+            return Response(body, media_type="audio/wav", headers=headers)
+        first, last = wanted
+        headers["Content-Range"] = f"bytes {first}-{last}/{len(body)}"
+        return Response(body[first : last + 1], status_code=206, media_type="audio/wav", headers=headers)
+
+    async def verdict(request):
+        reviewer = authorised(request)
+        origin = request.headers.get("origin")
+        if origin and origin.split("://", 1)[-1] != request.headers.get("host"):
+            raise HTTPException(403, "只接受复核台自己页面提交的结论")
+        form = await request.form()
+        if not tokens.valid(str(form.get("token", "")), request.cookies.get(TOKEN_COOKIE, ""), reviewer):
+            raise HTTPException(403, "页面已过期或不是复核台的页面：请刷新页面后再提交")
+        from starlette.concurrency import run_in_threadpool
+
+        from pipeline.review.verdicts import review_finding
+        from pipeline.warehouse.reviews import UnknownEventError
+
+        event_id = request.path_params["event_id"]
+        try:
+            # Writes a file and recomputes scorecards (or waits a little for the lock): off the loop.
+            outcome = await run_in_threadpool(
+                review_finding,
+                desk.warehouse,
+                desk.config.scoring,
+                event_id,
+                str(form.get("verdict", "")),
+                reviewer,
+                str(form.get("note", "")),
+                desk.verdict_wait_s,
+            )
+        except UnknownEventError as exc:
+            raise HTTPException(404, "没有这条问题") from exc
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        review = outcome.review
+        if "application/json" in request.headers.get("accept", ""):
+            status = "open" if review.verdict == "reopened" else review.verdict
+            return JSONResponse(
+                {
+                    "event_id": event_id,
+                    "status": status,
+                    "status_name": pages.STATUS[status],
+                    "scorecards_updated": outcome.scorecards_updated,
+                }
+            )
+        target = str(form.get("next", ""))
+        # Only a path of this desk (never //host or a scheme): a form cannot send a reviewer away.
+        if not (target.startswith("/") and not target.startswith("//") and "\\" not in target):
+            target = f"/call/{review.call_id}#e-{event_id}"
+        return RedirectResponse(target, status_code=303)
+
+    async def http_error(request, exc):
+        body = pages.error_page(exc.status_code, str(exc.detail))
+        return HTMLResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    async def not_found(request, exc):
+        if isinstance(exc, HTTPException):
+            return await http_error(request, exc)
+        return HTMLResponse(pages.error_page(404, "没有这个页面"), status_code=404)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        worker = PendingScores(desk, desk.settle_every_s)
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+
+    routes = [
+        Route("/", home),
+        Route("/week/{week}", page(pages.week_page)),
+        Route("/agent/{agent_id}/{week}", page(pages.agent_page)),
+        Route("/call/{call_id}", page(pages.call_page)),
+        Route("/queue", queue),
+        Route("/clip/{event_id}.wav", audio),
+        # An utterance of a call, by its place in the call (a moment left for a listener).
+        Route("/moment/{call_id}/{idx:int}.wav", audio),
+        # The whole call, for the call page's player.
+        Route("/audio/{call_id}.wav", audio),
+        Route("/review/{event_id}", verdict, methods=["POST"]),
+        # The queue's keyboard script: the package's own file, no CDN.
+        Mount("/static", app=StaticFiles(packages=[("pipeline.review.desk", "static")]), name="static"),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=desk.hosts)],
+        exception_handlers={HTTPException: http_error, 404: not_found},
+        lifespan=lifespan,
+    )
+
+
+def serve(desk: DeskSettings, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(desk), host=host, port=port, log_level="warning")
