@@ -102,3 +102,58 @@ def test_a_reviewer_hears_a_banned_phrase_whose_speaker_is_unsure(served):
         )
         assert abs(audio.evaluate("a => a.duration") - 5.8) < 0.05  # 4.0-9.8 s: 3 s before, 2 s after
         browser.close()
+
+
+def test_a_lead_clears_a_rule_from_the_queue_with_the_keyboard(tmp_path):
+    """Filter the queue to one rule; then, keys only: play a finding (Space), overturn it (N),
+    three times, take the last one back (U) and give it again; the ranking shows the new score."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.review.desk.test_desk_faults import store_findings
+
+    share, warehouse = tmp_path / "share", tmp_path / "wh"
+    cut_ins = store_findings(
+        share, warehouse, "C1", [("interruption.agent", "agent")] * 3 + [("greeting.missing", "agent")]
+    )[:3]
+    app = create_app(settings(warehouse, share, Config(desk=DeskConfig(reviewer="王组长")), "127.0.0.1"))
+    with serving(app) as base, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(base + "/")
+        assert page.locator('#ranking tr[data-agent="A101"] .score').inner_text() == "78.0"  # 100-3x4-10
+        page.goto(base + "/queue")
+        assert page.locator("#queue tr[data-event]").count() == 4
+        page.select_option("select[name=rule]", "interruption.agent")
+        page.click("form.filters button[type=submit]")
+        page.wait_for_url("**/queue?rule=interruption.agent*")
+        assert page.locator("#queue tr[data-event]").count() == 3
+        for i, event_id in enumerate(cut_ins):
+            row = page.locator(f"#q-{event_id}")
+            assert "current" in row.get_attribute("class")
+            page.keyboard.press(" ")  # the clip plays
+            page.wait_for_function(
+                "id => document.querySelector(`#q-${id} audio`).currentTime > 0", arg=event_id, timeout=15000
+            )
+            page.keyboard.press("n")
+            page.wait_for_function(
+                "id => document.querySelector(`#q-${id} .status`).textContent === '已推翻'", arg=event_id
+            )
+            if i < 2:  # on to the next one
+                page.wait_for_function(
+                    "id => document.querySelector(`#q-${id}`).classList.contains('current')",
+                    arg=cut_ins[i + 1],
+                )
+        page.keyboard.press("u")  # the last one back to open: a new verdict, nothing deleted
+        page.wait_for_function(
+            "id => document.querySelector(`#q-${id} .status`).textContent === '待复核'", arg=cut_ins[2]
+        )
+        page.keyboard.press("n")
+        page.wait_for_function(
+            "id => document.querySelector(`#q-${id} .status`).textContent === '已推翻'", arg=cut_ins[2]
+        )
+        page.goto(base + "/")
+        assert page.locator('#ranking tr[data-agent="A101"] .score').inner_text() == "90.0"
+        page.goto(base + f"/call/C1#e-{cut_ins[2]}")
+        history = page.locator(f"#e-{cut_ins[2]} .history li").all_inner_texts()
+        assert len(history) == 3 and "撤销" in history[1]
+        browser.close()
