@@ -39,6 +39,9 @@ reference roles; role accuracy is the share of recordings whose agent speaker is
 reference agent. Overlapped speech is scored twice: on the turns (what the diarization found) and
 on the utterances, which is what the interruption rules read (an overlap with no words in it, a
 breath or the model's false alarm, never reaches them).
+
+Personal data is also checked as transcribed (``"masking"``, ``pipeline.evaluation.masking``): of
+what ``redact`` masks in the reference, the share the stored text does not show in the clear.
 """
 
 from __future__ import annotations
@@ -362,6 +365,7 @@ def evaluate(
     import warnings
 
     from pipeline.config import PRESET_RULES, RulesConfig
+    from pipeline.evaluation.masking import masking_report  # imported here: it uses wilson_interval
 
     warnings.filterwarnings("ignore", module="pyannote")
     if role_min_confidence is None:
@@ -393,6 +397,10 @@ def evaluate(
         flags_by_call[row.call_id] |= _flag_keys(row.rule_id, row.category or "")
 
     per_call, missing = [], []
+    # Personal data as transcribed: (recording, kind, reference, stored texts), and each call's
+    # reference once for the same measure on clean text (pipeline.evaluation.masking).
+    masking_recordings: list[tuple[str, str, list[dict], list[str]]] = []
+    masking_calls: dict[str, list[dict]] = {}
     cer_acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     rule_counts: dict[str, dict[str, dict[str, int]]] = defaultdict(
         lambda: defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
@@ -424,6 +432,9 @@ def evaluate(
             for key in (layout, "all") if with_text else ():
                 cer_acc[key][0] += edits
                 cer_acc[key][1] += length
+            if with_text:
+                masking_recordings.append((call_id, layout, truth["utterances"], list(hyp["text"])))
+                masking_calls[truth["call_id"]] = truth["utterances"]
             confidence = float(calls.loc[call_id, "role_confidence"])
             trusted = confidence >= role_min_confidence
             who_spoke = turns_by_call.get(call_id, hyp)
@@ -507,6 +518,7 @@ def evaluate(
         "overlap_words": overlap_words.report(),
         "rules": rules.get("all", {}),
         "rules_by_kind": {kind: r for kind, r in rules.items() if kind != "all"},
+        "masking": masking_report(masking_recordings, masking_calls.items()),
         "calls": per_call,
     }
 
@@ -613,7 +625,37 @@ def render_report(report: dict):
     )
     for kind, h in report.get("banned_for_listener", {}).items():
         heard.add_row(kind, str(h["listed"]), str(h["missed"]), str(h["false"]))
-    return Group(head, cer, who, overlap, rules, by_kind, heard, calls)
+    return Group(head, cer, who, overlap, rules, by_kind, heard, *_masking_tables(report), calls)
+
+
+def _masking_tables(report: dict) -> list:
+    """Masking recall as transcribed (leaked of items per kind) and the leaks, with no digit or
+    name in them: their stored context shows those as #."""
+    from rich.table import Table
+
+    masking = report.get("masking")
+    if not masking:
+        return []
+    groups = {**masking["by_kind"], **({"clean text": masking["clean"]} if masking.get("clean") else {})}
+    kinds = [k for k in ("phone", "id_number", "unit", "name") if any(g[k]["items"] for g in groups.values())]
+    table = Table(
+        "recordings",
+        *(f"{k} leaked / items" for k in kinds),
+        "recall (95 % CI)",
+        title="Personal data masked as transcribed (rooms of 3+ digits; clean text: the reference masked)",
+    )
+    for name, g in groups.items():
+        a = g["all"]
+        ci = a["recall_ci"]
+        recall = "-" if a["recall"] is None else f"{a['recall']:.2f} ({ci[0]:.2f}-{ci[1]:.2f})"
+        table.add_row(name, *(f"{g[k]['leaked']} / {g[k]['items']}" for k in kinds), recall)
+    tables = [table]
+    if masking["leaks"]:
+        leaks = Table("recording", "kind", "said by", "exposed", "stored context", title="in the clear")
+        for leak in masking["leaks"]:
+            leaks.add_row(leak["call_id"], leak["kind"], leak["role"], leak["exposed"], leak["context"])
+        tables.append(leaks)
+    return tables
 
 
 def _figures(report: dict) -> dict[str, float | None]:
@@ -638,6 +680,7 @@ def _figures(report: dict) -> dict[str, float | None]:
         "rules_by_kind",
     ):
         walk(section, report.get(section, {}))
+    walk("masking", report.get("masking", {}).get("by_kind", {}))
     for call in report.get("calls", []):
         walk(f"calls.{call['call_id']}", {k: call.get(k) for k in ("cer", "cer_agent", "der")})
     return out
