@@ -39,6 +39,12 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE TABLE IF NOT EXISTS dirty_dates (call_date TEXT PRIMARY KEY)
 """
+# Each mark of a dirty date counts up, so that a recompute unmarks only what it read: a date
+# marked again while its scorecards were being recomputed stays marked (and shows as pending).
+_MARK = (
+    "INSERT INTO dirty_dates (call_date, mark) VALUES (?, 1)"
+    " ON CONFLICT (call_date) DO UPDATE SET mark = mark + 1"
+)
 
 
 class Ledger:
@@ -49,6 +55,9 @@ class Ledger:
             self._db = sqlite3.connect(self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(dirty_dates)")}
+            if "mark" not in columns:  # a ledger from before marks were counted
+                self._db.execute("ALTER TABLE dirty_dates ADD COLUMN mark INTEGER NOT NULL DEFAULT 1")
             self._db.commit()
         except (OSError, sqlite3.Error) as exc:
             raise WarehouseWriteError(f"cannot write the ledger {self.path}: {exc}") from exc
@@ -122,12 +131,12 @@ class Ledger:
         with self._writing():
             for ref in refs:
                 self._record(ref, "ok", None, model_id)
-            self._db.executemany("INSERT OR IGNORE INTO dirty_dates VALUES (?)", [(d,) for d in dates])
+            self._db.executemany(_MARK, [(d,) for d in dates])
 
     def mark_dirty(self, dates: Iterable[str]) -> None:
         """Call dates whose scorecards must be recomputed (a verdict recorded during a run)."""
         with self._writing():
-            self._db.executemany("INSERT OR IGNORE INTO dirty_dates VALUES (?)", [(d,) for d in dates])
+            self._db.executemany(_MARK, [(d,) for d in dates])
 
     def record_failure(self, ref: CallRef, error: str) -> None:
         if ref.stored_path:  # the message names the file as stored, never where it is
@@ -171,12 +180,16 @@ class Ledger:
     def dirty_dates(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT call_date FROM dirty_dates")}
 
-    def take_dirty(self) -> set[str]:
-        """The dirty dates, unmarked: the caller recomputes them (and marks them again if it fails).
-        Only the dates read are unmarked, so one marked meanwhile stays for the next take."""
-        dates = self.dirty_dates()
-        self.clear_dirty(dates)
-        return dates
+    def dirty_marks(self) -> dict[str, int]:
+        """Each dirty date with its mark (``clear_marks`` unmarks exactly these)."""
+        return dict(self._db.execute("SELECT call_date, mark FROM dirty_dates").fetchall())
+
+    def clear_marks(self, marks: dict[str, int]) -> None:
+        """Unmark the dates of ``marks`` that have not been marked again since they were read."""
+        with self._writing():
+            self._db.executemany(
+                "DELETE FROM dirty_dates WHERE call_date = ? AND mark = ?", list(marks.items())
+            )
 
     def clear_dirty(self, dates: Iterable[str]) -> None:
         with self._writing():

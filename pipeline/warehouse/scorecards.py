@@ -223,27 +223,33 @@ def settle_scorecards(warehouse: Path, scoring: ScoringConfig, dates: Iterable[s
     after round until none is marked; returns the dates recomputed. The caller holds the
     warehouse's lock (``pipeline.run.batch.RunLock``).
 
-    A verdict is recorded first and its date marked after, so whichever round takes the mark reads
+    A verdict is recorded first and its date marked after, so whichever round reads the mark reads
     the verdict: two verdicts given at once (one holding the lock, one waiting or giving up) both
-    count, and no mark is cleared by a recompute that began before it was made.
+    count. A round unmarks a date only after writing its scorecards and only if it was not marked
+    again meanwhile (the ledger counts marks), so a page never shows a stale score as current.
     """
     from pipeline.warehouse.ledger import Ledger
 
     done: set[str] = set()
-    todo = set(dates)
+    unmarked = set(dates)  # asked for, not marked: marked if the recompute fails
     while True:
         with Ledger(warehouse) as ledger:
-            todo |= ledger.take_dirty()
+            marks = ledger.dirty_marks()
+        todo = unmarked | set(marks)
         if not todo:
             return done
         try:
             update_scorecards(warehouse, scoring, todo)
         except BaseException:
             with Ledger(warehouse) as ledger:  # still behind: the next holder recomputes them
-                ledger.mark_dirty(todo)
+                ledger.mark_dirty(unmarked)
             raise
+        # Unmarked only now, and only if not marked again meanwhile: until the new scorecards
+        # are written, the pages still say the score is pending.
+        with Ledger(warehouse) as ledger:
+            ledger.clear_marks(marks)
         done |= todo
-        todo = set()
+        unmarked = set()
 
 
 def pending_dates(warehouse: Path) -> set[str]:

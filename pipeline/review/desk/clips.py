@@ -8,7 +8,9 @@ files inside the share are ever opened.
 from __future__ import annotations
 
 import io
+import threading
 import wave
+from collections import OrderedDict
 from pathlib import Path
 
 from pipeline.warehouse.read import Warehouse
@@ -94,10 +96,29 @@ def moment_wav(desk, call_id: str, idx: int) -> bytes:
     return _cut(desk, view.call, rows.iloc[0]["start_ms"] / 1000 - lead, rows.iloc[0]["end_ms"] / 1000 + tail)
 
 
+# The call page's player asks for byte ranges of the same call again and again as the reviewer
+# seeks: the last few whole calls are kept decoded (a 5-minute stereo call is 19 MB).
+_WHOLE_CALLS: OrderedDict[tuple, bytes] = OrderedDict()
+_WHOLE_CALLS_KEPT = 4
+_WHOLE_CALLS_LOCK = threading.Lock()
+
+
 def call_wav(desk, call_id: str) -> bytes:
     """The whole call, for the call page's player (every finding's moment is a seek in it)."""
     call = Warehouse(desk.warehouse).call(call_id).call
-    return _cut(desk, call, 0.0, float("inf"))
+    path = recording_path(desk, call)
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _WHOLE_CALLS_LOCK:
+        if key in _WHOLE_CALLS:
+            _WHOLE_CALLS.move_to_end(key)
+            return _WHOLE_CALLS[key]
+    body = _cut(desk, call, 0.0, float("inf"))
+    with _WHOLE_CALLS_LOCK:
+        _WHOLE_CALLS[key] = body
+        while len(_WHOLE_CALLS) > _WHOLE_CALLS_KEPT:
+            _WHOLE_CALLS.popitem(last=False)
+    return body
 
 
 def _cut(desk, call, start_s: float, end_s: float) -> bytes:

@@ -120,19 +120,32 @@ def agent_page(desk, viewer: Viewer, agent_id: str, week: str) -> str:
     )
 
 
+def _tick_step_s(duration_s: float) -> int:
+    """A time axis step that gives 6-12 labels."""
+    for step in (5, 10, 15, 30, 60, 120, 300, 600):
+        if duration_s / step <= 12:
+            return step
+    return 1200
+
+
 def timeline_svg(turns: pd.DataFrame, events: pd.DataFrame, duration_ms: int, width: int = 900) -> str:
-    """Who spoke when (agent above, caller below, the stretches both talk at once dark) and where
-    each finding fired (orange, linked to it), as inline SVG."""
-    scale = width / max(1, duration_ms)
-    left = 40  # room for the lane names
-    span = (width - left) / width
-    lanes = {"agent": 10, "caller": 40}
+    """Who spoke when (agent above, caller below, the stretches both talk at once dark), where each
+    finding fired (orange, linked to it), a time axis and a legend, as inline SVG. The plot spans
+    ``data-left`` to ``data-right`` pixels for ``data-duration`` seconds: a click there seeks the
+    call's player (the page's script)."""
+    left, right = 40, width - 10  # room for the lane names
+    span_ms = max(1, duration_ms)
 
     def x(ms: float) -> float:
-        return left + ms * scale * span
+        return left + (right - left) * min(max(ms, 0), span_ms) / span_ms
 
-    parts = [f'<svg class="timeline" viewBox="0 0 {width} 90" width="{width}" height="90" role="img">']
+    parts = [
+        f'<svg class="timeline" viewBox="0 0 {width} 136" width="{width}" height="136" role="img" '
+        f'aria-label="通话时间线" data-left="{left}" data-right="{right}" data-duration="{span_ms / 1000:.3f}">'
+    ]
     parts.append('<text x="0" y="25" class="lane">坐席</text><text x="0" y="55" class="lane">客户</text>')
+    parts.append('<text x="0" y="80" class="lane">问题</text>')
+    lanes = {"agent": 10, "caller": 40}
     spans = {role: [(t.start_ms, t.end_ms) for t in turns.itertuples() if t.role == role] for role in lanes}
     for role, y in lanes.items():
         for a, b in spans[role]:
@@ -151,8 +164,31 @@ def timeline_svg(turns: pd.DataFrame, events: pd.DataFrame, duration_ms: int, wi
         w = max(3.0, x(e.end_ms) - x(e.start_ms))
         parts.append(
             f'<a href="#e-{e.event_id}"><rect class="finding {e.status}" x="{x(e.start_ms):.1f}" y="68" '
-            f'width="{w:.1f}" height="16"><title>{escape(RULE_NAMES.get(e.rule_id, e.rule_id))}</title></rect></a>'
+            f'width="{w:.1f}" height="16" data-start="{e.start_ms / 1000:.2f}">'
+            f"<title>{escape(RULE_NAMES.get(e.rule_id, e.rule_id))}</title></rect></a>"
         )
+    # The time axis.
+    step = _tick_step_s(span_ms / 1000)
+    parts.append(f'<line class="axis" x1="{left}" y1="90" x2="{right}" y2="90"/>')
+    for second in range(0, int(span_ms / 1000) + 1, step):
+        tx = x(second * 1000)
+        parts.append(f'<line class="tick" x1="{tx:.1f}" y1="90" x2="{tx:.1f}" y2="94"/>')
+        parts.append(
+            f'<text class="tick" x="{tx:.1f}" y="105" text-anchor="middle">{second // 60:02d}:{second % 60:02d}</text>'
+        )
+    parts.append('<line class="playhead" x1="-10" y1="6" x2="-10" y2="90"/>')
+    # The legend.
+    for i, (cls, label) in enumerate(
+        (
+            ("turn agent", "坐席说话"),
+            ("turn caller", "客户说话"),
+            ("turn overlap", "同时说话"),
+            ("finding open", "问题"),
+        )
+    ):
+        lx = left + i * 110
+        parts.append(f'<rect class="{cls}" x="{lx}" y="118" width="14" height="10"/>')
+        parts.append(f'<text class="legend" x="{lx + 18}" y="127">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

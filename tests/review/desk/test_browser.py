@@ -157,3 +157,34 @@ def test_a_lead_clears_a_rule_from_the_queue_with_the_keyboard(tmp_path):
         history = page.locator(f"#e-{cut_ins[2]} .history li").all_inner_texts()
         assert len(history) == 3 and "撤销" in history[1]
         browser.close()
+
+
+def test_the_call_page_plays_in_sync(served):
+    """The whole call's player, the timeline and the transcript move together: a click on a row
+    plays from it and highlights it; a click on the timeline seeks; the time axis is labelled."""
+    from playwright.sync_api import sync_playwright
+
+    base, event_id = served
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(base + "/call/C1")
+        assert page.locator("svg.timeline text.tick").first.text_content() == "00:00"
+        assert "同时说话" in page.locator("svg.timeline").text_content()
+        row = page.locator("#transcript tr[data-start]").nth(1)  # the caller's 我家漏水了 at 2.5 s
+        row.click()
+        page.wait_for_function("() => document.getElementById('call-audio').currentTime > 2.6", timeout=15000)
+        page.wait_for_function(
+            "() => document.querySelectorAll('#transcript tr.speaking').length === 1", timeout=15000
+        )
+        assert "漏水" in page.locator("#transcript tr.speaking").inner_text()
+        page.evaluate("() => document.getElementById('call-audio').pause()")
+        box = page.locator("svg.timeline").bounding_box()
+        # 3/4 of the way along the plot (40 to 890 of 900 units): 7.5 s of the 10 s call.
+        page.mouse.click(box["x"] + box["width"] * (40 + 0.75 * 850) / 900, box["y"] + 20)
+        at = page.evaluate("() => document.getElementById('call-audio').currentTime")
+        assert 7.3 < at < 8.5
+        page.locator(f"#e-{event_id} button.seek").click()  # the finding in the whole call
+        page.wait_for_function("() => !document.getElementById('call-audio').paused", timeout=15000)
+        assert page.evaluate("() => document.getElementById('call-audio').currentTime") < 1.0
+        browser.close()

@@ -97,6 +97,13 @@ def test_a_clip_starts_before_the_finding_and_honours_range_requests(desk):
     assert tail.status_code == 206 and tail.content == whole.content[-10:]
     assert client.get(f"/clip/{event_id}.wav", headers={"Range": "bytes=999999999-"}).status_code == 416
     assert client.get("/clip/0000000000000000.wav").status_code == 404
+    # The whole call, for the call page's player: 10 s, both channels, in ranges too.
+    call = client.get("/audio/C1.wav")
+    with wave.open(io.BytesIO(call.content)) as w:
+        assert (w.getnchannels(), w.getnframes()) == (2, 10 * SR)
+    part = client.get("/audio/C1.wav", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == call.content[100:200]
+    assert client.get("/audio/NOPE.wav").status_code == 404
 
 
 def test_an_overturned_finding_changes_the_score_and_the_reviewer_is_the_desks(desk):

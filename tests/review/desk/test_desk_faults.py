@@ -152,15 +152,16 @@ def test_a_date_marked_while_its_scorecards_are_recomputed_stays_marked(tmp_path
     def slow(wh, scoring, dates=None):
         rounds.append(set(dates))
         if len(rounds) == 1:
-            with Ledger(wh) as ledger:  # a verdict on another day arrives mid-recompute
-                ledger.mark_dirty({"2026-11-17"})
+            with Ledger(wh) as ledger:  # verdicts on this day and another arrive mid-recompute
+                ledger.mark_dirty({"2026-11-16", "2026-11-17"})
+            assert pending_dates(wh) == {"2026-11-16", "2026-11-17"}  # pending until written
         return real(wh, scoring, dates)
 
     monkeypatch.setattr(scorecards, "update_scorecards", slow)
     with Ledger(warehouse) as ledger:
         ledger.mark_dirty({"2026-11-16"})
     assert settle_scorecards(warehouse, ScoringConfig()) == {"2026-11-16", "2026-11-17"}
-    assert rounds == [{"2026-11-16"}, {"2026-11-17"}] and not pending_dates(warehouse)
+    assert rounds == [{"2026-11-16"}, {"2026-11-16", "2026-11-17"}] and not pending_dates(warehouse)
 
 
 # --- 3. One definition of "open" ----------------------------------------------------------------

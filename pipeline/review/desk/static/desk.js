@@ -86,3 +86,47 @@
   });
   select(0);
 })();
+
+// The call page in sync: the whole call's player, the timeline (a click seeks; a red line follows
+// the audio), each finding's "hear it in the call" button, and the transcript (the row being
+// spoken is highlighted; a click on a row plays from there).
+(function () {
+  "use strict";
+  const player = document.getElementById("call-audio");
+  if (!player) return;
+  const timeline = document.querySelector("svg.timeline");
+  const rows = Array.from(document.querySelectorAll("#transcript tr[data-start]"));
+
+  function playFrom(seconds) {
+    document.querySelectorAll("audio").forEach((other) => { if (other !== player) other.pause(); });
+    player.currentTime = Math.max(0, seconds);
+    player.play();
+  }
+
+  if (timeline) {
+    const left = Number(timeline.dataset.left), right = Number(timeline.dataset.right);
+    const duration = Number(timeline.dataset.duration);
+    const head = timeline.querySelector("line.playhead");
+    timeline.addEventListener("click", (event) => {
+      const box = timeline.getBoundingClientRect();
+      const x = (event.clientX - box.left) * (timeline.viewBox.baseVal.width / box.width);
+      if (x < left || x > right) return;
+      const finding = event.target.closest("rect.finding");
+      playFrom(finding ? Number(finding.dataset.start) : ((x - left) / (right - left)) * duration);
+    });
+    player.addEventListener("timeupdate", () => {
+      const x = left + (right - left) * Math.min(1, player.currentTime / duration);
+      head.setAttribute("x1", x); head.setAttribute("x2", x);
+    });
+  }
+  document.querySelectorAll("button.seek").forEach((button) => {
+    button.addEventListener("click", () => playFrom(Number(button.dataset.seek)));
+  });
+  rows.forEach((row) => row.addEventListener("click", () => playFrom(Number(row.dataset.start))));
+  player.addEventListener("timeupdate", () => {
+    const now = player.currentTime;
+    rows.forEach((row) => {
+      row.classList.toggle("speaking", now >= Number(row.dataset.start) && now < Number(row.dataset.end));
+    });
+  });
+})();
