@@ -31,6 +31,37 @@ RULE_NAMES = {
 }
 
 
+# What the etiquette guide asks, with its section (as docs/rules.md quotes it), for the desk's
+# finding context; and the ``[rules]`` thresholds each rule's detection reads.
+RULE_GUIDE = {
+    "greeting.missing": ("电话接听的规范语言 1，问候语", "接听电话先问候：您好、早上好、下午好……"),
+    "self_intro.missing": ("电话接听服务的基本程序", "接听后报出单位或工号（自报家门）"),
+    "closing.missing": ("感谢语句；告别语", "结束通话时道别或致谢：再见、感谢您的来电……"),
+    "interruption.agent": ("注意事项 9 D、E", "让对方把话说完，不抢话"),
+    "interruption.caller": ("注意事项 9 D、E", "客户打断坐席：记录情况，不扣坐席的分"),
+    "conduct.impatient": ("注意事项 9 D", "急躁：不等对方说完，自己抢话说且一口气说得太多太快"),
+    "conduct.domineering": ("注意事项 9 E", "独断专横：不断地随意打断别人的叙述或未等对方说完就挂线"),
+    "hangup.premature": ("注意事项 9 E", "未等对方说完就挂线"),
+    "phrase.banned": ("注意事项 9 A、B、C、G", "避免无礼、傲慢、不负责任、不耐烦或不当的答复"),
+    "pace.fast": ("注意事项 5", "语言要简练、清楚、明了，不说得太快"),
+    "hold.no_notice": ("转接 3；道歉语句", "让客户等候前说“对不起，请稍等”"),
+    "hold.no_apology": ("转接 3；道歉语句", "等候之后说“让您久等了”"),
+}
+RULE_THRESHOLDS = {
+    "greeting.missing": ("greeting_window_s",),
+    "self_intro.missing": ("self_intro_window_s",),
+    "closing.missing": ("closing_window_s",),
+    "interruption.agent": ("interruption_min_overlap_s", "interruption_min_chars", "backchannel_max_s"),
+    "interruption.caller": ("interruption_min_overlap_s", "interruption_min_chars", "backchannel_max_s"),
+    "conduct.impatient": ("impatient_min_chars", "impatient_min_chars_per_s"),
+    "conduct.domineering": ("domineering_min_interruptions", "hangup_margin_s"),
+    "hangup.premature": ("hangup_margin_s",),
+    "pace.fast": ("pace_min_chars", "pace_fast_chars_per_s"),
+    "hold.no_notice": ("hold_min_s",),
+    "hold.no_apology": ("hold_min_s",),
+}
+
+
 @dataclass(frozen=True)
 class CallContext:
     """What a rule sees of one call."""

@@ -39,3 +39,15 @@ def test_utterances_the_rules_do_not_read_are_counted(lexicon):
     said = (*SAID, utt("caller", 7.5, 9.0, "谢谢观看。", speaker="spk1", flags=("hallucination",)))
     reasons = abstentions(CallContext("T1", "A1", 10.0, said, TRUSTED, lexicon, RulesConfig()))
     assert reasons == ["1 句话未评分：疑似语音识别幻觉（无声处生成的文字或重复循环）"]
+
+
+def test_every_rule_says_what_the_guide_asks_and_which_thresholds_it_reads():
+    import dataclasses
+
+    from pipeline.config import RulesConfig
+    from pipeline.rules import RULE_GUIDE, RULE_NAMES, RULE_THRESHOLDS
+
+    assert set(RULE_GUIDE) == set(RULE_NAMES)
+    fields = {f.name for f in dataclasses.fields(RulesConfig)}
+    assert set(RULE_THRESHOLDS) <= set(RULE_NAMES)
+    assert all(set(names) <= fields for names in RULE_THRESHOLDS.values())

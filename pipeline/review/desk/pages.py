@@ -209,8 +209,10 @@ def call_page(desk, viewer: Viewer, call_id: str) -> str:
     by_event = {eid: group.to_dict("records") for eid, group in verdicts.groupby("event_id")}
     # A warehouse written before the turns table existed: the utterances' spans stand in.
     turns = view.turns if not view.turns.empty else view.utterances
+    context = finding_context(desk, events, str(call["agent_id"]), week)
     return render(
         "call.html",
+        context=context,
         call=call,
         week=week,
         timeline=Markup(timeline_svg(turns, events, int(call["duration_ms"]))),
@@ -223,6 +225,37 @@ def call_page(desk, viewer: Viewer, call_id: str) -> str:
         pending=_pending_in(desk, [call_date]),
         lead_s=desk.config.desk.clip_lead_s,
     )
+
+
+def finding_context(desk, events: pd.DataFrame, agent_id: str, week: str) -> dict[str, dict]:
+    """Per finding: what the guide asks (and its section), the thresholds its detection read, the
+    points it costs, and the agent's week score now and after the verdict that would change it
+    (overturn an open or upheld finding, uphold an overturned one)."""
+    from pipeline.rules import RULE_GUIDE, RULE_THRESHOLDS
+
+    cards = Warehouse(desk.warehouse).scorecards("week", agent_id=agent_id) if week else pd.DataFrame()
+    card = cards[cards["period_label"] == week] if not cards.empty else cards
+    out: dict[str, dict] = {}
+    for e in events.itertuples():
+        section, ask = RULE_GUIDE.get(e.rule_id, ("", ""))
+        thresholds = [
+            f"{name} = {getattr(desk.config.rules, name)}" for name in RULE_THRESHOLDS.get(e.rule_id, ())
+        ]
+        now = after = None
+        if not card.empty and e.points:
+            row = card.iloc[0]
+            n, deduction = float(row["n_calls"]), float(row["deduction_per_call"]) * float(row["n_calls"])
+            change = e.points if e.status == "overturned" else -e.points
+            now, after = float(row["score"]), max(0.0, 100 - (deduction + change) / n)
+        out[e.event_id] = {
+            "section": section,
+            "ask": ask,
+            "thresholds": thresholds,
+            "score_now": now,
+            "score_after": after,
+            "after_verdict": "确认" if e.status == "overturned" else "推翻",
+        }
+    return out
 
 
 def _to_hear(desk, call: dict, utterances: pd.DataFrame) -> list[dict]:

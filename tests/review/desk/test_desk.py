@@ -121,7 +121,12 @@ def test_an_overturned_finding_changes_the_score_and_the_reviewer_is_the_desks(d
     assert ">100.0<" in client.get("/week/2026-W47").text
     (review,) = read_reviews(warehouse).itertuples()
     assert (review.reviewer, review.verdict, review.note) == ("王组长", "overturned", "有问候")
-    assert "已推翻" in client.get("/call/C1").text
+    page = client.get("/call/C1").text
+    assert "已推翻" in page
+    # The finding's context: the guide, the threshold, the points, the score and its change.
+    assert "规范（电话接听的规范语言 1，问候语）" in page and "greeting_window_s = 6.0" in page
+    assert "扣 10 分" in page and '本周得分 <span class="score-now">100.0</span>，确认后' in page
+    assert '<span class="score-after">90.0</span>' in page
     assert client.post(f"/review/{event_id}", data={"verdict": "maybe", "token": token}).status_code == 400
     assert (
         client.post("/review/0000000000000000", data={"verdict": "upheld", "token": token}).status_code == 404
