@@ -81,11 +81,11 @@ class Warehouse:
         where = stored_dates(self.path, [call_id])
         if call_id not in where:
             raise KeyError(f"call {call_id!r} is not in {self.path}")
-        day = [where[call_id]]
-        calls = read_table(self.path, "calls", day)
-        utterances = read_table(self.path, "utterances", day)
-        events = read_table(self.path, "events", day)
-        turns = read_table(self.path, "turns", day)
+        day, one = [where[call_id]], [call_id]
+        calls = read_table(self.path, "calls", day, call_ids=one)
+        utterances = read_table(self.path, "utterances", day, call_ids=one)
+        events = read_table(self.path, "events", day, call_ids=one)
+        turns = read_table(self.path, "turns", day, call_ids=one)
         return CallView(
             call=calls[calls["call_id"] == call_id].iloc[0],
             utterances=utterances[utterances["call_id"] == call_id].sort_values("idx").reset_index(drop=True),

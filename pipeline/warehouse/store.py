@@ -202,14 +202,25 @@ def store_call(warehouse: Path, result: CallResult, call_date: str | None = None
 
 
 def read_arrow(
-    warehouse: Path, name: str, dates: Iterable[str] | None = None, columns: list[str] | None = None
+    warehouse: Path,
+    name: str,
+    dates: Iterable[str] | None = None,
+    columns: list[str] | None = None,
+    call_ids: Iterable[str] | None = None,
 ) -> pa.Table:
-    """A per-call table (or the partitions of ``dates``) as one Arrow table with ``call_date``."""
+    """A per-call table (or the partitions of ``dates``) as one Arrow table with ``call_date``;
+    only the rows of ``call_ids`` when given (kept in Arrow: a day's utterances are 20,000 rows
+    with their words, and the desk's call page wants one call's)."""
+    import pyarrow.compute as pc
+
     wanted = partition_dates(warehouse, name) if dates is None else sorted(set(dates))
+    ids = None if call_ids is None else pa.array(sorted(set(call_ids)), pa.string())
     frames = []
     for call_date in wanted:
         if _partition_path(warehouse, name, call_date).exists():
             part = _read_partition(warehouse, name, call_date, columns)
+            if ids is not None:
+                part = part.filter(pc.is_in(part["call_id"], value_set=ids))
             frames.append(
                 part.append_column("call_date", pa.repeat(pa.scalar(call_date, pa.string()), part.num_rows))
             )
@@ -221,14 +232,19 @@ def read_arrow(
 
 
 def read_table(
-    warehouse: Path, name: str, dates: Iterable[str] | None = None, columns: list[str] | None = None
+    warehouse: Path,
+    name: str,
+    dates: Iterable[str] | None = None,
+    columns: list[str] | None = None,
+    call_ids: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """A table (or the partitions of ``dates``) as a DataFrame, with ``call_date`` as a column.
+    """A table (or the partitions of ``dates``, the rows of ``call_ids``) as a DataFrame, with
+    ``call_date`` as a column.
 
     Empty, with the right columns, when nothing is stored yet.
     """
     if name in CALL_TABLES:
-        return read_arrow(warehouse, name, dates, columns).to_pandas()
+        return read_arrow(warehouse, name, dates, columns, call_ids).to_pandas()
     folder = warehouse / name
     if not folder.exists() or not any(folder.rglob("*.parquet")):
         return TABLE_SCHEMAS[name].empty_table().to_pandas()
