@@ -326,6 +326,10 @@ class DeskConfig:
     max_failed_logins: int = 5
     # The window over which wrong passwords are counted (see max_failed_logins).
     login_window_s: float = 300.0
+    # Sign-in names of agents and their agent ids (e.g. {"张伟" = "A101"}): on a desk with a
+    # password they see only their own calls and findings, and may appeal (申诉) a finding; they
+    # give no verdicts. Everyone else who signs in is a reviewer.
+    agents: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed_hosts", tuple(self.allowed_hosts))

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.rules import RULE_NAMES
+from pipeline.warehouse.appeals import appeal_summary
 from pipeline.warehouse.read import Warehouse
 from pipeline.warehouse.reviews import latest_verdicts
 from pipeline.warehouse.scorecards import week_days
@@ -61,6 +62,7 @@ class WeekData:
     failures: pd.DataFrame
     trend: pd.DataFrame  # weekly scorecards of the eight weeks ending with this one
     reviews: pd.DataFrame  # per rule: the week's findings reviewed and overturned
+    appeals: dict  # the week's appeals: filed, granted, denied, open, median days to decide
 
 
 TREND_WEEKS = 8
@@ -102,6 +104,19 @@ def load_week(warehouse: Path, week: str) -> WeekData:
         failures=failures,
         trend=trend,
         reviews=reviews,
+        appeals=appeal_summary(warehouse, days),
+    )
+
+
+def _appeals_line(appeals: dict) -> str:
+    """The week's appeals (申诉) in one line of the summary."""
+    if not appeals["filed"]:
+        return '<li id="appeals">坐席申诉：0 条</li>'
+    days = appeals["median_days_to_decide"]
+    waited = f"，从申诉到处理中位 {days} 天" if days is not None else ""
+    return (
+        f'<li id="appeals">坐席申诉：{appeals["filed"]} 条（成立 {appeals["granted"]} 条、'
+        f"不成立 {appeals['denied']} 条、待处理 {appeals['open']} 条{waited}）</li>"
     )
 
 
@@ -247,6 +262,7 @@ def build_report(warehouse: Path, week: str, cfg: Config) -> str:
             if not data.cards.empty
             else ""
         )
+        + _appeals_line(data.appeals)
     )
     head = "".join(
         f"<th>{h}</th>"

@@ -161,6 +161,25 @@ REVIEWS = pa.schema(
     ]
 )
 
+# Agents' appeals (申诉) against findings and the quality lead's decisions
+# (pipeline.warehouse.appeals): one file per action, append-only; an appeal's latest action is
+# its state (filed, granted: the finding overturned, denied: upheld).
+APPEALS = pa.schema(
+    [
+        ("schema_version", pa.int16()),
+        ("appeal_id", pa.string()),
+        ("action", pa.string()),
+        ("event_id", pa.string()),
+        ("call_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("rule_id", pa.string()),
+        ("call_date", pa.string()),
+        ("by", pa.string()),
+        ("text", pa.string()),
+        ("at", pa.timestamp("ms", tz="UTC")),
+    ]
+)
+
 FAILURES = pa.schema(
     [
         ("schema_version", pa.int16()),

@@ -66,6 +66,8 @@ def create_app(desk: DeskSettings):
     from starlette.staticfiles import StaticFiles
 
     from pipeline.review.desk import clips, pages
+    from pipeline.warehouse.read import Warehouse
+    from pipeline.warehouse.reviews import find_event
 
     tokens = FormTokens()
     throttle = LoginThrottle(desk.config.desk.max_failed_logins, desk.config.desk.login_window_s)
@@ -106,7 +108,26 @@ def create_app(desk: DeskSettings):
         fresh = None
         if not nonce or len(nonce) > 64:
             nonce = fresh = tokens.new_nonce()
-        return pages.Viewer(reviewer, tokens.sign(nonce, reviewer)), fresh
+        # Roles only where people sign in: a loopback desk without a password is the lead's own.
+        agent_id = desk.config.desk.agents.get(reviewer) if desk.password else None
+        return pages.Viewer(reviewer, tokens.sign(nonce, reviewer), agent_id), fresh
+
+    async def posted(request) -> tuple[pages.Viewer, dict]:
+        """The signed-in viewer and a form posted from one of the desk's own pages (its Origin,
+        its token); 403 otherwise."""
+        viewer, _ = viewer_of(request)
+        origin = request.headers.get("origin")
+        if origin and origin.split("://", 1)[-1] != request.headers.get("host"):
+            raise HTTPException(403, "只接受复核台自己页面提交的表单")
+        form = await request.form()
+        nonce = request.cookies.get(TOKEN_COOKIE, "")
+        if not tokens.valid(str(form.get("token", "")), nonce, viewer.reviewer):
+            raise HTTPException(403, "页面已过期或不是复核台的页面：请刷新页面后再提交")
+        return viewer, form
+
+    def lead_only(viewer: pages.Viewer) -> None:
+        if viewer.is_agent:
+            raise HTTPException(403, "坐席可以查看自己的问题并提出申诉，复核结论由质检人员给出")
 
     def html(body: str, fresh_nonce: str | None, status: int = 200) -> Response:
         response = HTMLResponse(body, status_code=status)
@@ -121,27 +142,57 @@ def create_app(desk: DeskSettings):
             viewer, fresh = viewer_of(request)
             try:
                 body = render(desk, viewer, **request.path_params)
+            except pages.Forbidden as exc:
+                raise HTTPException(403, str(exc)) from exc
             except (KeyError, ValueError) as exc:  # no such call, agent or week (or not a week)
                 raise HTTPException(404, "没有这个页面：通话、坐席或周次不存在") from exc
             return html(body, fresh)
 
         return endpoint
 
+    def week(request):
+        viewer, _ = viewer_of(request)
+        if viewer.is_agent:  # an agent sees their own week, not the ranking
+            return RedirectResponse(
+                f"/agent/{viewer.agent_id}/{request.path_params['week']}", status_code=302
+            )
+        return week_page(request)
+
+    week_page = page(pages.week_page)
+
+    def appeals_list(request):
+        viewer, fresh = viewer_of(request)
+        lead_only(viewer)
+        state = "decided" if request.query_params.get("state") == "decided" else "filed"
+        return html(pages.appeals_page(desk, viewer, state), fresh)
+
     def queue(request):
         viewer, fresh = viewer_of(request)
+        lead_only(viewer)
         return html(pages.queue_page(desk, viewer, pages.QueueQuery.parse(request.query_params)), fresh)
 
     def home(request):
-        authorised(request)
+        viewer, _ = viewer_of(request)
         try:
-            return RedirectResponse(f"/week/{pages.latest_week(desk)}", status_code=302)
+            latest = pages.latest_week(desk)
+            if viewer.is_agent:
+                return RedirectResponse(f"/agent/{viewer.agent_id}/{latest}", status_code=302)
+            return RedirectResponse(f"/week/{latest}", status_code=302)
         except KeyError as exc:
             raise HTTPException(404, "还没有评分：请先运行 `callqa run`") from exc
 
     def audio(request):
-        authorised(request)
+        viewer, _ = viewer_of(request)
         params = request.path_params
         try:
+            if viewer.is_agent:  # an agent hears only their own calls (and is never told whose)
+                owner = (
+                    str(find_event(desk.warehouse, params["event_id"])["agent_id"])
+                    if "event_id" in params
+                    else str(Warehouse(desk.warehouse).call(params["call_id"]).call["agent_id"])
+                )
+                if owner != viewer.agent_id:
+                    raise KeyError(owner)
             if "event_id" in params:
                 body = clips.clip_wav(desk, params["event_id"])
             elif "idx" in params:
@@ -164,13 +215,9 @@ def create_app(desk: DeskSettings):
         return Response(body[first : last + 1], status_code=206, media_type="audio/wav", headers=headers)
 
     async def verdict(request):
-        reviewer = authorised(request)
-        origin = request.headers.get("origin")
-        if origin and origin.split("://", 1)[-1] != request.headers.get("host"):
-            raise HTTPException(403, "只接受复核台自己页面提交的结论")
-        form = await request.form()
-        if not tokens.valid(str(form.get("token", "")), request.cookies.get(TOKEN_COOKIE, ""), reviewer):
-            raise HTTPException(403, "页面已过期或不是复核台的页面：请刷新页面后再提交")
+        viewer, form = await posted(request)
+        lead_only(viewer)
+        reviewer = viewer.reviewer
         from starlette.concurrency import run_in_threadpool
 
         from pipeline.review.verdicts import review_finding
@@ -210,6 +257,60 @@ def create_app(desk: DeskSettings):
             target = f"/call/{review.call_id}#e-{event_id}"
         return RedirectResponse(target, status_code=303)
 
+    async def appeal(request):
+        """An agent appeals a finding of their own, with a reason."""
+        from starlette.concurrency import run_in_threadpool
+
+        from pipeline.warehouse.appeals import AppealError, file_appeal
+        from pipeline.warehouse.reviews import UnknownEventError
+
+        viewer, form = await posted(request)
+        if not viewer.is_agent:
+            raise HTTPException(403, "申诉由坐席本人提出：请以坐席的名字登录")
+        event_id = request.path_params["event_id"]
+        try:
+            filed = await run_in_threadpool(
+                file_appeal,
+                desk.warehouse,
+                event_id,
+                viewer.agent_id,
+                viewer.reviewer,
+                str(form.get("reason", "")),
+            )
+        except UnknownEventError as exc:
+            raise HTTPException(404, "没有这条问题") from exc
+        except AppealError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return RedirectResponse(f"/call/{filed.call_id}#e-{event_id}", status_code=303)
+
+    async def decide(request):
+        """A lead grants (the finding overturned) or denies (upheld) an appeal."""
+        from starlette.concurrency import run_in_threadpool
+
+        from pipeline.review.verdicts import decide_appeal
+        from pipeline.warehouse.appeals import AppealError
+
+        viewer, form = await posted(request)
+        lead_only(viewer)
+        decision = str(form.get("decision", ""))
+        if decision not in ("granted", "denied"):
+            raise HTTPException(400, "请选择：申诉成立或不成立")
+        try:
+            await run_in_threadpool(
+                decide_appeal,
+                desk.warehouse,
+                desk.config.scoring,
+                request.path_params["appeal_id"],
+                decision == "granted",
+                viewer.reviewer,
+                str(form.get("note", "")),
+            )
+        except KeyError as exc:
+            raise HTTPException(404, "没有这条申诉") from exc
+        except (AppealError, ValueError) as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return RedirectResponse("/appeals", status_code=303)
+
     async def http_error(request, exc):
         body = pages.error_page(exc.status_code, str(exc.detail))
         return HTMLResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
@@ -230,7 +331,7 @@ def create_app(desk: DeskSettings):
 
     routes = [
         Route("/", home),
-        Route("/week/{week}", page(pages.week_page)),
+        Route("/week/{week}", week),
         Route("/agent/{agent_id}/{week}", page(pages.agent_page)),
         Route("/call/{call_id}", page(pages.call_page)),
         Route("/queue", queue),
@@ -240,6 +341,9 @@ def create_app(desk: DeskSettings):
         # The whole call, for the call page's player.
         Route("/audio/{call_id}.wav", audio),
         Route("/review/{event_id}", verdict, methods=["POST"]),
+        Route("/appeals", appeals_list),
+        Route("/appeal/{event_id}", appeal, methods=["POST"]),
+        Route("/appeals/{appeal_id}", decide, methods=["POST"]),
         # The queue's keyboard script: the package's own file, no CDN.
         Mount("/static", app=StaticFiles(packages=[("pipeline.review.desk", "static")]), name="static"),
     ]

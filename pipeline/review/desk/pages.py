@@ -30,10 +30,25 @@ QUEUE_PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is looking (signs the verdicts) and the token their forms carry."""
+    """Who is looking (signs the verdicts and appeals), the token their forms carry, and, for an
+    agent (``[desk] agents``), their agent id: they see only their own calls and may appeal."""
 
     reviewer: str
     token: str = ""
+    agent_id: str | None = None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.agent_id is not None
+
+
+class Forbidden(PermissionError):
+    """What this viewer may not see or do (the message says so, in Chinese)."""
+
+
+def _own(viewer: Viewer, agent_id: str) -> None:
+    if viewer.is_agent and viewer.agent_id != agent_id:
+        raise Forbidden("坐席只能查看自己的通话和问题")
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +62,7 @@ def _templates():
     env.globals["rule_name"] = lambda rule_id: RULE_NAMES.get(rule_id, rule_id)
     env.globals["status_name"] = STATUS
     env.globals["note_max"] = NOTE_MAX_CHARS
+    env.globals["appeal_state_name"] = lambda state: APPEAL_STATES.get(state, state)
     return env
 
 
@@ -98,6 +114,7 @@ def week_page(desk, viewer: Viewer, week: str) -> str:
 
 
 def agent_page(desk, viewer: Viewer, agent_id: str, week: str) -> str:
+    _own(viewer, agent_id)
     wh = Warehouse(desk.warehouse)
     days = week_days(week)
     calls = wh.calls(days[0], days[-1], agent_id=agent_id)
@@ -113,6 +130,7 @@ def agent_page(desk, viewer: Viewer, agent_id: str, week: str) -> str:
         card=card,
         calls=calls.sort_values(["call_date", "call_id"]).to_dict("records"),
         events=events.sort_values(["call_id", "start_ms"]).to_dict("records"),
+        appeals=_appeals_by_event(desk, events["event_id"]),
         viewer=viewer,
         pending=_pending_in(desk, days),
         first_day=days[0],
@@ -199,6 +217,7 @@ def call_page(desk, viewer: Viewer, call_id: str) -> str:
     from pipeline.warehouse.reviews import history
 
     view = Warehouse(desk.warehouse).call(call_id)  # KeyError: 404
+    _own(viewer, str(view.call["agent_id"]))
     events = _with_status(desk, view.events)
     call = view.call.to_dict()
     call_date = str(call.get("call_date", ""))
@@ -218,6 +237,7 @@ def call_page(desk, viewer: Viewer, call_id: str) -> str:
         timeline=Markup(timeline_svg(turns, events, int(call["duration_ms"]))),
         events=events.to_dict("records"),
         history=by_event,
+        appeals=_appeals_by_event(desk, events["event_id"]),
         utterances=view.utterances.to_dict("records"),
         abstentions=list(call.get("abstentions") if call.get("abstentions") is not None else []),
         to_hear=_to_hear(desk, call, view.utterances),
@@ -373,6 +393,47 @@ def queue_page(desk, viewer: Viewer, query: QueueQuery | None = None) -> str:
         statuses=QUEUE_STATUSES,
         sorts=list(QUEUE_SORTS),
         here=query.link(page=page),
+        viewer=viewer,
+        lead_s=desk.config.desk.clip_lead_s,
+    )
+
+
+def _appeals_by_event(desk, event_ids) -> dict[str, list[dict]]:
+    """Each finding's appeals, oldest first, with their state and decision."""
+    from pipeline.warehouse.appeals import appeal_states
+
+    states = appeal_states(desk.warehouse)
+    states = states[states["event_id"].isin(set(event_ids))]
+    tz = ZoneInfo(desk.config.timezone)
+    states = states.assign(filed=[t.astimezone(tz).strftime("%Y-%m-%d %H:%M") for t in states["filed_at"]])
+    return {eid: group.to_dict("records") for eid, group in states.groupby("event_id")}
+
+
+APPEAL_STATES = {"filed": "待处理", "granted": "申诉成立（已推翻）", "denied": "申诉不成立（维持）"}
+
+
+def appeals_page(desk, viewer: Viewer, state: str = "filed") -> str:
+    """The appeals for a lead to decide (``state`` filed), or those decided."""
+    from pipeline.warehouse.appeals import appeal_states
+
+    if viewer.is_agent:
+        raise Forbidden("申诉由质检主管处理")
+    states = appeal_states(desk.warehouse)
+    shown = states[states["state"] == "filed"] if state == "filed" else states[states["state"] != "filed"]
+    if not shown.empty:
+        events = Warehouse(desk.warehouse).events()[
+            ["event_id", "start_ms", "end_ms", "evidence", "category"]
+        ]
+        shown = shown.merge(events, on="event_id", how="left")
+    tz = ZoneInfo(desk.config.timezone)
+    shown = shown.assign(
+        filed=[t.astimezone(tz).strftime("%Y-%m-%d %H:%M") for t in shown["filed_at"]]
+    ).sort_values("filed_at", ascending=state == "filed")
+    return render(
+        "appeals.html",
+        appeals=shown.to_dict("records"),
+        state=state,
+        state_names=APPEAL_STATES,
         viewer=viewer,
         lead_s=desk.config.desk.clip_lead_s,
     )

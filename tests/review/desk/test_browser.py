@@ -188,3 +188,48 @@ def test_the_call_page_plays_in_sync(served):
         page.wait_for_function("() => !document.getElementById('call-audio').paused", timeout=15000)
         assert page.evaluate("() => document.getElementById('call-audio').currentTime") < 1.0
         browser.close()
+
+
+def test_an_agent_appeals_in_the_browser_and_the_leads_decision_reaches_the_scores_and_the_report(
+    tmp_path, monkeypatch
+):
+    """Two people, two browsers: agent 张伟 (A101) signs in, opens his call and appeals a finding;
+    the lead signs in, hears it on the appeals page and grants it; the week's score and the weekly
+    report show it."""
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.report import write_report
+    from tests.review.desk.test_desk_faults import store_findings, week_card
+
+    share, warehouse = tmp_path / "share", tmp_path / "wh"
+    (cut_in,) = store_findings(share, warehouse, "C1", [("interruption.agent", "agent")])
+    monkeypatch.setenv("CALLQA_DESK_PASSWORD", "s3cret")
+    cfg = Config(desk=DeskConfig(agents={"张伟": "A101"}))
+    with serving(create_app(settings(warehouse, share, cfg, "127.0.0.1"))) as base, sync_playwright() as p:
+        browser = launch(p)
+        agent = browser.new_context(http_credentials={"username": "张伟", "password": "s3cret"}).new_page()
+        agent.goto(base + "/")
+        assert agent.url.endswith("/agent/A101/2026-W47")
+        agent.click("text=C1 >> nth=0")
+        agent.fill(f"#e-{cut_in} textarea[name=reason]", "客户已经说完了，我才开口")
+        agent.click(f"#e-{cut_in} form.appeal-form button")
+        assert "待处理" in agent.locator(f"#e-{cut_in} .appeal-state").inner_text()
+        lead = browser.new_context(http_credentials={"username": "王组长", "password": "s3cret"}).new_page()
+        lead.goto(base + "/appeals")
+        card = lead.locator(".finding").first
+        assert "客户已经说完了" in card.inner_text() and "张伟" in card.inner_text()
+        card.locator("audio").evaluate("a => a.play()")
+        lead.wait_for_function(
+            "() => document.querySelector('.finding audio').currentTime > 0", timeout=15000
+        )
+        card.locator("input[name=note]").fill("重听：客户确实说完了")
+        card.locator("button[value=granted]").click()
+        assert "没有待处理的申诉" in lead.content()
+        lead.goto(base + "/week/2026-W47")
+        assert lead.locator('#ranking tr[data-agent="A101"] .score').inner_text() == "100.0"
+        agent.reload()
+        assert "申诉成立" in agent.locator(f"#e-{cut_in} .appeal-state").inner_text()
+        browser.close()
+    assert week_card(warehouse)["events_overturned"] == 1
+    report = write_report(warehouse, "2026-W47", cfg).read_text(encoding="utf-8")
+    assert "坐席申诉：1 条（成立 1 条、不成立 0 条、待处理 0 条，从申诉到处理中位 0.0 天）" in report

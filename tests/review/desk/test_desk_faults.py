@@ -35,23 +35,25 @@ from tests.review.desk.test_desk import CST, DESK, SR, form_token
 CFG = Config(desk=DeskConfig(reviewer="王组长"))
 
 
-def store_findings(share: Path, warehouse: Path, call_id: str, rules: list[tuple[str, str]]) -> list[str]:
-    """A stereo call of agent A101 on 2026-11-16 with one finding per (rule, role); their ids."""
+def store_findings(
+    share: Path, warehouse: Path, call_id: str, rules: list[tuple[str, str]], agent_id: str = "A101"
+) -> list[str]:
+    """A stereo call of ``agent_id`` on 2026-11-16 with one finding per (rule, role); their ids."""
     audio = share / "recordings" / f"{call_id}.flac"
     audio.parent.mkdir(parents=True, exist_ok=True)
     t = np.arange(10 * SR) / SR
     sf.write(audio, np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.3 * np.sin(2 * np.pi * 330 * t)], 1), SR)
-    ref = CallRef(call_id, str(audio), "A101", datetime(2026, 11, 16, 9, tzinfo=CST), "stereo-agent-left")
+    ref = CallRef(call_id, str(audio), agent_id, datetime(2026, 11, 16, 9, tzinfo=CST), "stereo-agent-left")
     said = (
         replace(utt("agent", 0.5, 2.0, "喂，什么事？", speaker="ch0", idx=0), call_id=call_id),
         replace(utt("caller", 2.5, 5.0, "我家漏水了", speaker="ch1", idx=1), call_id=call_id),
     )
     events = tuple(
-        Event(call_id, "A101", rule, "", "major", 0.5 + i, 1.5 + i, role, f"第{i}句", 0.9, "1")
+        Event(call_id, agent_id, rule, "", "major", 0.5 + i, 1.5 + i, role, f"第{i}句", 0.9, "1")
         for i, (rule, role) in enumerate(rules)
     )
     turns = (Turn("ch0", "agent", 0.5, 2.0, 0), Turn("ch1", "caller", 1.8, 5.0, 1))
-    metrics = CallMetrics(call_id, "A101", 10.0, 1.5, 2.5, 6.0, 0.2, 4.0, 2)
+    metrics = CallMetrics(call_id, agent_id, 10.0, 1.5, 2.5, 6.0, 0.2, 4.0, 2)
     store_call(
         warehouse,
         CallResult(
