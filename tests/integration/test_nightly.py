@@ -230,4 +230,11 @@ def test_the_desk_serves_the_sample_week_in_a_browser(first_run, share):
         )
         if os.environ.get("CALLQA_DESK_SCREENSHOT"):
             page.screenshot(path=os.environ["CALLQA_DESK_SCREENSHOT"], full_page=True)
+        # The queue of the sample week: every open finding, with its clip and verdict buttons.
+        page.goto(base + "/queue")
+        rows = page.locator("#queue tr[data-event]")
+        assert rows.count() > 0 and "current" in rows.first.get_attribute("class")
+        if os.environ.get("CALLQA_DESK_SCREENSHOT"):
+            shot = Path(os.environ["CALLQA_DESK_SCREENSHOT"])
+            page.screenshot(path=str(shot.with_name(f"{shot.stem}-queue{shot.suffix}")), full_page=True)
         browser.close()

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 
@@ -233,3 +234,51 @@ def test_an_agent_appeals_in_the_browser_and_the_leads_decision_reaches_the_scor
     assert week_card(warehouse)["events_overturned"] == 1
     report = write_report(warehouse, "2026-W47", cfg).read_text(encoding="utf-8")
     assert "坐席申诉：1 条（成立 1 条、不成立 0 条、待处理 0 条，从申诉到处理中位 0.0 天）" in report
+
+
+def test_two_verdicts_at_once_through_the_desk_and_callqa_review_both_count(tmp_path):
+    """A reviewer overturns a finding in the browser while `callqa review` overturns another and
+    holds the warehouse: the page says the score is pending, then shows both counted."""
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.review.verdicts import review_finding
+    from pipeline.run.batch import RunLock
+    from tests.review.desk.test_desk_faults import store_findings, week_card
+
+    share, warehouse = tmp_path / "share", tmp_path / "wh"
+    cut_in, pace = store_findings(
+        share, warehouse, "C1", [("interruption.agent", "agent"), ("pace.fast", "agent")]
+    )
+    cfg = Config(desk=DeskConfig(reviewer="王组长"))
+    desk = replace(settings(warehouse, share, cfg, "127.0.0.1"), verdict_wait_s=0.2, settle_every_s=0.2)
+    with serving(create_app(desk)) as base, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(base + "/week/2026-W47")
+        assert page.locator('#ranking tr[data-agent="A101"] .score').inner_text() == "94.0"
+        page.goto(base + "/queue")
+        held = RunLock(warehouse)
+        held.__enter__()  # `callqa review`'s recompute (or a nightly run) holds the warehouse ...
+        cli = threading.Thread(
+            target=review_finding, args=(warehouse, cfg.scoring, cut_in, "overturned", "李四", "", 0.2)
+        )
+        cli.start()
+        page.locator(f"#q-{pace}").click()
+        page.keyboard.press("n")  # ... while the desk overturns the other at the same moment
+        page.wait_for_function(
+            "id => document.querySelector(`#q-${id} .status`).textContent.includes('已推翻')", arg=pace
+        )
+        cli.join()
+        page.goto(base + "/week/2026-W47")
+        assert page.locator("#pending").is_visible()  # never a silently stale score
+        held.__exit__(None, None, None)
+        for _ in range(50):  # the desk's worker recomputes once the warehouse is free
+            page.reload()
+            if page.locator("#pending").count() == 0:
+                break
+            page.wait_for_timeout(200)
+        assert page.locator('#ranking tr[data-agent="A101"] .score').inner_text() == "100.0"
+        browser.close()
+    assert week_card(warehouse)["events_overturned"] == 2
