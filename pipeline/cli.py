@@ -297,6 +297,8 @@ def _print_summary(summary: dict) -> None:
         console.print(
             f"[yellow]{len(summary['without_metadata'])} file(s) without metadata[/yellow] (agent unknown)"
         )
+    for warning in summary.get("layout_warnings", []):
+        console.print(f"[yellow]layout[/yellow] {escape(warning)}")
     for problem in summary.get("manifest_problems", []):
         console.print(f"[yellow]manifest[/yellow] {escape(problem)}")
     console.print(

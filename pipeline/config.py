@@ -154,6 +154,16 @@ class SpeechConfig:
     # Mono: the speaker models run on a second thread while Whisper transcribes (both read only
     # the speech regions). Off, they run first, one after the other (benchmarks/mono_threads.py).
     speakers_beside_whisper: bool = True
+    # Stereo: the words of each channel (who opens with a greeting and introduces the centre, the
+    # service register against the caller's) check the channel map. When they name the other
+    # channel the agent with at least this confidence (pipeline.speakers.clustering.infer_roles:
+    # 0.8 is a margin of two pieces of evidence), the roles come from the words and the call says
+    # so (calls.role_reason); the nightly summary and the report warn when an agent's or a day's
+    # calls mostly contradict the map. 0 or above 1: the map is trusted as it is.
+    channel_map_check_confidence: float = 0.8
+    # Two channels this alike (correlation of their samples) are one recording stored twice: the
+    # call is read as mono (voices and roles from the speaker models and the words).
+    identical_channels_correlation: float = 0.995
 
 
 # How strictly 急躁 and 独断专横 read the guide. "guide": cutting in *and* then saying too much too

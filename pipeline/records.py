@@ -113,6 +113,10 @@ class Utterance(_Record):
 # In a RoleAssignment's reason: a voice speaks both parties' registers, the clustering joined
 # them (speakers.infer_roles); the rules abstain and pipeline.speakers.registers may mend it.
 VOICES_MIXED = "voices mixed"
+# In a stereo call's RoleAssignment reason: the words of its channels named the other channel the
+# agent, so the roles come from the words, not the configured channel map
+# (speakers.attribution.checked_channel_map); the report warns when it is most of a day's calls.
+CHANNEL_MAP_CONTRADICTED = "channel map contradicted by the words"
 
 
 @dataclass(frozen=True)

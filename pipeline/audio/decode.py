@@ -311,3 +311,21 @@ def decode(
             f"no audio samples in {path.name}" if audio.n_samples == 0 else f"{path.name}: shorter than 0.1 s"
         )
     return audio
+
+
+def channel_correlation(audio: Audio, block_s: float = 60.0) -> float:
+    """How alike a two-channel recording's channels are: the correlation of their samples (1.0:
+    one recording stored twice), read a block at a time (a spooled call is never loaded whole).
+    0.0 when either channel is silent."""
+    a_track, b_track = audio.tracks
+    step = int(block_s * SAMPLE_RATE)
+    ab = aa = bb = 0.0
+    for start in range(0, audio.n_samples, step):
+        a = np.asarray(a_track[start : start + step], dtype=np.float64)
+        b = np.asarray(b_track[start : start + step], dtype=np.float64)
+        ab += float(a @ b)
+        aa += float(a @ a)
+        bb += float(b @ b)
+    if aa <= 0 or bb <= 0:
+        return 0.0
+    return ab / float(np.sqrt(aa * bb))

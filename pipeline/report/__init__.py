@@ -249,6 +249,11 @@ def build_report(warehouse: Path, week: str, cfg: Config) -> str:
         f"<td>{r.overturned / r.reviewed:.0%}</td></tr>"
         for r in data.reviews.itertuples()
     )
+    from pipeline.warehouse.layout import contradicted_layouts
+
+    layout_warnings = "".join(
+        f'<p class="warning">⚠ {e(w.message())}</p>' for w in contradicted_layouts(data.calls)
+    )
     images = charts(data) if not data.cards.empty else {}
     figures = "".join(f'<img alt="{k}" src="data:image/png;base64,{v}">' for k, v in images.items())
     summary = (
@@ -288,10 +293,11 @@ def build_report(warehouse: Path, week: str, cfg: Config) -> str:
 body {{ font-family: "WenQuanYi Micro Hei", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; font-size: 14px; }}
 th {{ background: #eef3fb; }} img {{ max-width: 48%; margin: 0.5em; vertical-align: top; }}
+.warning {{ background: #fff4d6; border: 1px solid #e0b84c; padding: 0.4em 0.7em; }}
 </style></head><body>
 <h1>客服通话质检周报 · {e(week)}</h1>
 <p>{e(week_days(week)[0])} 至 {e(week_days(week)[-1])}，依据《物业客服接电话礼仪》。得分 = 100 − 每通电话平均扣分。</p>
-<h2>团队概况</h2><ul>{summary}</ul>
+<h2>团队概况</h2><ul>{summary}</ul>{layout_warnings}
 <h2>坐席排名</h2><table><tr>{head}</tr>{"".join(rows)}</table>
 <h2>图表</h2>{figures}
 <h2>复核：各规则的推翻率</h2>

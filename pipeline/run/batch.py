@@ -344,6 +344,18 @@ class ProgressReport:
         self.stream.flush()
 
 
+def _layout_warnings(warehouse: Path, call_ids: list[str]) -> list[str]:
+    """The run's stereo calls that mostly contradicted the channel map, per agent, day and run."""
+    from pipeline.warehouse.layout import contradicted_layouts
+    from pipeline.warehouse.store import read_table
+
+    if not call_ids:
+        return []
+    columns = ["call_id", "agent_id", "layout", "role_reason"]
+    calls = read_table(warehouse, "calls", columns=columns, call_ids=call_ids)
+    return [w.message() for w in contradicted_layouts(calls)]
+
+
 def summarize(plan: Plan, outcomes: list[CallOutcome], warehouse: Path, started: float) -> dict:
     wall = time.perf_counter() - started
     audio = sum(o.audio_s for o in outcomes)
@@ -362,6 +374,7 @@ def summarize(plan: Plan, outcomes: list[CallOutcome], warehouse: Path, started:
         "rejections": [{"call_id": r.call_id, "path": r.path, "error": why} for r, why in plan.rejected],
         "without_metadata": plan.without_metadata,
         "manifest_problems": plan.problems,
+        "layout_warnings": _layout_warnings(warehouse, [o.call_id for o in outcomes if o.status == "ok"]),
         "audio_s": round(audio, 2),
         "wall_s": round(wall, 2),
         "rtf": round(wall / audio, 4) if audio else 0.0,

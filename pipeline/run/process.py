@@ -6,6 +6,7 @@ the caller (loaded once per worker process), so this function holds no global st
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pipeline.asr.whisper import Piece, Transcriber
-from pipeline.audio.decode import Audio, decode
+from pipeline.audio.decode import Audio, channel_correlation, decode
 from pipeline.audio.speech import speech_regions, stereo_regions
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
@@ -36,6 +37,8 @@ T = TypeVar("T")
 # How much lower the speaker models' thread runs than Whisper's on mono (a nice increment).
 _BACKGROUND_NICE = 10
 ProgressHook = Callable[[str, float], None]  # (stage, seconds)
+
+log = logging.getLogger("callqa.process")
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,14 @@ def process_call(
     owned = audio is None
     audio = audio or decode(Path(ref.path), spool_after_s=cfg.run.spool_after_s, spool_dir=cfg.run.spool_dir)
     timings["decode"] = time.perf_counter() - tick
+    if audio.channels == 2 and ref.layout != "mono":
+        alike = channel_correlation(audio)
+        if alike >= cfg.speech.identical_channels_correlation:
+            # One recording stored on both channels: no channel is a party, read it as mono.
+            log.info(
+                "%s: its two channels are the same recording (%.3f alike): read as mono", ref.call_id, alike
+            )
+            ref = replace(ref, layout="mono")
     try:
         spoken = transcribe_and_diarize(audio, ref, cfg, models, lexicon, timings)
     finally:

@@ -179,6 +179,8 @@ def _run_nightly_job(cfg: Config, warehouse: Path, share: Path, trigger: str, du
     )
     for failure in summary["failures"]:
         log.warning("  failed %s (%s): %s", failure["call_id"], failure["path"], failure["error"])
+    for warning in summary.get("layout_warnings", []):
+        log.warning("  layout: %s", warning)
 
 
 def _run_weekly_job(cfg: Config, warehouse: Path, share: Path, trigger: str, due: datetime) -> None:

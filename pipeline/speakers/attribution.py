@@ -35,7 +35,7 @@ from pipeline.audio.decode import Signal
 from pipeline.audio.speech import Region
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon
-from pipeline.records import RoleAssignment, Turn, Utterance
+from pipeline.records import CHANNEL_MAP_CONTRADICTED, RoleAssignment, Turn, Utterance
 from pipeline.speakers.clustering import (
     Embedder,
     MonoSpeakers,
@@ -92,7 +92,10 @@ class StereoSpeakers:
         for channel in range(2):
             channel_turns = [t for t in diarized.turns if t.channel == channel]
             utterances += self.build(channel_turns, words_of(segments, channel))
-        return Attribution(diarized.turns, utterances, diarized.roles)
+        roles = checked_channel_map(diarized.roles, utterances, self.build.lexicon, self.cfg)
+        if roles is diarized.roles:
+            return Attribution(diarized.turns, utterances, roles)
+        return _with_channel_roles(diarized.turns, utterances, roles)
 
     def stop(self) -> None:
         pass
@@ -243,6 +246,32 @@ def reassign_roles(
     if moved is not None:
         turns, utterances, roles = moved
     return _with_roles(turns, utterances, roles, clauses_moved=moved is not None)
+
+
+def checked_channel_map(
+    mapped: RoleAssignment, utterances: Sequence[Utterance], lexicon: Lexicon, cfg: Config
+) -> RoleAssignment:
+    """The channel map's roles, unless the words of the two channels name the other channel the
+    agent with ``[speech] channel_map_check_confidence`` or more: then the words' roles, their
+    reason starting with ``CHANNEL_MAP_CONTRADICTED`` (a site wired the agent to the other side)."""
+    threshold = cfg.speech.channel_map_check_confidence
+    if not 0 < threshold <= 1:
+        return mapped
+    said = infer_roles(utterances, lexicon)
+    if said.agent_speaker in (None, mapped.agent_speaker) or said.confidence < threshold:
+        return mapped
+    return RoleAssignment(said.agent_speaker, said.confidence, f"{CHANNEL_MAP_CONTRADICTED}; {said.reason}")
+
+
+def _with_channel_roles(
+    turns: Sequence[Turn], utterances: Sequence[Utterance], roles: RoleAssignment
+) -> Attribution:
+    """Stereo turns and utterances with the roles of ``roles`` (each keeps its channel)."""
+    return Attribution(
+        [replace(t, role="agent" if t.speaker == roles.agent_speaker else "caller") for t in turns],
+        apply_roles(utterances, roles),
+        roles,
+    )
 
 
 def _with_roles(

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from pipeline.records import CHANNEL_MAP_CONTRADICTED
 from pipeline.rules import RULE_NAMES
 from pipeline.warehouse.read import Warehouse
 from pipeline.warehouse.reviews import NOTE_MAX_CHARS, charged_rules, latest_verdicts
@@ -243,6 +244,7 @@ def call_page(desk, viewer: Viewer, call_id: str) -> str:
         to_hear=_to_hear(desk, call, view.utterances),
         viewer=viewer,
         pending=_pending_in(desk, [call_date]),
+        map_contradicted=CHANNEL_MAP_CONTRADICTED in str(call.get("role_reason") or ""),
         lead_s=desk.config.desk.clip_lead_s,
     )
 
