@@ -154,6 +154,14 @@ class SpeechConfig:
     # Mono: the speaker models run on a second thread while Whisper transcribes (both read only
     # the speech regions). Off, they run first, one after the other (benchmarks/mono_threads.py).
     speakers_beside_whisper: bool = True
+    # Stereo: other voices far behind a channel's own talker (the next desks in an agent's
+    # headset) are not that party's speech: a stretch of background_min_s or more that stays this
+    # many dB under the channel's talker (its speech level's 90th percentile) is dropped
+    # (pipeline.audio.speech.suppress_background; docs/evaluation.md, telephone conditions). 0: off.
+    background_gap_db: float = 9.0
+    # The shortest stretch of background voices dropped: shorter ones are kept, as a soft word or
+    # a pause of the talker's own (0.3 s cut 3 % of the corpus's clean speech; 0.8 s, none).
+    background_min_s: float = 0.8
     # Stereo: the words of each channel (who opens with a greeting and introduces the centre, the
     # service register against the caller's) check the channel map. When they name the other
     # channel the agent with at least this confidence (pipeline.speakers.clustering.infer_roles:

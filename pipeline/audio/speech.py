@@ -143,10 +143,55 @@ def _merge(regions: list[Region], max_gap: float) -> list[Region]:
 
 
 def stereo_regions(samples: Sequence[Signal], cfg: SpeechConfig) -> list[list[Region]]:
-    """Per-channel speech regions of a two-channel recording, bleed removed."""
+    """Per-channel speech regions of a two-channel recording, bleed and background voices removed."""
     db = [frame_db(ch) for ch in samples]
     raw = [speech_regions(ch, cfg, level) for ch, level in zip(samples, db, strict=True)]
     return [
-        suppress_crosstalk(raw[i], db[i], db[1 - i], cfg, bleed_threshold(db[i], db[1 - i], cfg))
+        suppress_background(
+            suppress_crosstalk(raw[i], db[i], db[1 - i], cfg, bleed_threshold(db[i], db[1 - i], cfg)),
+            db[i],
+            cfg,
+        )
         for i in range(2)
     ]
+
+
+def suppress_background(regions: list[Region], db: np.ndarray, cfg: SpeechConfig) -> list[Region]:
+    """Drop the stretches of ``regions`` that are other people's voices far behind this channel's
+    own talker: the next desks of an open-plan floor in an agent's headset, a television behind a
+    caller. The VAD hears them as speech and joins them into one turn that lasts the whole call.
+
+    The channel's own talker is the loudest voice on it: its level is the 90th percentile of the
+    channel's speech frames. A stretch of ``background_min_s`` or more whose loudest frame within
+    100 ms stays ``background_gap_db`` under that level is somebody else (a pause inside one's
+    own sentence is shorter, and a soft syllable sits next to louder ones).
+    """
+    gap = cfg.background_gap_db
+    if gap <= 0 or not regions or len(db) == 0:
+        return regions
+    frame_s = _FRAME / SAMPLE_RATE
+    inside = np.zeros(len(db), bool)
+    for start, end in regions:
+        inside[int(start / frame_s) : int(np.ceil(end / frame_s))] = True
+    if inside.sum() < 50:  # under a second of speech: nothing to measure a level on
+        return regions
+    own_level = float(np.percentile(db[inside], 90))
+    # The loudest frame within 100 ms either side: a voice's syllables, not its valleys.
+    envelope = np.lib.stride_tricks.sliding_window_view(np.pad(db, 5, mode="edge"), 11).max(axis=1)
+    behind = (envelope < own_level - gap) & inside
+    min_frames = int(cfg.background_min_s / frame_s)
+    cut = np.zeros(len(db), bool)
+    for a, b in _runs(behind):
+        if b - a >= min_frames:
+            cut[a:b] = True
+    if not cut.any():
+        return regions
+    min_len = cfg.min_speech_ms / 1000
+    out: list[Region] = []
+    for start, end in regions:
+        a, b = int(start / frame_s), min(len(cut), int(np.ceil(end / frame_s)))
+        for run_start, run_end in _runs(~cut[a:b]):
+            s, e = (a + run_start) * frame_s, (a + run_end) * frame_s
+            if e - s >= min_len:
+                out.append((max(start, s), min(end, e)))
+    return out

@@ -81,3 +81,24 @@ def test_a_short_dip_in_ones_own_speech_under_the_other_voice_is_not_bleed():
     echo = other - 33.0
     echo[50:53] = -72.0
     assert suppress_crosstalk([(0.0, 2.0)], echo, other, cfg, threshold_db=25.0) == []
+
+
+def test_voices_far_behind_the_channels_talker_are_not_its_speech():
+    from pipeline.audio.speech import suppress_background
+
+    cfg = SpeechConfig()
+    frames = lambda seconds: int(seconds * 50)  # noqa: E731 (20 ms frames)
+    # Own speech at -20 dBFS (syllables down to -26), other desks' voices well under it between turns.
+    syllables = np.tile(np.r_[np.full(10, -20.0), np.full(5, -26.0)], 10)[: frames(2)]
+    behind = np.full(frames(3), -20.0 - cfg.background_gap_db - 6)
+    db = np.concatenate([syllables, behind, syllables, behind, syllables]).astype(np.float32)
+    whole = [(0.0, len(db) / 50)]  # the VAD: one turn for the whole call
+    kept = suppress_background(whole, db, cfg)
+    # (the 100 ms either side of the talker stay with it: the envelope reaches that far)
+    assert [(round(a, 2), round(b, 2)) for a, b in kept] == [(0.0, 2.1), (4.9, 7.1), (9.9, 12.0)]
+    # A clean channel: a short pause inside a sentence and a soft last word are the talker's.
+    pause = np.full(frames(0.25), -70.0)
+    soft = np.full(frames(0.4), -20.0 - cfg.background_gap_db + 1)
+    clean = np.concatenate([syllables, pause, syllables, soft]).astype(np.float32)
+    assert suppress_background([(0.0, len(clean) / 50)], clean, cfg) == [(0.0, len(clean) / 50)]
+    assert suppress_background(whole, db, SpeechConfig(background_gap_db=0)) == whole
