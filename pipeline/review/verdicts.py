@@ -60,22 +60,9 @@ def decide_appeal(
     decides again, adding one more verdict, never a decision without its verdict."""
     from pipeline.warehouse import appeals
 
-    states = appeals.appeal_states(warehouse)
-    match = states[states["appeal_id"] == appeal_id]
-    if match.empty:
-        raise KeyError(appeal_id)
-    if match.iloc[0]["state"] != "filed":
-        raise appeals.AppealError("这条申诉已经处理过了")
-    if len(note) > appeals.DECISION_NOTE_MAX_CHARS:
-        raise appeals.AppealError(f"处理意见最多 {appeals.DECISION_NOTE_MAX_CHARS} 字，这条有 {len(note)} 字")
+    appeal = appeals.open_appeal(warehouse, appeal_id, note)
     reason = f"申诉{'成立' if granted else '不成立'}" + (f"：{note.strip()}" if note.strip() else "")
-    outcome = review_finding(
-        warehouse,
-        scoring,
-        str(match.iloc[0]["event_id"]),
-        "overturned" if granted else "upheld",
-        reviewer,
-        reason,
-    )
-    appeals.decide_appeal(warehouse, appeal_id, granted, reviewer, note)
+    verdict = "overturned" if granted else "upheld"
+    outcome = review_finding(warehouse, scoring, str(appeal["event_id"]), verdict, reviewer, reason)
+    appeals.record_decision(warehouse, appeal, granted, reviewer, note)
     return outcome

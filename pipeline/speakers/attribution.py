@@ -95,7 +95,7 @@ class StereoSpeakers:
         roles = checked_channel_map(diarized.roles, utterances, self.build.lexicon, self.cfg)
         if roles is diarized.roles:
             return Attribution(diarized.turns, utterances, roles)
-        return _with_channel_roles(diarized.turns, utterances, roles)
+        return _with_roles(diarized.turns, utterances, roles)
 
     def stop(self) -> None:
         pass
@@ -263,25 +263,12 @@ def checked_channel_map(
     return RoleAssignment(said.agent_speaker, said.confidence, f"{CHANNEL_MAP_CONTRADICTED}; {said.reason}")
 
 
-def _with_channel_roles(
-    turns: Sequence[Turn], utterances: Sequence[Utterance], roles: RoleAssignment
-) -> Attribution:
-    """Stereo turns and utterances with the roles of ``roles`` (each keeps its channel)."""
-    return Attribution(
-        [replace(t, role="agent" if t.speaker == roles.agent_speaker else "caller") for t in turns],
-        apply_roles(utterances, roles),
-        roles,
-    )
-
-
 def _with_roles(
     turns: Sequence[Turn], utterances: Sequence[Utterance], roles: RoleAssignment, clauses_moved: bool = False
 ) -> Attribution:
+    """Turns and utterances with the roles of ``roles`` (each turn keeps its channel)."""
     return Attribution(
-        [
-            Turn(t.speaker, "agent" if t.speaker == roles.agent_speaker else "caller", t.start, t.end, 0)
-            for t in turns
-        ],
+        [replace(t, role="agent" if t.speaker == roles.agent_speaker else "caller") for t in turns],
         apply_roles(utterances, roles),
         roles,
         clauses_moved,

@@ -19,11 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from pipeline.warehouse.reviews import find_event
 from pipeline.warehouse.schemas import APPEALS
-from pipeline.warehouse.store import write_atomic
+from pipeline.warehouse.store import append_record, read_appended
 
 ACTIONS = ("filed", "granted", "denied")
 REASON_MAX_CHARS = 500
@@ -50,24 +49,13 @@ class AppealAction:
 
 
 def _write(warehouse: Path, action: AppealAction) -> AppealAction:
-    row = {"schema_version": 1, **action.__dict__}
-    stamp = action.at.strftime("%Y%m%dT%H%M%S%f")
-    write_atomic(
-        pa.Table.from_pylist([row], schema=APPEALS),
-        warehouse / "appeals" / f"{stamp}-{uuid.uuid4().hex[:8]}.parquet",
-    )
+    append_record(warehouse / "appeals", APPEALS, action.__dict__, action.at, uuid.uuid4().hex[:8])
     return action
 
 
 def read_appeals(warehouse: Path) -> pd.DataFrame:
     """Every action on every appeal, oldest first."""
-    import pyarrow.parquet as pq
-
-    folder = warehouse / "appeals"
-    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
-    if not files:
-        return APPEALS.empty_table().to_pandas()
-    table = pa.concat_tables([pq.read_table(f, schema=APPEALS) for f in files])
+    table = read_appended(warehouse / "appeals", APPEALS)
     return table.to_pandas().sort_values("at", kind="stable").reset_index(drop=True)
 
 
@@ -118,23 +106,29 @@ def file_appeal(
     )
 
 
-def decide_appeal(
-    warehouse: Path, appeal_id: str, granted: bool, by: str, note: str = "", now: datetime | None = None
-) -> AppealAction:
-    """The lead's decision on a filed appeal (the caller also records the matching verdict)."""
+def open_appeal(warehouse: Path, appeal_id: str, note: str = "") -> pd.Series:
+    """The filed appeal a lead is about to decide with ``note``: KeyError for an unknown id,
+    AppealError when it was decided already or the note is too long."""
     states = appeal_states(warehouse)
     match = states[states["appeal_id"] == appeal_id]
     if match.empty:
         raise KeyError(appeal_id)
-    appeal = match.iloc[0]
-    if appeal["state"] != "filed":
+    if match.iloc[0]["state"] != "filed":
         raise AppealError("这条申诉已经处理过了")
     if len(note) > DECISION_NOTE_MAX_CHARS:
         raise AppealError(f"处理意见最多 {DECISION_NOTE_MAX_CHARS} 字，这条有 {len(note)} 字")
+    return match.iloc[0]
+
+
+def record_decision(
+    warehouse: Path, appeal: pd.Series, granted: bool, by: str, note: str = "", now: datetime | None = None
+) -> AppealAction:
+    """The lead's decision on an appeal ``open_appeal`` gave (the caller also records the
+    matching verdict: ``pipeline.review.verdicts.decide_appeal``)."""
     return _write(
         warehouse,
         AppealAction(
-            appeal_id,
+            str(appeal["appeal_id"]),
             "granted" if granted else "denied",
             str(appeal["event_id"]),
             str(appeal["call_id"]),

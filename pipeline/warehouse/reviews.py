@@ -14,7 +14,6 @@ to apply to.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -22,11 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from pipeline.config import ScoringConfig
 from pipeline.warehouse.schemas import REVIEWS
-from pipeline.warehouse.store import read_table, write_atomic
+from pipeline.warehouse.store import append_record, read_appended, read_table
 
 # "reopened" takes a verdict back (the desk's undo): the finding is open again. Nothing is deleted;
 # a finding's history is every verdict it was given, and the latest counts.
@@ -103,37 +101,13 @@ def record_review(
         note=note,
         reviewed_at=now or datetime.now(UTC),
     )
-    row = {"schema_version": 1, **review.__dict__}
-    stamp = review.reviewed_at.strftime("%Y%m%dT%H%M%S%f")
-    write_atomic(
-        pa.Table.from_pylist([row], schema=REVIEWS),
-        warehouse / "reviews" / f"{stamp}-{review.review_id}.parquet",
-    )
+    append_record(warehouse / "reviews", REVIEWS, review.__dict__, review.reviewed_at, review.review_id)
     return review
-
-
-# Verdict files never change once renamed into place: each folder's are read once, then only the
-# new ones (the desk reads the verdicts for every page; a year is tens of thousands of files).
-_READ: dict[Path, tuple[frozenset[str], pa.Table]] = {}
-_READ_LOCK = threading.Lock()
 
 
 def read_reviews(warehouse: Path) -> pd.DataFrame:
     """Every verdict ever recorded, oldest first."""
-    import pyarrow.parquet as pq
-
-    folder = (warehouse / "reviews").resolve()
-    names = frozenset(f.name for f in folder.glob("*.parquet")) if folder.is_dir() else frozenset()
-    if not names:
-        return REVIEWS.empty_table().to_pandas()
-    with _READ_LOCK:
-        seen, table = _READ.get(folder, (frozenset(), REVIEWS.empty_table()))
-        if not seen <= names:  # a folder replaced (restored from a backup): read it afresh
-            seen, table = frozenset(), REVIEWS.empty_table()
-        new = sorted(names - seen)
-        if new:
-            table = pa.concat_tables([table, *(pq.read_table(folder / n, schema=REVIEWS) for n in new)])
-            _READ[folder] = (names, table)
+    table = read_appended(warehouse / "reviews", REVIEWS)
     return table.to_pandas().sort_values(["reviewed_at", "review_id"]).reset_index(drop=True)
 
 

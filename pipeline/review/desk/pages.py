@@ -82,6 +82,12 @@ def _with_status(desk, events: pd.DataFrame) -> pd.DataFrame:
     return merged.fillna({"reviewer": "", "note": ""})
 
 
+def _local_times(desk, times: pd.Series) -> list[str]:
+    """UTC timestamps as the centre's local time (``timezone``), to the minute."""
+    tz = ZoneInfo(desk.config.timezone)
+    return [t.astimezone(tz).strftime("%Y-%m-%d %H:%M") for t in times]
+
+
 def _pending_in(desk, days: list[str]) -> list[str]:
     """The days of ``days`` whose scorecards do not yet count every verdict (being recomputed)."""
     return sorted(pending_dates(desk.warehouse) & set(days))
@@ -224,8 +230,7 @@ def call_page(desk, viewer: Viewer, call_id: str) -> str:
     call_date = str(call.get("call_date", ""))
     week = iso_week(call_date) if call_date[:4].isdigit() else ""
     verdicts = history(desk.warehouse, events["event_id"])
-    tz = ZoneInfo(desk.config.timezone)
-    verdicts["when"] = [t.astimezone(tz).strftime("%Y-%m-%d %H:%M") for t in verdicts["reviewed_at"]]
+    verdicts["when"] = _local_times(desk, verdicts["reviewed_at"])
     by_event = {eid: group.to_dict("records") for eid, group in verdicts.groupby("event_id")}
     # A warehouse written before the turns table existed: the utterances' spans stand in.
     turns = view.turns if not view.turns.empty else view.utterances
@@ -406,8 +411,7 @@ def _appeals_by_event(desk, event_ids) -> dict[str, list[dict]]:
 
     states = appeal_states(desk.warehouse)
     states = states[states["event_id"].isin(set(event_ids))]
-    tz = ZoneInfo(desk.config.timezone)
-    states = states.assign(filed=[t.astimezone(tz).strftime("%Y-%m-%d %H:%M") for t in states["filed_at"]])
+    states = states.assign(filed=_local_times(desk, states["filed_at"]))
     return {eid: group.to_dict("records") for eid, group in states.groupby("event_id")}
 
 
@@ -427,10 +431,9 @@ def appeals_page(desk, viewer: Viewer, state: str = "filed") -> str:
             ["event_id", "start_ms", "end_ms", "evidence", "category"]
         ]
         shown = shown.merge(events, on="event_id", how="left")
-    tz = ZoneInfo(desk.config.timezone)
-    shown = shown.assign(
-        filed=[t.astimezone(tz).strftime("%Y-%m-%d %H:%M") for t in shown["filed_at"]]
-    ).sort_values("filed_at", ascending=state == "filed")
+    shown = shown.assign(filed=_local_times(desk, shown["filed_at"])).sort_values(
+        "filed_at", ascending=state == "filed"
+    )
     return render(
         "appeals.html",
         appeals=shown.to_dict("records"),

@@ -4,7 +4,6 @@ decides it; the decision is a verdict, so the score follows, and the report coun
 from __future__ import annotations
 
 import base64
-import re
 
 import pandas as pd
 import pytest
@@ -15,7 +14,7 @@ from pipeline.review.desk import create_app, settings
 from pipeline.review.verdicts import decide_appeal
 from pipeline.warehouse.appeals import AppealError, appeal_states, appeal_summary, file_appeal
 from pipeline.warehouse.reviews import latest_verdicts
-from tests.review.desk.test_desk import DESK
+from tests.review.desk.test_desk import DESK, form_token
 from tests.review.desk.test_desk_faults import store_findings, week_card
 
 WEEK = [f"2026-11-{d}" for d in range(16, 23)]
@@ -23,10 +22,6 @@ WEEK = [f"2026-11-{d}" for d in range(16, 23)]
 
 def signed_in(name: str) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{name}:s3cret".encode()).decode()}
-
-
-def token_on(client, url: str, headers: dict) -> str:
-    return re.search(r'name="token" value="([^"]+)"', client.get(url, headers=headers).text).group(1)
 
 
 @pytest.fixture
@@ -53,7 +48,7 @@ def test_an_agent_appeals_and_the_lead_decides(desk):
     assert client.get("/appeals", headers=agent).status_code == 403
     page = client.get("/call/C1", headers=agent).text
     assert 'action="/appeal/' in page and 'action="/review/' not in page  # appeal, no verdict
-    token = token_on(client, "/call/C1", agent)
+    token = form_token(client, "/call/C1", headers=agent)
     assert (
         client.post(
             f"/review/{cut_in}", data={"verdict": "overturned", "token": token}, headers=agent
@@ -75,7 +70,7 @@ def test_an_agent_appeals_and_the_lead_decides(desk):
     listed = client.get("/appeals", headers=lead).text
     assert "客户已经说完了，我才开口" in listed and "张伟" in listed and f"/clip/{cut_in}.wav" in listed
     (appeal_id,) = appeal_states(warehouse)["appeal_id"]
-    lead_token = token_on(client, "/appeals", lead)
+    lead_token = form_token(client, "/appeals", headers=lead)
     decided = client.post(
         f"/appeals/{appeal_id}",
         data={"decision": "granted", "note": "重听确认", "token": lead_token},
@@ -108,7 +103,7 @@ def test_an_agent_sees_and_hears_only_their_own_calls(desk):
     assert client.get("/agent/A101/2026-W47", headers=agent).status_code == 403
     for url in (f"/clip/{cut_in}.wav", "/audio/C1.wav", "/moment/C1/0.wav"):
         assert client.get(url, headers=agent).status_code == 404
-    token = token_on(client, "/call/C9", agent)
+    token = form_token(client, "/call/C9", headers=agent)
     mine = client.post(f"/appeal/{cut_in}", data={"reason": "不是我的", "token": token}, headers=agent)
     assert mine.status_code == 400 and "只能申诉自己" in mine.text
 
