@@ -11,12 +11,13 @@ import dataclasses
 import inspect
 import io
 import json
+import os
 import re
 import sys
 import textwrap
 import tokenize
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -34,8 +35,9 @@ class ModelConfig:
     device: str = "auto"  # auto | cpu | cuda
     # CTranslate2's number format for the model's weights and arithmetic.
     compute_type: str = "auto"  # auto: int8 on CPU, float16 on CUDA
-    # Threads Whisper uses on CPU, in each worker process (run.workers).
-    cpu_threads: int = 2
+    # Threads Whisper uses on CPU, in each worker process (run.workers). 0: chosen from the machine
+    # with run.workers (machine_layout: one thread a worker; benchmarks/capacity.py).
+    cpu_threads: int = 0
     # Beam search width: 3, not faster-whisper's 5: 13 % less transcription time for CER 0.162
     # against 0.160 on the evaluation corpus (benchmarks/asr_options.py, docs/evaluation.md).
     beam_size: int = 3
@@ -293,7 +295,9 @@ class RunConfig:
     """How a run processes the share's calls: workers, time limits, retries, batches, memory."""
 
     # Worker processes on this machine (each loads the model once, with model.cpu_threads threads).
-    workers: int = 1
+    # 0: chosen from the machine (machine_layout): a worker for each model.cpu_threads cores this
+    # process may use, as many as its memory holds at WORKER_MEMORY_MB each; one on a GPU.
+    workers: int = 0
     # An existing Dask scheduler ("tcp://host:8786"): calls are spread over its workers instead.
     dask_address: str | None = None
     # A call still being processed after this long is stopped and recorded as failed.
@@ -438,6 +442,14 @@ class Config:
         with open(path, "rb") as f:
             return cls.from_dict(tomllib.load(f))
 
+    def __post_init__(self) -> None:
+        if self.run.workers == 0 or self.model.cpu_threads == 0:
+            workers, threads = machine_layout(
+                usable_cores(), physical_memory_mb(), self.model.device == "cuda", self.model.cpu_threads
+            )
+            object.__setattr__(self, "run", replace(self.run, workers=self.run.workers or workers))
+            object.__setattr__(self, "model", replace(self.model, cpu_threads=threads))
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -456,6 +468,42 @@ class Config:
     def lexicons_path(self) -> Path:
         path = Path(self.lexicons_dir)
         return path if path.is_absolute() else ROOT / path
+
+
+# A worker's peak resident memory on an hour-long call is about 0.9 GB (benchmarks/workers.py
+# memory, benchmarks/capacity.py); the rest is headroom for the store and the system.
+WORKER_MEMORY_MB = 1500
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity: a container's or taskset's share)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def physical_memory_mb() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    except (AttributeError, ValueError, OSError):
+        return 0  # unknown: not a limit
+
+
+def machine_layout(cores: int, memory_mb: int, gpu: bool, threads: int = 0) -> tuple[int, int]:
+    """(worker processes, Whisper threads each) for a run on this machine, where the configuration
+    leaves them at 0. One thread a worker: on the 2-vCPU class CTranslate2 decodes a call more
+    slowly with two threads than with one, and two single-threaded workers give more audio hours
+    per core-hour than one worker with two threads (benchmarks/capacity.py, docs/evaluation.md).
+    As many workers as cores, fewer where memory would not hold them; one on a GPU (its memory,
+    not the cores, bounds a run there)."""
+    threads = threads or 1
+    if gpu:
+        return 1, threads
+    workers = max(1, cores // threads)
+    if memory_mb:
+        workers = max(1, min(workers, memory_mb // WORKER_MEMORY_MB))
+    return workers, threads
 
 
 def _build(cls: type, data: dict[str, Any], where: str):
@@ -641,7 +689,9 @@ def _reference_tables() -> list[_Table]:
     defaults = Config()
     tables = _tables(Config, defaults, "")
     for f in dataclasses.fields(Config):
-        value = getattr(defaults, f.name)
+        # The section as declared: a default the Config resolves from the machine (run.workers,
+        # model.cpu_threads) is written as declared, 0, not as this machine's value.
+        value = f.default_factory() if f.default_factory is not dataclasses.MISSING else getattr(defaults, f.name)
         if dataclasses.is_dataclass(value):
             tables += _tables(type(value), value, f.name)
     return tables

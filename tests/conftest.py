@@ -4,11 +4,24 @@ from pathlib import Path
 
 import pytest
 
+import pipeline.config
 from pipeline.config import ROOT, Config
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.records import RoleAssignment, Utterance, Word
 
 SAMPLE_SHARE = ROOT / "data" / "sample_share"
+
+
+# The tests run the flow in this process with one worker (Whisper on one thread), whatever the
+# machine: monkeypatched stages stay patched, and no test's timing depends on the cores. The
+# machine's own layout is tested in tests/test_config.py, two workers in test_parallel, and tests
+# that start `callqa` as a command get the machine's layout.
+def _one_worker(cores: int, memory_mb: int, gpu: bool, threads: int = 0) -> tuple[int, int]:
+    return 1, threads or 1
+
+
+_one_worker.machine = pipeline.config.machine_layout  # what tests/test_config.py checks
+pipeline.config.machine_layout = _one_worker
 
 
 @pytest.fixture(scope="session")

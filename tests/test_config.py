@@ -116,3 +116,21 @@ def test_configuration_check_reports_a_stale_page_without_writing_it(tmp_path, c
     assert _main(["--check"], root=tmp_path) == 1 and page.read_text() == "stale\n"
     assert _main([], root=tmp_path) == 0 and page.read_text(encoding="utf-8") == reference_markdown()
     assert _main(["--check"], root=tmp_path) == 0
+
+
+def test_the_worker_layout_follows_the_machine_unless_configured():
+    import pipeline.config
+
+    layout = getattr(pipeline.config.machine_layout, "machine", pipeline.config.machine_layout)
+    assert layout(2, 24_000, gpu=False) == (2, 1)  # a worker a core, one Whisper thread each
+    assert layout(16, 128_000, gpu=False) == (16, 1)
+    assert layout(16, 4_000, gpu=False) == (2, 1)  # as many as the memory holds
+    assert layout(1, 0, gpu=False) == (1, 1)  # memory unknown: the cores decide
+    assert layout(8, 64_000, gpu=False, threads=2) == (4, 2)  # threads configured: cores / threads
+    assert layout(16, 128_000, gpu=True) == (1, 1)  # one on the GPU
+
+    explicit = Config.from_dict({"run": {"workers": 3}, "model": {"cpu_threads": 2}})
+    assert (explicit.run.workers, explicit.model.cpu_threads) == (3, 2)
+    resolved = Config()
+    assert resolved.run.workers >= 1 and resolved.model.cpu_threads >= 1
+    assert Config.from_dict(resolved.to_dict()) == resolved

@@ -125,20 +125,28 @@ def nightly(share: str, warehouse: str, config: dict | None = None) -> dict:
         run_task = process_call_task.with_options(timeout_seconds=timeout_s)
         config_dict = cfg.to_dict()
         outcomes: list[CallOutcome] = []
-        # A bounded number of calls in flight: results are stored as they come, never all held.
+        # A bounded number of calls in flight, results stored as they come (never all held), and
+        # a call submitted as each one ends, so that no worker waits for the slowest of a batch.
         window = max(2, 2 * max(cfg.run.workers, 1))
-        for start in range(0, len(plan.todo), window):
-            chunk = {
-                run_task.submit(r.call_id, r.to_dict(), config_dict): r
-                for r in plan.todo[start : start + window]
-            }
-            for future in as_completed(list(chunk)):
-                outcome, result = _collect(future, chunk[future], timeout_s)
-                if outcome.error:  # stored in the ledger, the failures table and the run log
-                    outcome = replace(outcome, error=plan.safe_message(chunk[future], outcome.error))
-                outcomes.append(outcome)
-                buffer.add(outcome, result)
-                progress.update(outcome)
+        waiting = iter(plan.todo)
+        in_flight: dict = {}
+
+        def submit_next() -> None:
+            if (ref := next(waiting, None)) is not None:
+                in_flight[run_task.submit(ref.call_id, ref.to_dict(), config_dict)] = ref
+
+        for _ in range(window):
+            submit_next()
+        while in_flight:
+            future = next(as_completed(list(in_flight)))
+            ref = in_flight.pop(future)
+            submit_next()
+            outcome, result = _collect(future, ref, timeout_s)
+            if outcome.error:  # stored in the ledger, the failures table and the run log
+                outcome = replace(outcome, error=plan.safe_message(ref, outcome.error))
+            outcomes.append(outcome)
+            buffer.add(outcome, result)
+            progress.update(outcome)
         buffer.flush()
         settle_scorecards(wh, cfg.scoring, buffer.touched_dates)
         write_failures(wh)
@@ -168,6 +176,22 @@ def weekly_report(
         return str(write_report(wh, week, cfg, Path(out) if out else None))
 
 
+def share_local_api() -> None:
+    """Worker processes report to the Prefect API this process reports to. Without PREFECT_API_URL
+    (or a profile's) each worker process started a local API of its own (a uvicorn server: about
+    7 s of a core each, and its first call waited for it); now the one this process starts, once,
+    is named to them in PREFECT_API_URL, which they inherit."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the instance Prefect's client starts and uses in this process
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
+
+
 def task_runner(cfg: Config):
     """Where the calls run: this process, worker processes, or a Dask cluster."""
     if cfg.run.dask_address:
@@ -177,6 +201,7 @@ def task_runner(cfg: Config):
     if cfg.run.workers > 1:
         from prefect.task_runners import ProcessPoolTaskRunner
 
+        share_local_api()
         return ProcessPoolTaskRunner(max_workers=cfg.run.workers)
     from prefect.task_runners import ThreadPoolTaskRunner
 
