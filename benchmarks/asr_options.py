@@ -9,6 +9,7 @@ rotation, so machine noise spreads evenly) and is scored against the truth files
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import replace
@@ -23,6 +24,7 @@ VARIANTS = {
     "prompt": {"vocabulary": "prompt"},
     "beam 3": {"beam_size": 3},
     "beam 2": {"beam_size": 2},
+    "beam 1": {"beam_size": 1},
     "no fallback": {"temperatures": (0.0,)},
     "beam 3 + no fallback": {"beam_size": 3, "temperatures": (0.0,)},
 }
@@ -40,11 +42,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated; default: all")
-    parser.add_argument("--match", default="", help="only recordings whose call id contains this")
+    parser.add_argument("--match", default="", help="only recordings whose call id matches this regular expression")
     args = parser.parse_args()
     share = Path(args.share)
     chosen = ["default"] + [v for v in args.variants.split(",") if v != "default"]
-    refs = [r for r in scan_share(share).calls if args.match in r.call_id]
+    refs = [r for r in scan_share(share).calls if re.search(args.match, r.call_id)]
     truths = truths_by_recording(share / "truth")
     base = Config()
     lexicon = load_lexicon(base.lexicons_path)
