@@ -42,7 +42,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("share", nargs="?", default=str(ROOT / "data" / "sample_share"))
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated; default: all")
-    parser.add_argument("--match", default="", help="only recordings whose call id matches this regular expression")
+    parser.add_argument(
+        "--match", default="", help="only recordings whose call id matches this regular expression"
+    )
     args = parser.parse_args()
     share = Path(args.share)
     chosen = ["default"] + [v for v in args.variants.split(",") if v != "default"]

@@ -691,7 +691,9 @@ def _reference_tables() -> list[_Table]:
     for f in dataclasses.fields(Config):
         # The section as declared: a default the Config resolves from the machine (run.workers,
         # model.cpu_threads) is written as declared, 0, not as this machine's value.
-        value = f.default_factory() if f.default_factory is not dataclasses.MISSING else getattr(defaults, f.name)
+        value = (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else getattr(defaults, f.name)
+        )
         if dataclasses.is_dataclass(value):
             tables += _tables(type(value), value, f.name)
     return tables
