@@ -296,7 +296,8 @@ class RunConfig:
 
     # Worker processes on this machine (each loads the model once, with model.cpu_threads threads).
     # 0: chosen from the machine (machine_layout): a worker for each model.cpu_threads cores this
-    # process may use, as many as its memory holds at WORKER_MEMORY_MB each; one on a GPU.
+    # process may use, as many as its memory holds at WORKER_MEMORY_MB each; one where
+    # model.device is cuda.
     workers: int = 0
     # An existing Dask scheduler ("tcp://host:8786"): calls are spread over its workers instead.
     dask_address: str | None = None
