@@ -104,6 +104,12 @@ def generate(
     tts_cache: Annotated[
         Path | None, typer.Option(help="keep every synthesized sentence here; later renders reuse them")
     ] = None,
+    suite: Annotated[
+        str,
+        typer.Option(
+            help="floor (openings, cut-ins, hang-ups) or guide (answers, messages, refusals, transfers, 您)"
+        ),
+    ] = "floor",
     config: ConfigOption = None,
 ) -> None:
     """Compose and render labelled calls for the generated benchmark, in the four recording kinds
@@ -122,6 +128,7 @@ def generate(
         reuse=reuse,
         tts_cache=tts_cache,
         progress=console.print,
+        suite=suite,
     )
     console.print(f"wrote {manifest}")
 
@@ -447,6 +454,57 @@ def review(
         else "another writer holds the warehouse: that day's scorecards are marked pending, and the run "
         "(as it ends), the desk or the next verdict recomputes them"
     )
+
+
+@app.command("rules")
+def rules_command(
+    warehouse: Annotated[Path | None, typer.Option(help="default: the config's warehouse")] = None,
+    today: Annotated[
+        str | None, typer.Option(help="the window's last day, YYYY-MM-DD (default: today)")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON object per rule instead of a table")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Every rule with its mode (计分 / 试运行 / 仅记录), weight, findings of the last 4 weeks and the
+    precision the reviewers' verdicts give it; rules under [scoring] precision_floor are marked."""
+    from datetime import date
+
+    from pipeline.review.standing import WINDOW_DAYS, rule_standings
+    from pipeline.rules.modes import MODE_NAMES
+
+    cfg = _config(config)
+    try:
+        day = date.fromisoformat(today) if today else None
+    except ValueError as exc:
+        console.print(f"[red]--today must be YYYY-MM-DD, not {escape(today or '')}[/red]")
+        raise typer.Exit(2) from exc
+    standings = rule_standings(warehouse or Path(cfg.warehouse), cfg.scoring, day)
+    if as_json:
+        for s in standings:
+            print(json.dumps({**s.__dict__, "precision": s.precision}, ensure_ascii=False))
+        return
+    table = Table(title=f"rules: findings and verdicts of the last {WINDOW_DAYS} days")
+    for column in ("rule", "名称", "mode", "weight", "promoted", "findings", "reviewed", "precision"):
+        table.add_column(
+            column, justify="right" if column in ("weight", "findings", "reviewed", "precision") else "left"
+        )
+    for s in standings:
+        precision = "—" if s.precision is None else f"{s.precision:.2f}"
+        if s.below_floor:
+            precision = f"[red]{precision} < {cfg.scoring.precision_floor:.2f}[/red]"
+        table.add_row(
+            s.rule_id,
+            s.name,
+            f"{MODE_NAMES[s.mode]} ({s.mode})",
+            f"{s.weight:g}",
+            s.promoted,
+            str(s.findings),
+            str(s.reviewed),
+            precision,
+        )
+    Console(width=max(console.width, 130)).print(table)
 
 
 @app.command()

@@ -240,6 +240,26 @@ class RulesConfig:
     pace_fast_chars_per_s: float = 5.5
     # A silence of both parties this long after the agent speaks is a hold (请您稍等 ... 让您久等了).
     hold_min_s: float = 8.0
+    # hesitation.unsure (优柔寡断): an agent's answer holding this many hedges and fillers
+    # (lexicons/hedges.toml, fillers.toml) is unsure ...
+    hesitation_min_cues: int = 2
+    # ... and so is one that has a hedge and starts this long after the caller's question ended.
+    hesitation_latency_s: float = 3.0
+    # An agent's turn starting within this long of a caller's question is its answer (the answer
+    # latency measured per call, calls.agent_answer_latency_s).
+    answer_window_s: float = 10.0
+    # courtesy.ni (敬语): the agent calls the caller 你 at least this many times ...
+    ni_min_count: int = 3
+    # ... and 您 makes up at most this share of the agent's 您 and 你 (Whisper writes some 您 as 你).
+    ni_max_nin_share: float = 0.34
+    # message.not_offered: an offer to take a message must come within this long of the agent
+    # saying the person asked for is absent.
+    message_window_s: float = 30.0
+    # voice.flat (语气冷淡、有气无力): the agent's pitch range (10th to 90th percentile, semitones)
+    # under this over the call is a flat voice ...
+    flat_pitch_range_st: float = 2.5
+    # ... judged only with at least this much voiced agent speech.
+    flat_min_voiced_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.conduct_preset not in CONDUCT_PRESETS:
@@ -274,8 +294,50 @@ class ScoringConfig:
             "pace.fast": 2.0,
             "hold.no_notice": 3.0,
             "hold.no_apology": 3.0,
+            # In shadow mode (试运行) until promoted below: these weights apply from then on.
+            "hesitation.unsure": 3.0,
+            "courtesy.ni": 2.0,
+            "message.not_offered": 5.0,
+            "refusal.no_apology": 5.0,
+            "transfer.no_identity": 4.0,
+            "voice.flat": 3.0,
         }
     )
+    # Rules put back in shadow mode (试运行): their findings are stored, reviewed and shown with a
+    # 试运行 mark but cost nothing. The rules added since 2026-12-05 start there without being listed
+    # (pipeline.rules.modes.SHADOW_BY_DEFAULT, `callqa rules` shows each rule's mode).
+    shadow: tuple[str, ...] = ()
+    # Rules the quality lead promoted from shadow mode into scoring, each with the first call date
+    # whose findings cost points ({"refusal.no_apology" = "2026-12-14"}): scores already published
+    # for earlier days stay as they were.
+    promoted: dict[str, str] = field(default_factory=dict)
+    # A rule whose reviewed precision (upheld / reviewed, findings of the last 4 weeks) falls under
+    # this is flagged by `callqa rules` and the weekly report ...
+    precision_floor: float = 0.8
+    # ... once it has at least this many verdicts (fewer say little about its precision).
+    precision_min_reviews: int = 10
+
+    def __post_init__(self) -> None:
+        import datetime as _dt
+
+        # TOML writes a bare date (2026-12-14) as a date: kept as its ISO text, as call dates are.
+        object.__setattr__(self, "promoted", {rule: str(day) for rule, day in self.promoted.items()})
+        object.__setattr__(self, "shadow", tuple(self.shadow))
+        for rule, day in self.promoted.items():
+            try:
+                _dt.date.fromisoformat(str(day))
+            except ValueError:
+                raise ValueError(
+                    f"scoring.promoted.{rule} must be a date (YYYY-MM-DD), not {day!r}"
+                ) from None
+            if rule in self.shadow:
+                raise ValueError(f"scoring: {rule} is both promoted and in shadow; keep one")
+            if self.weights.get(rule, 0.0) <= 0:
+                raise ValueError(
+                    f"scoring.promoted.{rule}: no weight in [scoring.weights], so promoting it would cost nothing"
+                )
+        if not 0.0 <= self.precision_floor <= 1.0:
+            raise ValueError(f"scoring.precision_floor must be between 0 and 1, not {self.precision_floor}")
 
 
 @dataclass(frozen=True)
@@ -543,6 +605,9 @@ _KEY_UNITS = (
     ("_threads", "threads"),
     ("_attempts", "attempts"),
     ("_interruptions", "interruptions"),
+    ("_st", "semitones"),
+    ("_cues", "cues"),
+    ("_count", "times"),
 )
 # Otherwise a number's unit is the first of these that its comment names.
 _COMMENT_UNITS = (

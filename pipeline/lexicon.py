@@ -27,6 +27,15 @@ _LISTS = (
     "agent_language",
     "caller_language",
     "transfer",
+    "hedges",
+    "fillers",
+    "absence",
+    "person_request",
+    "message_offer",
+    "refusal",
+    "apology",
+    "identity_question",
+    "caller_identity",
 )
 
 

@@ -8,6 +8,7 @@ milliseconds. Every record converts to and from a plain dict so it can cross pro
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Self
@@ -172,6 +173,19 @@ class CallMetrics(_Record):
     overlap_started_by_agent: float = 0.0  # overlap time in which the agent was the one who cut in
     overlap_started_by_caller: float = 0.0
     polite_counts: dict[str, int] = field(default_factory=dict)
+    # The agent's measures, whether or not a rule fires (docs/warehouse.md); NaN where there is
+    # nothing to measure or the roles are not trusted. Words: pipeline.rules.answers.
+    agent_hedges_per_min: float = math.nan
+    agent_fillers_per_min: float = math.nan
+    agent_answer_latency_s: float = math.nan
+    agent_nin_share: float = math.nan
+    # Voice: pipeline.audio.prosody.
+    agent_voiced_s: float = math.nan
+    agent_pitch_median_hz: float = math.nan
+    agent_pitch_range_st: float = math.nan
+    agent_loudness_db: float = math.nan
+    agent_loudness_range_db: float = math.nan
+    agent_loudness_slope_db_per_min: float = math.nan
 
 
 @dataclass(frozen=True)

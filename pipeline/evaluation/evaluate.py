@@ -60,6 +60,7 @@ from pipeline.config import ROOT
 from pipeline.lexicon import load_lexicon
 from pipeline.privacy.redact import redact
 from pipeline.rules import UNATTRIBUTED_BANNED
+from pipeline.rules.modes import SHADOW_BY_DEFAULT
 from pipeline.warehouse.store import read_table
 
 
@@ -417,6 +418,9 @@ def evaluate(
         scored_rules = set(truth["scored_rules"]) if "scored_rules" in truth else None
         if scored_rules is not None:
             expected = {k for k in expected if k.partition(":")[0] in scored_rules}
+        # A truth that does not name its rules labels the rules there were before the guide's
+        # later clauses (2026-12-05): the rules on trial are scored only where a truth says so.
+        unlabelled = SHADOW_BY_DEFAULT if scored_rules is None else frozenset()
         backchannels = truth_backchannels(truth, is_backchannel)
         for call_id, layout in _recordings(truth):
             if call_id not in calls.index:
@@ -446,6 +450,7 @@ def evaluate(
                 predicted = {p for p in predicted if p.partition(":")[0] not in PRESET_RULES}
             if scored_rules is not None:
                 predicted = {p for p in predicted if p.partition(":")[0] in scored_rules}
+            predicted = {p for p in predicted if p.partition(":")[0] not in unlabelled}
             false_alarms = (
                 backchannel_false_alarms(
                     events_by_call.get(call_id, events.iloc[0:0]), expected, backchannels

@@ -189,7 +189,15 @@ def worst_moments(data: WeekData, cfg: Config, limit: int = 10) -> pd.DataFrame:
     """The week's events that cost the most points, heaviest first, with evidence and time."""
     if data.events.empty:
         return data.events
-    events = data.events.assign(weight=data.events["rule_id"].map(cfg.scoring.weights).fillna(0.0))
+    from pipeline.rules.modes import points
+
+    # What each finding costs on its call's day: a rule in shadow mode (试运行) costs nothing.
+    weight = [
+        points(r, cfg.scoring, d)
+        for r, d in zip(data.events["rule_id"], data.events["call_date"], strict=True)
+    ]
+    events = data.events.assign(weight=weight)
+    events = events[events["weight"] > 0]
     events = events[events["role"] == "agent"]
     return events.sort_values(["weight", "confidence", "call_id"], ascending=[False, False, True]).head(limit)
 
@@ -249,6 +257,17 @@ def build_report(warehouse: Path, week: str, cfg: Config) -> str:
         f"<td>{r.overturned / r.reviewed:.0%}</td></tr>"
         for r in data.reviews.itertuples()
     )
+    rules_table, rule_warnings = _rules_section(warehouse, week, cfg)
+    from pipeline.rules.modes import rule_mode
+
+    n_shadow = (
+        sum(
+            rule_mode(r, cfg.scoring, d) == "shadow"
+            for r, d in zip(data.events["rule_id"], data.events["call_date"], strict=True)
+        )
+        if not data.events.empty
+        else 0
+    )
     from pipeline.warehouse.layout import contradicted_layouts
 
     layout_warnings = "".join(
@@ -259,7 +278,9 @@ def build_report(warehouse: Path, week: str, cfg: Config) -> str:
     summary = (
         f"<li>通话数：{n_calls}</li><li>坐席数：{len(data.cards)}</li>"
         f"<li>团队平均得分（按通话加权）：{team_score:.1f}</li>"
-        f"<li>问题总数：{len(data.events)}</li><li>未能评分的通话：{len(unscored)}</li>"
+        f"<li>问题总数：{len(data.events) - n_shadow}"
+        + (f"（另有试运行规则的问题 {n_shadow} 条，不扣分）" if n_shadow else "")
+        + f"</li><li>未能评分的通话：{len(unscored)}</li>"
         + (
             f"<li>质检复核：已复核 {int(data.cards['events_reviewed'].sum())} 条"
             f"（推翻 {int(data.cards['events_overturned'].sum())} 条，不扣分），"
@@ -302,12 +323,47 @@ th {{ background: #eef3fb; }} img {{ max-width: 48%; margin: 0.5em; vertical-ali
 <h2>图表</h2>{figures}
 <h2>复核：各规则的推翻率</h2>
 <table><tr><th>规则</th><th>已复核</th><th>推翻</th><th>推翻率</th></tr>{overturn_rows or '<tr><td colspan="4">本周尚无复核</td></tr>'}</table>
+<h2>规则状态（近四周）</h2>{rule_warnings}
+<p>试运行规则的问题照常记录并复核，但不扣分；质检主管依据复核准确率决定是否转为计分。</p>
+<table><tr><th>规则</th><th>状态</th><th>扣分</th><th>问题数</th><th>已复核</th><th>复核准确率</th></tr>{rules_table}</table>
 <h2>本周最需关注的时刻</h2>
 <table><tr><th>日期</th><th>通话</th><th>坐席</th><th>时间</th><th>问题</th><th>原话</th></tr>{"".join(moments)}</table>
 <h2>未能评分的通话及原因</h2>
 <table><tr><th>通话</th><th>坐席</th><th>情况</th><th>原因</th></tr>{"".join(unscored) or '<tr><td colspan="4">无</td></tr>'}</table>
 </body></html>
 """
+
+
+def _rules_section(warehouse: Path, week: str, cfg: Config) -> tuple[str, str]:
+    """Each rule's mode (and promotion date), findings and reviewed precision over the four weeks
+    up to the report's week; a warning per rule under ``[scoring] precision_floor``."""
+    from datetime import date
+
+    from pipeline.review.standing import rule_standings
+    from pipeline.rules.modes import MODE_NAMES
+
+    e = html.escape
+    rows, warnings = [], []
+    for s in rule_standings(warehouse, cfg.scoring, date.fromisoformat(week_days(week)[-1])):
+        if s.mode == "context" and not s.findings:
+            continue
+        mode = MODE_NAMES[s.mode] + (
+            f"（{e(s.promoted)} 起计分）" if s.promoted and s.mode == "scoring" else ""
+        )
+        precision = "—" if s.precision is None else f"{s.precision:.0%}"
+        if s.below_floor:
+            precision = f'<span class="warning">{precision}</span>'
+            warnings.append(
+                f'<p class="warning">⚠ {e(s.name)}（{e(s.rule_id)}）近四周复核准确率 {s.precision:.0%}，'
+                f"低于 {cfg.scoring.precision_floor:.0%}（{s.reviewed} 条复核）：请检查该规则"
+                + ("或改为试运行" if s.mode == "scoring" else "")
+                + "。</p>"
+            )
+        rows.append(
+            f"<tr><td>{e(s.name)}<br><small>{e(s.rule_id)}</small></td><td>{mode}</td>"
+            f"<td>{s.weight:g}</td><td>{s.findings}</td><td>{s.reviewed}</td><td>{precision}</td></tr>"
+        )
+    return "".join(rows), "".join(warnings)
 
 
 def write_report(warehouse: Path, week: str, cfg: Config, out: Path | None = None) -> Path:

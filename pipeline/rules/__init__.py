@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pipeline.audio.prosody import VoiceMeasures
 from pipeline.config import RulesConfig
 from pipeline.lexicon import Lexicon
 from pipeline.records import VOICES_MIXED, Event, RoleAssignment, Turn, Utterance
@@ -28,6 +29,13 @@ RULE_NAMES = {
     "pace.fast": "语速过快",
     "hold.no_notice": "等候前未说“请您稍等”",
     "hold.no_apology": "等候后未说“让您久等了”",
+    # In shadow mode (试运行) until the quality lead promotes them (pipeline.rules.modes).
+    "hesitation.unsure": "优柔寡断",
+    "courtesy.ni": "未用敬语“您”",
+    "message.not_offered": "未主动提出留言",
+    "refusal.no_apology": "拒绝前未致歉",
+    "transfer.no_identity": "转接前未问清对方",
+    "voice.flat": "语气平淡、有气无力",
 }
 
 
@@ -46,6 +54,12 @@ RULE_GUIDE = {
     "pace.fast": ("注意事项 5", "语言要简练、清楚、明了，不说得太快"),
     "hold.no_notice": ("转接 3；道歉语句", "让客户等候前说“对不起，请稍等”"),
     "hold.no_apology": ("转接 3；道歉语句", "等候之后说“让您久等了”"),
+    "hesitation.unsure": ("注意事项 9 F", "优柔寡断、拖泥带水：回答犹犹豫豫，毫无把握"),
+    "courtesy.ni": ("基本礼貌用语；注意事项 3", "口气要谦虚、客气、友好：称对方“您”"),
+    "message.not_offered": ("上司或同事外出后的电话接听", "对方要找的人不在时，主动提出“需要给他留言吗？”"),
+    "refusal.no_apology": ("注意事项：婉拒", "无法满足对方要求时，应先道歉再解释缘由，不可断然拒绝"),
+    "transfer.no_identity": ("转接 1", "转接前一定要问清对方的姓名和单位"),
+    "voice.flat": ("注意事项 3、9 C", "语气要和蔼，避免有气无力、冷淡的语气"),
 }
 RULE_THRESHOLDS = {
     "greeting.missing": ("greeting_window_s",),
@@ -59,6 +73,10 @@ RULE_THRESHOLDS = {
     "pace.fast": ("pace_min_chars", "pace_fast_chars_per_s"),
     "hold.no_notice": ("hold_min_s",),
     "hold.no_apology": ("hold_min_s",),
+    "hesitation.unsure": ("hesitation_min_cues", "hesitation_latency_s", "answer_window_s"),
+    "courtesy.ni": ("ni_min_count", "ni_max_nin_share"),
+    "message.not_offered": ("message_window_s",),
+    "voice.flat": ("flat_pitch_range_st", "flat_min_voiced_s"),
 }
 
 
@@ -76,6 +94,9 @@ class CallContext:
     # Who spoke when, with roles: speech the segmentation model heard under the other party's
     # turn on mono has no words of its own (they went to the louder voice), only a turn.
     turns: tuple[Turn, ...] = ()
+    # The agent's pitch and loudness over the call (pipeline.audio.prosody), None where not
+    # measured (roles not trusted; calls stored before 2026-12-05 and rescored).
+    agent_voice: VoiceMeasures | None = None
 
     def by_role(self, role: str, *, scorable_only: bool = True) -> list[Utterance]:
         return [u for u in self.utterances if u.role == role and (u.scorable or not scorable_only)]
@@ -118,10 +139,18 @@ Rule = Callable[[CallContext], Sequence[Event]]
 
 
 def default_rules() -> list[Rule]:
+    from pipeline.rules.answers import hesitation_unsure
     from pipeline.rules.conduct import closing_missing, hold_etiquette, pace_fast, self_intro_missing
+    from pipeline.rules.courtesy import (
+        courtesy_ni,
+        message_not_offered,
+        refusal_no_apology,
+        transfer_no_identity,
+    )
     from pipeline.rules.greeting import greeting_missing
     from pipeline.rules.interruptions import interruption_rules
     from pipeline.rules.phrases import banned_phrases
+    from pipeline.rules.voice import voice_flat
 
     return [
         greeting_missing,
@@ -131,6 +160,13 @@ def default_rules() -> list[Rule]:
         interruption_rules,
         pace_fast,
         hold_etiquette,
+        # In shadow mode (试运行) until promoted: pipeline.rules.modes.
+        hesitation_unsure,
+        courtesy_ni,
+        message_not_offered,
+        refusal_no_apology,
+        transfer_no_identity,
+        voice_flat,
     ]
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from pipeline.asr.text import spoken_count
+from pipeline.audio.prosody import VoiceMeasures
 from pipeline.records import CallMetrics, Turn, Utterance
+from pipeline.rules import CallContext
 
 Interval = tuple[float, float]
 
@@ -66,3 +68,22 @@ def call_metrics(
         overlap_started_by_agent=round(started_by["agent"], 3),
         overlap_started_by_caller=round(started_by["caller"], 3),
     )
+
+
+def agent_measures(ctx: CallContext, voice: VoiceMeasures | None = None) -> dict[str, float]:
+    """The agent's answer, word and voice measures (``CallMetrics.agent_*``): NaN where the roles
+    are not trusted, since whose words and voice they would be is a guess."""
+    from pipeline.rules.answers import agent_answers, answer_measures
+
+    if not ctx.roles_trusted:
+        return {}
+    words = answer_measures(ctx.utterances, ctx.lexicon, agent_answers(ctx))
+    out = {
+        "agent_hedges_per_min": words.hedges_per_min,
+        "agent_fillers_per_min": words.fillers_per_min,
+        "agent_answer_latency_s": words.answer_latency_s,
+        "agent_nin_share": words.nin_share,
+    }
+    if voice is not None:
+        out |= {f"agent_{name}": round(float(value), 3) for name, value in voice.__dict__.items()}
+    return out

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from pipeline.asr.whisper import Piece, Transcriber
-from pipeline.audio.decode import Audio, channel_correlation, decode
+from pipeline.audio.decode import SAMPLE_RATE, Audio, channel_correlation, decode
+from pipeline.audio.prosody import VoiceMeasures
 from pipeline.audio.speech import speech_regions, stereo_regions
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
@@ -25,7 +26,7 @@ from pipeline.privacy.redact import redact_call
 from pipeline.records import CallRef, CallResult, RoleAssignment, Turn, Utterance
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
-from pipeline.rules.metrics import call_metrics
+from pipeline.rules.metrics import agent_measures, call_metrics
 from pipeline.speakers.attribution import (
     Attribution,
     call_speakers,
@@ -184,17 +185,58 @@ def process_call(
             ref = replace(ref, layout="mono")
     try:
         spoken = transcribe_and_diarize(audio, ref, cfg, models, lexicon, timings)
+        tick = time.perf_counter()
+        voice = agent_voice(audio, ref, spoken.turns) if _trusted(spoken.roles, cfg) else None
+        timings["voice"] = time.perf_counter() - tick
     finally:
         if owned:
             audio.close()
     turns, utterances, roles = spoken.turns, numbered(spoken.utterances), spoken.roles
     tick = time.perf_counter()
     result = score_call(
-        ref, audio.duration, turns, utterances, roles, cfg, lexicon, models.transcriber.model_id
+        ref, audio.duration, turns, utterances, roles, cfg, lexicon, models.transcriber.model_id, voice
     )
     result = redact_call(result, cfg.privacy.redact)
     timings["rules"] = time.perf_counter() - tick
     return replace(result, timings={k: round(v, 4) for k, v in timings.items()})
+
+
+def _trusted(roles: RoleAssignment, cfg: Config) -> bool:
+    return roles.agent_speaker is not None and roles.confidence >= cfg.rules.role_min_confidence
+
+
+def agent_voice(audio: Audio, ref: CallRef, turns: Sequence[Turn]) -> VoiceMeasures:
+    """The agent's pitch and loudness (``pipeline.audio.prosody``) over their turns: on stereo
+    their own channel; on mono the mix, less the stretches where the caller speaks too (two
+    voices at once have no one pitch)."""
+    from pipeline.audio.prosody import voice_measures
+    from pipeline.rules.metrics import intersection, union
+
+    agent = union((t.start, t.end) for t in turns if t.role == "agent")
+    stereo = audio.channels == 2 and ref.layout != "mono"
+    if stereo:
+        channel = next((t.channel for t in turns if t.role == "agent"), 0)
+        return voice_measures(audio.tracks[channel], SAMPLE_RATE, agent)
+    caller = union((t.start, t.end) for t in turns if t.role != "agent")
+    both = intersection(agent, caller)
+    return voice_measures(audio.mono(), SAMPLE_RATE, _less(agent, both))
+
+
+def _less(
+    spans: Sequence[tuple[float, float]], holes: Sequence[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """``spans`` with ``holes`` cut out (both sorted and disjoint)."""
+    out = []
+    for start, end in spans:
+        for h_start, h_end in holes:
+            if h_end <= start or h_start >= end:
+                continue
+            if h_start > start:
+                out.append((start, h_start))
+            start = max(start, h_end)
+        if start < end:
+            out.append((start, end))
+    return out
 
 
 def score_call(
@@ -206,12 +248,23 @@ def score_call(
     cfg: Config,
     lexicon: Lexicon,
     model_id: str,
+    voice: VoiceMeasures | None = None,
 ) -> CallResult:
-    """The rules and metrics of a transcribed call; also what re-scoring runs on stored utterances."""
+    """The rules and metrics of a transcribed call; also what re-scoring runs on stored utterances
+    (with the agent's ``voice`` measures as stored: the audio is not read again)."""
     ctx = CallContext(
-        ref.call_id, ref.agent_id, duration, tuple(utterances), roles, lexicon, cfg.rules, tuple(turns)
+        ref.call_id,
+        ref.agent_id,
+        duration,
+        tuple(utterances),
+        roles,
+        lexicon,
+        cfg.rules,
+        tuple(turns),
+        agent_voice=voice,
     )
     metrics = call_metrics(ref.call_id, ref.agent_id, duration, turns, utterances)
+    measured = agent_measures(ctx, voice)
     return CallResult(
         call=ref,
         model_id=model_id,
@@ -219,7 +272,9 @@ def score_call(
         roles=roles,
         utterances=tuple(utterances),
         events=tuple(apply_rules(ctx)),
-        metrics=replace(metrics, polite_counts=polite_counts(utterances, lexicon["polite"].phrases)),
+        metrics=replace(
+            metrics, polite_counts=polite_counts(utterances, lexicon["polite"].phrases), **measured
+        ),
         abstentions=tuple(abstentions(ctx)),
         turns=tuple(sorted(turns, key=lambda t: (t.start, t.channel))),
     )

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from pipeline.audio.prosody import VoiceMeasures
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.privacy.redact import redact_call
@@ -24,6 +25,7 @@ from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, T
 from pipeline.rules.conduct import polite_counts
 from pipeline.run.process import numbered, score_call
 from pipeline.speakers.attribution import reassign_roles
+from pipeline.warehouse.schemas import AGENT_MEASURES
 from pipeline.warehouse.scorecards import settle_scorecards
 from pipeline.warehouse.store import partition_dates, read_table, store_calls
 
@@ -97,6 +99,17 @@ def _stored_metrics(
     )
 
 
+def _stored_voice(call: Any) -> VoiceMeasures | None:
+    """The agent's voice measures of a stored call row; None for a call stored before they were
+    measured, or whose roles were not trusted (nulls)."""
+    values = {name: getattr(call, f"agent_{name}", None) for name in VoiceMeasures.__dataclass_fields__}
+    if values["voiced_s"] is None or pd.isna(values["voiced_s"]):
+        return None
+    return VoiceMeasures(
+        **{k: float("nan") if v is None or pd.isna(v) else float(v) for k, v in values.items()}
+    )
+
+
 def rescore_call(
     call: Any,
     utterances: tuple[Utterance, ...],
@@ -129,11 +142,18 @@ def rescore_call(
         regrouped = spoken.clauses_moved or roles.agent_speaker != call.agent_speaker
         turns = tuple(spoken.turns)
         utterances = tuple(numbered(spoken.utterances) if spoken.clauses_moved else spoken.utterances)
-    result = score_call(ref, call.duration_ms / 1000, turns, utterances, roles, cfg, lexicon, call.model_id)
+    # The agent's voice as measured from the audio, unless the agent is now another voice.
+    voice = _stored_voice(call) if roles.agent_speaker == call.agent_speaker else None
+    result = score_call(
+        ref, call.duration_ms / 1000, turns, utterances, roles, cfg, lexicon, call.model_id, voice
+    )
     if not regrouped:
         # Who is who and which words are whose are as stored: so are the talk and pace figures
-        # (computed before the text was masked); the polite words are counted again.
-        result = replace(result, metrics=_stored_metrics(call, ref, utterances, lexicon))
+        # (computed before the text was masked); the polite words and the agent's word measures
+        # are counted again.
+        stored = _stored_metrics(call, ref, utterances, lexicon)
+        measured = {name: getattr(result.metrics, name) for name in AGENT_MEASURES}
+        result = replace(result, metrics=replace(stored, **measured))
     result = replace(result, timings=dict(call.stage_seconds or []))
     # Stored text is already masked; masking again is a no-op unless privacy.redact grew since.
     return redact_call(result, cfg.privacy.redact)

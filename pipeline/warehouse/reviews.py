@@ -33,13 +33,17 @@ NOTE_MAX_CHARS = 500  # a reviewer's note: what the desk's form allows, refused 
 
 
 def charged_rules(scoring: ScoringConfig) -> frozenset[str]:
-    """The rules whose findings cost the agent points (a weight in ``[scoring.weights]``).
+    """The rules whose findings cost the agent points today (a weight in ``[scoring.weights]``,
+    not in shadow mode: ``pipeline.rules.modes``).
 
-    This is what "open" means everywhere (the scorecards' ``events_open``, the desk's queue, the
-    weekly report): a finding of one of these rules with no verdict yet. Other findings (a
+    This is what "open" means in the scorecards' ``events_open`` and the weekly report: a finding
+    of one of these rules with no verdict yet. The desk's queue also lists the findings of rules in
+    shadow mode (试运行), whose verdicts measure the rule and cost nothing. Other findings (a
     caller's interruption) are context, shown with the call but never waiting for a verdict.
     """
-    return frozenset(rule for rule, weight in scoring.weights.items() if weight > 0)
+    from pipeline.rules.modes import rule_mode
+
+    return frozenset(rule for rule in scoring.weights if rule_mode(rule, scoring) == "scoring")
 
 
 class UnknownEventError(KeyError):

@@ -6,6 +6,7 @@ names, not in the files, and readers (pandas, DuckDB, Polars) add them back as c
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -18,6 +19,20 @@ SCHEMA_VERSION = 1
 def _ms(seconds: float) -> int:
     return int(round(seconds * 1000))
 
+
+# The agent's measures (CallMetrics fields of the same names), stored as they are, NaN as null.
+AGENT_MEASURES = (
+    "agent_hedges_per_min",
+    "agent_fillers_per_min",
+    "agent_answer_latency_s",
+    "agent_nin_share",
+    "agent_voiced_s",
+    "agent_pitch_median_hz",
+    "agent_pitch_range_st",
+    "agent_loudness_db",
+    "agent_loudness_range_db",
+    "agent_loudness_slope_db_per_min",
+)
 
 CALLS = pa.schema(
     [
@@ -51,6 +66,12 @@ CALLS = pa.schema(
         ("stage_seconds", pa.map_(pa.string(), pa.float32())),
         # The caller's pseudonym (``CallRef.caller_id``), null where the share names no caller.
         ("caller_id", pa.string()),
+        # The agent's measures, whether or not a rule fires (null: roles not trusted, nothing to
+        # measure, or a call stored before they existed). Words (pipeline.rules.answers): hedges and
+        # fillers per minute of the agent's speech, the median seconds before answering a question,
+        # 您 / (您 + 你). Voice (pipeline.audio.prosody): voiced seconds, median pitch, pitch range
+        # (10th-90th percentile), loudness (median dBFS), its range and its slope over the call.
+        *((name, pa.float32()) for name in AGENT_MEASURES),
     ]
 )
 
@@ -140,6 +161,15 @@ SCORECARDS = pa.schema(
         ("events_reviewed", pa.int32()),
         ("events_overturned", pa.int32()),
         ("events_open", pa.int32()),
+        # Findings of rules in shadow mode (试运行: pipeline.rules.modes), costing nothing.
+        ("shadow_findings", pa.int32()),
+        # The agent's measures over the period's calls that have them (calls.agent_*): median
+        # seconds before answering a question, hedges per minute of speech, 您 / (您 + 你), and the
+        # median pitch range in semitones.
+        ("median_answer_latency_s", pa.float32()),
+        ("hedges_per_min", pa.float32()),
+        ("nin_share", pa.float32()),
+        ("median_pitch_range_st", pa.float32()),
     ]
 )
 
@@ -214,6 +244,10 @@ def conform(name: str, table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def _measure(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
 def _overlapped(turns, i: int) -> bool:
     t = turns[i]
     return any(o.speaker != t.speaker and o.start < t.end and t.start < o.end for o in turns)
@@ -255,6 +289,7 @@ def call_tables(result: CallResult) -> dict[str, pa.Table]:
                 "processed_at": datetime.now(UTC),
                 "stage_seconds": list(result.timings.items()),
                 "caller_id": call.caller_id or None,
+                **{name: _measure(getattr(m, name)) for name in AGENT_MEASURES},
             }
         ],
         schema=CALLS,

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.config import ScoringConfig
+from pipeline.rules.modes import rule_mode
 from pipeline.warehouse import schemas
 from pipeline.warehouse.store import partition_dates, read_arrow, write_atomic
 
@@ -34,7 +35,17 @@ BANNED_COLUMNS = {
     "不耐烦/粗鲁": "banned_impatient",
     "不当答复": "banned_improper",
 }
-_CALL_COLUMNS = ["agent_id", "talk_agent_ms", "agent_chars_per_s", "polite_total", "status"]
+_CALL_COLUMNS = [
+    "agent_id",
+    "talk_agent_ms",
+    "agent_chars_per_s",
+    "polite_total",
+    "status",
+    "agent_answer_latency_s",
+    "agent_hedges_per_min",
+    "agent_nin_share",
+    "agent_pitch_range_st",
+]
 _EVENT_COLUMNS = ["event_id", "call_id", "agent_id", "rule_id", "category"]
 # Rules that fire at most once per call, or whose per-call presence the scorecard reports.
 _PER_CALL_RULES = [
@@ -73,7 +84,8 @@ class DayCounts:
     calls: (
         pd.DataFrame
     )  # one row per scored call: agent_id, call_date, talk_agent_ms, agent_chars_per_s, polite_total
-    events: pd.DataFrame  # agent_id, call_date, rule_id, category, n (events not overturned)
+    # agent_id, call_date, rule_id, category, n (events not overturned), points (what they deduct)
+    events: pd.DataFrame
     flagged: pd.DataFrame  # agent_id, call_date, rule_id, n (distinct calls with the rule)
     reviews: pd.DataFrame  # agent_id, call_date, findings, reviewed, overturned
 
@@ -83,7 +95,7 @@ def day_counts(warehouse: Path, days: Iterable[str], scoring: ScoringConfig | No
     ``scoring`` (``charged_rules``: one definition of "open" for the scorecards and the desk)."""
     import pyarrow.compute as pc
 
-    from pipeline.warehouse.reviews import charged_rules
+    from pipeline.rules.modes import points
 
     days = sorted(set(days))
     calls = read_arrow(warehouse, "calls", days, _CALL_COLUMNS)
@@ -97,10 +109,27 @@ def day_counts(warehouse: Path, days: Iterable[str], scoring: ScoringConfig | No
         everything["event_id"],
         value_set=pa.array(latest.loc[latest["verdict"] == "overturned", "event_id"], pa.string()),
     )
-    charged = pc.is_in(
-        everything["rule_id"],
-        value_set=pa.array(sorted(charged_rules(scoring or ScoringConfig())), pa.string()),
+    scoring = scoring or ScoringConfig()
+    # What each finding deducts on its call's date: nothing in shadow mode (试运行), and a rule
+    # promoted out of it counts only from its promotion date (pipeline.rules.modes).
+    pairs = everything.select(["rule_id", "call_date"]).group_by(["rule_id", "call_date"]).aggregate([])
+    worth = {
+        (r, d): points(r, scoring, d)
+        for r, d in zip(pairs["rule_id"].to_pylist(), pairs["call_date"].to_pylist(), strict=True)
+    }
+    everything = everything.append_column(
+        "points",
+        pa.array(
+            [
+                worth[(r, d)]
+                for r, d in zip(
+                    everything["rule_id"].to_pylist(), everything["call_date"].to_pylist(), strict=True
+                )
+            ],
+            pa.float64(),
+        ),
     )
+    charged = pc.greater(everything["points"], 0.0)
     reviews = (
         everything.append_column("reviewed", pc.cast(reviewed, pa.int64()))
         .append_column("overturned", pc.cast(overturned, pa.int64()))
@@ -111,13 +140,15 @@ def day_counts(warehouse: Path, days: Iterable[str], scoring: ScoringConfig | No
     )
     events = everything.filter(pc.invert(overturned))
     per_rule = events.group_by(["agent_id", "call_date", "rule_id", "category"]).aggregate(
-        [([], "count_all")]
+        [([], "count_all"), ("points", "sum")]
     )
     once = events.filter(pc.is_in(events["rule_id"], value_set=pa.array(_PER_CALL_RULES)))
     flagged = once.group_by(["agent_id", "call_date", "rule_id"]).aggregate([("call_id", "count_distinct")])
     return DayCounts(
         calls=calls.to_pandas(),
-        events=per_rule.rename_columns(["agent_id", "call_date", "rule_id", "category", "n"]).to_pandas(),
+        events=per_rule.rename_columns(
+            ["agent_id", "call_date", "rule_id", "category", "n", "points"]
+        ).to_pandas(),
         flagged=flagged.rename_columns(["agent_id", "call_date", "rule_id", "n"]).to_pandas(),
         reviews=reviews.to_pandas(),
     )
@@ -139,6 +170,11 @@ def aggregate(counts: DayCounts, label_of: dict[str, str], scoring: ScoringConfi
         talk_ms=("talk_agent_ms", "sum"),
         polite=("polite_total", "sum"),
         median_agent_chars_per_s=("agent_chars_per_s", "median"),
+        # The agent's measures over the period's calls that have them (docs/warehouse.md).
+        median_answer_latency_s=("agent_answer_latency_s", "median"),
+        hedges_per_min=("agent_hedges_per_min", "mean"),
+        nin_share=("agent_nin_share", "mean"),
+        median_pitch_range_st=("agent_pitch_range_st", "median"),
     )
     rules = _wide(events, "rule_id", "n:")
     banned = _wide(events[events["rule_id"] == "phrase.banned"], "category", "cat:")
@@ -151,8 +187,14 @@ def aggregate(counts: DayCounts, label_of: dict[str, str], scoring: ScoringConfi
         return out[name] if name in out else pd.Series(0.0, index=out.index)
 
     rule_cols = [c for c in out.columns if c.startswith("n:")]
-    weights = np.array([scoring.weights.get(c[2:], 0.0) for c in rule_cols])
-    deduction = out[rule_cols].to_numpy(dtype=float) @ weights if rule_cols else np.zeros(len(out))
+    # Findings of rules in shadow mode (试运行) are counted apart: they cost nothing and are not
+    # among the period's findings until the rule is promoted.
+    shadow_cols = [c for c in rule_cols if rule_mode(c[2:], scoring) == "shadow"]
+    scored_cols = [c for c in rule_cols if c not in shadow_cols]
+    deduction = (
+        events.groupby(_KEYS, observed=True)["points"].sum().reindex(pd.MultiIndex.from_frame(out[_KEYS]))
+    )
+    deduction = deduction.fillna(0.0).to_numpy(dtype=float)
     n = out["n_calls"]
     out["schema_version"] = schemas.SCHEMA_VERSION
     out["talk_minutes"] = out["talk_ms"] / 60000
@@ -167,7 +209,8 @@ def aggregate(counts: DayCounts, label_of: dict[str, str], scoring: ScoringConfi
         out[name] = col(f"cat:{category}")
     out["banned_total"] = col("n:phrase.banned")
     out["polite_per_call"] = out["polite"] / n
-    out["n_events"] = out[rule_cols].sum(axis=1) if rule_cols else 0
+    out["n_events"] = out[scored_cols].sum(axis=1) if scored_cols else 0
+    out["shadow_findings"] = out[shadow_cols].sum(axis=1) if shadow_cols else 0
     out["events_per_call"] = out["n_events"] / n
     out["deduction_per_call"] = deduction / n
     out["score"] = np.maximum(0.0, 100 - out["deduction_per_call"])

@@ -45,6 +45,7 @@ from pipeline.evaluation.synth.script import CallScript, ScriptLine
 
 PHRASES = ROOT / "data" / "call_scripts" / "bench" / "phrases.yaml"
 PARTS = ("dev", "test")
+SUITES = ("floor", "guide")
 SCORED_RULES = (
     "greeting.missing",
     "interruption.agent",
@@ -317,14 +318,17 @@ def generate(
     reuse: bool = False,
     tts_cache: Path | None = None,
     threads: int = 2,
-    phrases_path: Path = PHRASES,
+    phrases_path: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    suite: str = "floor",
 ) -> Path:
     """Render ``calls`` calls of ``part`` in the recording ``kinds``; returns the manifest.
 
-    Each truth file carries ``scored_rules`` and ``part``; the calls are numbered from ``first``
-    so a slice (CI's) is the same calls as the full benchmark's first ones. With ``reuse``, a
-    folder already rendered with these very options, phrases and generator is kept as it is.
+    ``suite``: ``floor`` (this module: openings, cut-ins, hang-ups) or ``guide`` (``guide.py``:
+    answers, messages, refusals, transfers, 您). Each truth file carries ``scored_rules`` and
+    ``part``; the calls are numbered from ``first`` so a slice (CI's) is the same calls as the
+    full benchmark's first ones. With ``reuse``, a folder already rendered with these very
+    options, phrases and generator is kept as it is.
     """
     import hashlib
     import json
@@ -332,24 +336,35 @@ def generate(
     import soxr
 
     from pipeline.evaluation.synth import _cached
+    from pipeline.evaluation.synth import guide as guide_suite
     from pipeline.evaluation.synth.render import render_call, write_all_variants
     from pipeline.evaluation.synth.tts import SAMPLE_RATE, KokoroTTS
     from pipeline.models.store import require
 
+    if suite not in SUITES:
+        raise ValueError(f"suite must be one of {', '.join(SUITES)}, not {suite!r}")
+    if phrases_path is None:
+        phrases_path = PHRASES if suite == "floor" else guide_suite.guide_bank_path(part)
+    code = Path(__file__).read_bytes() + (
+        Path(guide_suite.__file__).read_bytes() if suite == "guide" else b""
+    )
     stamp = {
         "part": part,
         "calls": calls,
         "first": first,
         "seed": seed,
         "kinds": list(kinds),
-        "inputs": hashlib.sha256(phrases_path.read_bytes() + Path(__file__).read_bytes()).hexdigest(),
+        "inputs": hashlib.sha256(phrases_path.read_bytes() + code).hexdigest(),
     }
+    if suite != "floor":
+        stamp["suite"] = suite
     manifest, stamp_file = out_dir / "manifest.csv", out_dir / "benchmark.json"
     if reuse and manifest.exists() and stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
         if progress:
             progress(f"{out_dir} is already rendered with these options")
         return manifest
     phrases = load_phrases(phrases_path)
+    scored = SCORED_RULES if suite == "floor" else guide_suite.GUIDE_RULES
     model_dir = require("kokoro-82m-int8", models_dir)
     voices_dir = require("kokoro-voices-zh", models_dir)
     tts = None
@@ -369,9 +384,14 @@ def generate(
         def durations(text: str, voice: str, speed: float, synthesize=synthesize) -> float:
             return len(synthesize(text, voice, speed)) / SR
 
-        script = compose_call(index, part, phrases, durations, seed=seed)
+        if suite == "floor":
+            script = compose_call(index, part, phrases, durations, seed=seed)
+        else:
+            script = guide_suite.compose_guide_call(index, part, phrases, durations, seed=seed)
         rc = render_call(script, synthesize)
-        rc.truth.update({"part": part, "scored_rules": list(SCORED_RULES), "generator_seed": seed})
+        rc.truth.update({"part": part, "scored_rules": list(scored), "generator_seed": seed})
+        if suite != "floor":
+            rc.truth["suite"] = suite
         rendered.append(rc)
         if progress:
             progress(f"{script.call_id}: {rc.truth['duration']:.1f} s, expect {list(script.expect)}")

@@ -13,8 +13,9 @@ import pandas as pd
 
 from pipeline.records import CHANNEL_MAP_CONTRADICTED
 from pipeline.rules import RULE_NAMES
+from pipeline.rules.modes import MODE_NAMES, points, rule_mode
 from pipeline.warehouse.read import Warehouse
-from pipeline.warehouse.reviews import NOTE_MAX_CHARS, charged_rules, latest_verdicts
+from pipeline.warehouse.reviews import NOTE_MAX_CHARS, latest_verdicts
 from pipeline.warehouse.scorecards import iso_week, pending_dates, week_days
 
 # "context": a finding that costs no points (a caller's interruption): shown, never waiting.
@@ -62,6 +63,7 @@ def _templates():
     env.filters["mmss"] = lambda ms: f"{int(ms) // 60000:02d}:{int(ms) // 1000 % 60:02d}"
     env.globals["rule_name"] = lambda rule_id: RULE_NAMES.get(rule_id, rule_id)
     env.globals["status_name"] = STATUS
+    env.globals["mode_name"] = MODE_NAMES
     env.globals["note_max"] = NOTE_MAX_CHARS
     env.globals["appeal_state_name"] = lambda state: APPEAL_STATES.get(state, state)
     return env
@@ -76,9 +78,16 @@ def _with_status(desk, events: pd.DataFrame) -> pd.DataFrame:
     finding that costs no points), its reviewer and note, and the points each costs."""
     latest = latest_verdicts(desk.warehouse)[["event_id", "verdict", "reviewer", "note"]]
     merged = events.merge(latest, on="event_id", how="left")
-    charged = merged["rule_id"].isin(charged_rules(desk.config.scoring))
-    merged["status"] = merged["verdict"].fillna("open").where(charged | merged["verdict"].notna(), "context")
-    merged["points"] = merged["rule_id"].map(desk.config.scoring.weights).fillna(0.0)
+    scoring = desk.config.scoring
+    merged["mode"] = [rule_mode(r, scoring) for r in merged["rule_id"]]
+    # Findings of rules in shadow mode (试运行) wait for a verdict too: verdicts are what measure a
+    # rule before it may cost anyone a point.
+    waits = merged["mode"] != "context"
+    merged["status"] = merged["verdict"].fillna("open").where(waits | merged["verdict"].notna(), "context")
+    dates = (
+        merged["call_date"] if "call_date" in merged else pd.Series([None] * len(merged), index=merged.index)
+    )
+    merged["points"] = [points(r, scoring, d) for r, d in zip(merged["rule_id"], dates, strict=True)]
     return merged.fillna({"reviewer": "", "note": ""})
 
 

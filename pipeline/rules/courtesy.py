@@ -1,0 +1,151 @@
+"""The guide's courtesies beyond the opening and closing: 敬语 (您), taking a message for an absent
+colleague, refusing politely and asking who is calling before a transfer.
+
+- ``courtesy.ni`` (基本礼貌用语; 口气要谦虚、客气): the agent calls the caller 你, not 您.
+- ``message.not_offered`` (上司或同事外出后的电话接听): the person asked for is absent, and the agent
+  does not offer to take a message (需要给他留言吗？/ 我帮您转告).
+- ``refusal.no_apology`` (应先道歉再解释缘由，断然拒绝是不礼貌的): the agent turns a request down
+  without an apology first.
+- ``transfer.no_identity`` (转接 1: 一定要问清对方的姓名和单位): the agent puts the call through
+  without knowing who is calling.
+
+Each reads the agent's words only (roles trusted); phrases are in ``lexicons/`` (absence,
+person_request, message_offer, refusal, apology, identity_question, caller_identity, transfer).
+"""
+
+from __future__ import annotations
+
+from pipeline.asr.text import for_scoring
+from pipeline.records import Event, Utterance
+from pipeline.rules import CallContext
+from pipeline.rules.answers import pronoun_counts
+
+VERSION = "1"
+_EVIDENCE_UTTERANCES = 3  # utterances quoted as courtesy.ni's evidence
+_ASK_BEFORE_S = 20.0  # a caller's request for a person this long before the agent's 不在 still counts
+
+
+def courtesy_ni(ctx: CallContext) -> list[Event]:
+    """One finding per call: the agent said 你 to the caller ``ni_min_count`` times or more, and
+    您 was at most ``ni_max_nin_share`` of the two."""
+    if not ctx.roles_trusted:
+        return []
+    agent = ctx.by_role("agent")
+    with_ni = [u for u in agent if pronoun_counts(u.text)[1]]
+    nin, ni = pronoun_counts("".join(u.text for u in agent))
+    if ni < ctx.config.ni_min_count or nin / (nin + ni) > ctx.config.ni_max_nin_share:
+        return []
+    quoted = "／".join(u.text for u in with_ni[:_EVIDENCE_UTTERANCES])
+    return [
+        ctx.event(
+            "courtesy.ni",
+            VERSION,
+            start=with_ni[0].start,
+            end=with_ni[-1].end,
+            evidence=f"{quoted}〔称“你” {ni} 次，“您” {nin} 次〕",
+            severity="minor",
+        )
+    ]
+
+
+def message_not_offered(ctx: CallContext) -> list[Event]:
+    """The agent says the person the caller asked for is absent, and offers no message, call-back
+    or passing on within ``message_window_s`` (in that answer or after it)."""
+    if not ctx.roles_trusted:
+        return []
+    lex = ctx.lexicon
+    caller = ctx.by_role("caller")
+    agent = ctx.by_role("agent")
+    events = []
+    for i, u in enumerate(agent):
+        if lex["absence"].find(u.text, homophones=False) is None:
+            continue
+        asked = [
+            c
+            for c in caller
+            if u.start - _ASK_BEFORE_S <= c.start <= u.start and lex["person_request"].find(c.text)
+        ]
+        if not asked:
+            continue
+        later = [a for a in agent[i:] if a.start <= u.end + ctx.config.message_window_s]
+        if any(lex["message_offer"].find(a.text, homophones=False) for a in later):
+            continue
+        events.append(
+            ctx.event(
+                "message.not_offered",
+                VERSION,
+                start=u.start,
+                end=u.end,
+                evidence=f"{u.text}〔未主动提出留言或转告〕（来电：{asked[-1].text}）",
+            )
+        )
+    return events[:1]  # one absent colleague per call is the situation; its repeats are one finding
+
+
+def refusal_no_apology(ctx: CallContext) -> list[Event]:
+    """An agent utterance that turns something down with no apology before the refusal in it, nor
+    in the agent's utterance just before (the same answer split in two)."""
+    if not ctx.roles_trusted:
+        return []
+    lex = ctx.lexicon
+    refusal, apology = lex["refusal"], lex["apology"]
+    agent = ctx.by_role("agent")
+    events = []
+    for i, u in enumerate(agent):
+        found = refusal.find(u.text, homophones=False)
+        if found is None:
+            continue
+        head = _before(u.text, found)
+        previous = agent[i - 1].text if i and u.start - agent[i - 1].end < ctx.config.floor_gap_s else ""
+        if apology.find(head, homophones=False) or apology.find(previous, homophones=False):
+            continue
+        events.append(
+            ctx.event(
+                "refusal.no_apology",
+                VERSION,
+                start=u.start,
+                end=u.end,
+                evidence=f"{u.text}〔{found}，前无致歉〕",
+            )
+        )
+    return events
+
+
+def _before(text: str, phrase: str) -> str:
+    """``text`` up to where ``phrase`` first appears (its scoring form)."""
+    clean = for_scoring(text)
+    at = clean.find(phrase)
+    return clean[:at] if at >= 0 else clean
+
+
+def transfer_no_identity(ctx: CallContext) -> list[Event]:
+    """The agent puts the call through before anyone said who is calling: the agent did not ask
+    (贵姓, 怎么称呼, 哪个单位 ...) and the caller did not give a name (我姓 ..., 我叫 ...)."""
+    if not ctx.roles_trusted:
+        return []
+    lex = ctx.lexicon
+    speech = sorted((u for u in ctx.utterances if u.scorable), key=lambda u: u.start)
+    known = False
+    for u in speech:
+        # By sound too: Whisper writes 我性赵 and 性名 as often as 我姓赵 and 姓名.
+        if u.role == "caller" and lex["caller_identity"].find(u.text):
+            known = True
+        if u.role != "agent":
+            continue
+        if lex["identity_question"].find(u.text):
+            known = True
+        if _transfers(u, lex) and not known:
+            return [
+                ctx.event(
+                    "transfer.no_identity",
+                    VERSION,
+                    start=u.start,
+                    end=u.end,
+                    evidence=f"{u.text}〔转接前未问清对方姓名和单位〕",
+                )
+            ]
+    return []
+
+
+def _transfers(u: Utterance, lex) -> bool:
+    return lex["transfer"].find(u.text, homophones=False) is not None

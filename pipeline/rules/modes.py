@@ -1,0 +1,78 @@
+"""Whether a rule's findings cost an agent points: scoring, shadow (试运行) or context.
+
+A new rule has to earn its weight before it costs anyone a point. It starts in **shadow** mode:
+its findings are stored, shown on the desk and in the review queue with a 试运行 mark, and take
+verdicts like any other, but deduct nothing; the verdicts give its reviewed precision
+(``callqa rules``). The quality lead promotes it in ``[scoring] promoted`` with the first call
+date from which it counts, so a promotion never rewrites a score already published; and can put
+any rule back on trial with ``[scoring] shadow``.
+
+- ``scoring``: a weight in ``[scoring.weights]`` and not on trial: findings cost points and wait
+  for review in the queue;
+- ``shadow``: on trial: findings wait for review, cost nothing;
+- ``context``: no weight (a caller's interruption): shown with the call, never waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pipeline.config import ScoringConfig
+
+MODES = ("scoring", "shadow", "context")
+MODE_NAMES = {"scoring": "计分", "shadow": "试运行", "context": "仅记录"}
+
+# The rules that start in shadow mode until promoted: the guide's clauses checked since
+# 2026-12-05 (docs/rules.md, "Rules on trial").
+SHADOW_BY_DEFAULT = frozenset(
+    {
+        "hesitation.unsure",
+        "courtesy.ni",
+        "message.not_offered",
+        "refusal.no_apology",
+        "transfer.no_identity",
+        "voice.flat",
+    }
+)
+
+
+def on_trial(rule_id: str, scoring: ScoringConfig, call_date: str | None = None) -> bool:
+    """Whether ``rule_id`` is in shadow mode for a call of ``call_date`` (None: from today on).
+
+    A promoted rule counts from its promotion date: earlier calls keep costing nothing, and a
+    promotion dated in the future leaves the rule on trial until then.
+    """
+    if rule_id in scoring.shadow:
+        return True
+    if rule_id not in SHADOW_BY_DEFAULT:
+        return False
+    promoted = scoring.promoted.get(rule_id)
+    if promoted is None:
+        return True
+    if call_date is None:
+        from datetime import date
+
+        call_date = date.today().isoformat()
+    # Undated calls (``call_date=unknown``) belong to no scorecard: on trial is the safe side.
+    return not (call_date[:1].isdigit() and call_date >= promoted)
+
+
+def rule_mode(rule_id: str, scoring: ScoringConfig, call_date: str | None = None) -> str:
+    """``scoring``, ``shadow`` or ``context`` (see the module's docstring)."""
+    if on_trial(rule_id, scoring, call_date):
+        return "shadow"
+    return "scoring" if scoring.weights.get(rule_id, 0.0) > 0 else "context"
+
+
+def points(rule_id: str, scoring: ScoringConfig, call_date: str | None = None) -> float:
+    """What one finding of ``rule_id`` on a call of ``call_date`` deducts (0 on trial)."""
+    if rule_mode(rule_id, scoring, call_date) != "scoring":
+        return 0.0
+    return float(scoring.weights.get(rule_id, 0.0))
+
+
+def reviewable_rules(scoring: ScoringConfig, rule_ids: Iterable[str] = ()) -> frozenset[str]:
+    """The rules whose findings wait for a verdict today: scoring and shadow ones, among the
+    weighted rules, the rules on trial by default and ``rule_ids`` (those seen in the data)."""
+    candidates = set(scoring.weights) | SHADOW_BY_DEFAULT | set(scoring.shadow) | set(rule_ids)
+    return frozenset(r for r in candidates if rule_mode(r, scoring) != "context")

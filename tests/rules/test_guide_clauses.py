@@ -1,0 +1,153 @@
+"""The guide's later clauses: 优柔寡断, 敬语, 留言, 婉拒 and 转接 (rules in shadow mode)."""
+
+import math
+
+from pipeline.config import RulesConfig
+from pipeline.records import RoleAssignment
+from pipeline.rules import CallContext, apply_rules
+from pipeline.rules.answers import agent_answers, answer_measures, hesitation_unsure, pronoun_counts
+from pipeline.rules.courtesy import (
+    courtesy_ni,
+    message_not_offered,
+    refusal_no_apology,
+    transfer_no_identity,
+)
+from tests.conftest import TRUSTED, utt
+
+UNSURE = RoleAssignment("S1", 0.3, "no cues")
+
+
+def ctx(utterances, lexicon, roles=TRUSTED, **rules):
+    return CallContext("T1", "A1", 120.0, tuple(utterances), roles, lexicon, RulesConfig(**rules))
+
+
+def ids(events):
+    return [e.rule_id for e in events]
+
+
+QUESTION = utt("caller", 5, 8, "请问这个月的物业费什么时候截止？")
+
+
+def test_a_hedged_answer_is_unsure_and_a_clear_one_is_not(lexicon):
+    hedged = utt("agent", 8.5, 12, "呃，可能是月底吧，我也不太清楚。")
+    clear = utt("agent", 8.5, 12, "本月二十五号截止，您可以在手机上缴纳。")
+    (event,) = hesitation_unsure(ctx([QUESTION, hedged], lexicon))
+    assert event.rule_id == "hesitation.unsure" and event.start == 8.5
+    assert "可能" in event.evidence and "不太清楚" in event.evidence and "问：" in event.evidence
+    assert hesitation_unsure(ctx([QUESTION, clear], lexicon)) == []
+
+
+def test_one_hedge_is_unsure_only_after_a_long_silence(lexicon):
+    one_hedge = "应该是二十五号截止。"
+    assert hesitation_unsure(ctx([QUESTION, utt("agent", 8.6, 11, one_hedge)], lexicon)) == []
+    (event,) = hesitation_unsure(ctx([QUESTION, utt("agent", 11.5, 14, one_hedge)], lexicon))
+    assert "停顿 3.5 秒" in event.evidence
+
+
+def test_hedges_that_state_a_fact_do_not_count(lexicon):
+    # 不可能 and 尽可能 are certain; only 可能 on its own hedges.
+    text = "这个不可能免除，我们会尽可能帮您安排分期。"
+    assert hesitation_unsure(ctx([QUESTION, utt("agent", 8.5, 12, text)], lexicon)) == []
+
+
+def test_an_answer_runs_until_the_caller_speaks_again_backchannels_aside(lexicon):
+    calls = [
+        QUESTION,
+        utt("agent", 8.5, 10, "这个嘛，可能是月底。"),
+        utt("caller", 10.2, 10.5, "嗯"),
+        utt("agent", 10.6, 12, "也说不定是二十号。"),
+        utt("caller", 13, 15, "好吧，那我再问问。"),
+        utt("agent", 15.5, 17, "好像大概也许。"),  # not an answer to any question
+    ]
+    (answer,) = agent_answers(ctx(calls, lexicon))
+    assert [u.start for u in answer.turn] == [8.5, 10.6]
+    assert len(hesitation_unsure(ctx(calls, lexicon))) == 1
+
+
+def test_courtesy_ni_counts_the_agents_you(lexicon):
+    rude = [
+        utt("agent", 1, 3, "你好，物业客服。"),
+        utt("caller", 3.5, 5, "我家水管漏了。"),
+        utt("agent", 5.5, 8, "你家几栋？你先把总阀关了。"),
+        utt("agent", 9, 10, "你们那边师傅下午到，你等着吧。"),
+    ]
+    (event,) = courtesy_ni(ctx(rude, lexicon))
+    assert event.rule_id == "courtesy.ni" and "称“你” 4 次" in event.evidence  # 你们 is not counted
+    polite = [
+        utt("agent", 1, 3, "您好，物业客服。"),
+        utt("agent", 5.5, 8, "您家几栋？您先把总阀关了，你好。"),
+    ]
+    assert courtesy_ni(ctx(polite, lexicon)) == []
+    assert pronoun_counts("你们您你迷你") == (1, 1)
+
+
+def test_an_absent_colleague_without_an_offer_to_take_a_message(lexicon):
+    ask = utt("caller", 3, 5, "请问工程部的刘工在吗？")
+    bare = utt("agent", 5.5, 7, "刘工今天不在，出去了。")
+    (event,) = message_not_offered(ctx([ask, bare], lexicon))
+    assert event.rule_id == "message.not_offered" and "刘工在吗" in event.evidence
+    offer_later = utt("agent", 9, 12, "您留个电话，我让他回来给您回电话。")
+    assert message_not_offered(ctx([ask, bare, offer_later], lexicon)) == []
+    # 不在 that is not about a person the caller asked for.
+    scope = utt("agent", 5.5, 7, "这个不在我们的服务范围。")
+    assert message_not_offered(ctx([utt("caller", 3, 5, "你们能帮我搬家具吗？"), scope], lexicon)) == []
+    assert message_not_offered(ctx([bare], lexicon)) == []
+
+
+def test_a_refusal_needs_an_apology_first(lexicon):
+    request = utt("caller", 3, 5, "这个月的物业费能不能免了？")
+    assert ids(
+        refusal_no_apology(ctx([request, utt("agent", 5.5, 8, "不行，物业费每个月都要交。")], lexicon))
+    ) == ["refusal.no_apology"]
+    sorry = utt("agent", 5.5, 8, "非常抱歉，物业费没有办法减免。")
+    assert refusal_no_apology(ctx([request, sorry], lexicon)) == []
+    split = [utt("agent", 5.5, 6.5, "不好意思。"), utt("agent", 6.8, 8, "这个我们没办法免。")]
+    assert refusal_no_apology(ctx([request, *split], lexicon)) == []
+    # An apology after the refusal is not the order the guide asks.
+    late = utt("agent", 5.5, 8, "没办法免，不好意思。")
+    assert len(refusal_no_apology(ctx([request, late], lexicon))) == 1
+    # A question about what can be done, and a broken thing, are not refusals.
+    for text in ("您看能不能明天上午来？", "您家的热水器是不是不能用了？"):
+        assert refusal_no_apology(ctx([utt("agent", 5.5, 8, text)], lexicon)) == [], text
+
+
+def test_a_transfer_needs_the_callers_name_first(lexicon):
+    request = utt("caller", 3, 5, "我想问一下漏水维修的进度。")
+    blind = utt("agent", 5.5, 7, "这个我帮您转接工程部，请稍等。")
+    (event,) = transfer_no_identity(ctx([request, blind], lexicon))
+    assert event.rule_id == "transfer.no_identity"
+    asked = [
+        utt("agent", 5.5, 6.5, "请问您贵姓？"),
+        utt("caller", 7, 8, "我姓黄。"),
+        utt("agent", 8.5, 10, "好的黄先生，我帮您转接工程部。"),
+    ]
+    assert transfer_no_identity(ctx([request, *asked], lexicon)) == []
+    named = utt("caller", 1, 3, "你好，我叫马丽，住十二号楼。")
+    assert transfer_no_identity(ctx([named, request, blind], lexicon)) == []
+
+
+def test_the_new_rules_abstain_without_trusted_roles(lexicon):
+    calls = [
+        QUESTION,
+        utt("agent", 8.5, 12, "呃，可能是月底吧，我也不太清楚。", speaker="S1"),
+        utt("agent", 13, 14, "不行，你等着吧你你。", speaker="S1"),
+    ]
+    assert apply_rules(ctx(calls, lexicon, roles=UNSURE)) == []
+
+
+def test_answer_measures(lexicon):
+    calls = [
+        QUESTION,
+        utt("agent", 10, 16, "呃，可能是月底吧，您也可以问问管家。"),
+        utt("caller", 17, 19, "那停车费呢？"),
+        utt("agent", 20, 22, "停车费也是月底，你在手机上交。"),
+    ]
+    m = answer_measures(calls, lexicon, agent_answers(ctx(calls, lexicon)))
+    assert m.answer_latency_s == 1.5  # median of 2.0 and 1.0
+    assert m.nin_share == 0.5
+    assert m.hedges_per_min == 7.5  # one hedge in 8 s of agent speech
+    assert m.fillers_per_min == 7.5
+    none = answer_measures([utt("caller", 0, 2, "喂？")], lexicon)
+    assert (
+        math.isnan(none.answer_latency_s) and math.isnan(none.nin_share) and math.isnan(none.hedges_per_min)
+    )
