@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS files (
     model_id TEXT,
     updated_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS dirty_dates (call_date TEXT PRIMARY KEY)
+CREATE TABLE IF NOT EXISTS dirty_dates (call_date TEXT PRIMARY KEY, mark INTEGER NOT NULL DEFAULT 1)
 """
 # Each mark of a dirty date counts up, so that a recompute unmarks only what it read: a date
 # marked again while its scorecards were being recomputed stays marked (and shows as pending).
@@ -57,7 +57,12 @@ class Ledger:
             self._db.executescript(_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(dirty_dates)")}
             if "mark" not in columns:  # a ledger from before marks were counted
-                self._db.execute("ALTER TABLE dirty_dates ADD COLUMN mark INTEGER NOT NULL DEFAULT 1")
+                try:
+                    self._db.execute("ALTER TABLE dirty_dates ADD COLUMN mark INTEGER NOT NULL DEFAULT 1")
+                except sqlite3.OperationalError as exc:
+                    # Another process opening the same old ledger added it first.
+                    if "duplicate column" not in str(exc):
+                        raise
             self._db.commit()
         except (OSError, sqlite3.Error) as exc:
             raise WarehouseWriteError(f"cannot write the ledger {self.path}: {exc}") from exc

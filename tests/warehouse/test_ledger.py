@@ -85,3 +85,24 @@ def test_two_old_rows_for_one_stored_path_do_not_stop_the_rekey(tmp_path):
         ledger.record_ok([a, b], "m")
         ledger.rekey({a.path: "2026/x.wav", b.path: "2026/x.wav"})  # no IntegrityError
         assert set(ledger.owners().values()) == {"2026/x.wav", b.path}
+
+
+def test_a_ledger_from_before_marks_were_counted_is_migrated_once(tmp_path):
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.warehouse.ledger import Ledger
+
+    old = sqlite3.connect(tmp_path / "ledger.sqlite")
+    old.execute("CREATE TABLE dirty_dates (call_date TEXT PRIMARY KEY)")
+    old.execute("INSERT INTO dirty_dates VALUES ('2026-11-16')")
+    old.commit()
+    old.close()
+
+    def open_it(_):
+        with Ledger(tmp_path) as ledger:
+            return ledger.dirty_dates()
+
+    # Verdicts given at once open the old ledger together: one adds the column, none fails.
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(open_it, range(8))) == [{"2026-11-16"}] * 8
