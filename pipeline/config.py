@@ -256,8 +256,9 @@ class RulesConfig:
     # saying the person asked for is absent.
     message_window_s: float = 30.0
     # voice.flat (语气冷淡、有气无力): the agent's pitch range (10th to 90th percentile, semitones)
-    # under this over the call is a flat voice ...
-    flat_pitch_range_st: float = 2.5
+    # under this over the call is a flat voice (real voices: a flat news read 2.6-4.2, read
+    # passages 9.4-9.6, lively speech 16-18; rendered voices 6.9-12.6) ...
+    flat_pitch_range_st: float = 4.0
     # ... judged only with at least this much voiced agent speech.
     flat_min_voiced_s: float = 10.0
 

@@ -80,3 +80,36 @@ def test_a_long_real_read_in_batched_windows_reads_as_in_one_sequential_decode(r
         and float(np.median(shifts)) < 0.1
         and np.mean(np.array(shifts) < 1.0) > 0.9
     )
+
+
+def test_a_flat_read_measures_flatter_than_lively_speech_at_16_and_8_khz(real_share):
+    """voice.flat's measure on real voices: AISHELL's read news (R001) against 太乙真人's lively
+    line (R003) and a broadcast announcer (R004), on the wideband clip and through 8 kHz µ-law."""
+    import io
+
+    import soundfile as sf
+    import soxr
+
+    from pipeline.audio.prosody import voice_measures
+    from pipeline.audio.speech import speech_regions
+    from pipeline.config import SpeechConfig
+
+    def through_the_phone(audio: np.ndarray) -> np.ndarray:
+        wav = io.BytesIO()
+        sf.write(wav, soxr.resample(audio, 16000, 8000), 8000, format="WAV", subtype="ULAW")
+        wav.seek(0)
+        return soxr.resample(sf.read(wav, dtype="float32")[0], 8000, 16000).astype(np.float32)
+
+    ranges = {}
+    for clip in ("R001", "R003", "R004"):
+        audio, rate = sf.read(real_share / "recordings" / f"{clip}.wav", dtype="float32")
+        audio = soxr.resample(audio if audio.ndim == 1 else audio.mean(axis=1), rate, 16000).astype(
+            np.float32
+        )
+        spans = speech_regions(audio, SpeechConfig())
+        ranges[clip] = [
+            voice_measures(a, 16000, spans).pitch_range_st for a in (audio, through_the_phone(audio))
+        ]
+    threshold = Config().rules.flat_pitch_range_st
+    for i in range(2):  # 16 kHz, then 8 kHz µ-law
+        assert ranges["R001"][i] < threshold < min(ranges["R003"][i], ranges["R004"][i]) / 2, ranges
