@@ -282,3 +282,31 @@ def test_two_verdicts_at_once_through_the_desk_and_callqa_review_both_count(tmp_
         assert page.locator('#ranking tr[data-agent="A101"] .score').inner_text() == "100.0"
         browser.close()
     assert week_card(warehouse)["events_overturned"] == 2
+
+
+def test_a_shadow_finding_is_marked_in_the_queue_and_overturning_it_costs_the_agent_nothing(tmp_path):
+    """A rule on trial (试运行): its finding shows the mark, takes a verdict with the keyboard like
+    any other, and the agent's score stays where the scoring findings put it."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.review.desk.test_desk_faults import store_findings
+
+    share, warehouse = tmp_path / "share", tmp_path / "wh"
+    greeting, refusal = store_findings(
+        share, warehouse, "C1", [("greeting.missing", "agent"), ("refusal.no_apology", "agent")]
+    )
+    app = create_app(settings(warehouse, share, Config(desk=DeskConfig(reviewer="王组长")), "127.0.0.1"))
+    with serving(app) as base, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(base + "/queue")
+        assert page.locator(f"#q-{refusal} .trial").inner_text() == "试运行"
+        assert page.locator(f"#q-{greeting} .trial").count() == 0
+        page.goto(base + "/queue?rule=refusal.no_apology")
+        page.keyboard.press("n")
+        page.wait_for_function(
+            "id => document.querySelector(`#q-${id} .status`).textContent === '已推翻'", arg=refusal
+        )
+        page.goto(base + "/")
+        assert page.locator('#ranking tr[data-agent="A101"] .score').inner_text() == "90.0"
+        browser.close()

@@ -18,7 +18,7 @@ from pipeline.review.standing import rule_standings
 from pipeline.review.verdicts import review_finding
 from pipeline.rules.modes import SHADOW_BY_DEFAULT, points, rule_mode
 from pipeline.warehouse.scorecards import update_scorecards
-from tests.review.desk.test_desk import DESK
+from tests.review.desk.test_desk import DESK, form_token
 from tests.review.desk.test_desk_faults import store_findings, week_card
 
 CFG = Config(desk=DeskConfig(reviewer="王组长"))
@@ -68,7 +68,15 @@ def test_a_shadow_finding_is_marked_reviewed_and_costs_nothing(shadowed):
     assert "试运行，不扣分" in call
 
     # Overturned on the desk: the rule's reviewed precision moves, the agent's score does not.
-    review_finding(warehouse, CFG.scoring, refusal, "overturned", "王组长")
+    before = client.get("/week/2026-W47").text
+    assert ">90.0<" in before
+    done = client.post(
+        f"/review/{refusal}",
+        data={"verdict": "overturned", "note": "先道歉了", "token": form_token(client, "/call/C1")},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert ">90.0<" in client.get("/week/2026-W47").text
     assert week_card(warehouse)["score"] == 90.0
     standing = {s.rule_id: s for s in rule_standings(warehouse, CFG.scoring, TODAY)}
     refusal_rule = standing["refusal.no_apology"]
