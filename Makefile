@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARE ?= data/sample_share
 
-.PHONY: run test models system browser report lint eval eval-corpus eval-bench clean lock lock-upgrade segmentation-model
+.PHONY: run test models system browser report lint eval eval-corpus eval-bench eval-guide clean lock lock-upgrade segmentation-model
 
 # A CJK font for the report's charts (Debian's fonts-wqy-microhei, about 5 MB). Installed with
 # apt-get when missing and we are root (as on the CI machine); otherwise says what to install.
@@ -120,6 +120,20 @@ eval-bench: $(VENV)/.installed-dev models
 	rm -rf $(BENCH)/warehouse
 	$(BIN)/callqa run $(BENCH)/share --warehouse $(BENCH)/warehouse --config data/call_scripts/eval/eval.toml
 	$(BIN)/callqa evaluate $(BENCH)/share/truth --warehouse $(BENCH)/warehouse --config data/call_scripts/eval/eval.toml --json docs/eval-bench-$(PART).json
+
+## The guide benchmark (pipeline/evaluation/synth/guide.py): the rules on trial (优柔寡断, 敬语, 留言,
+## 婉拒, 转接) on calls built around them. GUIDE_PART=test (report on it, never tune on it; 60 calls,
+## wording written apart from the rules' phrase lists) or GUIDE_PART=dev (tune on it; 40 calls);
+## scored into docs/eval-guide-$(GUIDE_PART).json.
+GUIDE_PART ?= test
+GUIDE_CALLS ?= $(if $(filter dev,$(GUIDE_PART)),40,60)
+GUIDE := data/eval/guide-$(GUIDE_PART)
+eval-guide: $(VENV)/.installed-dev models
+	$(BIN)/callqa models install --only kokoro-82m-int8 --only kokoro-voices-zh
+	$(BIN)/callqa generate $(GUIDE)/share --suite guide --part $(GUIDE_PART) --calls $(GUIDE_CALLS) --kinds $(BENCH_KINDS) --reuse --tts-cache data/eval/tts-cache
+	rm -rf $(GUIDE)/warehouse
+	$(BIN)/callqa run $(GUIDE)/share --warehouse $(GUIDE)/warehouse --config data/call_scripts/eval/eval.toml
+	$(BIN)/callqa evaluate $(GUIDE)/share/truth --warehouse $(GUIDE)/warehouse --config data/call_scripts/eval/eval.toml --json docs/eval-guide-$(GUIDE_PART).json
 
 clean:
 	rm -rf $(VENV) .tools data/warehouse models/whisper-base-ct2 models/kokoro-82m-int8
