@@ -249,9 +249,10 @@ class RulesConfig:
     # latency measured per call, calls.agent_answer_latency_s).
     answer_window_s: float = 10.0
     # courtesy.ni (敬语): the agent calls the caller 你 at least this many times ...
-    ni_min_count: int = 3
-    # ... and 您 makes up at most this share of the agent's 您 and 你 (Whisper writes some 您 as 你).
-    ni_max_nin_share: float = 0.34
+    ni_min_count: int = 2
+    # ... and 您 makes up at most this share of the agent's 您 and 你: Whisper writes some 您 as 你
+    # (on the guide benchmark's development part, one polite agent in 28 came out 1 您 to 3 你).
+    ni_max_nin_share: float = 0.2
     # message.not_offered: an offer to take a message must come within this long of the agent
     # saying the person asked for is absent.
     message_window_s: float = 30.0

@@ -94,8 +94,9 @@ class PhraseList:
     def _clean(self, text: str) -> str:
         return without_contexts(for_scoring(text), self._contexts)
 
-    def find(self, text: str, *, homophones: bool = True) -> str | None:
-        """The first phrase found in ``text`` (exactly, or by pinyin), else None."""
+    def find(self, text: str, *, homophones: bool = True, sound_min_chars: int = 0) -> str | None:
+        """The first phrase found in ``text`` (exactly, or by pinyin), else None. By pinyin only
+        phrases of ``sound_min_chars`` or more: two syllables sound like too much (房号, 好像)."""
         clean = self._clean(text)
         if not clean:
             return None
@@ -105,7 +106,7 @@ class PhraseList:
         if homophones:
             sounds = _pinyin(clean)
             for phrase, key in self._keys:
-                if _contains_seq(sounds, key) >= 0:
+                if len(phrase) >= sound_min_chars and _contains_seq(sounds, key) >= 0:
                     return phrase
         return None
 

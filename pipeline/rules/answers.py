@@ -22,10 +22,8 @@ from pipeline.rules import CallContext
 VERSION = "1"
 
 # A caller's question: a question mark, or the particles and words Mandarin asks with. Whisper
-# punctuates most questions; the words catch the rest.
-_QUESTION = re.compile(
-    r"[？?]|吗|呢$|什么|怎么|为什么|多少|几点|几号|哪里|哪儿|能不能|可不可以|是不是|有没有"
-)
+# punctuates most questions; the words catch the rest (电梯年检是哪一天 came out unpunctuated).
+_QUESTION = re.compile(r"[？?]|吗|嘛|呢$|什么|怎么|为什么|多少|几|哪|能不能|可不可以|是不是|有没有|行不行")
 
 
 def is_question(text: str) -> bool:
@@ -50,9 +48,9 @@ def cues_in(text: str, phrases: PhraseList) -> list[str]:
 
 @dataclass(frozen=True)
 class Answer:
-    """The agent's turn that follows a caller's question."""
+    """The agent's turn that follows what the caller said (a question, a request, a complaint)."""
 
-    question: Utterance
+    question: Utterance  # the caller's last utterance before the agent's turn
     turn: tuple[Utterance, ...]  # the agent's utterances until the caller speaks again
 
     @property
@@ -63,16 +61,21 @@ class Answer:
     def text(self) -> str:
         return "".join(u.text for u in self.turn)
 
+    @property
+    def to_a_question(self) -> bool:
+        return is_question(self.question.text)
+
 
 def agent_answers(ctx: CallContext) -> list[Answer]:
-    """Each caller question the agent answered within ``answer_window_s``, with the answer: the
-    agent's utterances from the first after the question until the caller says something that is
-    not a backchannel."""
+    """Each agent turn that answers the caller within ``answer_window_s``: the agent's utterances
+    from the first after a caller's utterance until the caller says something that is not a
+    backchannel. The guide's 回答问题 is any reply: a caller's question is often not punctuated as
+    one, and a request or a complaint is answered as much as a question is."""
     backchannels = ctx.lexicon["backchannels"]
     speech = sorted((u for u in ctx.utterances if u.scorable), key=lambda u: u.start)
     out = []
     for i, q in enumerate(speech):
-        if q.role != "caller" or not is_question(q.text):
+        if q.role != "caller" or backchannels.is_whole(q.text):
             continue
         turn: list[Utterance] = []
         for u in speech[i + 1 :]:
@@ -98,7 +101,7 @@ def hesitation_unsure(ctx: CallContext) -> list[Event]:
     for answer in agent_answers(ctx):
         text = answer.text
         cues = cue_count(text, hedges) + cue_count(text, fillers)
-        slow = answer.latency >= ctx.config.hesitation_latency_s
+        slow = answer.to_a_question and answer.latency >= ctx.config.hesitation_latency_s
         if cues < ctx.config.hesitation_min_cues and not (slow and cues >= 1):
             continue
         found = cues_in(text, hedges) + cues_in(text, fillers)
@@ -122,7 +125,7 @@ class AnswerMeasures:
 
     hedges_per_min: float  # hedges in the agent's speech per minute of it
     fillers_per_min: float
-    answer_latency_s: float  # median silence before the agent answers a question (NaN: none)
+    answer_latency_s: float  # median silence before the agent answers a question (NaN: none asked)
     nin_share: float  # 您 / (您 + 你) in the agent's speech (NaN: neither said)
 
 
@@ -133,12 +136,11 @@ def answer_measures(
     minutes = sum(u.end - u.start for u in agent) / 60
     text = "".join(u.text for u in agent)
     nin, ni = pronoun_counts(text)
+    asked = [a for a in answers if a.to_a_question]
     return AnswerMeasures(
         hedges_per_min=round(cue_count(text, lexicon["hedges"]) / minutes, 3) if minutes else float("nan"),
         fillers_per_min=round(cue_count(text, lexicon["fillers"]) / minutes, 3) if minutes else float("nan"),
-        answer_latency_s=(
-            round(statistics.median(a.latency for a in answers), 3) if answers else float("nan")
-        ),
+        answer_latency_s=(round(statistics.median(a.latency for a in asked), 3) if asked else float("nan")),
         nin_share=round(nin / (nin + ni), 3) if nin + ni else float("nan"),
     )
 

@@ -56,12 +56,16 @@ def test_an_answer_runs_until_the_caller_speaks_again_backchannels_aside(lexicon
         utt("agent", 8.5, 10, "这个嘛，可能是月底。"),
         utt("caller", 10.2, 10.5, "嗯"),
         utt("agent", 10.6, 12, "也说不定是二十号。"),
-        utt("caller", 13, 15, "好吧，那我再问问。"),
-        utt("agent", 15.5, 17, "好像大概也许。"),  # not an answer to any question
+        utt("caller", 13, 15, "好吧，那我再说说别的。"),
+        utt("agent", 15.5, 17, "好的您说。"),  # an answer too, to something that is not a question
     ]
-    (answer,) = agent_answers(ctx(calls, lexicon))
-    assert [u.start for u in answer.turn] == [8.5, 10.6]
+    first, second = agent_answers(ctx(calls, lexicon))
+    assert [u.start for u in first.turn] == [8.5, 10.6] and first.to_a_question
+    assert [u.start for u in second.turn] == [15.5] and not second.to_a_question
     assert len(hesitation_unsure(ctx(calls, lexicon))) == 1
+    # A slow answer to a statement is not hesitant: the pause may be the agent looking it up.
+    slow = [utt("caller", 1, 3, "我家水管漏了。"), utt("agent", 7, 9, "应该是总阀的问题。")]
+    assert hesitation_unsure(ctx(slow, lexicon)) == []
 
 
 def test_courtesy_ni_counts_the_agents_you(lexicon):
