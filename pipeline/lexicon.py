@@ -36,6 +36,7 @@ _LISTS = (
     "apology",
     "identity_question",
     "caller_identity",
+    "put_through",
 )
 
 

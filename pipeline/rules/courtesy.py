@@ -10,10 +10,12 @@ colleague, refusing politely and asking who is calling before a transfer.
   without knowing who is calling.
 
 Each reads the agent's words only (roles trusted); phrases are in ``lexicons/`` (absence,
-person_request, message_offer, refusal, apology, identity_question, caller_identity, transfer).
+person_request, message_offer, refusal, apology, identity_question, caller_identity, put_through).
 """
 
 from __future__ import annotations
+
+import re
 
 from pipeline.asr.text import for_scoring
 from pipeline.records import Event, Utterance
@@ -127,8 +129,7 @@ def transfer_no_identity(ctx: CallContext) -> list[Event]:
     speech = sorted((u for u in ctx.utterances if u.scorable), key=lambda u: u.start)
     known = False
     for u in speech:
-        # By sound too: Whisper writes 我性赵 and 性名 as often as 我姓赵 and 姓名.
-        if u.role == "caller" and lex["caller_identity"].find(u.text):
+        if u.role == "caller" and gives_name(u.text, lex):
             known = True
         if u.role != "agent":
             continue
@@ -148,6 +149,17 @@ def transfer_no_identity(ctx: CallContext) -> list[Event]:
 
 
 def _transfers(u: Utterance, lex) -> bool:
-    # transfer.toml is written with 您 (what tells the agent's 帮您转接 from a caller's 帮我转一下);
-    # an agent who says 你 transfers all the same.
-    return lex["transfer"].find(u.text.replace("你", "您"), homophones=False) is not None
+    # put_through.toml is written with 您; an agent who says 你 transfers all the same.
+    return lex["put_through"].find(u.text.replace("你", "您"), homophones=False) is not None
+
+
+# A caller naming themself by title (我是刘女士, 我这边是王经理) or by surname alone at the start of a
+# clause (姓刘，五栋的): 我是 alone (我是三号楼的) gives a flat, not a name.
+_GIVES_NAME = re.compile(
+    r"我(这边)?是.{1,4}(先生|女士|小姐|老师|阿姨|师傅|经理|总)|(^|[，。,、\s])姓[\u4e00-\u9fff]"
+)
+
+
+def gives_name(text: str, lex) -> bool:
+    # By sound too: Whisper writes 我性赵 and 性名 as often as 我姓赵 and 姓名.
+    return lex["caller_identity"].find(text) is not None or _GIVES_NAME.search(text) is not None

@@ -46,3 +46,46 @@ def test_mono_tells_the_two_parties_apart_and_finds_the_missing_greetings(report
     rules = report["rules_by_kind"]["mono"]
     assert rules["greeting.missing"]["tp"] == 2 and rules["greeting.missing"]["fp"] == 0
     assert rules["hangup.premature"]["tp"] >= 1 and rules["hangup.premature"]["fp"] == 0
+
+
+@pytest.fixture(scope="module")
+def guide_report(prefect, tmp_path_factory, cfg):
+    """Three calls of the guide benchmark's development part (GD0003-GD0005: 你 all call, an absent
+    colleague without an offer to take a message, a flat refusal, a blind transfer, a hedged
+    answer; and the moments done as the guide asks) through the same path."""
+    from pipeline.run.flows import run_nightly
+
+    root = tmp_path_factory.mktemp("guide")
+    share = root / "share"
+    generate(share, "dev", 3, cfg.models_path, first=3, kinds=("stereo",), suite="guide")
+    summary = run_nightly(share, root / "warehouse", Config(share=ShareConfig(quiet_period_s=0)))
+    assert summary["processed"] == 3 and summary["failed"] == 0
+    return root, evaluate(share / "truth", root / "warehouse")
+
+
+def test_the_rules_on_trial_find_every_labelled_moment_on_stereo(guide_report):
+    from pipeline.evaluation.synth.guide import GUIDE_RULES
+    from pipeline.warehouse.store import read_table
+
+    root, report = guide_report
+    stereo = report["rules_by_kind"]["stereo"]
+    assert {rule for rule in GUIDE_RULES if stereo.get(rule, {}).get("tp")} == set(GUIDE_RULES)
+    for rule in GUIDE_RULES:
+        assert stereo[rule]["fp"] == stereo[rule]["fn"] == 0, rule
+    # Their measures are stored for every call, whether or not a rule fired.
+    calls = read_table(root / "warehouse", "calls").set_index("call_id")
+    assert calls["agent_nin_share"].notna().all() and calls["agent_pitch_range_st"].gt(3).all()
+    assert calls.loc["GD0003.stereo", "agent_nin_share"] == 0.0  # the agent who says 你
+    # On trial, they cost nothing: the week's deduction is the scoring rules' alone.
+    import pandas as pd
+
+    from pipeline.rules.modes import points
+
+    events = read_table(root / "warehouse", "events")
+    assert set(events["rule_id"]) >= set(GUIDE_RULES)
+    cards = pd.read_parquet(root / "warehouse" / "scorecards" / "period=week")
+    deducted = sum(
+        points(r, Config().scoring, d) for r, d in zip(events["rule_id"], events["call_date"], strict=True)
+    )
+    assert cards["shadow_findings"].sum() == events["rule_id"].isin(GUIDE_RULES).sum()
+    assert round(float((cards["deduction_per_call"] * cards["n_calls"]).sum()), 3) == round(deducted, 3)
