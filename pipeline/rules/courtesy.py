@@ -93,9 +93,20 @@ def refusal_no_apology(ctx: CallContext) -> list[Event]:
     refusal, apology = lex["refusal"], lex["apology"]
     agent = ctx.by_role("agent")
     events = []
+    caller = ctx.by_role("caller")
     for i, u in enumerate(agent):
         found = refusal.find(u.text, homophones=False)
         if found is None:
+            asked = [
+                c for c in caller if c.end <= u.start + 0.5 and u.start - c.end <= ctx.config.answer_window_s
+            ]
+            request = asked[-1].text if asked else ""
+            # Not a reply about a colleague who is away (message.not_offered reads that).
+            if is_request(request) and lex["person_request"].find(request) is None:
+                found = declined(u.text)
+        # A hedged no (恐怕不太行 …我跟您说不好) is unsure, not the guide's 断然拒绝: hesitation.unsure
+        # reads it.
+        if found is None or lex["hedges"].find(u.text, homophones=False) is not None:
             continue
         head = _before(u.text, found)
         previous = agent[i - 1].text if i and u.start - agent[i - 1].end < ctx.config.floor_gap_s else ""
@@ -111,6 +122,62 @@ def refusal_no_apology(ctx: CallContext) -> list[Event]:
             )
         )
     return events
+
+
+# A request, not a question: the caller asks the centre to do something (帮我, 给我, 你们把, 派个人,
+# …吧/呗, 能不能帮…). A question of fact (需要办卡吗) is answered, not refused, even with a 不.
+_REQUEST = re.compile(
+    r"帮我|给我|替我|帮忙|你们(给|帮|把|派|来|去|赶紧|马上)|把.{1,12}(给|退|免|关|挪|拆|修|开|借|发)|"
+    r"让(保安|物业|你们|师傅)|麻烦你们|我要求|我要你们|你们先|呗[。！!]?$|吧[。！!]?$|"
+    r"(能不能|可不可以|能否|可以不可以)(帮|给|把|让|派|免|退|借|批|先|直接)|给批|批一下|赶紧"
+)
+# The agent's no in their own words (物业不管, 前台不寄养, 没这个权限): 不 or 没 before a verb. Not the
+# negations of a helpful answer (不用担心, 没问题, 不客气), of a hedge (不一定, 不太) or of time (不到).
+_DECLINE = re.compile(r"(不|没有?|无)([\u4e00-\u9fff])")
+_NOT_DECLINING = (
+    "不用",
+    "不客气",
+    "不要紧",
+    "不麻烦",
+    "不错",
+    "不好意思",
+    "不少",
+    "不久",
+    "不过",
+    "不仅",
+    "不但",
+    "不到",
+    "不一定",
+    "不太",
+    "不然",
+    "没问题",
+    "没关系",
+    "没事",
+    "没多久",
+    "不会的",
+    "不管是",
+    "不论",
+    "不要挂",
+    "别挂",
+    "不挂",
+    "对不起",
+    "对不住",
+    "了不起",
+    "不得不",
+)
+
+
+def is_request(text: str) -> bool:
+    return bool(_REQUEST.search(text))
+
+
+def declined(text: str) -> str | None:
+    """The agent's own words of declining (物业不管 → 不管) in a reply to a request, else None."""
+    clean = for_scoring(text)
+    for phrase in _NOT_DECLINING:
+        clean = clean.replace(phrase, " " * len(phrase))
+    found = _DECLINE.search(clean)
+    return found.group(0) if found else None
 
 
 def _before(text: str, phrase: str) -> str:

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from pipeline.config import RulesConfig
+from pipeline.config import ROOT, RulesConfig
 from pipeline.evaluation.synth.guide import GUIDE_RULES, impolite, load_guide_bank
 from pipeline.records import Utterance
 from pipeline.rules import CallContext, apply_rules
@@ -56,7 +56,9 @@ def _moments(bank: dict):
 @pytest.fixture(scope="module")
 def counts(lexicon) -> dict[str, Counter]:
     out: dict[str, Counter] = {rule: Counter() for rule in GUIDE_RULES}
-    for rule, lines, wrong in _moments(load_guide_bank("dev")):
+    text_only = load_guide_bank("dev", ROOT / "data" / "call_scripts" / "bench" / "guide-dev-text.yaml")
+    rendered = load_guide_bank("dev")
+    for rule, lines, wrong in [*_moments(rendered), *_moments(text_only)]:
         opened = (
             lines
             if lines[0] == ("agent", GREETING) or rule == "courtesy.ni"
@@ -71,5 +73,6 @@ def counts(lexicon) -> dict[str, Counter]:
 def test_the_development_wording_is_found_and_nothing_else(counts, rule):
     c = counts[rule]
     precision, recall = c["tp"] / max(1, c["tp"] + c["fp"]), c["tp"] / max(1, c["tp"] + c["fn"])
-    # Measured 2026-12-05 on the development wording (both halves): every rule P 1.00, R 0.94 or more.
-    assert precision >= 0.9 and recall >= 0.85, (rule, dict(c))
+    # Measured 2026-12-05 on the development wording (guide-dev.yaml and guide-dev-text.yaml, 112-130
+    # moments a rule): P 0.97 or more, R 0.95 or more.
+    assert precision >= 0.95 and recall >= 0.9, (rule, dict(c))
