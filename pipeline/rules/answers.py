@@ -26,6 +26,11 @@ VERSION = "1"
 _QUESTION = re.compile(r"[？?]|吗|嘛|呢$|什么|怎么|为什么|多少|几|哪|能不能|可不可以|是不是|有没有|行不行")
 
 
+# Correcting oneself mid-answer (两点，不对，三点): a clause that is nothing but 不对 or 哦不. Said to
+# the caller (不对，您的费用是…) it starts the answer, and is not counted.
+_SELF_CORRECTION = re.compile(r"(?<=[，,])\s*(?:不对|哦不对|噢不|哦不|不是不是)(?=[，,。])")
+
+
 def is_question(text: str) -> bool:
     return bool(_QUESTION.search(text))
 
@@ -100,11 +105,11 @@ def hesitation_unsure(ctx: CallContext) -> list[Event]:
     events = []
     for answer in agent_answers(ctx):
         text = answer.text
-        cues = cue_count(text, hedges) + cue_count(text, fillers)
+        cues = cue_count(text, hedges) + cue_count(text, fillers) + len(_SELF_CORRECTION.findall(text))
         slow = answer.to_a_question and answer.latency >= ctx.config.hesitation_latency_s
         if cues < ctx.config.hesitation_min_cues and not (slow and cues >= 1):
             continue
-        found = cues_in(text, hedges) + cues_in(text, fillers)
+        found = cues_in(text, hedges) + cues_in(text, fillers) + _SELF_CORRECTION.findall(text)
         wait = f"，停顿 {answer.latency:.1f} 秒后回答" if slow else ""
         events.append(
             ctx.event(

@@ -44,6 +44,15 @@ def test_one_hedge_is_unsure_only_after_a_long_silence(lexicon):
     assert "停顿 3.5 秒" in event.evidence
 
 
+def test_correcting_oneself_mid_answer_is_a_sign_of_doubt(lexicon):
+    unsure = utt("agent", 8.5, 12, "两点，不对，三点？反正是下午，具体几点我也说不好。")
+    (event,) = hesitation_unsure(ctx([QUESTION, unsure], lexicon))
+    assert "不对" in event.evidence
+    # 不对 that opens a correction of the caller is not doubt.
+    firm = utt("agent", 8.5, 12, "不对，您的物业费二十五号截止，说不好的是停车费。")
+    assert hesitation_unsure(ctx([QUESTION, firm], lexicon)) == []
+
+
 def test_hedges_that_state_a_fact_do_not_count(lexicon):
     # 不可能 and 尽可能 are certain; only 可能 on its own hedges.
     text = "这个不可能免除，我们会尽可能帮您安排分期。"
