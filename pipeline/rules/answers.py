@@ -26,9 +26,22 @@ VERSION = "1"
 _QUESTION = re.compile(r"[？?]|吗|嘛|呢$|什么|怎么|为什么|多少|几|哪|能不能|可不可以|是不是|有没有|行不行")
 
 
-# Correcting oneself mid-answer (两点，不对，三点): a clause that is nothing but 不对 or 哦不. Said to
-# the caller (不对，您的费用是…) it starts the answer, and is not counted.
-_SELF_CORRECTION = re.compile(r"(?<=[，,])\s*(?:不对|哦不对|噢不|哦不|不是不是)(?=[，,。])")
+# Correcting oneself mid-answer (两点，不对，三点): a clause, between punctuation or pauses in the word
+# timings (Whisper leaves many answers unpunctuated), that is nothing but 不对 or 哦不. Said to the
+# caller (不对，您的费用是…) it starts the answer, and is not counted.
+_SELF_CORRECTIONS = frozenset({"不对", "哦不对", "噢不对", "噢不", "哦不", "不是不是"})
+
+
+def self_corrections(turn: Sequence[Utterance]) -> list[str]:
+    from pipeline.rules.phrases import ScoringText
+
+    found = []
+    for i, u in enumerate(turn):
+        read = ScoringText.of(u)
+        for j, (a, b) in enumerate(read.clauses):
+            if (i or j) and read.text[a:b] in _SELF_CORRECTIONS:
+                found.append(read.text[a:b])
+    return found
 
 
 def is_question(text: str) -> bool:
@@ -105,11 +118,12 @@ def hesitation_unsure(ctx: CallContext) -> list[Event]:
     events = []
     for answer in agent_answers(ctx):
         text = answer.text
-        cues = cue_count(text, hedges) + cue_count(text, fillers) + len(_SELF_CORRECTION.findall(text))
+        corrections = self_corrections(answer.turn)
+        cues = cue_count(text, hedges) + cue_count(text, fillers) + len(corrections)
         slow = answer.to_a_question and answer.latency >= ctx.config.hesitation_latency_s
         if cues < ctx.config.hesitation_min_cues and not (slow and cues >= 1):
             continue
-        found = cues_in(text, hedges) + cues_in(text, fillers) + _SELF_CORRECTION.findall(text)
+        found = cues_in(text, hedges) + cues_in(text, fillers) + corrections
         wait = f"，停顿 {answer.latency:.1f} 秒后回答" if slow else ""
         events.append(
             ctx.event(

@@ -50,14 +50,14 @@ def test_mono_tells_the_two_parties_apart_and_finds_the_missing_greetings(report
 
 @pytest.fixture(scope="module")
 def guide_report(prefect, tmp_path_factory, cfg):
-    """Three calls of the guide benchmark's development part (GD0003-GD0005: 你 all call, an absent
-    colleague without an offer to take a message, a flat refusal, a blind transfer, a hedged
-    answer; and the moments done as the guide asks) through the same path."""
+    """Three calls of the guide benchmark's development part (GD0010-GD0012: 你 all call, a flat
+    refusal, a blind transfer, a hedged answer, an absent colleague without an offer to take a
+    message; and the moments done as the guide asks) through the same path."""
     from pipeline.run.flows import run_nightly
 
     root = tmp_path_factory.mktemp("guide")
     share = root / "share"
-    generate(share, "dev", 3, cfg.models_path, first=3, kinds=("stereo",), suite="guide")
+    generate(share, "dev", 3, cfg.models_path, first=10, kinds=("stereo",), suite="guide")
     summary = run_nightly(share, root / "warehouse", Config(share=ShareConfig(quiet_period_s=0)))
     assert summary["processed"] == 3 and summary["failed"] == 0
     return root, evaluate(share / "truth", root / "warehouse")
@@ -75,7 +75,7 @@ def test_the_rules_on_trial_find_every_labelled_moment_on_stereo(guide_report):
     # Their measures are stored for every call, whether or not a rule fired.
     calls = read_table(root / "warehouse", "calls").set_index("call_id")
     assert calls["agent_nin_share"].notna().all() and calls["agent_pitch_range_st"].gt(3).all()
-    assert calls.loc["GD0003.stereo", "agent_nin_share"] == 0.0  # the agent who says 你
+    assert calls.loc["GD0010.stereo", "agent_nin_share"] == 0.0  # the agent who says 你
     # On trial, they cost nothing: the week's deduction is the scoring rules' alone.
     import pandas as pd
 

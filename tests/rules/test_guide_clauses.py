@@ -1,9 +1,10 @@
 """The guide's later clauses: 优柔寡断, 敬语, 留言, 婉拒 and 转接 (rules in shadow mode)."""
 
 import math
+from dataclasses import replace
 
 from pipeline.config import RulesConfig
-from pipeline.records import RoleAssignment
+from pipeline.records import RoleAssignment, Word
 from pipeline.rules import CallContext, apply_rules
 from pipeline.rules.answers import agent_answers, answer_measures, hesitation_unsure, pronoun_counts
 from pipeline.rules.courtesy import (
@@ -48,6 +49,13 @@ def test_correcting_oneself_mid_answer_is_a_sign_of_doubt(lexicon):
     unsure = utt("agent", 8.5, 12, "两点，不对，三点？反正是下午，具体几点我也说不好。")
     (event,) = hesitation_unsure(ctx([QUESTION, unsure], lexicon))
     assert "不对" in event.evidence
+    # Whisper often leaves the commas out: the pause in the word timings says where a clause ends.
+    words = tuple(
+        Word(w, start, start + 0.3, 0.9)
+        for w, start in (("两点", 8.5), ("不对", 9.2), ("三点", 9.9), ("我也说不好", 10.3))
+    )
+    bare = replace(utt("agent", 8.5, 11.5, "两点不对三点我也说不好"), words=words)
+    assert len(hesitation_unsure(ctx([QUESTION, bare], lexicon))) == 1
     # 不对 that opens a correction of the caller is not doubt.
     firm = utt("agent", 8.5, 12, "不对，您的物业费二十五号截止，说不好的是停车费。")
     assert hesitation_unsure(ctx([QUESTION, firm], lexicon)) == []
