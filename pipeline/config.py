@@ -245,8 +245,9 @@ class RulesConfig:
     hesitation_min_cues: int = 2
     # ... and so is one that has a hedge and starts this long after the caller's question ended.
     hesitation_latency_s: float = 3.0
-    # An agent's turn starting within this long of a caller's question is its answer (the answer
-    # latency measured per call, calls.agent_answer_latency_s).
+    # An agent's turn starting within this long of what the caller said is its reply, the one
+    # hesitation.unsure and refusal.no_apology read (and, after a question, the answer latency
+    # measured per call, calls.agent_answer_latency_s).
     answer_window_s: float = 10.0
     # courtesy.ni (敬语): the agent calls the caller 你 at least this many times ...
     ni_min_count: int = 2
