@@ -76,6 +76,7 @@ RULE_THRESHOLDS = {
     "hesitation.unsure": ("hesitation_min_cues", "hesitation_latency_s", "answer_window_s"),
     "courtesy.ni": ("ni_min_count", "ni_max_nin_share"),
     "message.not_offered": ("message_window_s",),
+    "refusal.no_apology": ("answer_window_s",),
     "voice.flat": ("flat_pitch_range_st", "flat_min_voiced_s"),
 }
 
