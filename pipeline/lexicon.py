@@ -121,6 +121,21 @@ class PhraseList:
             phrase in clean or (homophones and _contains_seq(sounds, key) >= 0) for phrase, key in self._keys
         )
 
+    def occurrences(self, text: str) -> int:
+        """How many times ``text`` says a phrase of this list, exactly (each occurrence; longer
+        phrases first, so 不太清楚 is one, not also a 清楚)."""
+        clean = self._clean(text)
+        n = 0
+        for phrase in sorted((p for p, _ in self._keys if p), key=len, reverse=True):
+            n += clean.count(phrase)
+            clean = clean.replace(phrase, " ")
+        return n
+
+    def found_in(self, text: str) -> list[str]:
+        """The phrases of this list that ``text`` says exactly."""
+        clean = self._clean(text)
+        return [p for p, _ in self._keys if p and p in clean]
+
     def is_whole(self, text: str) -> bool:
         """``text`` consists of nothing but phrases from this list (e.g. 嗯嗯, 好的好的)."""
         clean = for_scoring(text)

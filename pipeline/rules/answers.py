@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.asr.text import for_scoring
-from pipeline.lexicon import Lexicon, PhraseList
+from pipeline.lexicon import Lexicon
 from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
 
@@ -46,22 +46,6 @@ def self_corrections(turn: Sequence[Utterance]) -> list[str]:
 
 def is_question(text: str) -> bool:
     return bool(_QUESTION.search(text))
-
-
-def cue_count(text: str, phrases: PhraseList) -> int:
-    """How many times ``text`` says a phrase of the list (each occurrence; longer phrases first,
-    so 不太清楚 is one hedge, not also a 清楚), outside the list's ``unless`` contexts."""
-    clean = phrases._clean(text)
-    n = 0
-    for phrase in sorted((p for p, _ in phrases._keys if p), key=len, reverse=True):
-        n += clean.count(phrase)
-        clean = clean.replace(phrase, " ")
-    return n
-
-
-def cues_in(text: str, phrases: PhraseList) -> list[str]:
-    clean = phrases._clean(text)
-    return [p for p, _ in phrases._keys if p and p in clean]
 
 
 @dataclass(frozen=True)
@@ -119,11 +103,11 @@ def hesitation_unsure(ctx: CallContext) -> list[Event]:
     for answer in agent_answers(ctx):
         text = answer.text
         corrections = self_corrections(answer.turn)
-        cues = cue_count(text, hedges) + cue_count(text, fillers) + len(corrections)
+        cues = hedges.occurrences(text) + fillers.occurrences(text) + len(corrections)
         slow = answer.to_a_question and answer.latency >= ctx.config.hesitation_latency_s
         if cues < ctx.config.hesitation_min_cues and not (slow and cues >= 1):
             continue
-        found = cues_in(text, hedges) + cues_in(text, fillers) + corrections
+        found = hedges.found_in(text) + fillers.found_in(text) + corrections
         wait = f"，停顿 {answer.latency:.1f} 秒后回答" if slow else ""
         events.append(
             ctx.event(
@@ -157,8 +141,8 @@ def answer_measures(
     nin, ni = pronoun_counts(text)
     asked = [a for a in answers if a.to_a_question]
     return AnswerMeasures(
-        hedges_per_min=round(cue_count(text, lexicon["hedges"]) / minutes, 3) if minutes else float("nan"),
-        fillers_per_min=round(cue_count(text, lexicon["fillers"]) / minutes, 3) if minutes else float("nan"),
+        hedges_per_min=round(lexicon["hedges"].occurrences(text) / minutes, 3) if minutes else float("nan"),
+        fillers_per_min=round(lexicon["fillers"].occurrences(text) / minutes, 3) if minutes else float("nan"),
         answer_latency_s=(round(statistics.median(a.latency for a in asked), 3) if asked else float("nan")),
         nin_share=round(nin / (nin + ni), 3) if nin + ni else float("nan"),
     )

@@ -15,8 +15,6 @@ any rule back on trial with ``[scoring] shadow``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from pipeline.config import ScoringConfig
 
 MODES = ("scoring", "shadow", "context")
@@ -69,10 +67,3 @@ def points(rule_id: str, scoring: ScoringConfig, call_date: str | None = None) -
     if rule_mode(rule_id, scoring, call_date) != "scoring":
         return 0.0
     return float(scoring.weights.get(rule_id, 0.0))
-
-
-def reviewable_rules(scoring: ScoringConfig, rule_ids: Iterable[str] = ()) -> frozenset[str]:
-    """The rules whose findings wait for a verdict today: scoring and shadow ones, among the
-    weighted rules, the rules on trial by default and ``rule_ids`` (those seen in the data)."""
-    candidates = set(scoring.weights) | SHADOW_BY_DEFAULT | set(scoring.shadow) | set(rule_ids)
-    return frozenset(r for r in candidates if rule_mode(r, scoring) != "context")
