@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("warehouse", type=Path)
     parser.add_argument("--match", default="", help="only recordings whose id contains this")
     parser.add_argument("--show", action="store_true", help="print each wrong call's flags")
+    parser.add_argument("--every", action="store_true", help="with --show, print every call")
     parser.add_argument("--set", action="append", default=[], help="[speech] KEY=VALUE to try")
     parser.add_argument("--same-speaker", type=float, help="the embedder's one-voice cosine to try")
     args = parser.parse_args()
@@ -69,7 +70,9 @@ def main() -> None:
     cfg = Config()
     for item in args.set:
         key, _, value = item.partition("=")
-        cfg = replace(cfg, speech=replace(cfg.speech, **{key: type(getattr(cfg.speech, key))(value)}))
+        kind = type(getattr(cfg.speech, key))
+        typed = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+        cfg = replace(cfg, speech=replace(cfg.speech, **{key: typed}))
     lexicon = load_lexicon(_R / "lexicons")
     embedder, segmenter = load_speaker_embedder(cfg), load_segmentation_model(cfg)
     if args.same_speaker is not None:
@@ -121,7 +124,8 @@ def main() -> None:
             for key in expected | predicted:
                 outcome = "tp" if key in expected and key in predicted else "fp" if key in predicted else "fn"
                 counts[kind][key][outcome] += 1
-            if args.show and (expected != predicted or (trusted and not who["role_ok"])):
+            wrong = expected != predicted or (trusted and not who["role_ok"])
+            if args.show and (wrong or args.every):
                 print(
                     f"{call_id}: der {who['der']:.3f} roles {'ok' if who['role_ok'] else 'WRONG'} "
                     f"{spoken.roles.confidence:.2f} missing {sorted(expected - predicted)} "

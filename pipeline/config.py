@@ -141,9 +141,17 @@ class SpeechConfig:
     # A faint overlap after this much silence (in the 0.6 s before it) is a voice starting after a
     # pause, not a cut-in: not placed (pipeline.speakers.segmentation.overlaps.faint_after_pause; 0: off).
     overlap_after_pause_s: float = 0.25
-    # The other voice alone this long inside a turn makes a turn of its own (0: off; measured to
-    # lose more than it finds on the sample share, docs/evaluation.md).
-    change_min_s: float = 0.0
+    # Mono: where the segmentation model hears the other voice alone this long inside a turn (a
+    # reply or a caller's last words with no pause before them), that stretch becomes the other
+    # voice's turn, if the speaker vectors confirm it (change_margin). 0: off.
+    change_min_s: float = 0.5
+    # ... confirmed when the stretch's own speaker vector is nearer the proposed voice than the turn's
+    # by at least this centred cosine (pipeline.speakers.attribution.voice_confirmer). Without the
+    # check the model's changes double the error (docs/evaluation.md).
+    change_margin: float = 0.3
+    # Mono: a word that two voices' overlapping turns cover alike goes to the voice the segmentation
+    # model hears alone over it, where it hears one (pipeline.speakers.utterances.assign_words).
+    words_by_voice_heard: bool = True
     # Mono: a question answered with a greeting in one turn (请问有什么可以帮您？您好) is a change of
     # speaker the pauses missed; the greeting goes to the next voice (pipeline.speakers.handover).
     handover: bool = True

@@ -4,10 +4,13 @@
 goes down into it once:
 
 1. ``diarize()``: who spoke when, before any words are known. Stereo: a channel a party, from the
-   channel map (confidence 1.0). Mono: the voices embedded (CAM++) and clustered into two, then
-   overlaps placed and turns split by the segmentation model. It needs no words, so on mono it
-   runs beside Whisper (``pipeline.run.process``).
-2. ``attribute(diarized, segments)``: Whisper's segments given to the turns (utterances), then, on
+   channel map (confidence 1.0). Mono: the voices embedded (CAM++) and clustered into two; then
+   the segmentation model proposes where the other voice takes over inside a turn, and a
+   proposal becomes a turn only where that stretch's own speaker vector confirms it
+   (``voice_confirmer``); overlaps are placed where the model hears both. It needs no words, so
+   on mono it runs beside Whisper (``pipeline.run.process``).
+2. ``attribute(diarized, segments)``: Whisper's segments given to the turns (utterances; on mono a
+   word two voices' turns cover alike goes to the voice the model hears alone over it), then, on
    mono only, what the words tell: a call put through to a colleague diarized as two
    conversations (``transfers``), replies that start inside the other's turn moved to their
    speaker (``handover``), one voice told from two alike ones, the roles read from the words
@@ -39,7 +42,9 @@ from pipeline.records import CHANNEL_MAP_CONTRADICTED, RoleAssignment, Turn, Utt
 from pipeline.speakers.clustering import (
     Embedder,
     MonoSpeakers,
+    VoicePrints,
     apply_roles,
+    cut,
     infer_roles,
     merge_turns,
     mono_turns,
@@ -50,8 +55,9 @@ from pipeline.speakers.clustering import (
 from pipeline.speakers.handover import move_handovers
 from pipeline.speakers.registers import move_foreign_clauses
 from pipeline.speakers.segmentation import segmented_turns
+from pipeline.speakers.segmentation.changes import Change
 from pipeline.speakers.transfers import transfer_time, transferred_turns
-from pipeline.speakers.utterances import UtteranceBuilder, words_of
+from pipeline.speakers.utterances import HeardAlone, UtteranceBuilder, words_of
 
 
 @dataclass(frozen=True)
@@ -123,14 +129,27 @@ class MonoSpeakersOfCall:
     def stop(self) -> None:
         self._stopped.set()
 
-    def _refined(self, turns: list[Turn], unsure: Sequence[Region] = ()) -> list[Turn]:
+    def _refined(
+        self, turns: list[Turn], unsure: Sequence[Region] = (), voices: VoicePrints | None = None
+    ) -> list[Turn]:
         # The segmentation model places overlaps between two voices and splits one's turn where
         # the other speaks: with a single voice it has nothing to change, so it is not run.
         if self.segmenter is None or len({t.speaker for t in turns}) < 2 or self._stopped.is_set():
             return turns
         if self._activity is None:
             self._activity = self.segmenter(self.samples)
-        return segmented_turns(turns, self._activity, self.cfg.speech, unsure)
+        confirm = None
+        if voices is not None:
+            confirm = voice_confirmer(self.samples, self.embedder, voices, self.cfg.speech.change_margin)
+        return segmented_turns(turns, self._activity, self.cfg.speech, unsure, confirm)
+
+    def _heard(self, turns: Sequence[Turn]) -> HeardAlone | None:
+        """Who the segmentation model hears alone at a time, for words two turns cover alike."""
+        if self._activity is None or not self.cfg.speech.words_by_voice_heard:
+            return None
+        from pipeline.speakers.segmentation.changes import alone_voice
+
+        return alone_voice(turns, self._activity)
 
     def diarize(self) -> Diarized:
         start = time.perf_counter()
@@ -144,7 +163,7 @@ class MonoSpeakersOfCall:
             speech.resegment_min_s,
             speech.unsure_margin,
         )
-        turns = self._refined(speakers.turns, speakers.unsure)
+        turns = self._refined(speakers.turns, speakers.unsure, speakers.voices)
         return Diarized(turns, speakers=speakers, seconds=time.perf_counter() - start)
 
     def attribute(self, diarized: Diarized, segments: Sequence[AsrSegment]) -> Attribution:
@@ -152,7 +171,7 @@ class MonoSpeakersOfCall:
         speech, lexicon = self.cfg.speech, self.build.lexicon
         words = words_of(segments, 0)
         turns = diarized.turns
-        utterances = self.build(turns, words)
+        utterances = self.build(turns, words, self._heard(turns))
         similarity = diarized.speakers.similarity
         at = transfer_time(utterances, lexicon, self.regions) if speech.transfers else None
         if at is not None:
@@ -166,8 +185,8 @@ class MonoSpeakersOfCall:
                 speech.unsure_margin,
             )
             if parties is not None:
-                turns = self._refined(parties.turns, parties.unsure)
-                utterances = self.build(turns, words)
+                turns = self._refined(parties.turns, parties.unsure, parties.voices)
+                utterances = self.build(turns, words, self._heard(turns))
                 similarity = parties.similarity
         if speech.handover:
             turns, utterances = move_handovers(turns, utterances, lexicon)
@@ -185,6 +204,29 @@ class MonoSpeakersOfCall:
 
 
 CallSpeakers = StereoSpeakers | MonoSpeakersOfCall
+
+
+def voice_confirmer(
+    samples: Signal, embedder: Embedder, voices: VoicePrints, margin: float
+) -> Callable[[list[Change]], list[bool]]:
+    """Whether each proposed change of voice is that voice: the stretch's own speaker vector is
+    nearer the proposed voice than the voice of the turn it is in by ``margin`` (centred cosine).
+
+    The segmentation model hears where a second voice takes over inside one VAD region (a
+    caller's last words straight after the agent's goodbye, a reply with no pause before it), and
+    the speaker vectors tell whether it is the other party or the same voice that the model's
+    local speakers split in two; neither alone is right often enough (docs/evaluation.md)."""
+
+    def confirm(changes: list[Change]) -> list[bool]:
+        vectors = embedder.embed_many([cut(samples, s, e) for s, e, _, _ in changes])
+        near = voices.nearness(vectors)
+        column = {name: i for i, name in enumerate(voices.names)}
+        return [
+            name in column and host in column and row[column[name]] - row[column[host]] >= margin
+            for (_, _, name, host), row in zip(changes, near, strict=True)
+        ]
+
+    return confirm
 
 
 def load_speaker_embedder(cfg: Config) -> Embedder:

@@ -271,6 +271,22 @@ def voice_similarity(embeddings: np.ndarray, labels: np.ndarray) -> float | None
 
 
 @dataclass(frozen=True)
+class VoicePrints:
+    """The voices of a mono call as the clustering heard them: each voice's centroid and the
+    recording's mean vector, compared in the centred space the voices were clustered in
+    (``centred``). What tells whose a stretch of speech is after the clustering (a change of voice
+    the segmentation model proposes inside a turn)."""
+
+    names: tuple[str, ...]  # the speakers of the turns (spk0, spk1), in the order of the centroids
+    centroids: np.ndarray  # (voices, dim), raw embedder space
+    mean: np.ndarray  # (dim,): the recording's mean embedding
+
+    def nearness(self, vectors: np.ndarray) -> np.ndarray:
+        """(n, voices): cosine of each vector to each voice, both less the recording's mean."""
+        return _nearness(vectors, dict(enumerate(self.centroids)), self.mean)
+
+
+@dataclass(frozen=True)
 class MonoSpeakers:
     """Who spoke when on a mono recording, before the words are known."""
 
@@ -281,6 +297,8 @@ class MonoSpeakers:
     # their label is the clustering's guess, for the segmentation model to settle
     # (``segmentation.changes.settle_unsure``).
     unsure: tuple[Region, ...] = ()
+    # The two voices' prints (None unless the clustering found exactly two).
+    voices: VoicePrints | None = None
 
 
 def mono_turns(
@@ -316,7 +334,12 @@ def mono_turns(
         centroids = {k: vectors[embedded == k].mean(axis=0) for k in set(embedded[voiced].tolist())}
         similarity = voice_similarity(vectors[voiced], embedded[voiced])
     unsure: tuple[Region, ...] = ()
+    voices = None
     if centroids is not None and len(centroids) == 2 and len(vectors) >= 3:
+        keys = sorted(centroids)
+        voices = VoicePrints(
+            tuple(f"spk{k}" for k in keys), np.stack([centroids[k] for k in keys]), vectors.mean(axis=0)
+        )
         _label_short_regions(samples, regions, labels, ~trusted, embedder, centroids, vectors.mean(axis=0))
         if unsure_margin > 0:
             embedded_regions = [r for r in regions if r[1] - r[0] >= MIN_EMBED_S]
@@ -333,7 +356,7 @@ def mono_turns(
             for turn in turns
             for piece in _resegment(samples, turn, embedder, centroids, resegment_min_s)
         ]
-    return MonoSpeakers(merge_turns(turns, max_gap), similarity, unsure)
+    return MonoSpeakers(merge_turns(turns, max_gap), similarity, unsure, voices)
 
 
 def _nearness(vectors: np.ndarray, centroids: dict[int, np.ndarray], mean: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ invents over silence).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,16 +37,25 @@ def words_of(segments: Sequence[AsrSegment], channel: int) -> list[HeardWord]:
 
 _SENTENCE_END = ("。", "？", "！", "?", "!")
 
+# The voice heard alone over most of a stretch of time (start, end), or None: on mono, what the
+# segmentation model hears (``segmentation.changes.alone_voice``).
+HeardAlone = Callable[[float, float], str | None]
 
-def assign_words(turns: Sequence[Turn], words: Sequence[HeardWord]) -> list[list[HeardWord]]:
+
+def assign_words(
+    turns: Sequence[Turn], words: Sequence[HeardWord], heard: HeardAlone | None = None
+) -> list[list[HeardWord]]:
     """Each word to the turn covering most of it (nearest turn if none does).
 
-    Where two voices' turns overlap (a cut-in on a mono recording), both cover a word alike.
-    Whisper writes overlapped speech one voice after the other: the voice that was speaking
-    finishes its sentence, then the newcomer's words follow. So a word both cover stays with the
-    voice of the word before it, unless that word ended a sentence: then it is the other voice's
-    (the agent's 请让我先解释 after the caller's 休息两个小时？, both under the same second).
-    ``words`` are in order of time.
+    Where two voices' turns overlap (a cut-in on a mono recording), both cover a word alike. A
+    word that ``heard`` says one of the two voices spoke alone is that voice's: the turns of an
+    overlap are stretched to cover it whole, while the model hears where each voice speaks by
+    itself (the agent's 物业，说吧 before the caller talked over its end). Otherwise: Whisper writes
+    overlapped speech one voice after the other, the voice that was speaking finishes its
+    sentence, then the newcomer's words follow. So a word both cover stays with the voice of the
+    word before it, unless that word ended a sentence: then it is the other voice's (the agent's
+    请让我先解释 after the caller's 休息两个小时？, both under the same second). ``words`` are in
+    order of time.
     """
     buckets: list[list[HeardWord]] = [[] for _ in turns]
     if not turns:
@@ -63,7 +72,11 @@ def assign_words(turns: Sequence[Turn], words: Sequence[HeardWord]) -> list[list
             best = int(np.argmin(np.minimum(np.abs(starts - mid), np.abs(ends - mid))))
         else:
             both = [i for i in np.flatnonzero(cover >= cover[best] - 1e-6) if i != best]
-            if both and previous is not None:
+            alone = heard(w.start, w.end) if both and heard is not None else None
+            named = [i for i in [best, *both] if turns[i].speaker == alone]
+            if named:
+                best = named[0]
+            elif both and previous is not None:
                 candidates = [best, *both]
                 before = previous[0]
                 others = [i for i in candidates if turns[i].speaker != turns[before].speaker]
@@ -82,18 +95,20 @@ def build_utterances(
     words: Sequence[HeardWord],
     lexicon: Lexicon,
     terms: Sequence[str] = (),
+    heard: HeardAlone | None = None,
 ) -> list[Utterance]:
     """Utterances of one channel (or of a mono recording): its turns with the words spoken in them.
 
     ``words`` pairs each word with whether its ASR segment looked like a hallucination; words that
-    sound like one of ``terms`` are written as the term (``pipeline.asr.vocabulary``).
+    sound like one of ``terms`` are written as the term (``pipeline.asr.vocabulary``); ``heard``
+    settles words that two voices' turns cover alike (``assign_words``).
     """
     # In the order they were spoken: the words of a second pass (speech the first skipped,
     # whisper.unheard_pieces) come after the first pass's in ``words``, and read in that order
     # a turn's text came out shuffled (RC06 at 8 kHz: 欢迎 + 就是我万人敬仰的太乙真人 + 大家来体验).
     words = sorted(words, key=lambda item: item[0].start)
     out = []
-    for turn, bucket in zip(turns, assign_words(turns, words), strict=True):
+    for turn, bucket in zip(turns, assign_words(turns, words, heard), strict=True):
         # A doubtful segment's words (a loop, text over silence) beside words Whisper was sure
         # of in the same turn are left out: the turn is the real words' (E030 at 8 kHz: a caller's
         # 你们不能每次都这么说啊 followed by a segment of a hundred 抱 flagged the whole reply,
@@ -138,5 +153,7 @@ class UtteranceBuilder:
     lexicon: Lexicon
     terms: tuple[str, ...] = ()
 
-    def __call__(self, turns: Sequence[Turn], words: Sequence[HeardWord]) -> list[Utterance]:
-        return build_utterances(self.call_id, turns, words, self.lexicon, self.terms)
+    def __call__(
+        self, turns: Sequence[Turn], words: Sequence[HeardWord], heard: HeardAlone | None = None
+    ) -> list[Utterance]:
+        return build_utterances(self.call_id, turns, words, self.lexicon, self.terms, heard)

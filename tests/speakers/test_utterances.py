@@ -35,3 +35,17 @@ def test_without_a_sentence_end_the_overlapped_words_stay_with_the_voice_before_
     caller, agent = assign_words(turns, words)
     assert [w.text for w, _ in caller] == ["能不能", "停下来", "休息"]
     assert [w.text for w, _ in agent] == ["这个费用"]
+
+
+def test_a_word_both_turns_cover_goes_to_the_voice_heard_alone_over_it():
+    # The agent's 物业，说吧 (4.4-5.0 s) after the caller's 姓王 with no sentence end: the caller's
+    # turn was stretched over it by the overlap that follows. The model hears the agent alone.
+    turns = [Turn("spk0", "caller", 1.5, 5.3), Turn("spk1", "agent", 4.4, 6.5)]
+    words = _words([("姓王", 3.0, 3.4), ("物业", 4.4, 4.7), ("说吧", 4.7, 5.0), ("好的", 5.6, 6.0)])
+    heard = lambda start, end: "spk1" if start >= 4.3 else "spk0"  # noqa: E731
+    caller, agent = assign_words(turns, words, heard)
+    assert [w.text for w, _ in caller] == ["姓王"]
+    assert [w.text for w, _ in agent] == ["物业", "说吧", "好的"]
+    # Nobody heard alone: Whisper's order decides, and the words stay with the caller's voice.
+    caller, agent = assign_words(turns, words, lambda start, end: None)
+    assert [w.text for w, _ in caller] == ["姓王", "物业", "说吧"]

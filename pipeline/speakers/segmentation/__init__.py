@@ -22,7 +22,7 @@ only inside one window.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pipeline.speakers.segmentation.model import Segmentation, Segmenter, powerset_classes
@@ -30,23 +30,30 @@ from pipeline.speakers.segmentation.model import Segmentation, Segmenter, powers
 if TYPE_CHECKING:
     from pipeline.config import SpeechConfig
     from pipeline.records import Turn
+    from pipeline.speakers.segmentation.changes import Change
 
 __all__ = ["Segmentation", "Segmenter", "powerset_classes", "segmented_turns"]
 
 
 def segmented_turns(
-    turns: Sequence[Turn], seg: Segmentation, cfg: SpeechConfig, unsure: Sequence[tuple[float, float]] = ()
+    turns: Sequence[Turn],
+    seg: Segmentation,
+    cfg: SpeechConfig,
+    unsure: Sequence[tuple[float, float]] = (),
+    confirm: Callable[[list[Change]], list[bool]] | None = None,
 ) -> list[Turn]:
     """Mono turns from the clustering, refined by what the segmentation model heard: the regions
     the clustering was unsure of (``speakers.MonoSpeakers.unsure``) given to the voice heard in
-    them, turns split where another voice speaks alone inside them (``change_min_s``), then
-    overlaps placed where both speak."""
+    them, turns split where another voice speaks alone inside them (``change_min_s``; a piece
+    only where ``confirm`` agrees it is that voice), then overlaps placed where both speak."""
     from pipeline.speakers.segmentation.changes import ChangeOptions, settle_unsure, split_turns
     from pipeline.speakers.segmentation.overlaps import OverlapOptions, overlapped_turns
 
     turns = settle_unsure(turns, seg, unsure)
-    if cfg.change_min_s > 0:
-        turns = split_turns(turns, seg, ChangeOptions(min_piece_s=cfg.change_min_s))
+    # A change the model proposes is taken only where the speaker vectors confirm it: without
+    # them (too little speech for the two voices' prints) the clustering's turns stand.
+    if cfg.change_min_s > 0 and confirm is not None:
+        turns = split_turns(turns, seg, ChangeOptions(min_piece_s=cfg.change_min_s), confirm)
     options = OverlapOptions(
         threshold=cfg.overlap_threshold,
         min_s=cfg.overlap_min_s,

@@ -12,7 +12,7 @@ Each frame is read from the window that centres it best (a window's edges are th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -72,6 +72,26 @@ def frame_voices(turns: Sequence[Turn], seg: Segmentation, options: ChangeOption
     return out
 
 
+def alone_voice(
+    turns: Sequence[Turn], seg: Segmentation, min_share: float = 0.6, options: ChangeOptions = ChangeOptions()
+) -> Callable[[float, float], str | None]:
+    """Who the model hears alone over a stretch of time: the voice (a turn's speaker) alone in at
+    least ``min_share`` of its frames, else None. Local speakers are named as ``frame_voices``
+    names them, from ``turns``."""
+    voices = frame_voices(turns, seg, options) if len({t.speaker for t in turns}) == 2 else []
+
+    def heard(start: float, end: float) -> str | None:
+        a = max(0, int(start / seg.frame_s))
+        b = min(len(voices), max(a + 1, int(np.ceil(end / seg.frame_s))))
+        named = [v for v in voices[a:b] if v is not None]
+        if not named:
+            return None
+        voice = max(set(named), key=named.count)
+        return voice if named.count(voice) >= min_share * (b - a) else None
+
+    return heard
+
+
 def _name_locals(support: dict[tuple[int, str], int], voices: list[str], min_frames: float) -> dict[int, str]:
     """Local speaker -> voice: the pairing with the most co-occurring frames, each local speaker
     named only with enough support (or, in a two-voice call, as the other voice of a named one)."""
@@ -93,23 +113,48 @@ def _name_locals(support: dict[tuple[int, str], int], voices: list[str], min_fra
     return best
 
 
+# A proposed change of voice: (start s, end s, the voice proposed, the voice of the turn it is in).
+Change = tuple[float, float, str, str]
+
+
 def split_turns(
-    turns: Sequence[Turn], seg: Segmentation, options: ChangeOptions = ChangeOptions()
+    turns: Sequence[Turn],
+    seg: Segmentation,
+    options: ChangeOptions = ChangeOptions(),
+    confirm: Callable[[list[Change]], list[bool]] | None = None,
 ) -> list[Turn]:
-    """``turns`` split where another voice speaks alone for at least ``min_piece_s`` inside them."""
+    """``turns`` split where another voice speaks alone for at least ``min_piece_s`` inside them.
+
+    With ``confirm``, a proposed piece becomes a turn only where ``confirm`` says the speech there
+    is the proposed voice's (the speaker vectors, ``attribution``): the model's local speakers
+    also split one voice in two inside a window, and naming the stray half by elimination gives
+    it to the other party."""
     if len({t.speaker for t in turns}) < 2:
         return list(turns)
     voices = frame_voices(turns, seg, options)
     min_frames = int(round(options.min_piece_s / seg.frame_s))
-    out: list[Turn] = []
+    proposed: list[tuple[Turn, int, list[tuple[int, int, str]]]] = []
     for turn in turns:
         a = int(turn.start / seg.frame_s)
         b = min(len(voices), int(np.ceil(turn.end / seg.frame_s)))
         runs = _runs([v if v is not None else turn.speaker for v in voices[a:b]])
+        proposed.append((turn, a, [(s, e, str(v)) for s, e, v in runs]))
+    verdicts: dict[tuple[int, int], bool] = {}
+    if confirm is not None:
+        asked = [
+            (k, s, (a + s) * seg.frame_s, (a + e) * seg.frame_s, v, turn.speaker)
+            for k, (turn, a, runs) in enumerate(proposed)
+            for s, e, v in runs
+            if v != turn.speaker and e - s >= min_frames
+        ]
+        answers = confirm([(s, e, v, host) for _, _, s, e, v, host in asked]) if asked else []
+        verdicts = {(k, s): ok for (k, s, *_), ok in zip(asked, answers, strict=True)}
+    out: list[Turn] = []
+    for k, (turn, a, runs) in enumerate(proposed):
         pieces: list[list] = []
         for start, end, voice in runs:
-            if voice != turn.speaker and end - start < min_frames:
-                voice = turn.speaker  # too short to be a turn: stays with the voice around it
+            if voice != turn.speaker and (end - start < min_frames or not verdicts.get((k, start), True)):
+                voice = turn.speaker  # too short to be a turn, or not that voice: stays with the turn
             if pieces and pieces[-1][2] == voice:
                 pieces[-1][1] = end
             else:

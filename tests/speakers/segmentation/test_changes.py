@@ -32,6 +32,24 @@ def test_local_speakers_are_named_by_the_voice_they_co_occur_with_whatever_their
     assert [t.speaker for t in split_turns(turns, seg)] == ["spk0", "spk1", "spk1"]
 
 
+def test_a_proposed_change_becomes_a_turn_only_where_the_speaker_vectors_agree():
+    turns = [Turn("spk0", "unknown", 0.5, 3.6), Turn("spk1", "unknown", 4.5, 8.0)]
+    seg = segmentation(10, [(1, 0.5, 3.0), (2, 3.0, 3.6), (2, 4.5, 8.0)])
+    asked: list = []
+
+    def refuse(changes: list) -> list[bool]:
+        asked.extend(changes)
+        return [False] * len(changes)
+
+    # The model's second local speaker in 3.0-3.6 s is the agent's own voice split in two.
+    assert split_turns(turns, seg, confirm=refuse) == turns
+    ((start, end, voice, host),) = asked
+    assert (round(start, 1), round(end, 1), voice, host) == (3.0, 3.6, "spk1", "spk0")
+    # The vectors say it is the caller: the reply becomes the caller's turn.
+    agreed = split_turns(turns, seg, confirm=lambda changes: [True] * len(changes))
+    assert [t.speaker for t in agreed] == ["spk0", "spk1", "spk1"]
+
+
 def test_one_voice_is_never_split():
     turns = [Turn("spk0", "unknown", 0.5, 8.0)]
     seg = segmentation(10, [(1, 0.5, 4.0), (2, 4.0, 8.0)])
