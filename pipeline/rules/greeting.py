@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.lexicon import PhraseList
+from pipeline.asr.text import han_count
 from pipeline.records import Event
 from pipeline.rules import CallContext
 
@@ -51,9 +51,10 @@ HANDOVER_GAP_S = 0.6
 
 
 def greeting_given_away(ctx: CallContext) -> bool:
-    """The call opens with the other voice greeting (您好, or 您好，阳光物业… that begins with one),
-    and the agent's opening follows it within ``HANDOVER_GAP_S``: on a mono call that greeting is
-    most often the agent's own, clustered with the caller. Who said it is then unsure, and the
+    """The call opens with the other voice greeting (您好 alone, or 您好，阳光物业… that begins with
+    one; or its last word and the agent's first make a greeting), and the agent's opening follows
+    it within ``HANDOVER_GAP_S``: on a mono call that greeting is most often the agent's own,
+    clustered with the caller. Who said it is then unsure, and the
     rule abstains. With one party per channel (stereo: the roles come from the channel map,
     confidence 1) it never applies."""
     if ctx.roles.confidence >= 1.0:
@@ -62,15 +63,26 @@ def greeting_given_away(ctx: CallContext) -> bool:
     if len(speech) < 2 or speech[0].role == "agent" or speech[1].role != "agent":
         return False
     opening, agent = speech[0], speech[1]
-    return agent.start - opening.end <= HANDOVER_GAP_S and _begins_with(
-        ctx.lexicon["greetings"], opening.text
-    )
+    if agent.start - opening.end > HANDOVER_GAP_S:
+        return False
+    greetings = ctx.lexicon["greetings"]
+    # A greeting cut in two at the change of voice (the agent's 您 given to the caller, 好，阳光物业…
+    # to the agent: word times are a syllable off at a change with no pause).
+    if opening.words and greetings.find(_first_clause(opening.words[-1].text + agent.text)[0]):
+        return True
+    first, rest = _first_clause(opening.text)
+    if not first or not greetings.is_whole(first):
+        return False
+    # What follows the greeting says whose it is: nothing, or the centre's introduction (您好，阳光
+    # 物业…, 您好，请问有什么可以帮您), could be the agent's; a sentence of the caller's own (你好，我是
+    # 新搬来的租户) cannot, and the agent who answered it without a greeting is flagged.
+    return han_count(rest) <= 2 or ctx.lexicon["self_intro"].find(rest) is not None
 
 
-def _begins_with(phrases: PhraseList, text: str) -> bool:
-    """``text`` opens with one of ``phrases`` (its first clause is nothing but the phrase)."""
-    first = re.split(r"[，。？！、,.?!\s]", text.strip(), maxsplit=1)[0]
-    return bool(first) and phrases.is_whole(first)
+def _first_clause(text: str) -> tuple[str, str]:
+    """The first clause of ``text`` and what follows it."""
+    parts = re.split(r"[，。？！、,.?!\s]", text.strip(), maxsplit=1)
+    return parts[0], parts[1] if len(parts) > 1 else ""
 
 
 def _text_until(utterance, limit: float) -> str:

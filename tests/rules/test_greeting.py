@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from pipeline.config import RulesConfig
 from pipeline.records import RoleAssignment
 from pipeline.rules import CallContext, apply_rules
@@ -110,3 +112,28 @@ def test_an_opening_that_begins_with_a_greeting_given_to_the_other_voice_abstain
     # An opening that only ends with a greeting is not one the agent gave away.
     asked = [utt("caller", 0.95, 3.9, "喂，我想问一下，你好"), *calls[1:]]
     assert [e.rule_id for e in greeting_missing(ctx(asked, lexicon, roles=clustered))] == ["greeting.missing"]
+
+
+def test_a_caller_who_opens_with_a_greeting_and_who_they_are_gave_nothing_away(lexicon):
+    # The caller greets first and says who they are; the agent answers 0.35 s later without a
+    # greeting (喂，客服中心，什么情况？). The greeting was the caller's own sentence, not the agent's
+    # 您好 clustered with the caller: the agent is flagged, on mono too.
+    clustered = RoleAssignment("spk0", 0.95, "words")
+    calls = [
+        utt("caller", 1.39, 3.79, "你好，我是新搬来的租户，住在八栋。"),
+        utt("agent", 4.14, 6.19, "喂，客服中心，什么情况？"),
+        utt("caller", 6.6, 10.0, "小区草坪上到处都是狗粪，根本没人清理。"),
+    ]
+    assert [e.rule_id for e in greeting_missing(ctx(calls, lexicon, roles=clustered))] == ["greeting.missing"]
+
+
+def test_a_greeting_cut_in_two_at_the_change_of_voice_is_not_blamed(lexicon):
+    # The agent's 您 went to the caller's turn (word times a syllable off where the voices change
+    # with no pause): 您 + 好，阳光物业… is the agent's greeting.
+    from pipeline.records import Word
+
+    clustered = RoleAssignment("spk0", 0.95, "words")
+    caller = utt("caller", 1.77, 4.97, "您好，我是十二栋的住户，我姓刘。您")
+    caller = replace(caller, words=(Word("我姓刘。", 3.7, 4.2, 0.9), Word("您", 4.67, 4.9, 0.9)))
+    calls = [caller, utt("agent", 4.97, 9.0, "好，阳光物业客服中心，请问有什么可以帮您？")]
+    assert greeting_missing(ctx(calls, lexicon, roles=clustered)) == []
