@@ -297,7 +297,8 @@ class MonoSpeakers:
     # their label is the clustering's guess, for the segmentation model to settle
     # (``segmentation.changes.settle_unsure``).
     unsure: tuple[Region, ...] = ()
-    # The two voices' prints (None unless the clustering found exactly two).
+    # The two voices' prints: None unless the clustering found exactly two voices in three or more
+    # embedded regions (the centred space needs three).
     voices: VoicePrints | None = None
 
 
