@@ -55,7 +55,7 @@ from pipeline.speakers.clustering import (
 from pipeline.speakers.handover import move_handovers
 from pipeline.speakers.registers import move_foreign_clauses
 from pipeline.speakers.segmentation import segmented_turns
-from pipeline.speakers.segmentation.changes import Change
+from pipeline.speakers.segmentation.changes import Change, alone_voice
 from pipeline.speakers.transfers import transfer_time, transferred_turns
 from pipeline.speakers.utterances import HeardAlone, UtteranceBuilder, words_of
 
@@ -147,8 +147,6 @@ class MonoSpeakersOfCall:
         """Who the segmentation model hears alone at a time, for words two turns cover alike."""
         if self._activity is None or not self.cfg.speech.words_by_voice_heard:
             return None
-        from pipeline.speakers.segmentation.changes import alone_voice
-
         return alone_voice(turns, self._activity)
 
     def diarize(self) -> Diarized:

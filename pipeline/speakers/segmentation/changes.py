@@ -185,17 +185,14 @@ def settle_unsure(
     """
     if not unsure or len({t.speaker for t in turns}) != 2:
         return list(turns)
-    voices = frame_voices(turns, seg, options)
+    heard = alone_voice(turns, seg, options.unsure_min_share, options)
     out = list(turns)
     for s, e in unsure:
-        a, b = int(s / seg.frame_s), min(len(voices), int(np.ceil(e / seg.frame_s)))
+        a, b = int(s / seg.frame_s), min(len(seg.speech), int(np.ceil(e / seg.frame_s)))
         if b <= a or seg.overlap[a:b].mean() >= options.unsure_max_overlap:
             continue
-        heard = [v for v in voices[a:b] if v is not None]
-        if not heard:
-            continue
-        voice = max(set(heard), key=heard.count)
-        if heard.count(voice) < options.unsure_min_share * (b - a) or _holder(out, s, e) == voice:
+        voice = heard(s, e)
+        if voice is None or _holder(out, s, e) == voice:
             continue
         out = give_span(out, s, e, voice)
     return sorted(out, key=lambda t: (t.start, t.end))
