@@ -3,15 +3,29 @@
 Takes a labelled share whose truth files list variants (the generated benchmark's parts,
 ``make eval-bench``, or the evaluation corpus) and writes, for each condition, a share of the same
 calls' stereo recordings under that condition, with its truth and manifest; with ``--run`` it runs
-the nightly batch on each and scores it with ``callqa evaluate``, and prints one table.
+the nightly batch on each and scores it with ``callqa evaluate``, and prints one table (and, with
+``--chart``, each rule's F1 against the noise level and against the bit rate).
 
-Conditions (each alone):
+Conditions (each alone; N is a number; the impairments are ``benchmarks/impairments.py``):
   clean                   the stereo recording as it is
-  babble20/15/10/5        four other conversations of the same share mixed on the agent's channel,
-                          20/15/10/5 dB under the agent's speech (the next desks of an open-plan floor)
-  alaw                    8 kHz G.711 A-law, both channels (China's network codec)
+  babbleN                 four other conversations of the same share on the agent's channel, N dB
+                          under the agent's speech (the next desks of an open-plan floor)
+  streetN / musicN / tvN  traffic, music or a television on the caller's side at an SNR of N dB
+  alaw / ulaw             8 kHz G.711 A-law (China's network) or µ-law, both channels
+  amr12 / amr475          AMR-NB at 12.2 / 4.75 kbit/s (a mobile caller), each channel coded alone
+  g726 / g723             G.726 ADPCM 32 kbit/s, G.723.1 6.3 kbit/s, each channel coded alone
+  mp3_16 / mp3_32         a recorder's MP3 archive at 16 / 32 kbit/s (stereo, stored as .mp3)
+  opus8 / opus12          Opus at 8 / 12 kbit/s (a softphone; stereo, stored as .ogg)
+  lossN                   N % of 20 ms frames lost on both channels (bursts; silenced or repeated)
+  quietN                  the caller's speech at -N dBFS
+  clipN                   the agent's input N dB too hot, clipped at full scale
+  agc                     automatic gain control pumping both channels' hiss in every pause
+  echoN                   each party's voice coming back on the other's channel N dB under, 150 ms late
   swapped                 the agent on the other channel than the manifest says
   twice                   the mixed call stored on both channels
+  ivr                     ringback and a recorded IVR prompt (欢迎致电…本次通话可能被录音) before the agent
+  hold                    music on hold through every pause of 5 s or more (the agent's channel)
+  dtmf                    keypad tones from the caller in the call's longest pause
 
     .venv/bin/python benchmarks/conditions.py data/eval/bench-dev/share /tmp/conditions-dev \\
         --calls 16 --conditions clean,babble20,babble15,babble10 --run
@@ -22,6 +36,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,10 +45,28 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-SR = 16000
-CONDITIONS = ("clean", "babble20", "babble15", "babble10", "babble5", "alaw", "swapped", "twice")
+import impairments as imp  # noqa: E402
+
+SR = imp.SR
 BABBLE_VOICES = 4
+# Every condition's name: a fixed word, or a word and a number (its level).
+FIXED = ("clean", "alaw", "ulaw", "swapped", "twice", "agc", "ivr", "hold", "dtmf", *imp.CODECS)
+LEVELLED = ("babble", "street", "music", "tv", "loss", "quiet", "clip", "echo")
+IVR_PROMPT = "您好，欢迎致电阳光物业服务热线，本次通话可能会被录音，正在为您转接人工客服，请稍候。"
+IVR_VOICE = "zf_xiaoyi"
+HOLD_MIN_S = 5.0
+
+
+def parse(condition: str) -> tuple[str, float | None]:
+    """``babble15`` -> ("babble", 15.0); ``amr12`` -> ("amr12", None). Raises ValueError."""
+    if condition in FIXED:
+        return condition, None
+    match = re.fullmatch(r"([a-z]+)(\d+(?:\.\d+)?)", condition)
+    if not match or match.group(1) not in LEVELLED:
+        raise ValueError(condition)
+    return match.group(1), float(match.group(2))
 
 
 def _read(path: Path) -> np.ndarray:
@@ -43,14 +76,6 @@ def _read(path: Path) -> np.ndarray:
         return audio.samples.astype(np.float32)  # (channels, n) at 16 kHz
 
 
-def _active_rms(x: np.ndarray) -> float:
-    """RMS of the 20 ms frames within 30 dB of the loudest (the speech, not the pauses)."""
-    frames = x[: len(x) // 320 * 320].reshape(-1, 320)
-    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
-    speech = frames[db > db.max() - 30]
-    return float(np.sqrt(np.mean(speech**2))) if len(speech) else 0.0
-
-
 def babble(others: list[np.ndarray], n: int) -> np.ndarray:
     """Four other conversations (each a call's two channels mixed), looped to ``n`` samples, summed."""
     out = np.zeros(n, np.float32)
@@ -58,23 +83,109 @@ def babble(others: list[np.ndarray], n: int) -> np.ndarray:
         mixed = other.sum(axis=0)
         start = (i * len(mixed)) // max(1, len(others))  # each starts somewhere else
         looped = np.resize(np.roll(mixed, -start), n)
-        out += looped / (_active_rms(looped) + 1e-9)
+        out += looped / (imp.active_rms(looped) + 1e-9)
     return out
 
 
-def impaired(stereo: np.ndarray, agent: int, condition: str, others: list[np.ndarray]) -> np.ndarray:
-    """The (2, n) recording under ``condition`` (the agent on channel ``agent``)."""
+def pauses(truth: dict, min_s: float) -> list[tuple[float, float]]:
+    """The stretches of ``min_s`` or more in which neither party speaks (by the truth)."""
+    spans = sorted((u["start"], u["end"]) for u in truth["utterances"])
+    out, end = [], 0.0
+    for start, stop in spans:
+        if start - end >= min_s:
+            out.append((end, start))
+        end = max(end, stop)
+    return out
+
+
+class Prompts:
+    """The IVR prompt, spoken once by the benchmark's TTS and kept beside the conditions."""
+
+    def __init__(self, folder: Path) -> None:
+        self._path = folder / "ivr-prompt.flac"
+
+    def ivr(self) -> np.ndarray:
+        import soundfile as sf
+
+        if not self._path.exists():
+            import soxr
+
+            from pipeline.evaluation.synth.tts import KokoroTTS
+
+            models = ROOT / "models"
+            tts = KokoroTTS(models / "kokoro-82m-int8", extra_voices=models / "kokoro-voices-zh")
+            speech = soxr.resample(tts.synthesize(IVR_PROMPT, IVR_VOICE), 24000, SR)
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(self._path, imp.at_level(speech, -22), SR, format="FLAC", subtype="PCM_16")
+        audio, _ = sf.read(self._path, dtype="float32")
+        return audio
+
+
+def impaired(
+    stereo: np.ndarray,
+    agent: int,
+    condition: str,
+    others: list[np.ndarray],
+    truth: dict,
+    prompts: Prompts | None = None,
+) -> tuple[np.ndarray, float]:
+    """The (2, n) recording under ``condition`` (the agent on channel ``agent``), and the seconds
+    added before the call (the truth's times move by as much)."""
+    kind, level = parse(condition)
+    seed = truth["call_id"]
     out = stereo.copy()
-    if condition.startswith("babble"):
-        below = float(condition.removeprefix("babble"))
-        noise = babble(others, out.shape[1])
-        out[agent] += noise * _active_rms(out[agent]) / (_active_rms(noise) + 1e-9) * 10 ** (-below / 20)
-    elif condition == "swapped":
+    caller = 1 - agent
+    n = out.shape[1]
+    shift = 0.0
+    if kind == "babble":
+        noise = babble(others, n)
+        out[agent] += (
+            noise * imp.active_rms(out[agent]) / (imp.active_rms(noise) + 1e-9) * 10 ** (-level / 20)
+        )
+    elif kind in ("street", "music", "tv"):
+        if kind == "street":
+            noise = imp.street(n, seed)
+        elif kind == "music":
+            noise = imp.music(n, seed)
+        else:
+            noise = imp.television(n, seed, others[0].sum(axis=0))
+        out[caller] = imp.mixed_under(out[caller], noise, level)
+    elif kind in imp.CODECS:
+        out = imp.through_codec(out, imp.CODECS[kind])
+    elif kind == "loss":
+        out = np.stack([imp.packet_loss(ch, level, f"{seed}{i}") for i, ch in enumerate(out)])
+    elif kind == "quiet":
+        out[caller] = imp.at_level(out[caller], -level)
+    elif kind == "clip":
+        out[agent] = imp.clipped(out[agent], level)
+    elif kind == "agc":
+        out = np.stack([imp.agc_pumped(ch, f"{seed}{i}") for i, ch in enumerate(out)])
+    elif kind == "echo":
+        out = np.stack([imp.with_echo(stereo[i], stereo[1 - i], level) for i in range(2)])
+    elif kind == "swapped":
         out = out[::-1].copy()
-    elif condition == "twice":
+    elif kind == "twice":
         mixed = out.sum(axis=0) / 2
         out = np.stack([mixed, mixed])
-    return np.clip(out, -1, 1)
+    elif kind == "ivr":
+        assert prompts is not None
+        before = np.concatenate([imp.ringback(2), prompts.ivr(), np.zeros(SR, np.float32)])
+        lead = np.zeros((2, len(before)), np.float32)
+        lead[agent] = before  # the centre's side of the line plays it
+        out = np.concatenate([lead, out], axis=1)
+        shift = len(before) / SR
+    elif kind == "hold":
+        for start, end in pauses(truth, HOLD_MIN_S):
+            a, b = int((start + 0.5) * SR), int((end - 0.3) * SR)
+            out[agent, a:b] += imp.at_level(imp.music(b - a, seed + str(a)), -30)
+    elif kind == "dtmf":
+        gaps = pauses(truth, 0.0)
+        if gaps:
+            start, end = max(gaps, key=lambda g: g[1] - g[0])
+            keys = imp.dtmf("8#" if end - start < 1.5 else "1023#")
+            a = int((start + 0.1) * SR)
+            out[caller, a : a + len(keys)] += keys[: n - a]
+    return np.clip(out, -1, 1), shift
 
 
 def _write(path: Path, audio: np.ndarray, condition: str) -> None:
@@ -82,11 +193,35 @@ def _write(path: Path, audio: np.ndarray, condition: str) -> None:
     import soxr
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    if condition == "alaw":
+    kind, _ = parse(condition)
+    if kind in ("alaw", "ulaw"):
         narrow = soxr.resample(audio.T, SR, 8000).astype(np.float32)
-        sf.write(path, np.clip(narrow, -1, 1), 8000, format="WAV", subtype="ALAW")
+        sf.write(
+            path, np.clip(narrow, -1, 1), 8000, format="WAV", subtype="ALAW" if kind == "alaw" else "ULAW"
+        )
+    elif kind in imp.CODECS and imp.CODECS[kind].stereo:
+        path.write_bytes(imp.encoded(audio, imp.CODECS[kind]))
+    elif kind in imp.CODECS:  # each leg decoded from its codec: what a recorder keeps of it
+        rate = imp.CODECS[kind].rate
+        narrow = soxr.resample(audio.T, SR, rate).astype(np.float32) if rate != SR else audio.T
+        sf.write(path, np.clip(narrow, -1, 1), rate, format="WAV", subtype="PCM_16")
     else:
         sf.write(path, audio.T, SR, format="FLAC", subtype="PCM_16")
+
+
+def _suffix(condition: str) -> str:
+    kind, _ = parse(condition)
+    if kind in imp.CODECS and imp.CODECS[kind].stereo:
+        return "." + imp.CODECS[kind].container
+    return ".wav" if kind in ("alaw", "ulaw") or kind in imp.CODECS else ".flac"
+
+
+def shifted(truth: dict, seconds: float) -> dict:
+    """The truth of a call with ``seconds`` of something else put before it."""
+    if not seconds:
+        return truth
+    moved = [{**u, "start": u["start"] + seconds, "end": u["end"] + seconds} for u in truth["utterances"]]
+    return {**truth, "utterances": moved, "duration": truth["duration"] + seconds}
 
 
 def build(share: Path, out: Path, conditions: list[str], calls: int) -> list[Path]:
@@ -98,6 +233,7 @@ def build(share: Path, out: Path, conditions: list[str], calls: int) -> list[Pat
         stereo = next(v for v in truth["variants"].values() if v["format"] == "stereo")
         agent = 1 if stereo["layout"] == "stereo-agent-right" else 0
         loaded.append((truth, stereo, agent, _read(share / stereo["audio"])))
+    prompts = Prompts(out)
     shares = []
     for condition in conditions:
         folder = out / condition
@@ -105,12 +241,13 @@ def build(share: Path, out: Path, conditions: list[str], calls: int) -> list[Pat
         for i, (truth, stereo, agent, audio) in enumerate(loaded):
             others = [loaded[(i + k) % len(loaded)][3] for k in range(1, BABBLE_VOICES + 1)]
             call_id = f"{truth['call_id']}.{condition}"
-            rel = Path("recordings") / f"{call_id}{'.wav' if condition == 'alaw' else '.flac'}"
-            _write(folder / rel, impaired(audio, agent, condition, others), condition)
+            rel = Path("recordings") / f"{call_id}{_suffix(condition)}"
+            worse, shift = impaired(audio, agent, condition, others, truth, prompts)
+            _write(folder / rel, worse, condition)
             layout = stereo["layout"]  # the manifest keeps it, swapped or not
             # The truth is by role, not by channel: a swapped call's agent is still the agent.
             variants = {call_id: {"layout": layout, "format": condition, "audio": str(rel)}}
-            record = {**truth, "variants": variants}
+            record = {**shifted(truth, shift), "variants": variants}
             (folder / "truth").mkdir(parents=True, exist_ok=True)
             (folder / "truth" / f"{truth['call_id']}.json").write_text(
                 json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
@@ -182,8 +319,17 @@ def main() -> None:
     parser.add_argument("--run", action="store_true", help="run and score each condition")
     args = parser.parse_args()
     conditions = args.conditions.split(",")
-    if unknown := set(conditions) - set(CONDITIONS):
-        parser.error(f"unknown condition(s) {sorted(unknown)}; choose from {', '.join(CONDITIONS)}")
+    unknown = []
+    for condition in conditions:
+        try:
+            parse(condition)
+        except ValueError:
+            unknown.append(condition)
+    if unknown:
+        parser.error(
+            f"unknown condition(s) {unknown}; choose from {', '.join(FIXED)} or "
+            f"{', '.join(k + 'N' for k in LEVELLED)}"
+        )
     shares = build(args.share, args.out, conditions, args.calls)
     print(f"{len(shares)} condition(s) of {args.calls} calls under {args.out}")
     if args.run:
