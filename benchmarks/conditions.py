@@ -6,7 +6,7 @@ calls' stereo recordings under that condition, with its truth and manifest; with
 the nightly batch on each and scores it with ``callqa evaluate``, and prints one table (and, with
 ``--chart``, each rule's F1 against the noise level and against the bit rate).
 
-Conditions (each alone; N is a number; the impairments are ``benchmarks/impairments.py``):
+Conditions (each alone; N is a number; the impairments are ``pipeline/evaluation/impairments.py``):
   clean                   the stereo recording as it is
   babbleN                 four other conversations of the same share on the agent's channel, N dB
                           under the agent's speech (the next desks of an open-plan floor)
@@ -45,9 +45,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import impairments as imp  # noqa: E402
+from pipeline.evaluation import impairments as imp  # noqa: E402
 
 SR = imp.SR
 BABBLE_VOICES = 4
@@ -292,21 +291,97 @@ def _f1(rule: dict | None) -> str:
     return f"{rule['f1']:.2f}"
 
 
+RULES = ("greeting.missing", "interruption.agent", "interruption.caller", "hangup.premature", "phrase.banned")
+
+
 def table(results: dict[str, dict]) -> str:
-    rules = ["greeting.missing", "interruption.agent", "interruption.caller", "hangup.premature"]
     lines = [
-        "| condition | CER | DER | roles right | " + " | ".join(f"{r} F1" for r in rules) + " |",
-        "|---|---|---|---|" + "---|" * len(rules),
+        "| condition | CER | DER | roles right | not scored | " + " | ".join(f"{r} F1" for r in RULES) + " |",
+        "|---|---|---|---|---|" + "---|" * len(RULES),
     ]
     for condition, report in results.items():
         who = report["diarization"]["all"]
+        summary = report["summary"]
+        withheld = summary.get("not_scored_recordings", 0)
         lines.append(
             f"| {condition} | {report['cer'].get('all') or 0:.3f} | {who.get('der') or 0:.3f} | "
-            f"{who.get('role_accuracy') or 0:.2f} | "
-            + " | ".join(_f1(report["rules"].get(r)) for r in rules)
+            f"{who.get('role_accuracy') or 0:.2f} | {withheld}/{summary['recordings_scored']} | "
+            + " | ".join(_f1(report["rules"].get(r)) for r in RULES)
             + " |"
         )
     return "\n".join(lines)
+
+
+# Bit rates for the chart (kbit/s a channel); clean is 16 kHz 16-bit PCM.
+BIT_RATES = {
+    "clean": 256, "alaw": 64, "ulaw": 64, "g726": 32, "mp3_32": 16, "mp3_16": 8,
+    "amr12": 12.2, "opus12": 12, "opus8": 8, "g723": 6.3, "amr475": 4.75,
+}  # fmt: skip
+
+
+def chart(results: dict[str, dict], out: Path) -> list[Path]:
+    """Each rule's F1 and the CER against the noise level (one panel per kind of noise) and against
+    the bit rate; PNGs under ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def f1(report: dict, rule: str) -> float:
+        value = report["rules"].get(rule, {}).get("f1")
+        return float("nan") if value is None else value
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    clean = results.get("clean")
+    noises = [k for k in ("babble", "street", "music", "tv") if any(parse(c)[0] == k for c in results)]
+    if noises:
+        fig, axes = plt.subplots(1, len(noises), figsize=(4 * len(noises), 3.6), sharey=True, squeeze=False)
+        for ax, kind in zip(axes[0], noises, strict=True):
+            points = sorted(
+                ((parse(c)[1], r) for c, r in results.items() if parse(c)[0] == kind), reverse=True
+            )
+            if clean:
+                points = [(60.0, clean), *points]  # the clean call drawn as 60 dB
+            levels = [p for p, _ in points]
+            for rule in RULES:
+                ax.plot(levels, [f1(r, rule) for _, r in points], marker="o", label=rule)
+            ax.plot(levels, [r["cer"].get("all") or 0 for _, r in points], "k--", marker="x", label="CER")
+            ax.set_xscale("symlog", linthresh=5)
+            ax.invert_xaxis()
+            where = (
+                "agent's headset: voices dB under the agent" if kind == "babble" else "caller's side: SNR dB"
+            )
+            ax.set_title(f"{kind} ({where})", fontsize=9)
+            ax.set_ylim(-0.05, 1.05)
+            ax.grid(alpha=0.3)
+        axes[0][0].set_ylabel("F1 (CER dashed)")
+        axes[0][-1].legend(fontsize=7, loc="lower left")
+        fig.tight_layout()
+        written.append(out / "conditions-noise.png")
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+    coded = sorted(((BIT_RATES[c], c, r) for c, r in results.items() if c in BIT_RATES), reverse=True)
+    if len(coded) > 1:
+        fig, ax = plt.subplots(figsize=(7, 3.8))
+        rates = [b for b, _, _ in coded]
+        for rule in RULES:
+            ax.plot(rates, [f1(r, rule) for *_, r in coded], marker="o", label=rule)
+        ax.plot(rates, [r["cer"].get("all") or 0 for *_, r in coded], "k--", marker="x", label="CER")
+        for b, c, _ in coded:
+            ax.annotate(c, (b, 0.0), fontsize=6, rotation=90, ha="center", va="bottom")
+        ax.set_xscale("log")
+        ax.invert_xaxis()
+        ax.set_xlabel("kbit/s a channel")
+        ax.set_ylabel("F1 (CER dashed)")
+        ax.set_ylim(-0.05, 1.05)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="center left")
+        fig.tight_layout()
+        written.append(out / "conditions-bitrate.png")
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+    return written
 
 
 def main() -> None:
@@ -317,6 +392,8 @@ def main() -> None:
     parser.add_argument("--conditions", default="clean,babble20,babble15,babble10,alaw,swapped,twice")
     parser.add_argument("--config", type=Path, default=ROOT / "data/call_scripts/eval/eval.toml")
     parser.add_argument("--run", action="store_true", help="run and score each condition")
+    parser.add_argument("--reuse", action="store_true", help="keep conditions already built and scored")
+    parser.add_argument("--chart", type=Path, help="draw the F1 charts into this folder")
     args = parser.parse_args()
     conditions = args.conditions.split(",")
     unknown = []
@@ -330,14 +407,28 @@ def main() -> None:
             f"unknown condition(s) {unknown}; choose from {', '.join(FIXED)} or "
             f"{', '.join(k + 'N' for k in LEVELLED)}"
         )
-    shares = build(args.share, args.out, conditions, args.calls)
-    print(f"{len(shares)} condition(s) of {args.calls} calls under {args.out}")
+    todo = [c for c in conditions if not (args.reuse and (args.out / c / "eval.json").exists())]
+    build(args.share, args.out, todo, args.calls)
+    print(f"{len(todo)} condition(s) of {args.calls} calls built under {args.out}")
     if args.run:
-        results = {share.name: run_and_score(share, args.config) for share in shares}
+        results = {}
+        for condition in conditions:
+            folder = args.out / condition
+            if condition in todo:
+                results[condition] = run_and_score(folder, args.config)
+            else:
+                results[condition] = json.loads((folder / "eval.json").read_text(encoding="utf-8"))
+            (args.out / "conditions.json").write_text(
+                json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
+    else:
+        scored = args.out / "conditions.json"
+        results = json.loads(scored.read_text(encoding="utf-8")) if scored.exists() else {}
+    if results:
         print(table(results))
-        (args.out / "conditions.json").write_text(
-            json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8"
-        )
+    if args.chart:
+        for path in chart(results, args.chart):
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":

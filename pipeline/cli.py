@@ -306,6 +306,8 @@ def _print_summary(summary: dict) -> None:
         )
     for warning in summary.get("layout_warnings", []):
         console.print(f"[yellow]layout[/yellow] {escape(warning)}")
+    if summary.get("quality_warning"):
+        console.print(f"[yellow]audio[/yellow] {escape(summary['quality_warning'])}")
     for problem in summary.get("manifest_problems", []):
         console.print(f"[yellow]manifest[/yellow] {escape(problem)}")
     console.print(

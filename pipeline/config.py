@@ -287,6 +287,25 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    """Floors under which a call cannot be heard well enough for the rules that need what was lost
+    (pipeline.audio.quality); the call says why in its abstentions. How they were set: docs/evaluation.md,
+    telephone conditions."""
+
+    # A channel (a mono call: its mix) whose speech is less than this many dB above its noise floor
+    # (other voices, a street, music through every pause) is not scored for timing or words. 0: off.
+    min_snr_db: float = 20.0
+    # Speech frames clipped at full scale above this share: the words are not scored.
+    max_clipped_share: float = 0.2
+    # Speech frames lost to digital silence (VoIP packets) above this share: the words are not scored.
+    max_dropout_share: float = 0.05
+    # A word Whisper gives a probability under this is doubted.
+    doubted_word_prob: float = 0.5
+    # More of the call's words doubted than this share: the words are not scored. 1: off.
+    max_doubted_share: float = 0.5
+
+
+@dataclass(frozen=True)
 class ScoringConfig:
     """How findings become an agent's score: 100 less the weights of the findings, per call."""
 
@@ -497,6 +516,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     desk: DeskConfig = field(default_factory=DeskConfig)
@@ -619,6 +639,7 @@ _KEY_UNITS = (
     ("_st", "semitones"),
     ("_cues", "cues"),
     ("_count", "times"),
+    ("_share", "share (0-1)"),
 )
 # Otherwise a number's unit is the first of these that its comment names.
 _COMMENT_UNITS = (

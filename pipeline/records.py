@@ -189,6 +189,32 @@ class CallMetrics(_Record):
 
 
 @dataclass(frozen=True)
+class ChannelQuality(_Record):
+    """How well one channel (or a mono call's mix) can be heard (pipeline.audio.quality)."""
+
+    speech_dbfs: float  # the speech's level: the 95th percentile of 20 ms frames' energy
+    noise_dbfs: float  # the floor under it: the 10th percentile
+    clipped_share: float  # speech frames with 3+ samples in a row at full scale
+    dropout_share: float  # speech frames lost to digital silence (VoIP packets)
+    bandwidth_hz: float  # where the speech spectrum ends, 60 dB under its peak
+
+    @property
+    def snr_db(self) -> float:
+        return self.speech_dbfs - self.noise_dbfs
+
+
+@dataclass(frozen=True)
+class AudioQuality(_Record):
+    """A call's audio-quality reading: each channel as scored (stereo: in channel order; mono: the
+    mix), how the file was stored, and the share of its words Whisper doubted."""
+
+    channels: tuple[ChannelQuality, ...]
+    source_rate: int
+    codec: str
+    doubted_share: float = math.nan
+
+
+@dataclass(frozen=True)
 class CallResult(_Record):
     """Everything the pipeline learned about one call; what the store writes."""
 
@@ -202,6 +228,10 @@ class CallResult(_Record):
     timings: dict[str, float] = field(default_factory=dict)
     abstentions: tuple[str, ...] = ()  # why rules said nothing where they might have
     turns: tuple[Turn, ...] = ()  # who spoke when: the diarization itself, roles applied
+    quality: AudioQuality | None = None  # None: rescored from a call stored before 2026-12-05
+    # The rules not scored because the audio could not be heard well enough (their reasons are in
+    # ``abstentions``): their findings are dropped, not stored.
+    not_scored: tuple[str, ...] = ()
 
 
 def _datetime_or_none(value: Any) -> datetime | None:
@@ -232,4 +262,9 @@ _NESTED: dict[tuple[str, str], Any] = {
     ("CallResult", "metrics"): _one(CallMetrics),
     ("CallResult", "abstentions"): tuple,
     ("CallResult", "turns"): _tuple_of(Turn),
+    ("CallResult", "quality"): lambda v: (
+        v if v is None or isinstance(v, AudioQuality) else AudioQuality.from_dict(v)
+    ),
+    ("CallResult", "not_scored"): tuple,
+    ("AudioQuality", "channels"): _tuple_of(ChannelQuality),
 }

@@ -404,7 +404,7 @@ def evaluate(
     masking_calls: dict[str, list[dict]] = {}
     cer_acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     rule_counts: dict[str, dict[str, dict[str, int]]] = defaultdict(
-        lambda: defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
+        lambda: defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0, "abstained": 0})
     )
     for truth in truths:
         ref_all, ref_agent = truth_text(truth), truth_text(truth, "agent")
@@ -471,8 +471,13 @@ def evaluate(
                         for_listener[kind][outcome] += 1
             listener["backchannels"] += len(backchannels)
             listener["false_alarms"] += false_alarms
+            # A rule the call's audio could not support ([quality] floors) abstained: its labels
+            # are counted apart, neither found nor missed.
+            unheard = set(_as_list(calls.loc[call_id, "not_scored"])) if "not_scored" in calls else set()
             for key in expected | predicted:
                 outcome = "tp" if key in expected and key in predicted else "fp" if key in predicted else "fn"
+                if outcome == "fn" and key.partition(":")[0] in unheard:
+                    outcome = "abstained"
                 for kind in (layout, "all"):
                     rule_counts[kind][key][outcome] += 1
             per_call.append(
@@ -492,6 +497,7 @@ def evaluate(
                     **overlapped,
                     "backchannels": len(backchannels),
                     "backchannel_false_alarms": false_alarms,
+                    "not_scored": sorted(unheard),
                 }
             )
     rules = {
@@ -508,6 +514,8 @@ def evaluate(
             "agent_id_accuracy": sum(p["agent_id_ok"] for p in per_call) / scored if scored else None,
             "greeting_accuracy": sum(p["greeting_ok"] for p in per_call) / scored if scored else None,
             "double_events": double_events(events, utterances),
+            # Recordings some rule was not scored on because the audio could not be heard well enough.
+            "not_scored_recordings": sum(bool(p["not_scored"]) for p in per_call),
             "conduct_preset": conduct_preset,
         },
         "cer": cer,
@@ -594,10 +602,19 @@ def render_report(report: dict):
             fmt(o["recall"]),
             f"{fmt(w.get('precision'))} / {fmt(w.get('recall'))}",
         )
-    rules = Table("rule", "tp", "fp", "fn", "precision", "recall", "f1", title="flags per call")
+    rules = Table(
+        "rule", "tp", "fp", "fn", "not scored (audio)", "precision", "recall", "f1", title="flags per call"
+    )
     for key, r in report["rules"].items():
         rules.add_row(
-            key, str(r["tp"]), str(r["fp"]), str(r["fn"]), fmt(r["precision"]), fmt(r["recall"]), fmt(r["f1"])
+            key,
+            str(r["tp"]),
+            str(r["fp"]),
+            str(r["fn"]),
+            str(r.get("abstained", 0)),
+            fmt(r["precision"]),
+            fmt(r["recall"]),
+            fmt(r["f1"]),
         )
     kinds = sorted(report["rules_by_kind"])
     by_kind = Table("rule", *kinds, title="flags per call and recording kind: precision / recall")

@@ -273,6 +273,15 @@ def build_report(warehouse: Path, week: str, cfg: Config) -> str:
     layout_warnings = "".join(
         f'<p class="warning">⚠ {e(w.message())}</p>' for w in contradicted_layouts(data.calls)
     )
+    from pipeline.rules import unheard_summary
+
+    heard = (
+        unheard_summary(list(a) if a is not None else [] for a in data.calls["abstentions"])
+        if "abstentions" in data.calls
+        else None
+    )
+    if heard:
+        layout_warnings += f'<p class="warning">⚠ {e(heard)}：这些规则的问题没有记录，也不扣分</p>'
     images = charts(data) if not data.cards.empty else {}
     figures = "".join(f'<img alt="{k}" src="data:image/png;base64,{v}">' for k, v in images.items())
     summary = (

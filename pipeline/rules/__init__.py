@@ -7,8 +7,9 @@ is visible in the data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from pipeline.audio.prosody import VoiceMeasures
 from pipeline.config import RulesConfig
@@ -61,6 +62,29 @@ RULE_GUIDE = {
     "transfer.no_identity": ("转接 1", "转接前一定要问清对方的姓名和单位"),
     "voice.flat": ("注意事项 3、9 C", "语气要和蔼，避免有气无力、冷淡的语气"),
 }
+# What each rule reads of the recording: a call whose audio-quality reading lacks one of these
+# (pipeline.audio.quality.unheard) is not scored for the rule, and says why.
+_W, _T, _V = "words", "timing", "voice"
+RULE_NEEDS: dict[str, frozenset[str]] = {
+    "greeting.missing": frozenset({_W}),
+    "self_intro.missing": frozenset({_W}),
+    "closing.missing": frozenset({_W}),
+    "interruption.agent": frozenset({_T, _W}),  # a cut-in is known by its words (嗯/对 are not)
+    "interruption.caller": frozenset({_T, _W}),
+    "conduct.impatient": frozenset({_T, _W}),
+    "conduct.domineering": frozenset({_T, _W}),
+    "hangup.premature": frozenset({_T, _W}),
+    "phrase.banned": frozenset({_W}),
+    "pace.fast": frozenset({_T, _W}),
+    "hold.no_notice": frozenset({_T, _W}),
+    "hold.no_apology": frozenset({_T, _W}),
+    "hesitation.unsure": frozenset({_T, _W}),
+    "courtesy.ni": frozenset({_W}),
+    "message.not_offered": frozenset({_W}),
+    "refusal.no_apology": frozenset({_W}),
+    "transfer.no_identity": frozenset({_W}),
+    "voice.flat": frozenset({_V}),
+}
 RULE_THRESHOLDS = {
     "greeting.missing": ("greeting_window_s",),
     "self_intro.missing": ("self_intro_window_s",),
@@ -98,6 +122,14 @@ class CallContext:
     # The agent's pitch and loudness over the call (pipeline.audio.prosody), None where not
     # measured (roles not trusted; calls stored before 2026-12-05 and rescored).
     agent_voice: VoiceMeasures | None = None
+    # What the recording lets no rule read (pipeline.audio.quality.unheard: "words", "timing",
+    # "voice"), each with its reason in Chinese; the rules that need it are not scored.
+    unheard: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def not_scored(self) -> tuple[str, ...]:
+        """The rules this call's audio cannot be scored for (``RULE_NEEDS``)."""
+        return tuple(r for r, needs in RULE_NEEDS.items() if needs & self.unheard.keys())
 
     def by_role(self, role: str, *, scorable_only: bool = True) -> list[Utterance]:
         return [u for u in self.utterances if u.role == role and (u.scorable or not scorable_only)]
@@ -175,6 +207,12 @@ def abstentions(ctx: CallContext) -> list[str]:
     """Why rules said nothing where they might have, in the quality team's language: stored with
     the call and shown in the report and on the desk."""
     reasons = []
+    by_reason: dict[str, set[str]] = {}
+    for need, why in ctx.unheard.items():
+        by_reason.setdefault(why, set()).add(need)
+    for why, lacking in by_reason.items():
+        rules = [RULE_NAMES[r] for r, needs in RULE_NEEDS.items() if needs & lacking]
+        reasons.append(f"{UNHEARD}，{'、'.join(rules)}未评分：{why}")
     if not ctx.roles_trusted:
         reasons.append(
             f"依赖角色的规则未评分：{_why_roles_unsure(ctx.roles.reason)}（坐席角色可信度 "
@@ -219,6 +257,25 @@ def _why_roles_unsure(reason: str) -> str:
     return "从话语中看不出哪个声音是坐席"
 
 
+UNHEARD = "录音质量不足"  # how an abstention for the audio starts (pipeline.audio.quality)
+
+
+def unheard_summary(abstentions_per_call: Iterable[Sequence[str]]) -> str | None:
+    """One line for the nightly summary and the weekly report: how many calls had rules not scored
+    for their audio, by cause (``坐席声道噪声过大 3，语音识别把握低 1``); None when none had."""
+    causes: Counter[str] = Counter()
+    calls = 0
+    for reasons in abstentions_per_call:
+        heard = [r for r in reasons if r.startswith(UNHEARD)]
+        calls += bool(heard)
+        # "录音质量不足，<rules>未评分：<cause>：<figures>"
+        causes.update({r.partition("未评分：")[2].partition("：")[0] for r in heard})
+    if not calls:
+        return None
+    by_cause = "，".join(f"{cause} {n}" for cause, n in causes.most_common())
+    return f"{calls} 通通话录音质量不足，部分规则未评分（{by_cause}）"
+
+
 UNATTRIBUTED_BANNED = "禁用语未归属"  # how such an abstention starts (callqa evaluate counts them)
 
 
@@ -238,6 +295,7 @@ def unattributed_phrases(ctx: CallContext) -> list[str]:
 
 def apply_rules(ctx: CallContext, rules: Sequence[Rule] | None = None) -> list[Event]:
     events: list[Event] = []
+    unscored = set(ctx.not_scored)
     for rule in default_rules() if rules is None else rules:
-        events.extend(rule(ctx))
+        events.extend(e for e in rule(ctx) if e.rule_id not in unscored)
     return sorted(events, key=lambda e: (e.start, e.rule_id))

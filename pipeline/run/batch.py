@@ -356,6 +356,17 @@ def _layout_warnings(warehouse: Path, call_ids: list[str]) -> list[str]:
     return [w.message() for w in contradicted_layouts(calls)]
 
 
+def _quality_warning(warehouse: Path, call_ids: list[str]) -> str | None:
+    """How many of the run's calls had rules not scored because of their audio, by cause."""
+    from pipeline.rules import unheard_summary
+    from pipeline.warehouse.store import read_table
+
+    if not call_ids:
+        return None
+    calls = read_table(warehouse, "calls", columns=["call_id", "abstentions"], call_ids=call_ids)
+    return unheard_summary(list(a) if a is not None else [] for a in calls["abstentions"])
+
+
 def summarize(plan: Plan, outcomes: list[CallOutcome], warehouse: Path, started: float) -> dict:
     wall = time.perf_counter() - started
     audio = sum(o.audio_s for o in outcomes)
@@ -375,6 +386,7 @@ def summarize(plan: Plan, outcomes: list[CallOutcome], warehouse: Path, started:
         "without_metadata": plan.without_metadata,
         "manifest_problems": plan.problems,
         "layout_warnings": _layout_warnings(warehouse, [o.call_id for o in outcomes if o.status == "ok"]),
+        "quality_warning": _quality_warning(warehouse, [o.call_id for o in outcomes if o.status == "ok"]),
         "audio_s": round(audio, 2),
         "wall_s": round(wall, 2),
         "rtf": round(wall / audio, 4) if audio else 0.0,

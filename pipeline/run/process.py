@@ -19,11 +19,12 @@ from typing import TypeVar
 from pipeline.asr.whisper import Piece, Transcriber
 from pipeline.audio.decode import SAMPLE_RATE, Audio, channel_correlation, decode
 from pipeline.audio.prosody import VoiceMeasures
+from pipeline.audio.quality import audio_quality, doubted_share, unheard
 from pipeline.audio.speech import speech_regions, stereo_regions
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.privacy.redact import redact_call
-from pipeline.records import CallRef, CallResult, RoleAssignment, Turn, Utterance
+from pipeline.records import AudioQuality, CallRef, CallResult, RoleAssignment, Turn, Utterance
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
 from pipeline.rules.metrics import agent_measures, call_metrics
@@ -184,6 +185,9 @@ def process_call(
             )
             ref = replace(ref, layout="mono")
     try:
+        tick = time.perf_counter()
+        heard = audio_quality(audio, stereo=audio.channels == 2 and ref.layout != "mono")
+        timings["quality"] = time.perf_counter() - tick
         spoken = transcribe_and_diarize(audio, ref, cfg, models, lexicon, timings)
         tick = time.perf_counter()
         voice = agent_voice(audio, ref, spoken.turns) if _trusted(spoken.roles, cfg) else None
@@ -192,9 +196,11 @@ def process_call(
         if owned:
             audio.close()
     turns, utterances, roles = spoken.turns, numbered(spoken.utterances), spoken.roles
+    probs = [w.prob for u in utterances for w in u.words]
+    heard = replace(heard, doubted_share=doubted_share(probs, cfg.quality.doubted_word_prob))
     tick = time.perf_counter()
     result = score_call(
-        ref, audio.duration, turns, utterances, roles, cfg, lexicon, models.transcriber.model_id, voice
+        ref, audio.duration, turns, utterances, roles, cfg, lexicon, models.transcriber.model_id, voice, heard
     )
     result = redact_call(result, cfg.privacy.redact)
     timings["rules"] = time.perf_counter() - tick
@@ -249,9 +255,13 @@ def score_call(
     lexicon: Lexicon,
     model_id: str,
     voice: VoiceMeasures | None = None,
+    quality: AudioQuality | None = None,
 ) -> CallResult:
     """The rules and metrics of a transcribed call; also what re-scoring runs on stored utterances
-    (with the agent's ``voice`` measures as stored: the audio is not read again)."""
+    (with the agent's ``voice`` measures and the audio ``quality`` reading as stored: the audio is
+    not read again). The rules the audio cannot support (``[quality]`` floors) are not scored."""
+    agent_channel = next((t.channel for t in turns if t.role == "agent"), None)
+    lacking = unheard(quality, cfg.quality, agent_channel) if quality else {}
     ctx = CallContext(
         ref.call_id,
         ref.agent_id,
@@ -262,6 +272,7 @@ def score_call(
         cfg.rules,
         tuple(turns),
         agent_voice=voice,
+        unheard=lacking,
     )
     metrics = call_metrics(ref.call_id, ref.agent_id, duration, turns, utterances)
     measured = agent_measures(ctx, voice)
@@ -277,4 +288,6 @@ def score_call(
         ),
         abstentions=tuple(abstentions(ctx)),
         turns=tuple(sorted(turns, key=lambda t: (t.start, t.channel))),
+        quality=quality,
+        not_scored=ctx.not_scored,
     )

@@ -15,13 +15,24 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from pipeline.audio.prosody import VoiceMeasures
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.privacy.redact import redact_call
-from pipeline.records import CallMetrics, CallRef, CallResult, RoleAssignment, Turn, Utterance, Word
+from pipeline.records import (
+    AudioQuality,
+    CallMetrics,
+    CallRef,
+    CallResult,
+    ChannelQuality,
+    RoleAssignment,
+    Turn,
+    Utterance,
+    Word,
+)
 from pipeline.rules.conduct import polite_counts
 from pipeline.run.process import numbered, score_call
 from pipeline.speakers.attribution import reassign_roles
@@ -110,6 +121,26 @@ def _stored_voice(call: Any) -> VoiceMeasures | None:
     )
 
 
+def _stored_quality(call: Any) -> AudioQuality | None:
+    """The audio-quality reading of a stored call row; None for a call stored before it was read."""
+    levels = getattr(call, "audio_speech_dbfs", None)
+    if levels is None or (not isinstance(levels, list | tuple | np.ndarray)) or len(levels) == 0:
+        return None
+
+    def value(v: Any) -> float:
+        return float("nan") if v is None or pd.isna(v) else float(v)
+
+    fields = ("speech_dbfs", "noise_dbfs", "clipped_share", "dropout_share", "bandwidth_hz")
+    columns = [getattr(call, f"audio_{f}") for f in fields]
+    channels = tuple(
+        ChannelQuality(**{f: value(col[i]) for f, col in zip(fields, columns, strict=True)})
+        for i in range(len(levels))
+    )
+    return AudioQuality(
+        channels, int(call.audio_source_rate), str(call.audio_codec), value(call.audio_doubted_share)
+    )
+
+
 def rescore_call(
     call: Any,
     utterances: tuple[Utterance, ...],
@@ -145,7 +176,16 @@ def rescore_call(
     # The agent's voice as measured from the audio, unless the agent is now another voice.
     voice = _stored_voice(call) if roles.agent_speaker == call.agent_speaker else None
     result = score_call(
-        ref, call.duration_ms / 1000, turns, utterances, roles, cfg, lexicon, call.model_id, voice
+        ref,
+        call.duration_ms / 1000,
+        turns,
+        utterances,
+        roles,
+        cfg,
+        lexicon,
+        call.model_id,
+        voice,
+        _stored_quality(call),
     )
     if not regrouped:
         # Who is who and which words are whose are as stored: so are the talk and pace figures

@@ -181,6 +181,8 @@ def _run_nightly_job(cfg: Config, warehouse: Path, share: Path, trigger: str, du
         log.warning("  failed %s (%s): %s", failure["call_id"], failure["path"], failure["error"])
     for warning in summary.get("layout_warnings", []):
         log.warning("  layout: %s", warning)
+    if summary.get("quality_warning"):
+        log.warning("  audio: %s", summary["quality_warning"])
 
 
 def _run_weekly_job(cfg: Config, warehouse: Path, share: Path, trigger: str, due: datetime) -> None:

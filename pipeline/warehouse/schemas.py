@@ -34,6 +34,16 @@ AGENT_MEASURES = (
     "agent_loudness_slope_db_per_min",
 )
 
+# The audio-quality reading's per-channel measures (records.ChannelQuality fields, prefixed).
+AUDIO_CHANNEL_MEASURES = (
+    "audio_speech_dbfs",
+    "audio_noise_dbfs",
+    "audio_snr_db",
+    "audio_clipped_share",
+    "audio_dropout_share",
+    "audio_bandwidth_hz",
+)
+
 CALLS = pa.schema(
     [
         ("schema_version", pa.int16()),
@@ -72,6 +82,18 @@ CALLS = pa.schema(
         # 您 / (您 + 你). Voice (pipeline.audio.prosody): voiced seconds, median pitch, pitch range
         # (10th-90th percentile), loudness (median dBFS), its range and its slope over the call.
         *((name, pa.float32()) for name in AGENT_MEASURES),
+        # How well the call can be heard (pipeline.audio.quality; null: stored before
+        # 2026-12-05). Per channel as scored (stereo: left, right; mono: the mix): the speech's
+        # level and the noise floor under it (dBFS), their difference, the share of speech frames
+        # clipped and lost to digital silence, and where the speech spectrum ends (Hz). Then how
+        # the file was stored, and the share of the call's words Whisper doubted.
+        *((name, pa.list_(pa.float32())) for name in AUDIO_CHANNEL_MEASURES),
+        ("audio_codec", pa.string()),
+        ("audio_source_rate", pa.int32()),
+        ("audio_doubted_share", pa.float32()),
+        # The rules not scored because the audio could not be heard well enough ([quality]
+        # floors); why is in abstentions.
+        ("not_scored", pa.list_(pa.string())),
     ]
 )
 
@@ -253,6 +275,23 @@ def _overlapped(turns, i: int) -> bool:
     return any(o.speaker != t.speaker and o.start < t.end and t.start < o.end for o in turns)
 
 
+def _quality_columns(result: CallResult) -> dict:
+    q = result.quality
+    if q is None:
+        return {"not_scored": list(result.not_scored)}
+    per_channel = {
+        name: [_measure(getattr(ch, name.removeprefix("audio_"))) for ch in q.channels]
+        for name in AUDIO_CHANNEL_MEASURES
+    }
+    return {
+        **per_channel,
+        "audio_codec": q.codec,
+        "audio_source_rate": q.source_rate,
+        "audio_doubted_share": _measure(q.doubted_share),
+        "not_scored": list(result.not_scored),
+    }
+
+
 def call_tables(result: CallResult) -> dict[str, pa.Table]:
     """The rows one call contributes to calls, turns, utterances and events."""
     call, m = result.call, result.metrics
@@ -290,6 +329,7 @@ def call_tables(result: CallResult) -> dict[str, pa.Table]:
                 "stage_seconds": list(result.timings.items()),
                 "caller_id": call.caller_id or None,
                 **{name: _measure(getattr(m, name)) for name in AGENT_MEASURES},
+                **_quality_columns(result),
             }
         ],
         schema=CALLS,

@@ -51,3 +51,32 @@ def test_every_rule_says_what_the_guide_asks_and_which_thresholds_it_reads():
     fields = {f.name for f in dataclasses.fields(RulesConfig)}
     assert set(RULE_THRESHOLDS) <= set(RULE_NAMES)
     assert all(set(names) <= fields for names in RULE_THRESHOLDS.values())
+
+
+def test_rules_the_audio_cannot_support_are_not_scored_and_the_call_says_why(lexicon):
+    from pipeline.rules import RULE_NEEDS, UNHEARD, apply_rules
+
+    rude = (utt("agent", 0.5, 3.0, "喂，什么事？", speaker="agent"), SAID[1])
+    heard = CallContext("T1", "A1", 8.0, rude, TRUSTED, lexicon, RulesConfig())
+    assert "greeting.missing" in {e.rule_id for e in apply_rules(heard)}
+    why = "坐席声道噪声过大：语音只比背景高 8 dB（下限 20 dB），背景里的声音会被当成说话"
+    noisy = CallContext(
+        "T1", "A1", 8.0, rude, TRUSTED, lexicon, RulesConfig(), unheard={"words": why, "timing": why}
+    )
+    assert not {e.rule_id for e in apply_rules(noisy)} & {"greeting.missing", "interruption.agent"}
+    assert "voice.flat" not in noisy.not_scored  # the voice can still be read
+    assert set(noisy.not_scored) == {r for r, needs in RULE_NEEDS.items() if needs & {"words", "timing"}}
+    (reason,) = abstentions(noisy)  # one line for one cause, naming the rules in the guide's words
+    assert reason.startswith(UNHEARD) and why in reason and "未使用问候语" in reason and "坐席抢话" in reason
+
+
+def test_the_nightly_summary_counts_the_calls_the_audio_kept_from_scoring_by_cause():
+    from pipeline.rules import unheard_summary
+
+    noisy = "录音质量不足，未使用问候语、坐席抢话未评分：坐席声道噪声过大：语音只比背景高 8 dB（下限 20 dB）"
+    doubted = "录音质量不足，未使用问候语未评分：语音识别把握低：70% 的字词识别概率低于 50%（上限 50%）"
+    roles = "依赖角色的规则未评分：只听到一个声音，分不出坐席和客户"
+    assert unheard_summary([[noisy], [noisy, roles], [doubted], [roles], []]) == (
+        "3 通通话录音质量不足，部分规则未评分（坐席声道噪声过大 2，语音识别把握低 1）"
+    )
+    assert unheard_summary([[roles], []]) is None

@@ -3,10 +3,11 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
+import pytest
 
 from pipeline.config import Config
 from pipeline.lexicon import load_lexicon
-from pipeline.records import CallRef, RoleAssignment, Turn
+from pipeline.records import AudioQuality, CallRef, ChannelQuality, RoleAssignment, Turn
 from pipeline.run.process import score_call
 from pipeline.run.rescore import rescore
 from pipeline.warehouse.scorecards import update_scorecards
@@ -16,7 +17,7 @@ from tests.conftest import utt
 CST = timezone(timedelta(hours=8))
 
 
-def store(warehouse, cfg, call_id, day, texts):
+def store(warehouse, cfg, call_id, day, texts, quality=None):
     ref = CallRef(
         call_id,
         f"/s/{call_id}.flac",
@@ -32,7 +33,16 @@ def store(warehouse, cfg, call_id, day, texts):
     turns = [Turn(u.role, u.role, u.start, u.end) for u in utterances]
     lexicon = load_lexicon(cfg.lexicons_path)
     result = score_call(
-        ref, 20.0, turns, utterances, RoleAssignment("agent", 1.0, "channel map"), cfg, lexicon, "m"
+        ref,
+        20.0,
+        turns,
+        utterances,
+        RoleAssignment("agent", 1.0, "channel map"),
+        cfg,
+        lexicon,
+        "m",
+        None,
+        quality,
     )
     store_call(warehouse, result)
 
@@ -93,3 +103,31 @@ def test_a_rescore_keeps_every_verdict_and_its_effect_on_the_score(tmp_path):
     assert latest_verdicts(tmp_path)["event_id"].tolist() == [finding]
     after = pd.read_parquet(tmp_path / "scorecards" / "period=day")
     assert after["score"].tolist() == before["score"].tolist() and after["events_overturned"].tolist() == [1]
+
+
+def test_the_audio_reading_is_stored_and_a_rescore_applies_the_floors_as_configured(tmp_path):
+    cfg = Config()
+    wh = tmp_path / "wh"
+    texts = [("agent", "喂，什么事？"), ("caller", "我家门口的灯坏了。"), ("agent", "再见。")]
+    street = AudioQuality(
+        (ChannelQuality(-18.0, -80.0, 0.0, 0.0, 7800.0), ChannelQuality(-22.0, -36.0, 0.0, 0.0, 3900.0)),
+        8000,
+        "pcm_alaw",
+        0.12,
+    )
+    store(wh, cfg, "C1", 10, texts, quality=street)
+    calls = read_table(wh, "calls").set_index("call_id")
+    assert list(calls.loc["C1", "audio_snr_db"]) == [62.0, 14.0]
+    assert list(calls.loc["C1", "audio_bandwidth_hz"]) == [7800.0, 3900.0]
+    assert calls.loc["C1", "audio_codec"] == "pcm_alaw" and calls.loc["C1", "audio_source_rate"] == 8000
+    assert calls.loc["C1", "audio_doubted_share"] == pytest.approx(0.12)
+    assert "greeting.missing" in set(calls.loc["C1", "not_scored"])  # the caller's channel: 14 dB < 20
+    assert "greeting.missing" not in set(read_table(wh, "events")["rule_id"])
+    assert any(a.startswith("录音质量不足") and "客户声道" in a for a in calls.loc["C1", "abstentions"])
+
+    # The floors lowered: the stored reading (no audio read again) now lets the words be scored.
+    lower = replace(cfg, quality=replace(cfg.quality, min_snr_db=10.0))
+    assert rescore(wh, lower) == 1
+    calls = read_table(wh, "calls").set_index("call_id")
+    assert list(calls.loc["C1", "not_scored"]) == [] and list(calls.loc["C1", "audio_snr_db"]) == [62.0, 14.0]
+    assert "greeting.missing" in set(read_table(wh, "events")["rule_id"])

@@ -1,0 +1,145 @@
+"""How well a recording can be heard: a reading per channel, and what the rules cannot score below it.
+
+A centre's recorder gives calls through AMR, MP3 and lossy VoIP, from a street or an open-plan
+floor. Where a call is too noisy, clipped or broken up, callqa's timings and words may be wrong;
+rather than findings that may be wrong, a call below a documented floor is stored as not scorable
+for the rules that need what was lost, with the reason in Chinese (``unheard``). The floors are
+``[quality]`` in callqa.toml; how they were set: docs/evaluation.md, telephone conditions.
+
+Every measure reads 20 ms frames and is cheap next to decoding (a few ms a minute of audio):
+
+- ``speech_dbfs``: the channel's speech level, the 95th percentile of its frames' energy.
+- ``noise_dbfs``: its noise floor, the 10th percentile (each party is silent about half of a
+  stereo call and a mono call pauses between turns, so this is the hiss, the hum, the street or
+  the other voices in the room, not speech).
+- ``snr_db``: the two's difference: low where something sounds through every pause.
+- ``clipped_share``: the share of speech frames with three samples or more in a row at full scale.
+- ``dropout_share``: the share of 20 ms frames inside speech that are digital silence (VoIP packets
+  lost and not concealed).
+- ``bandwidth_hz``: where the speech spectrum ends (60 dB under its peak): about 3,400-4,000 Hz
+  for a narrow-band line or codec, 7,000-8,000 Hz for a wide-band one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from pipeline.audio.decode import SAMPLE_RATE, Audio, Signal
+from pipeline.config import QualityConfig
+from pipeline.records import AudioQuality, ChannelQuality
+
+FRAME = SAMPLE_RATE // 50  # 20 ms
+_SILENT_DB = -90.0  # a frame this quiet is digital silence (PCM's own floor is about -100 dBFS)
+_BLOCK = 60 * SAMPLE_RATE  # read a long call a minute at a time
+
+
+def _frames(track: Signal) -> np.ndarray:
+    """(frames, 320) of a whole track, read a minute at a time."""
+    n = len(track) // FRAME * FRAME
+    blocks = [np.asarray(track[a : min(a + _BLOCK, n)], np.float32) for a in range(0, n, _BLOCK)]
+    x = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    return x.reshape(-1, FRAME)
+
+
+def channel_quality(track: Signal) -> ChannelQuality:
+    """The reading of one channel (see the module's docstring)."""
+    frames = _frames(track)
+    if not len(frames):
+        return ChannelQuality(math.nan, math.nan, 0.0, 0.0, math.nan)
+    db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
+    speech_db = float(np.percentile(db, 95))
+    noise_db = float(np.percentile(db, 10))
+    speech = db > speech_db - 30
+    at_full = np.abs(frames) >= 0.999
+    # Three samples in a row at full scale: a clipped peak, not a loud sample that touches it.
+    runs = at_full[:, :-2] & at_full[:, 1:-1] & at_full[:, 2:]
+    clipped = float(np.mean(runs[speech].any(axis=1))) if speech.any() else 0.0
+    dropout = _dropout_share(db, db > speech_db - 40)
+    return ChannelQuality(speech_db, noise_db, clipped, dropout, _bandwidth(frames[speech]))
+
+
+def _dropout_share(db: np.ndarray, voiced: np.ndarray, max_frames: int = 3) -> float:
+    """Runs of at most ``max_frames`` frames of digital silence with speech right before and right
+    after (a lost packet, not a pause: a pause is longer, and rendered or gated audio has those),
+    as a share of the speech frames."""
+    silent = np.concatenate([[False], db < _SILENT_DB, [False]])
+    edges = np.flatnonzero(np.diff(silent.astype(np.int8)))
+    starts, ends = edges[::2], edges[1::2]  # frame indices of each silent run [start, end)
+    lost = 0
+    for a, b in zip(starts, ends, strict=True):
+        if b - a <= max_frames and a > 0 and b < len(db) and voiced[a - 1] and voiced[b]:
+            lost += b - a
+    return float(lost / max(1, int(voiced.sum()) + lost))
+
+
+def _bandwidth(frames: np.ndarray, max_frames: int = 3000) -> float:
+    """The highest frequency within 60 dB of the speech spectrum's peak (60 s of speech at most)."""
+    if not len(frames):
+        return math.nan
+    step = max(1, len(frames) // max_frames)
+    chosen = frames[::step][:max_frames].astype(np.float64)
+    spectrum = np.mean(np.abs(np.fft.rfft(chosen * np.hanning(FRAME), axis=1)) ** 2, axis=0)
+    db = 10 * np.log10(spectrum + 1e-20)
+    freqs = np.fft.rfftfreq(FRAME, 1 / SAMPLE_RATE)
+    above = np.flatnonzero(db >= db.max() - 60)
+    return float(freqs[above[-1]]) if len(above) else math.nan
+
+
+def audio_quality(audio: Audio, stereo: bool) -> AudioQuality:
+    """The reading of a decoded call as it is scored: each channel on stereo, the mix on mono."""
+    tracks = audio.tracks if stereo else (audio.mono(),)
+    return AudioQuality(tuple(channel_quality(t) for t in tracks), audio.source_rate, audio.codec)
+
+
+def doubted_share(probs: Sequence[float], below: float = 0.5) -> float:
+    """The share of words Whisper gave a probability under ``below`` (NaN without words)."""
+    if not probs:
+        return math.nan
+    return float(np.mean(np.asarray(probs) < below))
+
+
+WORDS = "words"  # the rules that read what was said
+TIMING = "timing"  # the rules that read who spoke when (overlaps, hang-ups, pace)
+VOICE = "voice"  # the rules that read the agent's pitch and loudness
+
+
+def unheard(quality: AudioQuality, floors: QualityConfig, agent_channel: int | None = None) -> dict[str, str]:
+    """What the rules cannot read on this call (``WORDS``, ``TIMING``, ``VOICE``), each with its
+    reason in Chinese (pipeline.rules.RULE_NEEDS says which rules need which). Noise through every
+    pause reads as speech to the speech detector and garbles the words, so a channel under
+    ``min_snr_db`` takes all three; clipping takes the words and the voice; lost packets and
+    Whisper doubting more than ``max_doubted_share`` of the words take the words."""
+    if len(quality.channels) == 2 and agent_channel in (0, 1):
+        names = ("坐席声道", "客户声道") if agent_channel == 0 else ("客户声道", "坐席声道")
+    else:
+        names = ("左声道", "右声道") if len(quality.channels) == 2 else ("录音",)
+    out: dict[str, str] = {}
+    for name, ch in zip(names, quality.channels, strict=True):
+        if floors.min_snr_db and ch.snr_db < floors.min_snr_db:
+            why = (
+                f"{name}噪声过大：语音只比背景高 {ch.snr_db:.0f} dB（下限 {floors.min_snr_db:.0f} dB），"
+                "背景里的声音会被当成说话"
+            )
+            for need in (TIMING, WORDS, VOICE):
+                out.setdefault(need, why)
+        if ch.clipped_share > floors.max_clipped_share:
+            why = (
+                f"{name}削波失真：{ch.clipped_share:.0%} 的语音帧削顶（上限 {floors.max_clipped_share:.0%}）"
+            )
+            out.setdefault(WORDS, why)
+            out.setdefault(VOICE, why)
+        if ch.dropout_share > floors.max_dropout_share:
+            out.setdefault(
+                WORDS,
+                f"{name}丢包：{ch.dropout_share:.0%} 的语音帧成了静音（上限 {floors.max_dropout_share:.0%}）",
+            )
+    if quality.doubted_share > floors.max_doubted_share:
+        out.setdefault(
+            WORDS,
+            f"语音识别把握低：{quality.doubted_share:.0%} 的字词识别概率低于 {floors.doubted_word_prob:.0%}"
+            f"（上限 {floors.max_doubted_share:.0%}）",
+        )
+    return out

@@ -1,0 +1,99 @@
+"""The audio-quality reading and the floors under which rules are not scored."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.signal
+import soxr
+
+from pipeline.audio.quality import TIMING, VOICE, WORDS, channel_quality, doubted_share, unheard
+from pipeline.config import QualityConfig
+from pipeline.records import AudioQuality, ChannelQuality
+
+SR = 16000
+
+
+def talk(seconds: float = 20.0, level: float = 0.1, seed: int = 0) -> np.ndarray:
+    """Speech-like bursts: 1.5 s of band-passed noise, 1 s of digital silence, and so on."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(int(seconds * SR), np.float32)
+    sos = scipy.signal.butter(4, [200, 6000], btype="band", fs=SR, output="sos")
+    for start in np.arange(0.5, seconds - 1.5, 2.5):
+        a, b = int(start * SR), int((start + 1.5) * SR)
+        burst = scipy.signal.sosfilt(sos, rng.standard_normal(b - a))
+        out[a:b] = level * burst / np.sqrt(np.mean(burst**2))
+    return out
+
+
+def test_a_quiet_room_reads_a_high_snr_and_noise_through_every_pause_a_low_one():
+    quiet = channel_quality(talk())
+    noisy = channel_quality(
+        talk() + 0.01 * np.random.default_rng(1).standard_normal(20 * SR).astype(np.float32)
+    )
+    assert quiet.snr_db > 60
+    # Speech at -20 dBFS over noise at -40 dBFS: the reading's peak-to-floor is near 20 dB.
+    assert 17 < noisy.snr_db < 26
+    assert noisy.noise_dbfs == pytest.approx(-40, abs=2)
+
+
+def test_clipping_is_read_from_runs_at_full_scale():
+    assert channel_quality(talk()).clipped_share == 0
+    hot = np.clip(talk() * 30, -1, 1)
+    assert channel_quality(hot).clipped_share > 0.5
+
+
+def test_lost_packets_are_short_silences_inside_speech_not_the_pauses():
+    x = talk()
+    assert channel_quality(x).dropout_share == 0  # 1 s pauses of digital silence are pauses
+    lost = x.copy()
+    for start in np.arange(0.5, 18.5, 2.5):
+        for k in range(3):  # three 20 ms packets lost in each 1.5 s burst
+            a = int((start + 0.3 + 0.4 * k) * SR)
+            lost[a : a + 320] = 0
+    assert channel_quality(lost).dropout_share == pytest.approx(3 / 75, abs=0.01)
+
+
+def test_bandwidth_tells_a_narrow_band_line_from_a_wide_band_one():
+    x = talk()
+    narrow = soxr.resample(soxr.resample(x, SR, 8000), 8000, SR).astype(np.float32)  # an 8 kHz line
+    assert channel_quality(x).bandwidth_hz > 6500
+    assert 3400 <= channel_quality(narrow).bandwidth_hz <= 4200
+
+
+def test_silence_has_no_reading_to_trust():
+    q = channel_quality(np.zeros(SR // 10, np.float32))
+    assert q.clipped_share == 0 and q.dropout_share == 0
+
+
+def test_doubted_share():
+    assert doubted_share([0.9, 0.3, 0.8, 0.2], below=0.5) == 0.5
+    assert math.isnan(doubted_share([]))
+
+
+def reading(*snr: float, clipped: float = 0.0, dropout: float = 0.0, doubted: float = 0.1) -> AudioQuality:
+    return AudioQuality(
+        tuple(ChannelQuality(-20.0, -20.0 - s, clipped, dropout, 7800.0) for s in snr), 16000, "flac", doubted
+    )
+
+
+def test_a_clean_call_lacks_nothing():
+    assert unheard(reading(60, 60), QualityConfig()) == {}
+
+
+def test_noise_on_the_agents_channel_takes_timing_words_and_voice_and_says_which_channel():
+    floors = QualityConfig(min_snr_db=20)
+    lacking = unheard(reading(60, 12), floors, agent_channel=1)
+    assert set(lacking) == {TIMING, WORDS, VOICE}
+    assert lacking[TIMING].startswith("坐席声道噪声过大") and "12 dB" in lacking[TIMING]
+    assert unheard(reading(60, 12), floors, agent_channel=0)[TIMING].startswith("客户声道")
+    assert unheard(reading(12), floors)[TIMING].startswith("录音噪声过大")
+    assert unheard(reading(60, 12), QualityConfig(min_snr_db=0)) == {}  # 0: off
+
+
+def test_clipping_lost_packets_and_doubted_words_take_the_words_only():
+    floors = QualityConfig(max_clipped_share=0.2, max_dropout_share=0.05, max_doubted_share=0.5)
+    assert set(unheard(reading(60, 60, clipped=0.5), floors)) == {WORDS, VOICE}
+    assert set(unheard(reading(60, 60, dropout=0.1), floors)) == {WORDS}
+    doubted = unheard(reading(60, 60, doubted=0.7), floors)
+    assert set(doubted) == {WORDS} and "70%" in doubted[WORDS]
