@@ -120,7 +120,7 @@ def clipped(x: np.ndarray, gain_db: float) -> np.ndarray:
 
 def agc_pumped(x: np.ndarray, seed: str, target_dbfs: float = -20.0, max_gain_db: float = 30.0) -> np.ndarray:
     """An automatic gain control that raises the line's hiss in every pause and ducks at each
-    syllable: fast attack (10 ms), slow release (1.5 s), up to ``max_gain_db`` of gain."""
+    syllable: fast attack (10 ms), slower release (0.5 s), up to ``max_gain_db`` of gain."""
     rng = rng_for("agc" + seed)
     x = x + 10 ** (-60 / 20) * rng.standard_normal(len(x)).astype(np.float32)
     hop = SR // 100
@@ -128,7 +128,7 @@ def agc_pumped(x: np.ndarray, seed: str, target_dbfs: float = -20.0, max_gain_db
     level = np.sqrt(np.mean(frames**2, axis=1)) + 1e-9
     env = np.empty_like(level)
     current = level[0]
-    release = np.exp(-1 / (1.5 * 100))
+    release = np.exp(-1 / (0.5 * 100))
     for i, v in enumerate(level):
         current = v if v > current else release * current + (1 - release) * v
         env[i] = current
@@ -146,8 +146,8 @@ def delayed(x: np.ndarray, seconds: float) -> np.ndarray:
 
 
 def with_echo(own: np.ndarray, other: np.ndarray, below_db: float, delay_s: float = 0.15) -> np.ndarray:
-    """``own`` with ``other`` coming back ``below_db`` under its own level, ``delay_s`` late and
-    band-limited (a line's hybrid echo, or an echo canceller that lets some through)."""
+    """``own`` with ``other`` coming back ``below_db`` under the other's level, ``delay_s`` late and
+    band-limited to 300-3,400 Hz (a line's hybrid echo, or an echo canceller that lets some through)."""
     import scipy.signal
 
     sos = scipy.signal.butter(4, [300, 3400], btype="band", fs=SR, output="sos")
