@@ -295,6 +295,10 @@ class QualityConfig:
     # A channel (a mono call: its mix) whose speech is less than this many dB above its noise floor
     # (other voices, a street, music through every pause) is not scored for timing or words. 0: off.
     min_snr_db: float = 20.0
+    # Both parties heard at once for more than this share of the call: voices behind a party (the
+    # next desks of an open-plan floor) are being taken for its speech, and every turn reads as a
+    # cut-in; timing and words are not scored. 1: off.
+    max_overlap_share: float = 0.2
     # Speech frames clipped at full scale above this share: the words are not scored.
     max_clipped_share: float = 0.2
     # Speech frames lost to digital silence (VoIP packets) above this share: the words are not scored.

@@ -106,12 +106,22 @@ TIMING = "timing"  # the rules that read who spoke when (overlaps, hang-ups, pac
 VOICE = "voice"  # the rules that read the agent's pitch and loudness
 
 
-def unheard(quality: AudioQuality, floors: QualityConfig, agent_channel: int | None = None) -> dict[str, str]:
+def unheard(
+    quality: AudioQuality,
+    floors: QualityConfig,
+    agent_channel: int | None = None,
+    overlap_share: float = 0.0,
+    busier: str = "",
+) -> dict[str, str]:
     """What the rules cannot read on this call (``WORDS``, ``TIMING``, ``VOICE``), each with its
     reason in Chinese (pipeline.rules.RULE_NEEDS says which rules need which). Noise through every
     pause reads as speech to the speech detector and garbles the words, so a channel under
-    ``min_snr_db`` takes all three; clipping takes the words and the voice; lost packets and
-    Whisper doubting more than ``max_doubted_share`` of the words take the words."""
+    ``min_snr_db`` takes all three. Voices behind a party are speech to the detector whatever their
+    level: the sign is both parties heard at once for more than ``max_overlap_share`` of the call
+    (``overlap_share``, from the turns; ``busier`` names the party heard the longer, whose side the
+    voices are likely on), which takes the timing and the words. Clipping takes the
+    words and the voice; lost packets and Whisper doubting more than ``max_doubted_share`` of the
+    words take the words."""
     if len(quality.channels) == 2 and agent_channel in (0, 1):
         names = ("坐席声道", "客户声道") if agent_channel == 0 else ("客户声道", "坐席声道")
     else:
@@ -136,6 +146,14 @@ def unheard(quality: AudioQuality, floors: QualityConfig, agent_channel: int | N
                 WORDS,
                 f"{name}丢包：{ch.dropout_share:.0%} 的语音帧成了静音（上限 {floors.max_dropout_share:.0%}）",
             )
+    if overlap_share > floors.max_overlap_share:
+        side = f"{busier}一方几乎一直有声音，" if busier else ""
+        why = (
+            f"两方同时有声音的时间占通话的 {overlap_share:.0%}（上限 {floors.max_overlap_share:.0%}）："
+            f"{side}多半是背景里别人的说话声被当成了说话"
+        )
+        out.setdefault(TIMING, why)
+        out.setdefault(WORDS, why)
     if quality.doubted_share > floors.max_doubted_share:
         out.setdefault(
             WORDS,

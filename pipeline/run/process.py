@@ -260,8 +260,11 @@ def score_call(
     """The rules and metrics of a transcribed call; also what re-scoring runs on stored utterances
     (with the agent's ``voice`` measures and the audio ``quality`` reading as stored: the audio is
     not read again). The rules the audio cannot support (``[quality]`` floors) are not scored."""
+    metrics = call_metrics(ref.call_id, ref.agent_id, duration, turns, utterances)
     agent_channel = next((t.channel for t in turns if t.role == "agent"), None)
-    lacking = unheard(quality, cfg.quality, agent_channel) if quality else {}
+    overlap_share = metrics.overlap / duration if duration > 0 else 0.0
+    busier = "坐席" if metrics.talk_agent > metrics.talk_caller else "客户"
+    lacking = unheard(quality, cfg.quality, agent_channel, overlap_share, busier) if quality else {}
     ctx = CallContext(
         ref.call_id,
         ref.agent_id,
@@ -274,7 +277,6 @@ def score_call(
         agent_voice=voice,
         unheard=lacking,
     )
-    metrics = call_metrics(ref.call_id, ref.agent_id, duration, turns, utterances)
     measured = agent_measures(ctx, voice)
     return CallResult(
         call=ref,

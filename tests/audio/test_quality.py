@@ -97,3 +97,14 @@ def test_clipping_lost_packets_and_doubted_words_take_the_words_only():
     assert set(unheard(reading(60, 60, dropout=0.1), floors)) == {WORDS}
     doubted = unheard(reading(60, 60, doubted=0.7), floors)
     assert set(doubted) == {WORDS} and "70%" in doubted[WORDS]
+
+
+def test_both_parties_heard_most_of_the_call_takes_the_timing_and_the_words():
+    floors = QualityConfig(max_overlap_share=0.2)
+    assert unheard(reading(60, 60), floors, overlap_share=0.15) == {}  # a heated call overlaps this much
+    lacking = unheard(reading(60, 60), floors, overlap_share=0.34, busier="客户")
+    assert (
+        set(lacking) == {TIMING, WORDS}
+        and "34%" in lacking[TIMING]
+        and "客户一方几乎一直有声音" in lacking[TIMING]
+    )

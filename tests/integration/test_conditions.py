@@ -41,7 +41,8 @@ def test_a_clean_call_is_read_as_clean_and_withholds_nothing(tmp_path, calls, mo
     assert result.not_scored == () and not any(a.startswith(UNHEARD) for a in result.abstentions)
     left, right = result.quality.channels
     assert left.snr_db > 40 and right.snr_db > 40 and left.bandwidth_hz > 6000
-    assert result.quality.codec == "pcm_s16le" and 0 <= result.quality.doubted_share < 0.3
+    assert result.quality.codec == "flac" and result.quality.source_rate == 16000
+    assert 0 <= result.quality.doubted_share < 0.3
     assert "quality" in result.timings
 
 
@@ -53,11 +54,10 @@ def test_other_voices_through_every_pause_withhold_the_rules_that_need_words_and
     babble = sum(np.resize(other.sum(0), n) / imp.active_rms(other.sum(0)) for other in calls[1:])
     s001[0] = imp.mixed_under(s001[0], babble, 5)  # the next desks 5 dB under the agent
     result = run(tmp_path, "S001B", np.clip(s001, -1, 1), models)
-    assert result.quality.channels[0].snr_db < Config().quality.min_snr_db
     assert {"greeting.missing", "interruption.agent", "phrase.banned"} <= set(result.not_scored)
     assert not {e.rule_id for e in result.events} & set(result.not_scored)
     (reason,) = [a for a in result.abstentions if a.startswith(UNHEARD)]
-    assert "坐席声道噪声过大" in reason and "未使用问候语" in reason
+    assert "两方同时有声音" in reason and "坐席一方几乎一直有声音" in reason and "未使用问候语" in reason
 
 
 def test_a_mobile_callers_codec_is_read_as_narrow_band_and_keeps_its_rules(tmp_path, calls, models):
