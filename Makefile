@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARE ?= data/sample_share
 
-.PHONY: run test models system browser report lint eval eval-corpus eval-bench eval-guide clean lock lock-upgrade segmentation-model
+.PHONY: run test models system browser report lint eval eval-corpus eval-bench eval-guide eval-conditions clean lock lock-upgrade segmentation-model
 
 # A CJK font for the report's charts (Debian's fonts-wqy-microhei, about 5 MB). Installed with
 # apt-get when missing and we are root (as on the CI machine); otherwise says what to install.
@@ -120,6 +120,19 @@ eval-bench: $(VENV)/.installed-dev models
 	rm -rf $(BENCH)/warehouse
 	$(BIN)/callqa run $(BENCH)/share --warehouse $(BENCH)/warehouse --config data/call_scripts/eval/eval.toml
 	$(BIN)/callqa evaluate $(BENCH)/share/truth --warehouse $(BENCH)/warehouse --config data/call_scripts/eval/eval.toml --json docs/eval-bench-$(PART).json
+
+## Telephone conditions (benchmarks/conditions.py): the first COND_CALLS stereo calls of the generated
+## benchmark's PART, made worse one way at a time (codecs, packet loss, noise on either side, levels,
+## echo, IVR, music on hold, keypad tones), each run and scored; the table into
+## docs/eval-conditions-$(PART).json, each rule's F1 against the noise level and the bit rate into
+## docs/figures/. About 1.5 minutes a condition on 2 cores.
+COND_CALLS ?= 16
+CONDITIONS ?= clean,babble20,babble15,babble10,babble5,street20,street10,street5,street0,street-5,music10,music0,music-5,tv20,tv10,tv0,alaw,ulaw,g726,mp3_32,mp3_16,amr12,opus12,opus8,g723,amr475,loss1,loss3,loss5,quiet40,clip10,clip20,agc,echo20,echo10,swapped,twice,ivr,hold,dtmf
+eval-conditions: $(VENV)/.installed-dev models
+	$(BIN)/callqa models install --only kokoro-82m-int8 --only kokoro-voices-zh
+	$(BIN)/callqa generate $(BENCH)/share --part $(PART) --calls $(BENCH_CALLS) --kinds $(BENCH_KINDS) --reuse --tts-cache data/eval/tts-cache
+	rm -rf data/eval/conditions-$(PART)
+	$(BIN)/python benchmarks/conditions.py $(BENCH)/share data/eval/conditions-$(PART) --calls $(COND_CALLS) --conditions $(CONDITIONS) --run --chart docs/figures/conditions-$(PART) --summary docs/eval-conditions-$(PART).json
 
 ## The guide benchmark (pipeline/evaluation/synth/guide.py): the rules on trial (优柔寡断, 敬语, 留言,
 ## 婉拒, 转接) on calls built around them. GUIDE_PART=test (report on it, never tune on it; 60 calls,

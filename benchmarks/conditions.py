@@ -11,6 +11,7 @@ Conditions (each alone; N is a number; the impairments are ``pipeline/evaluation
   babbleN                 four other conversations of the same share on the agent's channel, N dB
                           under the agent's speech (the next desks of an open-plan floor)
   streetN / musicN / tvN  traffic, music or a television on the caller's side at an SNR of N dB
+                          (street-5: 5 dB louder than the caller)
   alaw / ulaw             8 kHz G.711 A-law (China's network) or µ-law, both channels
   amr12 / amr475          AMR-NB at 12.2 / 4.75 kbit/s (a mobile caller), each channel coded alone
   g726 / g723             G.726 ADPCM 32 kbit/s, G.723.1 6.3 kbit/s, each channel coded alone
@@ -62,7 +63,7 @@ def parse(condition: str) -> tuple[str, float | None]:
     """``babble15`` -> ("babble", 15.0); ``amr12`` -> ("amr12", None). Raises ValueError."""
     if condition in FIXED:
         return condition, None
-    match = re.fullmatch(r"([a-z]+)(\d+(?:\.\d+)?)", condition)
+    match = re.fullmatch(r"([a-z]+)(-?\d+(?:\.\d+)?)", condition)
     if not match or match.group(1) not in LEVELLED:
         raise ValueError(condition)
     return match.group(1), float(match.group(2))
@@ -312,6 +313,25 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def summary(results: dict[str, dict]) -> dict[str, dict]:
+    """Each condition's headline figures: what the docs quote, without the per-call detail."""
+    out = {}
+    for condition, report in results.items():
+        who = report["diarization"]["all"]
+        out[condition] = {
+            "recordings": report["summary"]["recordings_scored"],
+            "not_scored_recordings": report["summary"].get("not_scored_recordings", 0),
+            "cer": report["cer"].get("all"),
+            "der": who.get("der"),
+            "role_accuracy": who.get("role_accuracy"),
+            "rules": {
+                rule: {k: r.get(k) for k in ("tp", "fp", "fn", "abstained", "precision", "recall", "f1")}
+                for rule, r in report["rules"].items()
+            },
+        }
+    return out
+
+
 # Bit rates for the chart (kbit/s a channel); clean is 16 kHz 16-bit PCM.
 BIT_RATES = {
     "clean": 256, "alaw": 64, "ulaw": 64, "g726": 32, "mp3_32": 16, "mp3_16": 8,
@@ -394,6 +414,7 @@ def main() -> None:
     parser.add_argument("--run", action="store_true", help="run and score each condition")
     parser.add_argument("--reuse", action="store_true", help="keep conditions already built and scored")
     parser.add_argument("--chart", type=Path, help="draw the F1 charts into this folder")
+    parser.add_argument("--summary", type=Path, help="write each condition's figures (compact JSON) here")
     args = parser.parse_args()
     conditions = args.conditions.split(",")
     unknown = []
@@ -426,6 +447,10 @@ def main() -> None:
         results = json.loads(scored.read_text(encoding="utf-8")) if scored.exists() else {}
     if results:
         print(table(results))
+    if args.summary and results:
+        args.summary.write_text(
+            json.dumps(summary(results), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
     if args.chart:
         for path in chart(results, args.chart):
             print(f"wrote {path}")

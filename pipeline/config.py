@@ -299,8 +299,9 @@ class QualityConfig:
     # next desks of an open-plan floor) are being taken for its speech, and every turn reads as a
     # cut-in; timing and words are not scored. 1: off.
     max_overlap_share: float = 0.2
-    # Speech frames clipped at full scale above this share: the words are not scored.
-    max_clipped_share: float = 0.2
+    # Speech frames clipped at full scale above this share: the agent's voice (voice.flat) is not
+    # scored. Words are: Whisper reads speech clipped this much as well as clean.
+    max_clipped_share: float = 0.5
     # Speech frames lost to digital silence (VoIP packets) above this share: the words are not scored.
     max_dropout_share: float = 0.05
     # A word Whisper gives a probability under this is doubted.

@@ -120,8 +120,8 @@ def unheard(
     level: the sign is both parties heard at once for more than ``max_overlap_share`` of the call
     (``overlap_share``, from the turns; ``busier`` names the party heard the longer, whose side the
     voices are likely on), which takes the timing and the words. Clipping takes the
-    words and the voice; lost packets and Whisper doubting more than ``max_doubted_share`` of the
-    words take the words."""
+    voice (Whisper reads clipped words well); lost packets and Whisper doubting more than
+    ``max_doubted_share`` of the words take the words."""
     if len(quality.channels) == 2 and agent_channel in (0, 1):
         names = ("坐席声道", "客户声道") if agent_channel == 0 else ("客户声道", "坐席声道")
     else:
@@ -139,7 +139,6 @@ def unheard(
             why = (
                 f"{name}削波失真：{ch.clipped_share:.0%} 的语音帧削顶（上限 {floors.max_clipped_share:.0%}）"
             )
-            out.setdefault(WORDS, why)
             out.setdefault(VOICE, why)
         if ch.dropout_share > floors.max_dropout_share:
             out.setdefault(

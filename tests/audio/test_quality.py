@@ -91,9 +91,9 @@ def test_noise_on_the_agents_channel_takes_timing_words_and_voice_and_says_which
     assert unheard(reading(60, 12), QualityConfig(min_snr_db=0)) == {}  # 0: off
 
 
-def test_clipping_lost_packets_and_doubted_words_take_the_words_only():
-    floors = QualityConfig(max_clipped_share=0.2, max_dropout_share=0.05, max_doubted_share=0.5)
-    assert set(unheard(reading(60, 60, clipped=0.5), floors)) == {WORDS, VOICE}
+def test_clipping_takes_the_voice_lost_packets_and_doubted_words_the_words():
+    floors = QualityConfig(max_clipped_share=0.5, max_dropout_share=0.05, max_doubted_share=0.5)
+    assert set(unheard(reading(60, 60, clipped=0.7), floors)) == {VOICE}
     assert set(unheard(reading(60, 60, dropout=0.1), floors)) == {WORDS}
     doubted = unheard(reading(60, 60, doubted=0.7), floors)
     assert set(doubted) == {WORDS} and "70%" in doubted[WORDS]
