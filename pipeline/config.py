@@ -113,6 +113,15 @@ class SpeechConfig:
     # The bleed threshold never exceeds this, however well the line keeps the parties apart (a
     # clean recording measures about 80 dB).
     crosstalk_max_db: float = 40.0
+    # A line's echo: the other party's voice coming back on this channel up to this late (a poor
+    # echo canceller, a long VoIP path). Where the two channels' onsets (frame-to-frame rises and
+    # falls of energy) correlate at one delay by echo_min_correlation or more, the other party's
+    # voice that late counts as bleed too. 0: off.
+    echo_max_ms: float = 500.0
+    # Set on the generated benchmark's development part: two channels with no echo correlate under
+    # 0.07 at any delay of 60 ms or more, an echo 20 dB down at 0.17 or more (202 clean stereo
+    # recordings of the corpus, the sample share and both parts: at most 0.10; docs/evaluation.md).
+    echo_min_correlation: float = 0.12
     # Audio quieter than this (dBFS per 20 ms) is not even given to the VAD (line noise sits near -60).
     energy_floor_db: float = -50.0
     # Regions of one speaker closer than this, with no one else speaking between, form one turn.

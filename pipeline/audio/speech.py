@@ -18,6 +18,10 @@ Region = tuple[float, float]
 _FRAME = 320  # 20 ms at 16 kHz
 _VAD_BLOCK = 300 * SAMPLE_RATE
 _MIN_BLEED_FRAMES = 5  # 100 ms
+# An echo under 60 ms late falls within the frames the same-moment bleed test compares (a hybrid's
+# echo, 10-20 ms, is bleed): only later ones need the delay.
+_ECHO_MIN_FRAMES = 3
+_ONSET_FLOOR_DB = -70.0  # quieter frames are all silence to the echo finder (dither, not sound)
 _OWN_SPEECH_DB = 20.0  # a channel within this of the other one is its own party speaking (bleed: 25 dB+ down)
 
 
@@ -142,18 +146,49 @@ def _merge(regions: list[Region], max_gap: float) -> list[Region]:
     return merged
 
 
+def echo_lag(own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig) -> int:
+    """The frames by which the other channel's sound comes back on this one (a line's echo), or 0.
+
+    Energy onsets (a frame's rise or fall against the one before) of two parties' channels do not
+    correlate at any delay; an echo repeats the other party's onsets, a fixed delay late. The delay
+    with the highest correlation counts if it reaches ``cfg.echo_min_correlation``."""
+    most = int(cfg.echo_max_ms / 1000 * SAMPLE_RATE / _FRAME)
+    if most < _ECHO_MIN_FRAMES or len(own_db) < 10 * most:
+        return 0
+    own = np.diff(np.maximum(own_db, _ONSET_FLOOR_DB))
+    other = np.diff(np.maximum(other_db, _ONSET_FLOOR_DB))
+    if own.std() == 0 or other.std() == 0:
+        return 0
+    own = (own - own.mean()) / own.std()
+    other = (other - other.mean()) / other.std()
+    n = len(own)
+    lags = range(_ECHO_MIN_FRAMES, most + 1)
+    correlation = [float(np.dot(own[lag:], other[: n - lag]) / (n - lag)) for lag in lags]
+    best = int(np.argmax(correlation))
+    return lags[best] if correlation[best] >= cfg.echo_min_correlation else 0
+
+
+def _with_echo(db: np.ndarray, lag: int) -> np.ndarray:
+    """A channel's level as heard on the other with its echo ``lag`` frames late (one frame either
+    side: the delay is rarely a whole frame)."""
+    out = db.copy()
+    for delay in (lag - 1, lag, lag + 1):
+        if 0 < delay < len(db):
+            out[delay:] = np.maximum(out[delay:], db[: len(db) - delay])
+    return out
+
+
 def stereo_regions(samples: Sequence[Signal], cfg: SpeechConfig) -> list[list[Region]]:
-    """Per-channel speech regions of a two-channel recording, bleed and background voices removed."""
+    """Per-channel speech regions of a two-channel recording, bleed, echo and background voices removed."""
     db = [frame_db(ch) for ch in samples]
     raw = [speech_regions(ch, cfg, level) for ch, level in zip(samples, db, strict=True)]
-    return [
-        suppress_background(
-            suppress_crosstalk(raw[i], db[i], db[1 - i], cfg, bleed_threshold(db[i], db[1 - i], cfg)),
-            db[i],
-            cfg,
-        )
-        for i in range(2)
-    ]
+    out = []
+    for i in range(2):
+        lag = echo_lag(db[i], db[1 - i], cfg)
+        other = _with_echo(db[1 - i], lag) if lag else db[1 - i]
+        own = suppress_crosstalk(raw[i], db[i], other, cfg, bleed_threshold(db[i], other, cfg))
+        out.append(suppress_background(own, db[i], cfg))
+    return out
 
 
 def suppress_background(regions: list[Region], db: np.ndarray, cfg: SpeechConfig) -> list[Region]:

@@ -102,3 +102,24 @@ def test_voices_far_behind_the_channels_talker_are_not_its_speech():
     clean = np.concatenate([syllables, pause, syllables, soft]).astype(np.float32)
     assert suppress_background([(0.0, len(clean) / 50)], clean, cfg) == [(0.0, len(clean) / 50)]
     assert suppress_background(whole, db, SpeechConfig(background_gap_db=0)) == whole
+
+
+def test_a_lines_echo_is_found_at_its_delay_and_not_taken_for_speech(sample_share):
+    from pipeline.audio.speech import echo_lag
+    from pipeline.evaluation.impairments import with_echo
+
+    audio = decode(sample_share / "recordings/2026-11-16/S001.flac").samples  # agent left, no bleed
+    cfg = SpeechConfig()
+    db = [frame_db(ch) for ch in audio]
+    assert echo_lag(db[0], db[1], cfg) == 0 and echo_lag(db[1], db[0], cfg) == 0
+    echoed = np.stack([with_echo(audio[i], audio[1 - i], 20, delay_s=0.15) for i in range(2)])
+    late = [frame_db(ch) for ch in echoed]
+    assert echo_lag(late[0], late[1], cfg) in (7, 8)  # 150 ms: 7.5 frames of 20 ms
+    clean, heard = stereo_regions(audio, cfg), stereo_regions(echoed, cfg)
+    for ch in range(2):
+        clean_s = sum(e - s for s, e in clean[ch])
+        heard_s = sum(e - s for s, e in heard[ch])
+        assert abs(heard_s - clean_s) < 0.1 * clean_s  # the other party's echo is not this party's speech
+    off = SpeechConfig(echo_max_ms=0)
+    # Without the delay, the agent's echo on the caller's channel is half again the caller's speech.
+    assert sum(e - s for s, e in stereo_regions(echoed, off)[1]) > 1.3 * sum(e - s for s, e in clean[1])
