@@ -22,6 +22,7 @@ _LISTS = (
     "backchannels",
     "polite",
     "hallucinations",
+    "prompts",
     "hold_notice",
     "hold_apology",
     "agent_language",

@@ -241,7 +241,10 @@ def abstentions(ctx: CallContext) -> list[str]:
 
 
 # How an utterance the rules do not read was flagged (speakers.utterances.HALLUCINATION).
-_FLAG_NAMES = {"hallucination": "疑似语音识别幻觉（无声处生成的文字或重复循环）"}
+_FLAG_NAMES = {
+    "hallucination": "疑似语音识别幻觉（无声处生成的文字或重复循环）",
+    "prompt": "录音提示音（语音导航、“本次通话可能会被录音”等，不是坐席说的）",
+}
 
 
 def _why_roles_unsure(reason: str) -> str:

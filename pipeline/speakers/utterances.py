@@ -8,6 +8,7 @@ invents over silence).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,10 @@ from pipeline.lexicon import Lexicon
 from pipeline.records import Turn, Utterance, Word
 
 HALLUCINATION = "hallucination"
+PROMPT = "prompt"  # a recorded announcement (an IVR's welcome, 本次通话可能会被录音): lexicons/prompts.toml
+# A recorded prompt is set apart from the agent's own words by at least this pause (the ringing
+# or the queue between the announcement and the agent picking up).
+_PROMPT_PAUSE_S = 0.7
 
 # A word with whether its ASR segment looked like a hallucination (a loop, text over silence).
 HeardWord = tuple[Word, bool]
@@ -121,27 +126,55 @@ def build_utterances(
         if terms:
             fixed = correct_words([w for w, _ in bucket], terms, lexicon.tokenizer())
             bucket = [(w, flag) for w, (_, flag) in zip(fixed, bucket, strict=True)]
-        text = normalize_transcript("".join(w.text for w, _ in bucket))
-        if not text:
-            continue
-        suspicious = all(flag for _, flag in bucket)
-        flags = (
-            (HALLUCINATION,) if suspicious or lexicon["hallucinations"].find(text, homophones=False) else ()
-        )
-        out.append(
-            Utterance(
-                call_id=call_id,
-                idx=0,
-                role=turn.role,
-                start=round(min(turn.start, bucket[0][0].start), 3),
-                end=round(max(turn.end, bucket[-1][0].end), 3),
-                text=text,
-                words=tuple(w for w, _ in bucket),
-                confidence=round(float(np.mean([w.prob for w, _ in bucket])), 3),
-                speaker=turn.speaker,
-                flags=flags,
+        pieces = _apart_from_prompts(bucket, lexicon)
+        for i, (piece, prompt) in enumerate(pieces):
+            text = normalize_transcript("".join(w.text for w, _ in piece))
+            if not text:
+                continue
+            suspicious = all(flag for _, flag in piece)
+            hallucinated = suspicious or lexicon["hallucinations"].find(text, homophones=False)
+            flags = (PROMPT,) if prompt else (HALLUCINATION,) if hallucinated else ()
+            first, last = i == 0, i == len(pieces) - 1
+            out.append(
+                Utterance(
+                    call_id=call_id,
+                    idx=0,
+                    role=turn.role,
+                    start=round(min(turn.start, piece[0][0].start) if first else piece[0][0].start, 3),
+                    end=round(max(turn.end, piece[-1][0].end) if last else piece[-1][0].end, 3),
+                    text=text,
+                    words=tuple(w for w, _ in piece),
+                    confidence=round(float(np.mean([w.prob for w, _ in piece])), 3),
+                    speaker=turn.speaker,
+                    flags=flags,
+                )
             )
-        )
+    return out
+
+
+def _apart_from_prompts(bucket: list[HeardWord], lexicon: Lexicon) -> list[tuple[list[HeardWord], bool]]:
+    """A turn's words as one piece, or, where a recorded prompt (``lexicons/prompts.toml``) is among
+    them, cut at the pauses around it: each piece with whether it is the prompt. The agent's own
+    greeting after an IVR's 您好，欢迎致电… then stays the agent's first words."""
+    prompts = lexicon["prompts"]
+    if not prompts.find(normalize_transcript("".join(w.text for w, _ in bucket)), homophones=False):
+        return [(bucket, False)]
+    pieces: list[list[HeardWord]] = [[bucket[0]]]
+    for before, item in itertools.pairwise(bucket):
+        if item[0].start - before[0].end >= _PROMPT_PAUSE_S:
+            pieces.append([])
+        pieces[-1].append(item)
+    marked = [
+        bool(prompts.find(normalize_transcript("".join(w.text for w, _ in p)), homophones=False))
+        for p in pieces
+    ]
+    # Pieces that are not prompts and lie next to each other stay one utterance.
+    out: list[tuple[list[HeardWord], bool]] = []
+    for piece, prompt in zip(pieces, marked, strict=True):
+        if out and not prompt and not out[-1][1]:
+            out[-1][0].extend(piece)
+        else:
+            out.append((list(piece), prompt))
     return out
 
 

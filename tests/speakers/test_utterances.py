@@ -49,3 +49,19 @@ def test_a_word_both_turns_cover_goes_to_the_voice_heard_alone_over_it():
     # Nobody heard alone: Whisper's order decides, and the words stay with the caller's voice.
     caller, agent = assign_words(turns, words, lambda start, end: None)
     assert [w.text for w, _ in caller] == ["姓王", "物业", "说吧"]
+
+
+def test_a_recorded_prompt_before_the_agent_is_flagged_and_the_agents_own_words_stay_theirs(lexicon):
+    from pipeline.speakers.utterances import PROMPT, build_utterances
+
+    # An IVR's welcome, a second of ringing, then the agent picks up without a greeting.
+    ivr = [("您好，", 0.0, 0.5), ("欢迎致电阳光物业，", 0.5, 2.0), ("本次通话可能会被录音。", 2.0, 4.0)]
+    agent = [("喂，", 5.2, 5.5), ("什么事？", 5.5, 6.2)]
+    words = _words(ivr + agent)
+    turn = Turn("ch0", "agent", 0.0, 6.2, channel=0)
+    prompt, own = build_utterances("C1", [turn], words, lexicon)
+    assert prompt.flags == (PROMPT,) and not prompt.scorable and prompt.end == 4.0
+    assert own.scorable and own.text == "喂，什么事？" and own.start == 5.2 and own.end == 6.2
+    # Without a prompt among them, a turn's words are one utterance, pauses and all.
+    (plain,) = build_utterances("C1", [turn], _words(ivr[:2] + agent), lexicon)
+    assert plain.scorable and plain.text.startswith("您好")
