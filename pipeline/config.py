@@ -304,6 +304,10 @@ class QualityConfig:
     # A channel (a mono call: its mix) whose speech is less than this many dB above its noise floor
     # (other voices, a street, music through every pause) is not scored for timing or words. 0: off.
     min_snr_db: float = 20.0
+    # A channel whose speech (its 95th percentile frame) is quieter than this: its softer syllables
+    # fall under the speech detector's energy floor and its turns end early, so a hang-up on it or a
+    # cut-in goes unseen; timing is not scored. Words are (Whisper reads them). -100: off.
+    min_speech_dbfs: float = -30.0
     # Both parties heard at once for more than this share of the call: voices behind a party (the
     # next desks of an open-plan floor) are being taken for its speech, and every turn reads as a
     # cut-in; timing and words are not scored. 1: off.

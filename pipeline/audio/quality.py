@@ -119,7 +119,8 @@ def unheard(
     ``min_snr_db`` takes all three. Voices behind a party are speech to the detector whatever their
     level: the sign is both parties heard at once for more than ``max_overlap_share`` of the call
     (``overlap_share``, from the turns; ``busier`` names the party heard the longer, whose side the
-    voices are likely on), which takes the timing and the words. Clipping takes the
+    voices are likely on), which takes the timing and the words. A channel quieter than ``min_speech_dbfs`` takes the
+    timing (its soft syllables fall under the speech detector's floor). Clipping takes the
     voice (Whisper reads clipped words well); lost packets and Whisper doubting more than
     ``max_doubted_share`` of the words take the words."""
     if len(quality.channels) == 2 and agent_channel in (0, 1):
@@ -135,6 +136,12 @@ def unheard(
             )
             for need in (TIMING, WORDS, VOICE):
                 out.setdefault(need, why)
+        if ch.speech_dbfs < floors.min_speech_dbfs:
+            out.setdefault(
+                TIMING,
+                f"{name}音量过低：语音电平 {ch.speech_dbfs:.0f} dBFS（下限 {floors.min_speech_dbfs:.0f} dBFS），"
+                "较轻的字会被漏掉",
+            )
         if ch.clipped_share > floors.max_clipped_share:
             why = (
                 f"{name}削波失真：{ch.clipped_share:.0%} 的语音帧削顶（上限 {floors.max_clipped_share:.0%}）"

@@ -108,3 +108,18 @@ def test_both_parties_heard_most_of_the_call_takes_the_timing_and_the_words():
         and "34%" in lacking[TIMING]
         and "客户一方几乎一直有声音" in lacking[TIMING]
     )
+
+
+def test_a_quiet_channel_takes_the_timing_only():
+    quiet = AudioQuality(
+        (ChannelQuality(-20.0, -90.0, 0, 0, 7800.0), ChannelQuality(-36.0, -90.0, 0, 0, 7800.0)),
+        16000,
+        "flac",
+        0.1,
+    )
+    lacking = unheard(quiet, QualityConfig(min_speech_dbfs=-30), agent_channel=0)
+    assert (
+        set(lacking) == {TIMING}
+        and lacking[TIMING].startswith("客户声道音量过低")
+        and "-36 dBFS" in lacking[TIMING]
+    )
