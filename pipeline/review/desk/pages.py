@@ -255,12 +255,42 @@ def call_page(desk, viewer: Viewer, call_id: str) -> str:
         appeals=_appeals_by_event(desk, events["event_id"]),
         utterances=view.utterances.to_dict("records"),
         abstentions=list(call.get("abstentions") if call.get("abstentions") is not None else []),
+        hearing=hearing(call),
         to_hear=_to_hear(desk, call, view.utterances),
         viewer=viewer,
         pending=_pending_in(desk, [call_date]),
         map_contradicted=CHANNEL_MAP_CONTRADICTED in str(call.get("role_reason") or ""),
         lead_s=desk.config.desk.clip_lead_s,
     )
+
+
+def hearing(call: dict) -> list[str]:
+    """The call's audio-quality reading (``calls.audio_*``) in the quality team's words, one line per
+    channel and one for the file; empty for a call stored before the reading existed."""
+    snr = call.get("audio_snr_db")
+    if snr is None or len(snr) == 0:
+        return []
+    if len(snr) == 2:
+        agent_right = call.get("layout") == "stereo-agent-right"
+        names = ("客户声道", "坐席声道") if agent_right else ("坐席声道", "客户声道")
+    else:
+        names = ("录音",)
+    lines = []
+    for i, name in enumerate(names):
+        level, band = call["audio_speech_dbfs"][i], call["audio_bandwidth_hz"][i]
+        clipped, lost = call["audio_clipped_share"][i], call["audio_dropout_share"][i]
+        parts = [f"语音电平 {level:.0f} dBFS", f"信噪比 {snr[i]:.0f} dB", f"频宽 {band / 1000:.1f} kHz"]
+        if clipped:
+            parts.append(f"削波 {clipped:.0%}")
+        if lost:
+            parts.append(f"丢包 {lost:.0%}")
+        lines.append(f"{name}：{'，'.join(parts)}")
+    doubted = call.get("audio_doubted_share")
+    tail = f"{call.get('audio_codec')}，{int(call.get('audio_source_rate') or 0) // 1000} kHz"
+    if doubted is not None and doubted == doubted:
+        tail += f"；识别把握低的字词 {doubted:.0%}"
+    lines.append(f"文件：{tail}")
+    return lines
 
 
 def finding_context(desk, events: pd.DataFrame, agent_id: str, week: str) -> dict[str, dict]:

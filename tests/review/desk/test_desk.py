@@ -246,3 +246,52 @@ def test_a_banned_phrase_of_a_voice_whose_role_is_unsure_can_be_heard(desk):
     assert client.get("/moment/NOPE/0.wav").status_code == 404
     assert client.get("/moment/M1/..%2F0.wav").status_code == 404
     assert "说话人不确定的禁用语" not in client.get("/call/C1").text  # a stereo call: roles certain
+
+
+def test_the_call_page_says_how_well_the_call_could_be_heard(tmp_path):
+    from starlette.testclient import TestClient
+
+    from pipeline.records import AudioQuality, ChannelQuality
+
+    share, warehouse = tmp_path / "share", tmp_path / "wh"
+    make_call(share, warehouse, "C1")
+    calls = read_table(warehouse, "calls")
+    assert calls["audio_snr_db"].isna().all()  # stored without a reading: the page says nothing
+    client = TestClient(create_app(settings(warehouse, share, Config(), "127.0.0.1")), base_url=DESK)
+    assert "录音质量" not in client.get("/call/C1").text
+
+    ref = CallRef(
+        "C2",
+        str(share / "recordings/C1.flac"),
+        "A101",
+        datetime(2026, 11, 16, 10, tzinfo=CST),
+        "stereo-agent-left",
+    )
+    heard = AudioQuality(
+        (ChannelQuality(-18.0, -80.0, 0.0, 0.0, 3900.0), ChannelQuality(-24.0, -32.0, 0.0, 0.04, 3900.0)),
+        8000,
+        "pcm_alaw",
+        0.12,
+    )
+    metrics = CallMetrics("C2", "A101", 10.0, 1.5, 2.5, 6.0, 0.2, 4.0, 0)
+    roles = RoleAssignment("ch0", 1.0, "channel map")
+    why = "录音质量不足，坐席抢话未评分：客户声道噪声过大：语音只比背景高 8 dB（下限 10 dB），背景里的声音会被当成说话"
+    store_call(
+        warehouse,
+        CallResult(
+            ref,
+            "m",
+            "l",
+            roles,
+            (),
+            (),
+            metrics,
+            quality=heard,
+            abstentions=(why,),
+            not_scored=("interruption.agent",),
+        ),
+    )
+    page = client.get("/call/C2").text
+    assert "录音质量" in page and "坐席声道：语音电平 -18 dBFS，信噪比 62 dB，频宽 3.9 kHz" in page
+    assert "客户声道：语音电平 -24 dBFS，信噪比 8 dB，频宽 3.9 kHz，丢包 4%" in page
+    assert "文件：pcm_alaw，8 kHz；识别把握低的字词 12%" in page and why in page
