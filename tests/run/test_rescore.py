@@ -110,24 +110,24 @@ def test_the_audio_reading_is_stored_and_a_rescore_applies_the_floors_as_configu
     wh = tmp_path / "wh"
     texts = [("agent", "喂，什么事？"), ("caller", "我家门口的灯坏了。"), ("agent", "再见。")]
     street = AudioQuality(
-        (ChannelQuality(-18.0, -80.0, 0.0, 0.0, 7800.0), ChannelQuality(-22.0, -36.0, 0.0, 0.0, 3900.0)),
+        (ChannelQuality(-18.0, -80.0, 0.0, 0.0, 7800.0), ChannelQuality(-22.0, -30.0, 0.0, 0.0, 3900.0)),
         8000,
         "pcm_alaw",
         0.12,
     )
     store(wh, cfg, "C1", 10, texts, quality=street)
     calls = read_table(wh, "calls").set_index("call_id")
-    assert list(calls.loc["C1", "audio_snr_db"]) == [62.0, 14.0]
+    assert list(calls.loc["C1", "audio_snr_db"]) == [62.0, 8.0]
     assert list(calls.loc["C1", "audio_bandwidth_hz"]) == [7800.0, 3900.0]
     assert calls.loc["C1", "audio_codec"] == "pcm_alaw" and calls.loc["C1", "audio_source_rate"] == 8000
     assert calls.loc["C1", "audio_doubted_share"] == pytest.approx(0.12)
-    assert "greeting.missing" in set(calls.loc["C1", "not_scored"])  # the caller's channel: 14 dB < 20
+    assert "greeting.missing" in set(calls.loc["C1", "not_scored"])  # the caller's channel: 8 dB < 10
     assert "greeting.missing" not in set(read_table(wh, "events")["rule_id"])
     assert any(a.startswith("录音质量不足") and "客户声道" in a for a in calls.loc["C1", "abstentions"])
 
     # The floors lowered: the stored reading (no audio read again) now lets the words be scored.
-    lower = replace(cfg, quality=replace(cfg.quality, min_snr_db=10.0))
+    lower = replace(cfg, quality=replace(cfg.quality, min_snr_db=5.0))
     assert rescore(wh, lower) == 1
     calls = read_table(wh, "calls").set_index("call_id")
-    assert list(calls.loc["C1", "not_scored"]) == [] and list(calls.loc["C1", "audio_snr_db"]) == [62.0, 14.0]
+    assert list(calls.loc["C1", "not_scored"]) == [] and list(calls.loc["C1", "audio_snr_db"]) == [62.0, 8.0]
     assert "greeting.missing" in set(read_table(wh, "events")["rule_id"])
