@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Signal
+from pipeline.audio.speech import frame_db
 from pipeline.config import QualityConfig
 from pipeline.records import AudioQuality, ChannelQuality
 
@@ -36,29 +37,35 @@ _SILENT_DB = -90.0  # a frame this quiet is digital silence (PCM's own floor is 
 _BLOCK = 60 * SAMPLE_RATE  # read a long call a minute at a time
 
 
-def _frames(track: Signal) -> np.ndarray:
-    """(frames, 320) of a whole track, read a minute at a time."""
-    n = len(track) // FRAME * FRAME
-    blocks = [np.asarray(track[a : min(a + _BLOCK, n)], np.float32) for a in range(0, n, _BLOCK)]
-    x = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
-    return x.reshape(-1, FRAME)
-
-
 def channel_quality(track: Signal) -> ChannelQuality:
-    """The reading of one channel (see the module's docstring)."""
-    frames = _frames(track)
-    if not len(frames):
+    """The reading of one channel (see the module's docstring). The levels come from
+    ``speech.frame_db``; clipping and the spectrum are read a minute at a time, so a spooled long
+    call is never held in memory whole."""
+    db = frame_db(track).astype(np.float64)
+    if not len(db):
         return ChannelQuality(math.nan, math.nan, 0.0, 0.0, math.nan)
-    db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
     speech_db = float(np.percentile(db, 95))
     noise_db = float(np.percentile(db, 10))
     speech = db > speech_db - 30
-    at_full = np.abs(frames) >= 0.999
-    # Three samples in a row at full scale: a clipped peak, not a loud sample that touches it.
-    runs = at_full[:, :-2] & at_full[:, 1:-1] & at_full[:, 2:]
-    clipped = float(np.mean(runs[speech].any(axis=1))) if speech.any() else 0.0
+    n_speech = int(speech.sum())
+    # Speech frames for the spectrum: 3,000 at most (a minute), spread over the call.
+    step = max(1, n_speech // 3000)
+    spectral = np.zeros(len(db), bool)
+    spectral[np.flatnonzero(speech)[::step][:3000]] = True
+    clipped, power, per_block = 0, np.zeros(FRAME // 2 + 1), _BLOCK // FRAME
+    for a in range(0, len(db), per_block):
+        b = min(len(db), a + per_block)
+        frames = np.asarray(track[a * FRAME : b * FRAME], np.float32).reshape(b - a, FRAME)
+        at_full = np.abs(frames[speech[a:b]]) >= 0.999
+        # Three samples in a row at full scale: a clipped peak, not a loud sample that touches it.
+        clipped += int((at_full[:, :-2] & at_full[:, 1:-1] & at_full[:, 2:]).any(axis=1).sum())
+        chosen = frames[spectral[a:b]].astype(np.float64)
+        if len(chosen):
+            power += (np.abs(np.fft.rfft(chosen * np.hanning(FRAME), axis=1)) ** 2).sum(axis=0)
     dropout = _dropout_share(db, db > speech_db - 40)
-    return ChannelQuality(speech_db, noise_db, clipped, dropout, _bandwidth(frames[speech]))
+    return ChannelQuality(
+        speech_db, noise_db, clipped / n_speech if n_speech else 0.0, dropout, _bandwidth(power)
+    )
 
 
 def _dropout_share(db: np.ndarray, voiced: np.ndarray, max_frames: int = 3) -> float:
@@ -75,17 +82,14 @@ def _dropout_share(db: np.ndarray, voiced: np.ndarray, max_frames: int = 3) -> f
     return float(lost / max(1, int(voiced.sum()) + lost))
 
 
-def _bandwidth(frames: np.ndarray, max_frames: int = 3000) -> float:
-    """The highest frequency within 60 dB of the speech spectrum's peak (60 s of speech at most)."""
-    if not len(frames):
+def _bandwidth(power: np.ndarray) -> float:
+    """The highest frequency within 60 dB of the speech spectrum's peak (``power``: summed over
+    speech frames)."""
+    if not power.any():
         return math.nan
-    step = max(1, len(frames) // max_frames)
-    chosen = frames[::step][:max_frames].astype(np.float64)
-    spectrum = np.mean(np.abs(np.fft.rfft(chosen * np.hanning(FRAME), axis=1)) ** 2, axis=0)
-    db = 10 * np.log10(spectrum + 1e-20)
+    db = 10 * np.log10(power + 1e-20)
     freqs = np.fft.rfftfreq(FRAME, 1 / SAMPLE_RATE)
-    above = np.flatnonzero(db >= db.max() - 60)
-    return float(freqs[above[-1]]) if len(above) else math.nan
+    return float(freqs[np.flatnonzero(db >= db.max() - 60)[-1]])
 
 
 def audio_quality(audio: Audio, stereo: bool) -> AudioQuality:
