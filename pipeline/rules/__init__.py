@@ -219,7 +219,13 @@ def abstentions(ctx: CallContext) -> list[str]:
             f"{ctx.roles.confidence:.2f}，低于 {ctx.config.role_min_confidence:.2f}；依据：{ctx.roles.reason}）"
         )
         reasons += unattributed_phrases(ctx)
-    from pipeline.rules.greeting import greeting_given_away
+    from pipeline.rules.greeting import answer_without_greeting, greeting_given_away
+
+    if not ctx.roles_trusted and answer_without_greeting(ctx) is not None:
+        reasons.append(
+            f"greeting.missing（{RULE_NAMES['greeting.missing']}）按开场白的话语判断：通话第一句代表中心"
+            "应答的话（如“喂，物业”）只能是坐席说的，其前后都没有问候语"
+        )
 
     if ctx.roles_trusted and greeting_given_away(ctx):
         reasons.append(

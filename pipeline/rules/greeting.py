@@ -1,10 +1,14 @@
 """``greeting.missing``: the agent's first words must contain a greeting (您好, 早上好 ...).
 
 Measured from the agent's first speech, not the file start: ringback, IVR prompts and silence
-come first on many recordings. Abstains (no event) when the roles are not trusted or the agent
-never speaks: an unknown role must not blame anyone. Abstains too on a mono call whose first
-words are a greeting given to the other voice right before the agent's opening
-(``greeting_given_away``): most often the agent's own 您好, clustered with the caller.
+come first on many recordings. Abstains (no event) when the agent never speaks. Abstains too on a
+mono call whose first words are a greeting given to the other voice right before the agent's
+opening (``greeting_given_away``): most often the agent's own 您好, clustered with the caller.
+
+Where the roles are not trusted (a mono call whose two voices the speaker models could not tell
+apart), the opening is read from the words alone (``answer_without_greeting``): the first words
+that answer for the centre (喂，物业 / 客服中心，什么事) are the agent's whoever the clustering gave them
+to, and an answer with no greeting before or in it is flagged; anything less clear abstains.
 """
 
 from __future__ import annotations
@@ -21,7 +25,22 @@ VERSION = "1"
 
 def greeting_missing(ctx: CallContext) -> list[Event]:
     if not ctx.roles_trusted:
-        return []
+        answer = answer_without_greeting(ctx)
+        if answer is None:
+            return []
+        return [
+            ctx.event(
+                RULE_ID,
+                VERSION,
+                start=answer.start,
+                end=min(answer.end, answer.start + ctx.config.greeting_window_s),
+                evidence=answer.text,
+                severity="major",
+                # The roles behind it are unsure; the words are not: the event carries the
+                # confidence of the opening's reading, not the roles'.
+                confidence=OPENING_CONFIDENCE,
+            )
+        ]
     agent = ctx.by_role("agent")
     if not agent:
         return []
@@ -90,3 +109,54 @@ def _text_until(utterance, limit: float) -> str:
     if not utterance.words:
         return utterance.text
     return "".join(w.text for w in utterance.words if w.start < limit)
+
+
+# The confidence of a finding read from the opening's words alone (``answer_without_greeting``):
+# the roles behind the call are unsure, but only the centre answers for the centre.
+OPENING_CONFIDENCE = 0.8
+# How many of the call's first utterances are read for the opening.
+_OPENING_UTTERANCES = 3
+# A clause that names the centre and asks for or about it is the caller's (喂，是物业吗？我找物业).
+_ASKING = ("吗", "找", "是不是", "是物业", "是客服")
+
+
+def answer_without_greeting(ctx: CallContext):
+    """The call's answer for the centre, read from the words alone, when it carries no greeting.
+
+    For calls whose roles are not trusted: the voices were merged or could not be told apart, yet
+    the opening says who answered. The first utterance among the call's first three (within
+    ``greeting_window_s`` of the first speech) with a clause naming the centre (``self_intro``:
+    物业, 客服中心, 工号 ...), not asking for it, is the agent's answer. It is returned when neither
+    it nor anything before it greets, except a caller's own greeting (你好，我是五栋的业主: a greeting
+    followed by words of the speaker's own and no introduction of the centre). Anything else (a
+    bare 您好 before the answer, which may be the agent's own given to another voice, or no answer
+    for the centre at all, as in 什么事？) returns None: the rule abstains.
+    """
+    greetings, intro = ctx.lexicon["greetings"], ctx.lexicon["self_intro"]
+    speech = sorted((u for u in ctx.utterances if u.scorable and u.text.strip()), key=lambda u: u.start)
+    if not speech:
+        return None
+    until = speech[0].start + ctx.config.greeting_window_s
+    for u in [u for u in speech if u.start < until][:_OPENING_UTTERANCES]:
+        text = _text_until(u, u.start + ctx.config.greeting_window_s)
+        clauses = [c for c in re.split(r"[，。？！、,.?!\s]", text) if c]
+        answers = any(intro.find(c) and not any(a in c for a in _ASKING) for c in clauses)
+        if greetings.find(text):
+            if answers:
+                return None  # the agent greeted
+            _, rest = _first_clause(text)
+            if han_count(rest) <= 2 or intro.find(rest):
+                return None  # a bare greeting: perhaps the agent's own, given to another voice
+            continue  # the caller greeting first and saying who they are
+        if answers:
+            # A greeting of the centre's after the answer, within the window, may still be the
+            # agent's (喂，物业。…您好，请讲): only a caller's greeting back (你好，我家…) leaves it bare.
+            window = u.start + ctx.config.greeting_window_s
+            for later in (v for v in speech if u.start < v.start < window):
+                later_text = _text_until(later, window)
+                if greetings.find(later_text):
+                    _, rest = _first_clause(later_text)
+                    if han_count(rest) <= 2 or intro.find(rest):
+                        return None
+            return u
+    return None

@@ -54,9 +54,47 @@ def test_homophone_of_the_greeting_passes(lexicon):
     assert greeting_missing(ctx(calls, lexicon)) == []
 
 
-def test_abstains_when_roles_are_not_trusted(lexicon):
+UNSURE = RoleAssignment("spk0", 0.3, "one voice: two clusters 0.85 alike, words of one party")
+
+
+def _unsure(said):
+    # Roles not trusted: every utterance given to one voice, whoever said it.
+    return [utt("agent", s, e, text, speaker="spk0") for s, e, text in said]
+
+
+def test_abstains_when_roles_are_not_trusted_and_the_opening_does_not_answer_for_the_centre(lexicon):
     calls = [utt("agent", 2.0, 4.0, "什么事？")]
     assert greeting_missing(ctx(calls, lexicon, roles=RoleAssignment("spk0", 0.3, "single speaker"))) == []
+    # A caller asking for the centre is not the centre answering.
+    asking = _unsure([(1.0, 3.0, "喂，是物业吗？我家漏水了。"), (3.5, 5.0, "对，请讲。")])
+    assert greeting_missing(ctx(asking, lexicon, roles=UNSURE)) == []
+
+
+def test_an_answer_for_the_centre_without_a_greeting_is_flagged_when_the_roles_are_unsure(lexicon):
+    # Mono, the two voices merged into one: the words still say who answered, and how.
+    calls = _unsure([(1.0, 2.2, "喂，物业。"), (2.6, 6.0, "我家楼下的草坪刚打过药，味道特别大。")])
+    (event,) = greeting_missing(ctx(calls, lexicon, roles=UNSURE))
+    assert event.evidence == "喂，物业。" and event.start == 1.0
+    assert event.confidence >= RulesConfig().role_min_confidence  # the words are sure, not the roles
+    # The caller greeting first and saying who they are does not greet for the agent.
+    caller_first = _unsure([(0.5, 2.5, "你好，我是五栋的业主，姓王。"), (3.0, 4.2, "客服中心，什么情况？")])
+    (event,) = greeting_missing(ctx(caller_first, lexicon, roles=UNSURE))
+    assert event.evidence == "客服中心，什么情况？"
+
+
+def test_a_greeting_before_in_or_after_the_answer_passes_when_the_roles_are_unsure(lexicon):
+    for said in (
+        [(1.0, 3.0, "您好，阳光物业客服中心。"), (3.5, 6.0, "我家漏水了。")],
+        # a bare 您好 before the answer may be the agent's own, given to another voice
+        [(1.0, 1.6, "您好。"), (1.8, 3.0, "阳光物业，请讲。")],
+        [(1.0, 2.0, "喂，物业。"), (2.3, 3.0, "您好，请讲。")],
+    ):
+        assert greeting_missing(ctx(_unsure(said), lexicon, roles=UNSURE)) == [], said
+    # A caller's greeting back after a bare answer leaves the answer bare.
+    greeted_back = _unsure([(1.0, 2.0, "喂，物业。"), (2.5, 5.0, "你好，我家厨房的水管漏水了。")])
+    assert [e.rule_id for e in greeting_missing(ctx(greeted_back, lexicon, roles=UNSURE))] == [
+        "greeting.missing"
+    ]
 
 
 def test_abstains_when_the_agent_never_speaks(lexicon):
