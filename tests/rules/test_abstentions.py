@@ -80,3 +80,18 @@ def test_the_nightly_summary_counts_the_calls_the_audio_kept_from_scoring_by_cau
         "3 通通话录音质量不足，部分规则未评分（坐席声道噪声过大 2，语音识别把握低 1）"
     )
     assert unheard_summary([[roles], []]) is None
+
+
+def test_a_greeting_finding_read_from_the_opening_is_said_beside_the_unsure_roles(lexicon):
+    said = (
+        utt("agent", 0.5, 1.6, "喂，物业。", speaker="spk0"),
+        utt("agent", 2.0, 5.0, "我家门口的灯坏了。", speaker="spk0"),
+    )
+    roles = RoleAssignment("spk0", 0.3, "one voice: two clusters 0.86 alike, words of one party")
+    reasons = abstentions(CallContext("T1", "A1", 6.0, said, roles, lexicon, RulesConfig()))
+    assert reasons[0].startswith("依赖角色的规则未评分")
+    assert any(r.startswith("greeting.missing") and "开场白" in r for r in reasons)
+    # The agent greeted: nothing read from the opening, nothing said about it.
+    greeted = (utt("agent", 0.5, 3.0, "您好，阳光物业。", speaker="spk0"), said[1])
+    reasons = abstentions(CallContext("T1", "A1", 6.0, greeted, roles, lexicon, RulesConfig()))
+    assert not any("开场白" in r for r in reasons)
