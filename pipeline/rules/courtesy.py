@@ -26,6 +26,26 @@ VERSION = "1"
 _EVIDENCE_UTTERANCES = 3  # utterances quoted as courtesy.ni's evidence
 _ASK_BEFORE_S = 20.0  # a caller's request for a person this long before the agent's 不在 still counts
 
+# Where the person is instead, in the agent's own words, beyond the phrases of absence.toml: busy
+# with something (正在接电话, 在配电房检修), gone somewhere (去银行了, 到现场了), back only later
+# (下午才回来). Read only in a reply to a caller who asked for someone.
+_AWAY = re.compile(
+    r"正在[\u4e00-\u9fff]|(去|到)(?!期|年|账)[\u4e00-\u9fff]{1,6}了|才(能)?回来|"
+    r"在[\u4e00-\u9fff]{1,6}(开会|检修|盘点|巡查|巡逻|施工|维修|值班|培训|接待|忙)"
+)
+# Asking for someone in more words than person_request.toml has: 在办公室吗, 今天还回来吗, 帮我转一下.
+_ASKS_FOR = re.compile(r"在[\u4e00-\u9fff]{1,6}吗|回来(了)?吗|回来没|转一下|帮我转|给我转")
+
+
+def is_away(text: str, lex) -> bool:
+    """The agent says the person asked for is not available (absence.toml, or ``_AWAY``)."""
+    return lex["absence"].find(text, homophones=False) is not None or bool(_AWAY.search(for_scoring(text)))
+
+
+def asks_for_someone(text: str, lex) -> bool:
+    """The caller asks for a person (person_request.toml, or ``_ASKS_FOR``)."""
+    return lex["person_request"].find(text) is not None or bool(_ASKS_FOR.search(for_scoring(text)))
+
 
 def courtesy_ni(ctx: CallContext) -> list[Event]:
     """One finding per call: the agent said 你 to the caller ``ni_min_count`` times or more, and
@@ -60,12 +80,12 @@ def message_not_offered(ctx: CallContext) -> list[Event]:
     agent = ctx.by_role("agent")
     events = []
     for i, u in enumerate(agent):
-        if lex["absence"].find(u.text, homophones=False) is None:
+        if not is_away(u.text, lex):
             continue
         asked = [
             c
             for c in caller
-            if u.start - _ASK_BEFORE_S <= c.start <= u.start and lex["person_request"].find(c.text)
+            if u.start - _ASK_BEFORE_S <= c.start <= u.start and asks_for_someone(c.text, lex)
         ]
         if not asked:
             continue
@@ -101,8 +121,10 @@ def refusal_no_apology(ctx: CallContext) -> list[Event]:
                 c for c in caller if c.end <= u.start + 0.5 and u.start - c.end <= ctx.config.answer_window_s
             ]
             request = asked[-1].text if asked else ""
-            # Not a reply about a colleague who is away (message.not_offered reads that).
-            if is_request(request) and lex["person_request"].find(request) is None:
+            # Not a reply about a colleague who is away (message.not_offered reads that): a request
+            # that names a person and a reply that says they are away. A request's 帮我接一下孩子 or
+            # 转给你们 is still a request the agent may turn down.
+            if is_request(request) and not (asks_for_someone(request, lex) and is_away(u.text, lex)):
                 found = declined(u.text)
         # A hedged no (恐怕不太行 …我跟您说不好) is unsure, not the guide's 断然拒绝: hesitation.unsure
         # reads it.
@@ -129,7 +151,8 @@ def refusal_no_apology(ctx: CallContext) -> list[Event]:
 _REQUEST = re.compile(
     r"帮我|给我|替我|帮忙|你们(给|帮|把|派|来|去|赶紧|马上)|把.{1,12}(给|退|免|关|挪|拆|修|开|借|发)|"
     r"让(保安|物业|你们|师傅)|麻烦你们|我要求|我要你们|你们先|呗[。！!]?$|吧[。！!]?$|"
-    r"(能不能|可不可以|能否|可以不可以)(帮|给|把|让|派|免|退|借|批|先|直接)|给批|批一下|赶紧"
+    r"(能不能|可不可以|能否|可以不可以)(帮|给|把|让|派|免|退|借|批|先|直接)|给批|批一下|赶紧|"
+    r"能(借|批|免|退|派|替)我?"
 )
 # The agent's no in their own words (物业不管, 前台不寄养, 没这个权限): 不 or 没 before a verb. Not the
 # negations of a helpful answer (不用担心, 没问题, 不客气), of a hedge (不一定, 不太) or of time (不到).
@@ -215,9 +238,19 @@ def transfer_no_identity(ctx: CallContext) -> list[Event]:
     return []
 
 
+# Putting the call through in fewer words than put_through.toml has: 现在转车管, 我直接转楼管, 把电话转给
+# 保安队长. Not passing on a message (转告, 转达, 转交) nor money (转账, 转入).
+_PUTS_THROUGH = re.compile(
+    r"(现在|直接|这就|马上|立刻|就)转(?![告达交账入])[\u4e00-\u9fff]|把(电话|线|您)转(给|到|过去)"
+)
+
+
 def _transfers(u: Utterance, lex) -> bool:
     # put_through.toml is written with 您; an agent who says 你 transfers all the same.
-    return lex["put_through"].find(u.text.replace("你", "您"), homophones=False) is not None
+    text = u.text.replace("你", "您")
+    return lex["put_through"].find(text, homophones=False) is not None or bool(
+        _PUTS_THROUGH.search(for_scoring(text))
+    )
 
 
 # A caller naming themself by title (我是刘女士, 我这边是王经理) or by surname alone at the start of a

@@ -147,6 +147,39 @@ def test_a_transfer_needs_the_callers_name_first(lexicon):
     assert transfer_no_identity(ctx([named, request, blind], lexicon)) == []
 
 
+def test_where_the_colleague_is_instead_and_asking_in_other_words_count_too(lexicon):
+    for ask, bare in (
+        ("请问杨经理在办公室吗？", "杨经理去银行了，下午才回来。"),
+        ("请帮我转一下黄秘书。", "黄秘书正在接电话，您等会儿再打。"),
+        ("冯工还在吗？", "冯工在配电房检修，那里没信号。"),
+    ):
+        said = [utt("caller", 3, 5, ask), utt("agent", 5.5, 8, bare)]
+        assert ids(message_not_offered(ctx(said, lexicon))) == ["message.not_offered"], bare
+    # Money falling due is not a colleague away; telling the caller is not taking a message.
+    due = [
+        utt("caller", 3, 5, "王经理在吗？"),
+        utt("agent", 5.5, 8, "王经理去年就调走了，我来接着跟您的事。"),
+    ]
+    assert message_not_offered(ctx(due, lexicon)) == []
+
+
+def test_a_request_that_names_a_person_is_still_a_request(lexicon):
+    # 帮我接一下孩子 asks for a favour, not for a colleague: turned down flatly, it is a refusal.
+    request = utt("caller", 3, 5, "你们保安晚上能不能帮我接一下孩子放学？")
+    flat = utt("agent", 5.5, 8, "保安要站岗，这种私事我们不办。")
+    assert ids(refusal_no_apology(ctx([request, flat], lexicon))) == ["refusal.no_apology"]
+
+
+def test_putting_through_in_few_words_is_a_transfer(lexicon):
+    request = utt("caller", 3, 5, "帮我接一下车管那边吧。")
+    for text in ("好，现在转车管。", "行，我把电话转给保安队长。"):
+        assert ids(transfer_no_identity(ctx([request, utt("agent", 5.5, 7, text)], lexicon))) == [
+            "transfer.no_identity"
+        ], text
+    # Passing on a message is not putting the call through.
+    assert transfer_no_identity(ctx([request, utt("agent", 5.5, 7, "好的，我马上转告车管。")], lexicon)) == []
+
+
 def test_the_new_rules_abstain_without_trusted_roles(lexicon):
     calls = [
         QUESTION,
