@@ -231,6 +231,11 @@ class RulesConfig:
     # Overlaps. The newcomer's speech must start this long before the other party's end to be an
     # interruption at all: shorter is the ordinary overlap of a turn hand-over.
     interruption_min_overlap_s: float = 0.5
+    # On one mixed channel overlaps are measured by the segmentation model, which places a
+    # hand-over's 0.1-0.35 s of overlap as up to 0.7 s (the 90th percentile of the agent's
+    # hand-overs on the generated benchmark's development part, 2026-12-05); a true cut-in's
+    # length it measures within 0.1 s. So on mono an overlap must also exceed this to be a cut-in.
+    mono_overlap_resolution_s: float = 0.7
     # A party holds the floor across its own pauses shorter than this, even if the other cuts in.
     floor_gap_s: float = 1.0
     # A competitive newcomer says at least this many Han characters (Alibaba SCA excludes < 4: 嗯/好的).

@@ -89,8 +89,18 @@ RULE_THRESHOLDS = {
     "greeting.missing": ("greeting_window_s",),
     "self_intro.missing": ("self_intro_window_s",),
     "closing.missing": ("closing_window_s",),
-    "interruption.agent": ("interruption_min_overlap_s", "interruption_min_chars", "backchannel_max_s"),
-    "interruption.caller": ("interruption_min_overlap_s", "interruption_min_chars", "backchannel_max_s"),
+    "interruption.agent": (
+        "interruption_min_overlap_s",
+        "mono_overlap_resolution_s",
+        "interruption_min_chars",
+        "backchannel_max_s",
+    ),
+    "interruption.caller": (
+        "interruption_min_overlap_s",
+        "mono_overlap_resolution_s",
+        "interruption_min_chars",
+        "backchannel_max_s",
+    ),
     "conduct.impatient": ("impatient_min_chars", "impatient_min_chars_per_s"),
     "conduct.domineering": ("domineering_min_interruptions", "hangup_margin_s"),
     "hangup.premature": ("hangup_margin_s",),
@@ -125,6 +135,9 @@ class CallContext:
     # What the recording lets no rule read (pipeline.audio.quality.unheard: "words", "timing",
     # "voice"), each with its reason in Chinese; the rules that need it are not scored.
     unheard: Mapping[str, str] = field(default_factory=dict)
+    # The recording's layout (``CallRef.layout``: "stereo", "mono"; "" where unknown): what the
+    # timing was measured from.
+    layout: str = ""
 
     @property
     def not_scored(self) -> tuple[str, ...]:

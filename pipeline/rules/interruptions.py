@@ -6,7 +6,8 @@ When one party starts while the other is speaking, the overlap is
   for at most ``backchannel_max_s`` while the other party talks on (the other keeps the floor,
   whatever the transcript of a murmur says): never an interruption, whoever says it;
 - a *hand-over* when the other party was about to finish (less than ``interruption_min_overlap_s``
-  of their speech left): the ordinary overlap of turn-taking;
+  of their speech left; on mono at least ``mono_overlap_resolution_s``, what the segmentation model
+  can resolve): the ordinary overlap of turn-taking;
 - otherwise *competitive*: an interruption by the newcomer's role. Only the agent's count against
   the agent (``interruption.agent``); the caller's are recorded as ``interruption.caller``.
 
@@ -73,6 +74,11 @@ def classify_overlaps(ctx: CallContext) -> list[Overlap]:
         role: _floors(speech, role, cfg.floor_gap_s, ctx.turns, cfg.interruption_min_overlap_s)
         for role in ("agent", "caller")
     }
+    # On mono the overlap is the segmentation model's, which cannot tell a hand-over's brief
+    # overlap from one of up to mono_overlap_resolution_s.
+    min_overlap = cfg.interruption_min_overlap_s
+    if ctx.layout == "mono":
+        min_overlap = max(min_overlap, cfg.mono_overlap_resolution_s)
     out = []
     for b in speech:
         own = _span_at(floors[b.role], b.start)
@@ -92,7 +98,7 @@ def classify_overlaps(ctx: CallContext) -> list[Overlap]:
         keeps_floor = b.end - b.start <= cfg.backchannel_max_s and other[1] - b.end >= cfg.floor_gap_s
         if keeps_floor or backchannels.is_whole(b.text) or han_count(b.text) < cfg.interruption_min_chars:
             kind = "backchannel"
-        elif other[1] - b.start < cfg.interruption_min_overlap_s:
+        elif other[1] - b.start < min_overlap:
             kind = "hand-over"
         else:
             kind = "competitive"

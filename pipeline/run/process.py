@@ -276,6 +276,7 @@ def score_call(
         tuple(turns),
         agent_voice=voice,
         unheard=lacking,
+        layout=ref.layout,
     )
     measured = agent_measures(ctx, voice)
     return CallResult(

@@ -163,3 +163,14 @@ def test_a_reply_over_speech_without_words_names_no_one_as_cut_off(lexicon):
     context = CallContext("T1", "A1", 20.0, (doubtful, caller), TRUSTED, lexicon, RulesConfig(), turns)
     assert classify_overlaps(context) == []
     assert interruption_rules(context) == []
+
+
+def test_on_mono_an_overlap_must_exceed_what_the_segmentation_model_can_resolve(lexicon):
+    from dataclasses import replace
+
+    caller = utt("caller", 2.0, 10.0, "楼上每天晚上十二点以后还在装修电钻的声音特别大")
+    for start, stereo, mono in ((9.4, "competitive", "hand-over"), (9.0, "competitive", "competitive")):
+        agent = utt("agent", start, 16.0, "这个事情我们已经知道了我们会去通知他们的")
+        context = ctx([caller, agent], lexicon)
+        assert [o.kind for o in classify_overlaps(context)] == [stereo]
+        assert [o.kind for o in classify_overlaps(replace(context, layout="mono"))] == [mono], start
