@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from pipeline.asr.text import for_scoring
+from pipeline.lexicon import Lexicon
 from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
 from pipeline.rules.answers import pronoun_counts
@@ -37,12 +38,12 @@ _AWAY = re.compile(
 _ASKS_FOR = re.compile(r"在[\u4e00-\u9fff]{1,6}吗|回来(了)?吗|回来没|转一下|帮我转|给我转")
 
 
-def is_away(text: str, lex) -> bool:
+def is_away(text: str, lex: Lexicon) -> bool:
     """The agent says the person asked for is not available (absence.toml, or ``_AWAY``)."""
     return lex["absence"].find(text, homophones=False) is not None or bool(_AWAY.search(for_scoring(text)))
 
 
-def asks_for_someone(text: str, lex) -> bool:
+def asks_for_someone(text: str, lex: Lexicon) -> bool:
     """The caller asks for a person (person_request.toml, or ``_ASKS_FOR``)."""
     return lex["person_request"].find(text) is not None or bool(_ASKS_FOR.search(for_scoring(text)))
 

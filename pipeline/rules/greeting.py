@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 
 from pipeline.asr.text import han_count
-from pipeline.records import Event
+from pipeline.lexicon import Lexicon
+from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
 
 RULE_ID = "greeting.missing"
@@ -89,13 +90,18 @@ def greeting_given_away(ctx: CallContext) -> bool:
     # to the agent: word times are a syllable off at a change with no pause).
     if opening.words and greetings.find(_first_clause(opening.words[-1].text + agent.text)[0]):
         return True
-    first, rest = _first_clause(opening.text)
+    first, _ = _first_clause(opening.text)
     if not first or not greetings.is_whole(first):
         return False
-    # What follows the greeting says whose it is: nothing, or the centre's introduction (您好，阳光
-    # 物业…, 您好，请问有什么可以帮您), could be the agent's; a sentence of the caller's own (你好，我是
-    # 新搬来的租户) cannot, and the agent who answered it without a greeting is flagged.
-    return han_count(rest) <= 2 or ctx.lexicon["self_intro"].find(rest) is not None
+    return _may_be_agents_greeting(opening.text, ctx.lexicon)
+
+
+def _may_be_agents_greeting(text: str, lexicon: Lexicon) -> bool:
+    """What follows a greeting says whose it is: nothing, or the centre's introduction (您好，阳光
+    物业…, 您好，请问有什么可以帮您), could be the agent's; a sentence of the speaker's own (你好，我是
+    新搬来的租户) cannot, and the agent who answered it without a greeting is flagged."""
+    _, rest = _first_clause(text)
+    return han_count(rest) <= 2 or lexicon["self_intro"].find(rest) is not None
 
 
 def _first_clause(text: str) -> tuple[str, str]:
@@ -120,7 +126,7 @@ _OPENING_UTTERANCES = 3
 _ASKING = ("吗", "找", "是不是", "是物业", "是客服")
 
 
-def answer_without_greeting(ctx: CallContext):
+def answer_without_greeting(ctx: CallContext) -> Utterance | None:
     """The call's answer for the centre, read from the words alone, when it carries no greeting.
 
     For calls whose roles are not trusted: the voices were merged or could not be told apart, yet
@@ -142,11 +148,8 @@ def answer_without_greeting(ctx: CallContext):
         clauses = [c for c in re.split(r"[，。？！、,.?!\s]", text) if c]
         answers = any(intro.find(c) and not any(a in c for a in _ASKING) for c in clauses)
         if greetings.find(text):
-            if answers:
-                return None  # the agent greeted
-            _, rest = _first_clause(text)
-            if han_count(rest) <= 2 or intro.find(rest):
-                return None  # a bare greeting: perhaps the agent's own, given to another voice
+            if answers or _may_be_agents_greeting(text, ctx.lexicon):
+                return None  # the agent greeted, or perhaps did and it went to another voice
             continue  # the caller greeting first and saying who they are
         if answers:
             # A greeting of the centre's after the answer, within the window, may still be the
@@ -154,9 +157,7 @@ def answer_without_greeting(ctx: CallContext):
             window = u.start + ctx.config.greeting_window_s
             for later in (v for v in speech if u.start < v.start < window):
                 later_text = _text_until(later, window)
-                if greetings.find(later_text):
-                    _, rest = _first_clause(later_text)
-                    if han_count(rest) <= 2 or intro.find(rest):
-                        return None
+                if greetings.find(later_text) and _may_be_agents_greeting(later_text, ctx.lexicon):
+                    return None
             return u
     return None

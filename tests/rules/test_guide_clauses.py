@@ -155,12 +155,16 @@ def test_where_the_colleague_is_instead_and_asking_in_other_words_count_too(lexi
     ):
         said = [utt("caller", 3, 5, ask), utt("agent", 5.5, 8, bare)]
         assert ids(message_not_offered(ctx(said, lexicon))) == ["message.not_offered"], bare
-    # Money falling due is not a colleague away; telling the caller is not taking a message.
-    due = [
-        utt("caller", 3, 5, "王经理在吗？"),
-        utt("agent", 5.5, 8, "王经理去年就调走了，我来接着跟您的事。"),
-    ]
-    assert message_not_offered(ctx(due, lexicon)) == []
+    # A card falling due, or last year, is not a colleague away.
+    for reply in ("车位月卡上个月就到期了。", "王经理去年调走了。"):
+        said = [utt("caller", 3, 5, "王经理在吗？"), utt("agent", 5.5, 8, reply)]
+        assert message_not_offered(ctx(said, lexicon)) == [], reply
+    # Telling the caller something (跟您说一下) is not taking the matter on; taking it on is.
+    ask = utt("caller", 3, 5, "刘会计今天上班没？")
+    told = utt("agent", 5.5, 8, "跟您说一下，刘会计今天去银行了。")
+    assert ids(message_not_offered(ctx([ask, told], lexicon))) == ["message.not_offered"]
+    taken = utt("agent", 5.5, 8, "刘会计去银行了，您说一下什么事，我来接着跟。")
+    assert message_not_offered(ctx([ask, taken], lexicon)) == []
 
 
 def test_a_request_that_names_a_person_is_still_a_request(lexicon):
