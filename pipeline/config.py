@@ -225,6 +225,12 @@ class RulesConfig:
     conduct_preset: str = "guide"  # see CONDUCT_PRESETS
     # greeting.missing: the agent's greeting must come within this long of their first words.
     greeting_window_s: float = 6.0
+    # greeting.missing: where the words of the agent's opening hold no greeting, its sound is read
+    # again (pipeline.asr.hearing): a reading starting with 您好/你好 within this many nats of the
+    # best reading without one means a greeting the words lost may have been said, and the rule
+    # abstains. Set on the development part's telephone conditions
+    # (docs/evaluation.md, "A greeting the words missed"). 1000: never read.
+    greeting_heard_margin: float = -3.0
     # Rules about the agent run only when the roles are at least this sure (stereo: 1.0, from the
     # channel map; mono: read from the words); below it they abstain and the call says why.
     role_min_confidence: float = 0.5
@@ -669,6 +675,7 @@ _KEY_UNITS = (
 )
 # Otherwise a number's unit is the first of these that its comment names.
 _COMMENT_UNITS = (
+    (re.compile(r"\bnats\b"), "nats (log-probability)"),
     (re.compile(r"\bpoints\b", re.IGNORECASE), "points"),
     (re.compile(r"\bprocesses\b", re.IGNORECASE), "processes"),
     (re.compile(r"\bwindows\b", re.IGNORECASE), "windows"),

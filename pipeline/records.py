@@ -204,14 +204,27 @@ class ChannelQuality(_Record):
 
 
 @dataclass(frozen=True)
+class GreetingHearing(_Record):
+    """What the sound of an agent's opening says of a greeting its words do not hold
+    (pipeline.asr.hearing): ``at``, where the opening read starts (seconds); ``margin``, the
+    log-probability of the best reading that starts with 您好/你好 less that of the best without one
+    (positive: the sound fits a greeting better)."""
+
+    at: float
+    margin: float
+
+
+@dataclass(frozen=True)
 class AudioQuality(_Record):
     """A call's audio-quality reading: each channel as scored (stereo: in channel order; mono: the
-    mix), how the file was stored, and the share of its words Whisper doubted."""
+    mix), how the file was stored, the share of its words Whisper doubted, and, where the agent's
+    opening was flagged for a missing greeting, what its sound says (None: not read)."""
 
     channels: tuple[ChannelQuality, ...]
     source_rate: int
     codec: str
     doubted_share: float = math.nan
+    greeting: GreetingHearing | None = None
 
 
 @dataclass(frozen=True)
@@ -267,4 +280,7 @@ _NESTED: dict[tuple[str, str], Any] = {
     ),
     ("CallResult", "not_scored"): tuple,
     ("AudioQuality", "channels"): _tuple_of(ChannelQuality),
+    ("AudioQuality", "greeting"): lambda v: (
+        v if v is None or isinstance(v, GreetingHearing) else GreetingHearing.from_dict(v)
+    ),
 }

@@ -289,6 +289,11 @@ class Transcriber(Protocol):
 
     def transcribe(self, channels: Sequence[Signal], pieces: Sequence[Piece]) -> list[AsrSegment]: ...
 
+    def reading_logprobs(self, samples: Signal, texts: Sequence[str]) -> list[float]:
+        """For each of ``texts``, the summed log-probability the model gives its tokens as the
+        words of ``samples`` (16 kHz, at most 30 s), each token given the ones before it."""
+        ...
+
 
 def choose_device(options: ModelConfig, cuda_devices: int) -> tuple[str, str]:
     """(device, compute type): ``auto`` means float16 on a GPU when there is one, int8 on the CPU."""
@@ -330,6 +335,33 @@ class WhisperTranscriber:
             if sum(p.end - p.start for p in missed) >= _RETRY_MIN_S:
                 segments += self._transcribe_batch(channels, missed)
             out += segments
+        return out
+
+    def reading_logprobs(self, samples: Signal, texts: Sequence[str]) -> list[float]:
+        # Teacher forcing through CTranslate2's align (what faster-whisper's word timestamps run):
+        # one encoder pass over the clip, one decoder pass a reading, no search.
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self._model
+        features = model.feature_extractor(np.asarray(samples, dtype=np.float32))
+        frames = min(features.shape[-1], model.feature_extractor.nb_max_frames)
+        encoded = model.encode(pad_or_trim(features))
+        tokenizer = Tokenizer(
+            model.hf_tokenizer,
+            model.model.is_multilingual,
+            task="transcribe",
+            language=self._options.language,
+        )
+        out = []
+        for text in texts:
+            tokens = tokenizer.encode(text)
+            if not tokens:
+                out.append(0.0)
+                continue
+            result = model.model.align(encoded, tokenizer.sot_sequence, [tokens], frames)[0]
+            probs = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-12)
+            out.append(float(np.log(probs).sum()))
         return out
 
     def _transcribe_batch(self, channels: Sequence[Signal], pieces: Sequence[Piece]) -> list[AsrSegment]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pipeline.audio.prosody import VoiceMeasures
 from pipeline.config import RulesConfig
 from pipeline.lexicon import Lexicon
-from pipeline.records import VOICES_MIXED, Event, RoleAssignment, Turn, Utterance
+from pipeline.records import VOICES_MIXED, Event, GreetingHearing, RoleAssignment, Turn, Utterance
 
 # The guide's names for the rules, as the quality team reads them (report, desk, abstentions).
 RULE_NAMES = {
@@ -86,7 +86,7 @@ RULE_NEEDS: dict[str, frozenset[str]] = {
     "voice.flat": frozenset({_V}),
 }
 RULE_THRESHOLDS = {
-    "greeting.missing": ("greeting_window_s",),
+    "greeting.missing": ("greeting_window_s", "greeting_heard_margin"),
     "self_intro.missing": ("self_intro_window_s",),
     "closing.missing": ("closing_window_s",),
     "interruption.agent": (
@@ -138,6 +138,9 @@ class CallContext:
     # The recording's layout (``CallRef.layout``: "stereo", "mono"; "" where unknown): what the
     # timing was measured from.
     layout: str = ""
+    # What the sound of a flagged opening says of a greeting its words lost (pipeline.asr.hearing;
+    # AudioQuality.greeting), None where it was not read.
+    greeting_heard: GreetingHearing | None = None
 
     @property
     def not_scored(self) -> tuple[str, ...]:
@@ -232,9 +235,15 @@ def abstentions(ctx: CallContext) -> list[str]:
             f"{ctx.roles.confidence:.2f}，低于 {ctx.config.role_min_confidence:.2f}；依据：{ctx.roles.reason}）"
         )
         reasons += unattributed_phrases(ctx)
-    from pipeline.rules.greeting import answer_without_greeting, greeting_given_away
+    from pipeline.rules.greeting import greeting_given_away, greeting_heard, opening_without_greeting
 
-    if not ctx.roles_trusted and answer_without_greeting(ctx) is not None:
+    opening = opening_without_greeting(ctx)
+    if opening is not None and greeting_heard(ctx, opening[0]):
+        reasons.append(
+            f"greeting.missing（{RULE_NAMES['greeting.missing']}）未评分：坐席开场白的文字里没有问候语，"
+            "但开场的声音与以“您好”开头的读法同样吻合（线路音质多半让语音识别漏掉了第一个词）"
+        )
+    elif not ctx.roles_trusted and opening is not None:
         reasons.append(
             f"greeting.missing（{RULE_NAMES['greeting.missing']}）按开场白的话语判断：通话第一句代表中心"
             "应答的话（如“喂，物业”）只能是坐席说的，其前后都没有问候语"

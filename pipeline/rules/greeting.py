@@ -25,43 +25,53 @@ VERSION = "1"
 
 
 def greeting_missing(ctx: CallContext) -> list[Event]:
-    if not ctx.roles_trusted:
-        answer = answer_without_greeting(ctx)
-        if answer is None:
-            return []
-        return [
-            ctx.event(
-                RULE_ID,
-                VERSION,
-                start=answer.start,
-                end=min(answer.end, answer.start + ctx.config.greeting_window_s),
-                evidence=answer.text,
-                severity="major",
-                # The roles behind it are unsure; the words are not: the event carries the
-                # confidence of the opening's reading, not the roles'.
-                confidence=OPENING_CONFIDENCE,
-            )
-        ]
-    agent = ctx.by_role("agent")
-    if not agent:
+    found = opening_without_greeting(ctx)
+    if found is None or greeting_heard(ctx, found[0]):
         return []
-    first = agent[0]
-    if greeting_given_away(ctx):
-        return []
-    window_end = first.start + ctx.config.greeting_window_s
-    opening = [u for u in agent if u.start < window_end]
-    if any(ctx.lexicon["greetings"].find(_text_until(u, window_end)) for u in opening):
-        return []
+    opening, confidence = found
     return [
         ctx.event(
             RULE_ID,
             VERSION,
-            start=first.start,
-            end=min(first.end, window_end),
-            evidence=first.text,
+            start=opening.start,
+            end=min(opening.end, opening.start + ctx.config.greeting_window_s),
+            evidence=opening.text,
             severity="major",
+            confidence=confidence,
         )
     ]
+
+
+def opening_without_greeting(ctx: CallContext) -> tuple[Utterance, float | None] | None:
+    """The agent's opening whose words hold no greeting, with the confidence of a finding on it
+    (None: the roles'), or None where the rule has nothing to flag or abstains."""
+    if not ctx.roles_trusted:
+        answer = answer_without_greeting(ctx)
+        # The roles behind it are unsure; the words are not: a finding carries the confidence of
+        # the opening's reading, not the roles'.
+        return None if answer is None else (answer, OPENING_CONFIDENCE)
+    agent = ctx.by_role("agent")
+    if not agent or greeting_given_away(ctx):
+        return None
+    first = agent[0]
+    window_end = first.start + ctx.config.greeting_window_s
+    opening = [u for u in agent if u.start < window_end]
+    if any(ctx.lexicon["greetings"].find(_text_until(u, window_end)) for u in opening):
+        return None
+    return first, None
+
+
+def greeting_heard(ctx: CallContext, opening: Utterance) -> bool:
+    """Whether the sound of ``opening`` was read (``pipeline.asr.hearing``) and fits a reading that
+    starts with a greeting within ``greeting_heard_margin`` of the best without one: the words may
+    have lost the agent's 您好 (the call's first syllable, on a degraded line), so the rule
+    abstains."""
+    heard = ctx.greeting_heard
+    return (
+        heard is not None
+        and abs(heard.at - opening.start) < 0.01
+        and heard.margin >= ctx.config.greeting_heard_margin
+    )
 
 
 # The other voice's greeting ends at most this long before the agent's opening (a pause inside one

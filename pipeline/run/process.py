@@ -24,7 +24,15 @@ from pipeline.audio.speech import speech_regions, stereo_regions
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.privacy.redact import redact_call
-from pipeline.records import AudioQuality, CallRef, CallResult, RoleAssignment, Turn, Utterance
+from pipeline.records import (
+    AudioQuality,
+    CallRef,
+    CallResult,
+    GreetingHearing,
+    RoleAssignment,
+    Turn,
+    Utterance,
+)
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
 from pipeline.rules.metrics import agent_measures, call_metrics
@@ -192,19 +200,77 @@ def process_call(
         tick = time.perf_counter()
         voice = agent_voice(audio, ref, spoken.turns) if _trusted(spoken.roles, cfg) else None
         timings["voice"] = time.perf_counter() - tick
+        turns, utterances, roles = spoken.turns, numbered(spoken.utterances), spoken.roles
+        probs = [w.prob for u in utterances for w in u.words]
+        heard = replace(heard, doubted_share=doubted_share(probs, cfg.quality.doubted_word_prob))
+        tick = time.perf_counter()
+        result = score_call(
+            ref,
+            audio.duration,
+            turns,
+            utterances,
+            roles,
+            cfg,
+            lexicon,
+            models.transcriber.model_id,
+            voice,
+            heard,
+        )
+        timings["rules"] = time.perf_counter() - tick
+        # A missing greeting is read once more from the opening's sound (the words lose the first
+        # syllable on a degraded line), and the call scored again with what it says.
+        tick = time.perf_counter()
+        greeting = hear_flagged_opening(audio, ref, result, models.transcriber, cfg)
+        if greeting is not None:
+            heard = replace(heard, greeting=greeting)
+            result = score_call(
+                ref,
+                audio.duration,
+                turns,
+                utterances,
+                roles,
+                cfg,
+                lexicon,
+                models.transcriber.model_id,
+                voice,
+                heard,
+            )
+            timings["greeting"] = time.perf_counter() - tick
     finally:
         if owned:
             audio.close()
-    turns, utterances, roles = spoken.turns, numbered(spoken.utterances), spoken.roles
-    probs = [w.prob for u in utterances for w in u.words]
-    heard = replace(heard, doubted_share=doubted_share(probs, cfg.quality.doubted_word_prob))
-    tick = time.perf_counter()
-    result = score_call(
-        ref, audio.duration, turns, utterances, roles, cfg, lexicon, models.transcriber.model_id, voice, heard
-    )
     result = redact_call(result, cfg.privacy.redact)
-    timings["rules"] = time.perf_counter() - tick
     return replace(result, timings={k: round(v, 4) for k, v in timings.items()})
+
+
+def hear_flagged_opening(
+    audio: Audio, ref: CallRef, result: CallResult, transcriber: Transcriber, cfg: Config
+) -> GreetingHearing | None:
+    """What the sound of the opening ``result`` flags for a missing greeting says of a greeting its
+    words lost (``pipeline.asr.hearing``): the agent's channel on stereo, the mix on mono. None
+    where nothing was flagged, or the reading is off (``[rules] greeting_heard_margin`` 1000)."""
+    from pipeline.asr.hearing import hear_greeting
+    from pipeline.rules.greeting import RULE_ID
+
+    if cfg.rules.greeting_heard_margin >= _NEVER_HEARD:
+        return None
+    flagged = next((e for e in result.events if e.rule_id == RULE_ID), None)
+    if flagged is None:
+        return None
+    opening = next((u for u in result.utterances if abs(u.start - flagged.start) < 0.01), None)
+    if opening is None:
+        return None
+    stereo = audio.channels == 2 and ref.layout != "mono"
+    if stereo:
+        channel = next((t.channel for t in result.turns if t.role == "agent"), 0)
+        samples = audio.tracks[channel]
+    else:
+        samples = audio.mono()
+    return hear_greeting(samples, opening, transcriber.reading_logprobs, SAMPLE_RATE)
+
+
+# ``[rules] greeting_heard_margin`` at or above this: the opening's sound is never read.
+_NEVER_HEARD = 1000.0
 
 
 def _trusted(roles: RoleAssignment, cfg: Config) -> bool:
@@ -277,6 +343,7 @@ def score_call(
         agent_voice=voice,
         unheard=lacking,
         layout=ref.layout,
+        greeting_heard=quality.greeting if quality else None,
     )
     measured = agent_measures(ctx, voice)
     return CallResult(

@@ -28,6 +28,7 @@ from pipeline.records import (
     CallRef,
     CallResult,
     ChannelQuality,
+    GreetingHearing,
     RoleAssignment,
     Turn,
     Utterance,
@@ -136,8 +137,18 @@ def _stored_quality(call: Any) -> AudioQuality | None:
         ChannelQuality(**{f: value(col[i]) for f, col in zip(fields, columns, strict=True)})
         for i in range(len(levels))
     )
+    at, margin = getattr(call, "audio_greeting_at_ms", None), getattr(call, "audio_greeting_margin", None)
+    greeting = (
+        None
+        if at is None or pd.isna(at) or margin is None or pd.isna(margin)
+        else GreetingHearing(int(at) / 1000, float(margin))
+    )
     return AudioQuality(
-        channels, int(call.audio_source_rate), str(call.audio_codec), value(call.audio_doubted_share)
+        channels,
+        int(call.audio_source_rate),
+        str(call.audio_codec),
+        value(call.audio_doubted_share),
+        greeting=greeting,
     )
 
 

@@ -91,6 +91,11 @@ CALLS = pa.schema(
         ("audio_codec", pa.string()),
         ("audio_source_rate", pa.int32()),
         ("audio_doubted_share", pa.float32()),
+        # Where the agent's opening was flagged for a missing greeting, what its sound says
+        # (pipeline.asr.hearing): where the opening read starts, and the log-probability margin of
+        # the best reading starting with 您好/你好 over the best without one (null: not read).
+        ("audio_greeting_at_ms", pa.int32()),
+        ("audio_greeting_margin", pa.float32()),
         # The rules not scored because the audio could not be heard well enough ([quality]
         # floors); why is in abstentions.
         ("not_scored", pa.list_(pa.string())),
@@ -288,6 +293,8 @@ def _quality_columns(result: CallResult) -> dict:
         "audio_codec": q.codec,
         "audio_source_rate": q.source_rate,
         "audio_doubted_share": _measure(q.doubted_share),
+        "audio_greeting_at_ms": None if q.greeting is None else round(q.greeting.at * 1000),
+        "audio_greeting_margin": None if q.greeting is None else _measure(q.greeting.margin),
         "not_scored": list(result.not_scored),
     }
 

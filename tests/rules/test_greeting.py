@@ -1,8 +1,8 @@
 from dataclasses import replace
 
 from pipeline.config import RulesConfig
-from pipeline.records import RoleAssignment
-from pipeline.rules import CallContext, apply_rules
+from pipeline.records import GreetingHearing, RoleAssignment
+from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.greeting import greeting_missing
 from tests.conftest import TRUSTED, utt
 
@@ -180,3 +180,37 @@ def _on_mono(calls, lexicon) -> list[str]:
     (confidence under 1.0: the hand-over checks apply)."""
     clustered = RoleAssignment("spk0", 0.95, "words")
     return [e.rule_id for e in greeting_missing(ctx(calls, lexicon, roles=clustered))]
+
+
+def _heard(calls, lexicon, at, margin, roles=TRUSTED):
+    return replace(ctx(calls, lexicon, roles=roles), greeting_heard=GreetingHearing(at, margin))
+
+
+def test_an_opening_whose_sound_fits_a_greeting_the_words_lost_abstains(lexicon):
+    # 您好 heard as 引号 on a degraded line; the opening's sound fits 您好 better than the words.
+    calls = [utt("agent", 2.0, 4.0, "引号，阳光物业客服中心"), utt("caller", 4.5, 7.0, "我家水管漏了")]
+    assert greeting_missing(_heard(calls, lexicon, 2.0, 3.5)) == []
+    assert any(
+        "开场的声音与以“您好”开头的读法同样吻合" in r for r in abstentions(_heard(calls, lexicon, 2.0, 3.5))
+    )
+
+
+def test_an_opening_whose_sound_does_not_fit_a_greeting_is_flagged(lexicon):
+    # The agent said 喂: a reading starting with 您好 must explain sounds that are not there.
+    calls = [utt("agent", 2.0, 4.0, "喂，阳光物业客服中心"), utt("caller", 4.5, 7.0, "我家水管漏了")]
+    margin = RulesConfig().greeting_heard_margin - 0.5
+    assert [e.rule_id for e in greeting_missing(_heard(calls, lexicon, 2.0, margin))] == ["greeting.missing"]
+    assert not any("您好" in r for r in abstentions(_heard(calls, lexicon, 2.0, margin)))
+
+
+def test_a_hearing_of_another_utterance_counts_for_nothing(lexicon):
+    # A reading stored for an opening the roles no longer name (a rescore with other roles).
+    calls = [utt("agent", 2.0, 4.0, "喂，阳光物业客服中心"), utt("caller", 4.5, 7.0, "我家水管漏了")]
+    assert [e.rule_id for e in greeting_missing(_heard(calls, lexicon, 4.5, 9.0))] == ["greeting.missing"]
+
+
+def test_the_hearing_reads_an_answer_for_the_centre_when_the_roles_are_unsure(lexicon):
+    calls = _unsure([(1.0, 3.0, "也好，阳光物业客服中心。"), (3.5, 6.0, "我家水管漏了。")])
+    assert greeting_missing(_heard(calls, lexicon, 1.0, 0.2, roles=UNSURE)) == []
+    flagged = greeting_missing(_heard(calls, lexicon, 1.0, -20.0, roles=UNSURE))
+    assert [e.confidence for e in flagged] == [0.8]

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.config import Config
 from pipeline.lexicon import load_lexicon
-from pipeline.records import AudioQuality, CallRef, ChannelQuality, RoleAssignment, Turn
+from pipeline.records import AudioQuality, CallRef, ChannelQuality, GreetingHearing, RoleAssignment, Turn
 from pipeline.run.process import score_call
 from pipeline.run.rescore import rescore
 from pipeline.warehouse.scorecards import update_scorecards
@@ -131,3 +131,25 @@ def test_the_audio_reading_is_stored_and_a_rescore_applies_the_floors_as_configu
     calls = read_table(wh, "calls").set_index("call_id")
     assert list(calls.loc["C1", "not_scored"]) == [] and list(calls.loc["C1", "audio_snr_db"]) == [62.0, 8.0]
     assert "greeting.missing" in set(read_table(wh, "events")["rule_id"])
+
+
+def test_what_the_openings_sound_said_is_stored_and_a_rescore_reads_it_with_the_margin_configured(tmp_path):
+    cfg = Config()
+    wh = tmp_path / "wh"
+    texts = [("agent", "引号，阳光物业，什么事？"), ("caller", "我家门口的灯坏了。"), ("agent", "再见。")]
+    clean = (ChannelQuality(-18.0, -80.0, 0.0, 0.0, 7800.0), ChannelQuality(-20.0, -80.0, 0.0, 0.0, 7800.0))
+    # The sound fits 您好 1.5 nats worse than the best reading without it: within -4, heard.
+    heard = AudioQuality(clean, 16000, "flac", 0.05, greeting=GreetingHearing(0.0, -1.5))
+    store(wh, cfg, "C1", 10, texts, quality=heard)
+    calls = read_table(wh, "calls").set_index("call_id")
+    assert calls.loc["C1", "audio_greeting_at_ms"] == 0
+    assert calls.loc["C1", "audio_greeting_margin"] == pytest.approx(-1.5)
+    assert "greeting.missing" not in set(read_table(wh, "events")["rule_id"])
+    assert any("您好" in a for a in calls.loc["C1", "abstentions"])
+
+    # A stricter margin, rescored from the stored reading (no audio read again): flagged.
+    strict = replace(cfg, rules=replace(cfg.rules, greeting_heard_margin=0.0))
+    assert rescore(wh, strict) == 1
+    assert "greeting.missing" in set(read_table(wh, "events")["rule_id"])
+    calls = read_table(wh, "calls").set_index("call_id")
+    assert calls.loc["C1", "audio_greeting_margin"] == pytest.approx(-1.5)  # kept through the rescore
