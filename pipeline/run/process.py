@@ -203,27 +203,9 @@ def process_call(
         turns, utterances, roles = spoken.turns, numbered(spoken.utterances), spoken.roles
         probs = [w.prob for u in utterances for w in u.words]
         heard = replace(heard, doubted_share=doubted_share(probs, cfg.quality.doubted_word_prob))
-        tick = time.perf_counter()
-        result = score_call(
-            ref,
-            audio.duration,
-            turns,
-            utterances,
-            roles,
-            cfg,
-            lexicon,
-            models.transcriber.model_id,
-            voice,
-            heard,
-        )
-        timings["rules"] = time.perf_counter() - tick
-        # A missing greeting is read once more from the opening's sound (the words lose the first
-        # syllable on a degraded line), and the call scored again with what it says.
-        tick = time.perf_counter()
-        greeting = hear_flagged_opening(audio, ref, result, models.transcriber, cfg)
-        if greeting is not None:
-            heard = replace(heard, greeting=greeting)
-            result = score_call(
+
+        def scored(quality: AudioQuality) -> CallResult:
+            return score_call(
                 ref,
                 audio.duration,
                 turns,
@@ -233,8 +215,18 @@ def process_call(
                 lexicon,
                 models.transcriber.model_id,
                 voice,
-                heard,
+                quality,
             )
+
+        tick = time.perf_counter()
+        result = scored(heard)
+        timings["rules"] = time.perf_counter() - tick
+        # A missing greeting is read once more from the opening's sound (the words lose the first
+        # syllable on a degraded line), and the call scored again with what it says.
+        tick = time.perf_counter()
+        greeting = hear_flagged_opening(audio, ref, result, models.transcriber, cfg)
+        if greeting is not None:
+            result = scored(replace(heard, greeting=greeting))
             timings["greeting"] = time.perf_counter() - tick
     finally:
         if owned:
