@@ -60,7 +60,8 @@ $(VENV_TRAIN)/.installed: pyproject.toml uv.lock $(UV)
 
 segmentation-model: $(VENV_TRAIN)/.installed
 	$(VENV_TRAIN)/bin/callqa models install
-	$(VENV_TRAIN)/bin/python -m pipeline.speakers.segmentation.pool data/train/pool
+	$(VENV_TRAIN)/bin/callqa generate data/train/bench-dev-1001 --part dev --first 1001 --calls 64 --kinds stereo --reuse
+	$(VENV_TRAIN)/bin/python -m pipeline.speakers.segmentation.pool data/train/pool --from-calls data/train/bench-dev-1001
 	$(VENV_TRAIN)/bin/python -m pipeline.speakers.segmentation.train data/train/pool data/train/segmentation --steps 5000 --threads 2 --install models
 
 ## Re-resolve every dependency to its newest allowed version (then compare the figures:

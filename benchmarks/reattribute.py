@@ -63,16 +63,25 @@ def main() -> None:
     parser.add_argument("--match", default="", help="only recordings whose id contains this")
     parser.add_argument("--show", action="store_true", help="print each wrong call's flags")
     parser.add_argument("--every", action="store_true", help="with --show, print every call")
-    parser.add_argument("--set", action="append", default=[], help="[speech] KEY=VALUE to try")
+    parser.add_argument("--turns", action="store_true", help="with --show, print the last turns too")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        help="[speech] KEY=VALUE to try (SECTION.KEY=VALUE for another section)",
+    )
     parser.add_argument("--same-speaker", type=float, help="the embedder's one-voice cosine to try")
     args = parser.parse_args()
 
     cfg = Config()
     for item in args.set:
         key, _, value = item.partition("=")
-        kind = type(getattr(cfg.speech, key))
+        section, _, key = key.rpartition(".")
+        section = section or "speech"
+        options = getattr(cfg, section)
+        kind = type(getattr(options, key))
         typed = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
-        cfg = replace(cfg, speech=replace(cfg.speech, **{key: typed}))
+        cfg = replace(cfg, **{section: replace(options, **{key: typed})})
     lexicon = load_lexicon(_R / "lexicons")
     embedder, segmenter = load_speaker_embedder(cfg), load_segmentation_model(cfg)
     if args.same_speaker is not None:
@@ -88,7 +97,8 @@ def main() -> None:
     for truth in load_truth(args.share / "truth"):
         expected_all, _ = expected_flags(truth, cfg.rules.conduct_preset)
         scored = set(truth.get("scored_rules", [])) or None
-        for call_id, variant in truth["variants"].items():
+        # A truth of one recording (pyannote's English sample) has no variants: not a call.
+        for call_id, variant in truth.get("variants", {}).items():
             kind = variant["format"]
             if variant["layout"] != "mono" or args.match not in call_id or call_id not in words_table:
                 continue
@@ -131,6 +141,11 @@ def main() -> None:
                     f"{spoken.roles.confidence:.2f} missing {sorted(expected - predicted)} "
                     f"extra {sorted(predicted - expected)}"
                 )
+                if args.turns:
+                    for t in spoken.turns[-4:]:
+                        print(f"    {t.speaker} {t.start:.2f}-{t.end:.2f}")
+                    for u in list(spoken.utterances)[-3:]:
+                        print(f"    {u.speaker} {u.start:.2f}-{u.end:.2f} {u.text}")
     report = diarization.report()
     for kind in sorted(counts):
         d = report[kind]

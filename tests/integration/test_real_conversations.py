@@ -41,9 +41,11 @@ def test_real_voices_are_told_apart_on_mono(report):
     # same voice's read with one caller (RL01), 0.091 / 0.103 (0.096 / 0.108 before faint overlaps
     # after a pause were left out).
     who = report["diarization"]
-    assert who["mono"]["der"] < 0.12 and who["ulaw8k-mono"]["der"] < 0.17
-    assert who["long-mono"]["der"] < 0.12 and who["long-ulaw8k-mono"]["der"] < 0.13
-    assert who["real-conversation"]["der"] < 0.28
+    assert who["mono"]["der"] < 0.08 and who["ulaw8k-mono"]["der"] < 0.14
+    assert who["long-mono"]["der"] < 0.07 and who["long-ulaw8k-mono"]["der"] < 0.07
+    # The segmentation model trained on 128 Mandarin voices (2026-12-06): RC01-RC08 0.036 / 0.113,
+    # RL01 0.042 / 0.041; pyannote's English sample 0.251 -> 0.298 (it learnt Mandarin voices).
+    assert who["real-conversation"]["der"] < 0.33
     # Nobody says anything that tells agent from caller: no role may be trusted on mono, so none
     # is wrong.
     assert who["mono"]["roles_trusted"] == who["ulaw8k-mono"]["roles_trusted"] == 0

@@ -1,12 +1,23 @@
-"""The utterances the segmentation model is trained on: new voices, never the evaluated ones.
+"""The utterances the segmentation model is trained on: many voices, never the test part's.
 
-Every sentence of the sample-share scripts (``data/call_scripts/sample``; the evaluation corpus's
-scripts are not read) is synthesized with Kokoro voices *blended* two by two (``a*0.6+b*0.4``):
-voices that no evaluated call uses. The pool is a folder of 16 kHz float32 ``.npy`` clips,
-one per (sentence, voice, speed) named ``v<voice>-<key>.npy``, cached by name, so a rerun synthesizes only what is missing.
-Conversations are mixed from it at training time (``simulate``), at the cost of a sum.
+The pool is a folder of 16 kHz float32 ``.npy`` clips named ``<voice>-<anything>.npy``; conversations
+are mixed from it at training time (``simulate``), at the cost of a sum. Two sources:
 
-    .venv/bin/python -m pipeline.speakers.segmentation.pool data/train/pool
+- ``clips_from_calls`` (the recipe since 2026-12-06): every sentence of generated calls of the
+  benchmark's *development* part numbered past the ones evaluated (BD1001 on), cut from its
+  party's channel. Each party is a blend of the part's voices (four of Kokoro's native Mandarin
+  voices and the five Japanese ones) at random weights, shifted in pitch and formants: some 130
+  voices. The test part's voices and wording are never read; the development part's evaluated
+  calls share the base voices and the phrase banks, so its figures are no longer a test of new
+  voices (the test part's are).
+
+      .venv/bin/callqa generate data/train/bench-dev-1001 --part dev --first 1001 --calls 64 --kinds stereo
+      .venv/bin/python -m pipeline.speakers.segmentation.pool data/train/pool --from-calls data/train/bench-dev-1001
+
+- ``build_pool`` (the recipe until then): every sentence of the sample-share scripts synthesized
+  with the five Japanese voices blended two by two (``a*0.7+b*0.3``), 30 voices, cached by name.
+
+      .venv/bin/python -m pipeline.speakers.segmentation.pool data/train/pool
 """
 
 from __future__ import annotations
@@ -68,5 +79,58 @@ def build_pool(out: Path, models_dir: Path = ROOT / "models", per_sentence: int 
     return out
 
 
+def clips_from_calls(share: Path, out: Path, pad_s: float = 0.05) -> int:
+    """Each utterance of the stereo calls under ``share`` cut from its party's channel, as
+    ``g<voice hash>-<call>-<n>.npy``; returns how many clips were written.
+
+    Only the development part is read: a truth file of any other part is an error, since the
+    model is judged on the test part's voices.
+    """
+    import json
+
+    import soundfile
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for truth_path in sorted((share / "truth").glob("*.json")):
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        if truth.get("part") != "dev":
+            raise ValueError(
+                f"{truth_path}: part {truth.get('part')!r}; only the development part is trained on"
+            )
+        stereo = [v for v in truth["variants"].values() if v["format"] == "stereo"]
+        if not stereo:
+            continue
+        samples, sr = soundfile.read(share / stereo[0]["audio"], dtype="float32", always_2d=True)
+        if sr != 16000:
+            raise ValueError(f"{truth_path}: {sr} Hz, expected 16000")
+        agent_channel = 0 if stereo[0]["layout"] == "stereo-agent-left" else 1
+        for n, u in enumerate(truth["utterances"]):
+            channel = agent_channel if u["role"] == "agent" else 1 - agent_channel
+            a = max(0, int((u["start"] - pad_s) * sr))
+            b = min(len(samples), int((u["end"] + pad_s) * sr))
+            if b - a < int(0.2 * sr):
+                continue
+            voice = "g" + hashlib.sha256(u["voice"].encode()).hexdigest()[:10]
+            path = out / f"{voice}-{truth['call_id']}-{n:02d}.npy"
+            if not path.exists():
+                np.save(path, samples[a:b, channel].copy())
+                written += 1
+    return written
+
+
 if __name__ == "__main__":
-    build_pool(Path(sys.argv[1] if len(sys.argv) > 1 else "data/train/pool"))
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Build the segmentation model's training pool.")
+    parser.add_argument("out", type=Path, nargs="?", default=Path("data/train/pool"))
+    parser.add_argument(
+        "--from-calls",
+        type=Path,
+        help="cut the utterances of these generated dev calls (instead of the blends)",
+    )
+    args = parser.parse_args(sys.argv[1:])
+    if args.from_calls:
+        print(f"{clips_from_calls(args.from_calls, args.out)} clips from {args.from_calls}", flush=True)
+    else:
+        build_pool(args.out)

@@ -9,7 +9,8 @@ energy, so the pause at a comma is silence in the label, as it is in the audio.
 Augmentation, each drawn per conversation: speed perturbation per speaker (a new pitch and
 tempo, so the voices multiply), a random tilt/band EQ per speaker, level differences between
 the parties, room reverberation per speaker, background noise or music (hold music is not a
-second speaker), and 8 kHz G.711 µ-law.
+second speaker), and 8 kHz G.711 µ-law; and the recording stopping inside a window, as a hang-up
+ends a call (the model reads a call's last window padded with silence).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class SimulationOptions:
     music_p: float = 0.15  # hold music or a radio behind the caller: not a second speaker
     snr_db: tuple[float, float] = (3.0, 30.0)
     telephone_p: float = 0.5  # 8 kHz µ-law round trip
+    # The recording stops inside the window (a hang-up), mid-sentence as often as not, and the
+    # rest is the digital silence a call's last window is padded with at inference.
+    end_p: float = 0.15
+    end_at_s: tuple[float, float] = (2.0, 9.5)
 
 
 def load_pool(folder: Path) -> list[Clip]:
@@ -215,6 +220,11 @@ def simulate(
     mix = np.clip(mix, -1, 1)
     if rng.random() < o.telephone_p:
         mix = telephone(mix)
+    if rng.random() < o.end_p:
+        cut = int(rng.uniform(*o.end_at_s) * SR)
+        mix[cut:] = 0.0
+        active = active.copy()
+        active[:, cut:] = False
     # Speaker 1 is whoever speaks first in the window: a canonical order (the loss is also
     # permutation-invariant, so this only makes labels easier to read).
     first = [np.argmax(a) if a.any() else n for a in active]

@@ -70,3 +70,12 @@ def test_telephone_keeps_the_length_and_the_voice_band():
     y = telephone(x)
     assert len(y) == len(x)
     assert np.corrcoef(x[800:-800], y[800:-800])[0, 1] > 0.95
+
+
+def test_a_recording_that_stops_inside_the_window_is_silence_and_nobody_after():
+    options = replace(SimulationOptions(), end_p=1.0, end_at_s=(4.0, 4.0), noise_p=1.0)
+    x, y = simulate(POOL, np.random.default_rng(3), 499, options)
+    assert not x[4 * SR :].any()  # the padding a call's last window gets
+    centres = (np.arange(499) + 0.5) * 10.0 / 499
+    assert (y[centres > 4.0] == 0).all()
+    assert (y[centres < 4.0] > 0).any()
