@@ -6,8 +6,8 @@ are mixed from it at training time (``simulate``), at the cost of a sum. Two sou
 - ``clips_from_calls`` (the recipe since 2026-12-06): every sentence of generated calls of the
   benchmark's *development* part numbered past the ones evaluated (BD1001 on), cut from its
   party's channel. Each party is a blend of the part's voices (four of Kokoro's native Mandarin
-  voices and the five Japanese ones) at random weights, shifted in pitch and formants: some 130
-  voices. The test part's voices and wording are never read; the development part's evaluated
+  voices and the five Japanese ones) at random weights, shifted in pitch and formants: 128
+  voices in the recipe's 64 calls. The test part's voices and wording are never read; the development part's evaluated
   calls share the base voices and the phrase banks, so its figures are no longer a test of new
   voices (the test part's are).
 
