@@ -1,7 +1,10 @@
-"""What confirming the segmentation model's changes of voice costs: the mono speakers stage before
-words (``diarize()``), with the confirmation off and on, side by side in one run, in CPU seconds.
+"""What a step of the mono speakers stage costs: the stage before words (``diarize()``) with the
+step off and on, side by side in one run, in CPU seconds. The step is the confirmation of the
+segmentation model's changes of voice unless ``--off`` names other settings.
 
     .venv/bin/python benchmarks/change_confirmation.py data/eval/bench-dev/share --match 'BD00[0-2]' --rounds 2
+    .venv/bin/python benchmarks/change_confirmation.py data/eval/bench-dev/share --match 'BD00[0-2]' \
+        --off pause_split_s=0
 """
 
 from __future__ import annotations
@@ -28,9 +31,18 @@ def main() -> None:
     parser.add_argument("share", type=Path)
     parser.add_argument("--match", default="", help="only recordings whose name matches this")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--off", action="append", default=[], help="[speech] KEY=VALUE that turns the step off (repeatable)"
+    )
     args = parser.parse_args()
 
     base = Config()
+    off: dict = {"change_min_s": 0.0}
+    if args.off:
+        off = {}
+        for item in args.off:
+            key, _, value = item.partition("=")
+            off[key] = type(getattr(base.speech, key))(value)
     lexicon = load_lexicon(ROOT / "lexicons")
     embedder, segmenter = load_speaker_embedder(base), load_segmentation_model(base)
     calls = []
@@ -41,7 +53,7 @@ def main() -> None:
             calls.append((path.stem, track, speech_regions(track, base.speech), audio.duration))
     minutes = sum(c[3] for c in calls) / 60
     variants = {
-        "off": replace(base, speech=replace(base.speech, change_min_s=0.0)),
+        "off": replace(base, speech=replace(base.speech, **off)),
         "on": base,
     }
     print(f"{len(calls)} mono recordings, {minutes:.1f} min of audio")

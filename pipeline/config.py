@@ -158,6 +158,14 @@ class SpeechConfig:
     # by at least this centred cosine (pipeline.speakers.attribution.voice_confirmer). Without the
     # check the model's changes double the error (docs/evaluation.md).
     change_margin: float = 0.3
+    # Mono: a turn is cut at the pauses of at least this long that the segmentation model hears
+    # inside it (the agent's 再见 and the caller's 等一下 straight after it are one VAD region), and
+    # each stretch between them given to the other voice where its speaker vector says so
+    # (pipeline.speakers.segmentation.changes.split_at_pauses). 0: off.
+    pause_split_s: float = 0.1
+    # ... where the stretch's own speaker vector is nearer the other voice than the turn's by at
+    # least this centred cosine (0.45 changed no rule on the development part).
+    pause_margin: float = 0.3
     # Mono: a word that two voices' overlapping turns cover alike goes to the voice the segmentation
     # model hears alone over it, where it hears one (pipeline.speakers.utterances.assign_words).
     words_by_voice_heard: bool = True
@@ -258,6 +266,12 @@ class RulesConfig:
     domineering_min_interruptions: int = 3
     # hangup.premature: the recording ends within this margin of the caller's (non-closing) speech.
     hangup_margin_s: float = 0.5
+    # hangup.premature on mono, with no words: the caller's last turn reaches within this much of
+    # the end, the recording stopping on their speech (Whisper often drops a sentence the line
+    # cut off; pipeline.rules.interruptions.cut_off_turn). 0: off.
+    hangup_cut_s: float = 0.2
+    # ... and lasts at least this long (shorter is a breath or a click of the line).
+    hangup_wordless_min_s: float = 0.5
     # self_intro.missing: the agent names the centre or themself within this much of their speech.
     self_intro_window_s: float = 15.0
     # closing.missing: a closing among the agent's utterances of the last this many seconds.

@@ -103,7 +103,7 @@ RULE_THRESHOLDS = {
     ),
     "conduct.impatient": ("impatient_min_chars", "impatient_min_chars_per_s"),
     "conduct.domineering": ("domineering_min_interruptions", "hangup_margin_s"),
-    "hangup.premature": ("hangup_margin_s",),
+    "hangup.premature": ("hangup_margin_s", "hangup_cut_s", "hangup_wordless_min_s"),
     "pace.fast": ("pace_min_chars", "pace_fast_chars_per_s"),
     "hold.no_notice": ("hold_min_s",),
     "hold.no_apology": ("hold_min_s",),

@@ -138,10 +138,11 @@ class MonoSpeakersOfCall:
             return turns
         if self._activity is None:
             self._activity = self.segmenter(self.samples)
-        confirm = None
+        confirm = pause_confirm = None
         if voices is not None:
             confirm = voice_confirmer(self.samples, self.embedder, voices, self.cfg.speech.change_margin)
-        return segmented_turns(turns, self._activity, self.cfg.speech, unsure, confirm)
+            pause_confirm = voice_confirmer(self.samples, self.embedder, voices, self.cfg.speech.pause_margin)
+        return segmented_turns(turns, self._activity, self.cfg.speech, unsure, confirm, pause_confirm)
 
     def _heard(self, turns: Sequence[Turn]) -> HeardAlone | None:
         """Who the segmentation model hears alone at a time, for words two turns cover alike."""

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from pipeline.config import RulesConfig
 from pipeline.rules import CallContext
 from pipeline.rules.interruptions import classify_overlaps, interruption_rules
@@ -174,3 +176,45 @@ def test_on_mono_an_overlap_must_exceed_what_the_segmentation_model_can_resolve(
         context = ctx([caller, agent], lexicon)
         assert [o.kind for o in classify_overlaps(context)] == [stereo]
         assert [o.kind for o in classify_overlaps(replace(context, layout="mono"))] == [mono], start
+
+
+def _ending(lexicon, caller_end: float, duration: float, layout: str = "mono", words=()):
+    """The agent's 没别的事了吧，再见 (30.0-31.4 s), then a turn of the caller's (31.6 s to
+    ``caller_end``) whose words Whisper lost, unless ``words`` are given."""
+    from pipeline.records import Turn
+
+    said = (
+        utt("caller", 20.0, 29.0, "电梯上个星期刚修过怎么又坏了"),
+        utt("agent", 30.0, 31.4, "没别的事了吧，再见。"),
+        *words,
+    )
+    turns = (
+        Turn("spk0", "caller", 20.0, 29.0),
+        Turn("spk1", "agent", 30.0, 31.4),
+        Turn("spk0", "caller", 31.6, caller_end),
+    )
+    cfg = RulesConfig()
+    return CallContext("T1", "A1", duration, said, TRUSTED, lexicon, cfg, turns, layout=layout)
+
+
+def test_a_caller_cut_off_with_no_words_is_still_hung_up_on(lexicon):
+    # The line drops on the caller's 等会儿，你们总得… and Whisper wrote none of it.
+    events = interruption_rules(_ending(lexicon, caller_end=33.2, duration=33.25))
+    assert sorted(e.rule_id for e in events) == ["conduct.domineering", "hangup.premature"]
+    (hangup,) = [e for e in events if e.rule_id == "hangup.premature"]
+    assert (hangup.start, hangup.end) == (31.6, 33.25) and "未能转写" in hangup.evidence
+
+
+def test_a_wordless_turn_that_ends_before_the_recording_or_has_words_is_not_a_cut(lexicon):
+    # A moment of silence after it: the caller's own 再见 (lost) and then the line dropped.
+    assert interruption_rules(_ending(lexicon, caller_end=32.5, duration=33.4)) == []
+    # Its words are there, and they are a closing: read from the words, as on stereo.
+    bye = (utt("caller", 31.6, 33.2, "好的，再见。"),)
+    assert interruption_rules(_ending(lexicon, caller_end=33.2, duration=33.25, words=bye)) == []
+    # Too short to be more than a breath or a click of the line.
+    assert interruption_rules(_ending(lexicon, caller_end=31.9, duration=31.95)) == []
+    # On stereo a turn is a channel's speech, whose words Whisper hears alone.
+    assert interruption_rules(_ending(lexicon, caller_end=33.2, duration=33.25, layout="stereo")) == []
+    # Off where hangup_cut_s is 0.
+    off = replace(_ending(lexicon, caller_end=33.2, duration=33.25), config=RulesConfig(hangup_cut_s=0.0))
+    assert interruption_rules(off) == []

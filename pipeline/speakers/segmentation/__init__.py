@@ -41,17 +41,31 @@ def segmented_turns(
     cfg: SpeechConfig,
     unsure: Sequence[tuple[float, float]] = (),
     confirm: Callable[[list[Change]], list[bool]] | None = None,
+    pause_confirm: Callable[[list[Change]], list[bool]] | None = None,
 ) -> list[Turn]:
     """Mono turns from the clustering, refined by what the segmentation model heard: the regions
     the clustering was unsure of (``speakers.MonoSpeakers.unsure``) given to the voice heard in
-    them, turns split where another voice speaks alone inside them (``change_min_s``; a piece
-    only where ``confirm`` agrees it is that voice), then overlaps placed where both speak."""
-    from pipeline.speakers.segmentation.changes import ChangeOptions, settle_unsure, split_turns
+    them; turns cut at the short pauses the model hears inside them, a stretch between two going
+    to the other voice where ``pause_confirm`` (the speaker vectors) says it is that voice
+    (``pause_split_s``); turns split where another voice speaks alone inside them
+    (``change_min_s``; a piece only where ``confirm`` agrees it is that voice); then overlaps
+    placed where both speak."""
+    from pipeline.speakers.segmentation.changes import (
+        ChangeOptions,
+        PauseOptions,
+        settle_unsure,
+        split_at_pauses,
+        split_turns,
+    )
     from pipeline.speakers.segmentation.overlaps import OverlapOptions, overlapped_turns
 
     turns = settle_unsure(turns, seg, unsure)
     # A change the model proposes is taken only where the speaker vectors confirm it: without
-    # them (too little speech for the two voices' prints) the clustering's turns stand.
+    # them (too little speech for the two voices' prints) the clustering's turns stand. The
+    # pauses come first: a stretch they give the other voice is then whole, where the model's own
+    # change, often named the wrong way round, would leave its last half-second behind.
+    if cfg.pause_split_s > 0 and pause_confirm is not None:
+        turns = split_at_pauses(turns, seg, pause_confirm, PauseOptions(min_pause_s=cfg.pause_split_s))
     if cfg.change_min_s > 0 and confirm is not None:
         turns = split_turns(turns, seg, ChangeOptions(min_piece_s=cfg.change_min_s), confirm)
     options = OverlapOptions(

@@ -214,3 +214,82 @@ def _runs(values: list) -> list[tuple[int, int, object]]:
         else:
             runs.append((i, i + 1, v))
     return runs
+
+
+@dataclass(frozen=True)
+class PauseOptions:
+    # The model hears nobody (P(speech) under ``speech_threshold``) this long inside a turn: a
+    # place where the other party may have taken over.
+    min_pause_s: float = 0.1
+    speech_threshold: float = 0.5
+    # A stretch between two such pauses shorter than this joins its neighbour: a speaker vector
+    # of less than this much speech is noise.
+    min_piece_s: float = 0.8
+
+
+def split_at_pauses(
+    turns: Sequence[Turn],
+    seg: Segmentation,
+    confirm: Callable[[list[Change]], list[bool]],
+    options: PauseOptions = PauseOptions(),
+) -> list[Turn]:
+    """``turns`` cut at the short pauses the model hears inside them, each stretch between two
+    pauses given to the other voice where ``confirm`` (the speaker vectors) says it is that voice.
+
+    The agent's 再见 and the caller's 等一下 straight after it, a pause of 0.1-0.3 s between them,
+    are one VAD region, and the clustering gives the region one voice. The model's local
+    speakers often tell that two voices speak there but not which is which (after an overlap, or
+    named by elimination in a window that holds little of one voice: ``split_turns`` then
+    proposes the wrong stretch, and the vectors rightly refuse it). The model's pauses are where
+    to look and the speaker vectors say whose each side is; neither needs the other's naming."""
+    voices = sorted({t.speaker for t in turns})
+    if len(voices) != 2:
+        return list(turns)
+    min_pause = max(1, int(round(options.min_pause_s / seg.frame_s)))
+    min_piece = options.min_piece_s / seg.frame_s
+    pieces_of: list[tuple[Turn, list[tuple[float, float]]]] = []
+    for turn in turns:
+        a = int(turn.start / seg.frame_s)
+        b = min(len(seg.speech), int(np.ceil(turn.end / seg.frame_s)))
+        quiet = seg.speech[a:b] < options.speech_threshold
+        breaks = [
+            (s, e) for s, e, q in _runs(quiet.tolist()) if q and e - s >= min_pause and s > 0 and e < b - a
+        ]
+        edges = [0] + [x for pause in breaks for x in pause] + [b - a]
+        spans = list(zip(edges[::2], edges[1::2], strict=True))  # speech between the pauses
+        # Join pieces too short to embed to their neighbour (the following one, the last to the one before).
+        merged: list[list[int]] = []
+        for s, e in spans:
+            if merged and merged[-1][1] - merged[-1][0] < min_piece:
+                merged[-1][1] = e
+            else:
+                merged.append([s, e])
+        if len(merged) > 1 and merged[-1][1] - merged[-1][0] < min_piece:
+            last = merged.pop()
+            merged[-1][1] = last[1]
+        cuts = [((a + s) * seg.frame_s, (a + e) * seg.frame_s) for s, e in merged]
+        pieces_of.append((turn, cuts if len(cuts) > 1 else []))
+    asked = [
+        (k, j, s, e, next(v for v in voices if v != turn.speaker), turn.speaker)
+        for k, (turn, cuts) in enumerate(pieces_of)
+        for j, (s, e) in enumerate(cuts)
+    ]
+    if not asked:
+        return list(turns)
+    answers = confirm([(s, e, v, host) for _, _, s, e, v, host in asked])
+    moved = {(k, j): v for (k, j, _, _, v, _), ok in zip(asked, answers, strict=True) if ok}
+    out: list[Turn] = []
+    for k, (turn, cuts) in enumerate(pieces_of):
+        if not any((k, j) in moved for j in range(len(cuts))):
+            out.append(turn)
+            continue
+        parts: list[list] = []
+        for j, (s, e) in enumerate(cuts):
+            voice = moved.get((k, j), turn.speaker)
+            if parts and parts[-1][2] == voice:
+                parts[-1][1] = e
+            else:
+                parts.append([s, e, voice])
+        parts[0][0], parts[-1][1] = turn.start, turn.end
+        out += [replace(turn, speaker=v, start=round(s, 3), end=round(e, 3)) for s, e, v in parts]
+    return sorted(out, key=lambda t: (t.start, t.end))

@@ -1,7 +1,13 @@
 """Changes of speaker inside mono turns, from hand-made local speakers."""
 
 from pipeline.records import Turn
-from pipeline.speakers.segmentation.changes import ChangeOptions, settle_unsure, split_turns
+from pipeline.speakers.segmentation.changes import (
+    ChangeOptions,
+    PauseOptions,
+    settle_unsure,
+    split_at_pauses,
+    split_turns,
+)
 from tests.speakers.segmentation.test_overlaps import segmentation
 
 
@@ -111,3 +117,62 @@ def test_the_mono_refinement_settles_the_unsure_regions_it_is_given():
     assert segmented_turns(_turns_after_cut_in(), seg, cfg) == _turns_after_cut_in()
     settled = segmented_turns(_turns_after_cut_in(), seg, cfg, [(4.0, 5.5)])
     assert ("spk0", 4.0, 5.5) in [(t.speaker, t.start, t.end) for t in settled]
+
+
+# The agent (spk0) says 没别的事了吧，再见 (6.0-7.4 s) and the caller 等一下，我还 (7.6-9.0 s) until the
+# line drops: one VAD region, which the clustering gave to the agent. The model names the caller's
+# stretch with the agent's local speaker (as after an overlap): only its pause tells.
+_END_TURNS = [Turn("spk1", "unknown", 1.0, 5.5), Turn("spk0", "unknown", 6.0, 9.0)]
+_END_SEG = [(2, 1.0, 5.5), (1, 6.0, 7.4), (1, 7.6, 9.0)]
+
+
+def _vectors_say(voice_of: dict[float, str]):
+    """A confirm that says yes where the stretch starting near a key is that key's voice."""
+    asked: list = []
+
+    def confirm(changes: list) -> list[bool]:
+        asked.extend(changes)
+        return [
+            any(abs(s - at) < 0.05 and v == voice for at, voice in voice_of.items()) for s, _, v, _ in changes
+        ]
+
+    return confirm, asked
+
+
+def test_the_stretch_after_a_pause_goes_to_the_voice_the_speaker_vectors_hear():
+    seg = segmentation(10, _END_SEG)
+    confirm, asked = _vectors_say({7.6: "spk1"})
+    out = split_at_pauses(_END_TURNS, seg, confirm)
+    assert [(t.speaker, t.start, t.end) for t in out] == [
+        ("spk1", 1.0, 5.5),
+        ("spk0", 6.0, 7.4),
+        ("spk1", 7.6, 9.0),
+    ]
+    # Each side of the pause was asked about, as the other voice; the caller's one-piece turn was not.
+    assert [(round(s, 1), round(e, 1), v, host) for s, e, v, host in asked] == [
+        (6.0, 7.4, "spk1", "spk0"),
+        (7.6, 9.0, "spk1", "spk0"),
+    ]
+
+
+def test_without_the_speaker_vectors_agreeing_nothing_moves():
+    seg = segmentation(10, _END_SEG)
+    assert split_at_pauses(_END_TURNS, seg, lambda changes: [False] * len(changes)) == _END_TURNS
+
+
+def test_a_stretch_too_short_to_embed_joins_its_neighbour():
+    # 0.3 s after the pause (我还) is too little speech for a speaker vector: it is asked about with
+    # the stretch before it, and the turn stays one piece.
+    turns = [Turn("spk1", "unknown", 1.0, 5.5), Turn("spk0", "unknown", 6.0, 7.9)]
+    seg = segmentation(10, [(2, 1.0, 5.5), (1, 6.0, 7.4), (1, 7.6, 7.9)])
+    confirm, asked = _vectors_say({7.6: "spk1"})
+    assert split_at_pauses(turns, seg, confirm) == turns
+    assert asked == []
+    assert len(split_at_pauses(turns, seg, confirm, PauseOptions(min_piece_s=0.2))) == 3
+
+
+def test_a_pause_shorter_than_the_minimum_is_not_a_place_to_cut():
+    seg = segmentation(10, _END_SEG)
+    confirm, asked = _vectors_say({7.6: "spk1"})
+    assert split_at_pauses(_END_TURNS, seg, confirm, PauseOptions(min_pause_s=0.3)) == _END_TURNS
+    assert asked == []
