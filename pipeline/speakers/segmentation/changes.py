@@ -198,6 +198,14 @@ def settle_unsure(
     return sorted(out, key=lambda t: (t.start, t.end))
 
 
+def _middle(start: float, end: float, most: float) -> tuple[float, float]:
+    """The middle ``most`` seconds of ``start``-``end`` (all of it if shorter)."""
+    if most <= 0 or end - start <= most:
+        return start, end
+    centre = (start + end) / 2
+    return centre - most / 2, centre + most / 2
+
+
 def _holder(turns: Sequence[Turn], s: float, e: float) -> str | None:
     """The speaker whose turns cover most of ``s``-``e``."""
     held: dict[str, float] = {}
@@ -225,6 +233,8 @@ class PauseOptions:
     # A stretch between two such pauses shorter than this joins its neighbour: a speaker vector
     # of less than this much speech is noise.
     min_piece_s: float = 0.8
+    # A longer stretch is asked about by this much of its middle (0: all of it).
+    max_embed_s: float = 2.0
 
 
 def split_at_pauses(
@@ -270,7 +280,13 @@ def split_at_pauses(
         cuts = [((a + s) * seg.frame_s, (a + e) * seg.frame_s) for s, e in merged]
         pieces_of.append((turn, cuts if len(cuts) > 1 else []))
     asked = [
-        (k, j, s, e, next(v for v in voices if v != turn.speaker), turn.speaker)
+        (
+            k,
+            j,
+            *_middle(s, e, options.max_embed_s),
+            next(v for v in voices if v != turn.speaker),
+            turn.speaker,
+        )
         for k, (turn, cuts) in enumerate(pieces_of)
         for j, (s, e) in enumerate(cuts)
     ]
