@@ -63,6 +63,31 @@ def _span_at(spans: list[tuple[float, float]], t: float) -> tuple[float, float] 
     return next((s for s in spans if s[0] <= t < s[1]), None)
 
 
+def _newcomer_start(ctx: CallContext, b: Utterance, speech: Sequence[Utterance]) -> float:
+    """When ``b``'s speaker started: on mono, the start of the turn of theirs that runs on into
+    ``b``'s words, where there is one.
+
+    Under the other party's speech the newcomer's first words go to the louder voice, often the
+    one already talking (8 kHz: 您的意思 under the caller's last syllables), and the newcomer's own
+    words then start where the other's end: no overlap in words, while the segmentation model
+    placed the newcomer's turn over the other's. A turn that starts within ``floor_gap_s`` of
+    the speaker's own words before is their floor going on, not a new start."""
+    if ctx.layout != "mono":
+        return b.start
+    earlier = [u.end for u in speech if u.role == b.role and u.end <= b.start]
+    floor_from = max(earlier, default=float("-inf")) + ctx.config.floor_gap_s
+    lead = [
+        t.start
+        for t in ctx.turns
+        if t.role == b.role and floor_from <= t.start < b.start <= t.end + _INTO_WORDS_S
+    ]
+    return min([b.start, *lead])
+
+
+# A newcomer's turn runs on into their words when they start within this of its end.
+_INTO_WORDS_S = 0.15
+
+
 def classify_overlaps(ctx: CallContext) -> list[Overlap]:
     cfg = ctx.config
     backchannels = ctx.lexicon["backchannels"]
@@ -85,10 +110,11 @@ def classify_overlaps(ctx: CallContext) -> list[Overlap]:
         if own and own[0] < b.start:
             continue  # b continues its speaker's turn after a short pause: not a newcomer
         other_role = "caller" if b.role == "agent" else "agent"
-        other = _span_at(heard[other_role], b.start)
-        if other is None or other[0] >= b.start:
+        start = _newcomer_start(ctx, b, speech)
+        other = _span_at(heard[other_role], start)
+        if other is None or other[0] >= start:
             continue
-        before = [a for a in speech if a.role == other_role and a.start < b.start]
+        before = [a for a in speech if a.role == other_role and a.start < start]
         if not before:
             # The other party's speech there is only a turn (no words, or words flagged as
             # doubtful): nothing it said can be named as cut off (real voices, stereo: the
@@ -98,7 +124,7 @@ def classify_overlaps(ctx: CallContext) -> list[Overlap]:
         keeps_floor = b.end - b.start <= cfg.backchannel_max_s and other[1] - b.end >= cfg.floor_gap_s
         if keeps_floor or backchannels.is_whole(b.text) or han_count(b.text) < cfg.interruption_min_chars:
             kind = "backchannel"
-        elif other[1] - b.start < min_overlap:
+        elif other[1] - start < min_overlap:
             kind = "hand-over"
         else:
             kind = "competitive"

@@ -218,3 +218,36 @@ def test_a_wordless_turn_that_ends_before_the_recording_or_has_words_is_not_a_cu
     # Off where hangup_cut_s is 0.
     off = replace(_ending(lexicon, caller_end=33.2, duration=33.25), config=RulesConfig(hangup_cut_s=0.0))
     assert interruption_rules(off) == []
+
+
+def test_a_newcomer_whose_first_words_went_to_the_other_voice_starts_at_its_own_turn(lexicon):
+    # 8 kHz mono (BD0015 of the generated benchmark's development part): the agent cut in at
+    # 13.0 s, the segmentation model placed the agent's turn there, but the first words under the
+    # caller went to the caller's utterance, and the agent's words start where the caller's end.
+    from pipeline.records import Turn
+
+    caller = utt("caller", 2.0, 14.0, "楼上每天晚上十二点以后还在装修电钻的声音特别大孩子根本睡不着觉")
+    agent = utt("agent", 14.05, 20.0, "这个小区有统一规定您按流程来就可以了请问是哪一户")
+    turns = (
+        Turn("spk0", "caller", 2.0, 14.0),
+        Turn("spk1", "agent", 13.0, 14.0),
+        Turn("spk1", "agent", 14.05, 20.0),
+    )
+
+    def kinds(layout: str, spans=turns):
+        context = CallContext(
+            "T1", "A1", 30.0, (caller, agent), TRUSTED, lexicon, RulesConfig(), spans, layout=layout
+        )
+        return [o.kind for o in classify_overlaps(context)]
+
+    assert kinds("mono") == ["competitive"]
+    # Without the model's turn there is no overlap to read; on stereo a turn is the agent's own
+    # channel, whose words Whisper heard alone.
+    assert kinds("mono", turns[:1] + turns[2:]) == []
+    assert kinds("stereo") == []
+    # The agent's own floor going on (words 0.5 s before the turn) is not a new start.
+    earlier = utt("agent", 12.0, 12.5, "好的好的")
+    context = CallContext(
+        "T1", "A1", 30.0, (caller, earlier, agent), TRUSTED, lexicon, RulesConfig(), turns, layout="mono"
+    )
+    assert "competitive" not in [o.kind for o in classify_overlaps(context) if o.newcomer is agent]
