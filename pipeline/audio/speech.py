@@ -23,6 +23,7 @@ _MIN_BLEED_FRAMES = 5  # 100 ms
 _ECHO_MIN_FRAMES = 3
 _ONSET_FLOOR_DB = -70.0  # quieter frames are all silence to the echo finder (dither, not sound)
 _OWN_SPEECH_DB = 20.0  # a channel within this of the other one is its own party speaking (bleed: 25 dB+ down)
+_BOTH_QUIET_DB = 30.0  # a channel this far under its talker carries no speech of that party
 
 
 def speech_regions(samples: Signal, cfg: SpeechConfig, db: np.ndarray | None = None) -> list[Region]:
@@ -182,13 +183,58 @@ def stereo_regions(samples: Sequence[Signal], cfg: SpeechConfig) -> list[list[Re
     """Per-channel speech regions of a two-channel recording, bleed, echo and background voices removed."""
     db = [frame_db(ch) for ch in samples]
     raw = [speech_regions(ch, cfg, level) for ch, level in zip(samples, db, strict=True)]
-    out = []
-    for i in range(2):
-        lag = echo_lag(db[i], db[1 - i], cfg)
-        other = _with_echo(db[1 - i], lag) if lag else db[1 - i]
-        own = suppress_crosstalk(raw[i], db[i], other, cfg, bleed_threshold(db[i], other, cfg))
-        out.append(suppress_background(own, db[i], cfg))
-    return out
+    return [channel_speech(raw[i], db[i], db[1 - i], cfg) for i in range(2)]
+
+
+def channel_speech(
+    regions: list[Region], own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig
+) -> list[Region]:
+    """One channel's own party's speech: the VAD's ``regions`` less the other party's bleed and
+    echo and the voices behind (``own_db``, ``other_db``: the two channels' ``frame_db``)."""
+    lag = echo_lag(own_db, other_db, cfg)
+    other = _with_echo(other_db, lag) if lag else other_db
+    if not lag and voices_behind(own_db, other_db, cfg):
+        # The bleed test below cuts the voices behind wherever the other party is louder, into
+        # pieces each shorter than background_min_s: the gate reads them whole first.
+        regions = suppress_background(regions, own_db, cfg)
+    own = suppress_crosstalk(regions, own_db, other, cfg, bleed_threshold(own_db, other, cfg))
+    return suppress_background(own, own_db, cfg)
+
+
+def background_level(own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig) -> float | None:
+    """This channel's sound while neither party talks, in dB against its own talker's level
+    (negative), or None where there is too little of either to measure.
+
+    Neither party talks where the other channel is 30 dB under its own talker (or under the
+    energy floor) and this one stays ``background_gap_db`` under its talker: a clean line is
+    digital silence or hiss there (-80 dB on a rendered call, -25 dB at most on the real
+    recordings), other people's voices in the room keep their level (four conversations N dB
+    under the agent read about -(N + 2) dB). Bleed and echo need the other party talking, so they
+    never count."""
+    speech = own_db > cfg.energy_floor_db
+    if speech.sum() < 50 or len(other_db) == 0:
+        return None
+    own_level = float(np.percentile(own_db[speech], 90))
+    other_level = float(np.percentile(other_db, 90))
+    quiet = _envelope(other_db) < max(other_level - _BOTH_QUIET_DB, cfg.energy_floor_db)
+    quiet &= _envelope(own_db) < own_level - cfg.background_gap_db
+    if quiet.sum() < 50:  # under a second of it
+        return None
+    return float(np.median(own_db[quiet])) - own_level
+
+
+def voices_behind(own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig) -> bool:
+    """Whether this channel carries other people's sound through the pauses of both parties
+    (``background_level`` of ``-background_present_db`` or louder)."""
+    if cfg.background_gap_db <= 0 or cfg.background_present_db <= 0:
+        return False
+    level = background_level(own_db, other_db, cfg)
+    return level is not None and level >= -cfg.background_present_db
+
+
+def _envelope(db: np.ndarray) -> np.ndarray:
+    """The loudest frame within 100 ms either side: a voice's syllables, not its valleys."""
+    return np.lib.stride_tricks.sliding_window_view(np.pad(db, 5, mode="edge"), 11).max(axis=1)
 
 
 def suppress_background(regions: list[Region], db: np.ndarray, cfg: SpeechConfig) -> list[Region]:
@@ -211,9 +257,7 @@ def suppress_background(regions: list[Region], db: np.ndarray, cfg: SpeechConfig
     if inside.sum() < 50:  # under a second of speech: nothing to measure a level on
         return regions
     own_level = float(np.percentile(db[inside], 90))
-    # The loudest frame within 100 ms either side: a voice's syllables, not its valleys.
-    envelope = np.lib.stride_tricks.sliding_window_view(np.pad(db, 5, mode="edge"), 11).max(axis=1)
-    behind = (envelope < own_level - gap) & inside
+    behind = (_envelope(db) < own_level - gap) & inside
     min_frames = int(cfg.background_min_s / frame_s)
     cut = np.zeros(len(db), bool)
     for a, b in _runs(behind):

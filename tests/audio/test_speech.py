@@ -123,3 +123,55 @@ def test_a_lines_echo_is_found_at_its_delay_and_not_taken_for_speech(sample_shar
     off = SpeechConfig(echo_max_ms=0)
     # Without the delay, the agent's echo on the caller's channel is half again the caller's speech.
     assert sum(e - s for s, e in stereo_regions(echoed, off)[1]) > 1.3 * sum(e - s for s, e in clean[1])
+
+
+def _two_party_call(agent_pause_db: float, caller_on_agent_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """Frame levels of a call in 1-s turns: agent, caller, agent, caller, ... (10 s), with what the
+    agent's channel carries while the agent is silent: ``agent_pause_db`` where nobody talks
+    (1 s of silence between each turn) and ``caller_on_agent_db`` while the caller talks."""
+    rng = np.random.default_rng(1)
+    agent, caller = [], []
+    for turn in range(6):
+        talk = -20.0 + rng.normal(0, 1.5, 50)
+        silence = np.full(25, -90.0)
+        if turn % 2 == 0:
+            agent += [talk, np.full(25, agent_pause_db)]
+            caller += [np.full(50, -90.0), silence]
+        else:
+            agent += [np.full(50, caller_on_agent_db), np.full(25, agent_pause_db)]
+            caller += [talk, silence]
+    return np.concatenate(agent).astype(np.float32), np.concatenate(caller).astype(np.float32)
+
+
+def test_voices_behind_are_read_while_neither_party_talks():
+    from pipeline.audio.speech import background_level, voices_behind
+
+    cfg = SpeechConfig()
+    clean = _two_party_call(-90.0, -90.0)
+    hybrid = _two_party_call(-90.0, -50.0)  # the caller's bleed, 30 dB down: only while they talk
+    desks = _two_party_call(-42.0, -42.0)  # other conversations 22 dB under the agent, all the time
+    assert background_level(*clean, cfg) < -60 and not voices_behind(*clean, cfg)
+    assert background_level(*hybrid, cfg) < -60 and not voices_behind(*hybrid, cfg)
+    assert -25 < background_level(*desks, cfg) < -20 and voices_behind(*desks, cfg)
+    assert not voices_behind(*desks, SpeechConfig(background_present_db=0))
+    assert background_level(np.full(100, -90.0, np.float32), desks[1], cfg) is None  # nobody talks
+
+
+def test_voices_behind_are_gated_before_the_bleed_test_splits_them():
+    from pipeline.audio.speech import channel_speech
+
+    # (A 10-s call of regular turns has too few onsets for the echo finder to tell from a delay.)
+    cfg = SpeechConfig(echo_max_ms=0)
+    agent, caller = _two_party_call(-42.0, -42.0)
+    # While the caller talks, the voices behind the agent swell now and then (another desk's
+    # laugh): the bleed test cuts the rest of those seconds, the swells stay in 0.4 s pieces.
+    for start in (75, 225):
+        agent[start + 20 : start + 40] = -30.0
+        caller[start + 20 : start + 40] = -40.0  # the caller takes a breath under the swell
+    whole = [(0.0, len(agent) / 50)]  # the VAD: one turn for the whole call
+    kept = channel_speech(whole, agent, caller, cfg)
+    spans = [(round(a, 1), round(b, 1)) for a, b in kept]
+    # Only the agent's three turns (with the envelope's 100 ms either side) are left.
+    assert spans == [(0.0, 1.1), (2.9, 4.1), (5.9, 7.1)], spans
+    before = channel_speech(whole, agent, caller, SpeechConfig(echo_max_ms=0, background_present_db=0))
+    assert len(before) > len(kept)  # the swells, cut from their surroundings, were kept
