@@ -60,6 +60,26 @@ def test_other_voices_through_every_pause_withhold_the_rules_that_need_words_and
     assert "两方同时有声音" in reason and "坐席一方几乎一直有声音" in reason and "未使用问候语" in reason
 
 
+def _agent_time_over_the_caller(result) -> float:
+    agent = [(t.start, t.end) for t in result.turns if t.role == "agent"]
+    caller = [(t.start, t.end) for t in result.turns if t.role == "caller"]
+    return sum(max(0.0, min(a1, c1) - max(a0, c0)) for a0, a1 in agent for c0, c1 in caller)
+
+
+def test_other_voices_20_db_under_the_agent_are_not_the_agents_turns(tmp_path, calls, models):
+    s001 = calls[0].copy()
+    n = s001.shape[1]
+    babble = sum(np.resize(other.sum(0), n) / imp.active_rms(other.sum(0)) for other in calls[1:])
+    s001[0] = imp.mixed_under(s001[0], babble, 20)  # the next desks 20 dB under the agent
+    result = run(tmp_path, "S001D", np.clip(s001, -1, 1), models)
+    clean = run(tmp_path, "S001E", calls[0], models)
+    assert result.not_scored == ()
+    # The voices behind fill every pause of the agent's channel; read before the bleed test, they
+    # do not join the agent's turns across the caller's (before: 2.8 s of the two at once, none on the clean call).
+    assert _agent_time_over_the_caller(result) < _agent_time_over_the_caller(clean) + 0.5
+    assert {e.rule_id for e in result.events} == {e.rule_id for e in clean.events}
+
+
 def test_a_mobile_callers_codec_is_read_as_narrow_band_and_keeps_its_rules(tmp_path, calls, models):
     coded = imp.through_codec(calls[0], imp.CODECS["amr12"])
     result = run(tmp_path, "S001A", coded, models)
