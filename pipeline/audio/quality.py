@@ -18,6 +18,9 @@ Every measure reads 20 ms frames and is cheap next to decoding (a few ms a minut
   lost and not concealed).
 - ``bandwidth_hz``: where the speech spectrum ends (60 dB under its peak): about 3,400-4,000 Hz
   for a narrow-band line or codec, 7,000-8,000 Hz for a wide-band one.
+- ``behind_db`` (stereo): the channel's sound while neither party talks, against its own talker
+  (``speech.background_level``): -80 dB or less on a clean line, about -(N + 2) dB with other
+  people's voices N dB under the talker (the next desks in an agent's headset, a television).
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Signal
-from pipeline.audio.speech import frame_db
-from pipeline.config import QualityConfig
+from pipeline.audio.speech import background_level, frame_db
+from pipeline.config import QualityConfig, SpeechConfig
 from pipeline.records import AudioQuality, ChannelQuality
 
 FRAME = SAMPLE_RATE // 50  # 20 ms
@@ -37,11 +40,13 @@ _SILENT_DB = -90.0  # a frame this quiet is digital silence (PCM's own floor is 
 _BLOCK = 60 * SAMPLE_RATE  # read a long call a minute at a time
 
 
-def channel_quality(track: Signal) -> ChannelQuality:
+def channel_quality(
+    track: Signal, db: np.ndarray | None = None, behind_db: float = math.nan
+) -> ChannelQuality:
     """The reading of one channel (see the module's docstring). The levels come from
-    ``speech.frame_db``; clipping and the spectrum are read a minute at a time, so a spooled long
-    call is never held in memory whole."""
-    db = frame_db(track).astype(np.float64)
+    ``speech.frame_db`` (``db``, where the caller has them); clipping and the spectrum are read a
+    minute at a time, so a spooled long call is never held in memory whole."""
+    db = (frame_db(track) if db is None else db).astype(np.float64)
     if not len(db):
         return ChannelQuality(math.nan, math.nan, 0.0, 0.0, math.nan)
     speech_db = float(np.percentile(db, 95))
@@ -64,7 +69,7 @@ def channel_quality(track: Signal) -> ChannelQuality:
             power += (np.abs(np.fft.rfft(chosen * np.hanning(FRAME), axis=1)) ** 2).sum(axis=0)
     dropout = _dropout_share(db, db > speech_db - 40)
     return ChannelQuality(
-        speech_db, noise_db, clipped / n_speech if n_speech else 0.0, dropout, _bandwidth(power)
+        speech_db, noise_db, clipped / n_speech if n_speech else 0.0, dropout, _bandwidth(power), behind_db
     )
 
 
@@ -92,10 +97,17 @@ def _bandwidth(power: np.ndarray) -> float:
     return float(freqs[np.flatnonzero(db >= db.max() - 60)[-1]])
 
 
-def audio_quality(audio: Audio, stereo: bool) -> AudioQuality:
+def audio_quality(audio: Audio, stereo: bool, speech: SpeechConfig | None = None) -> AudioQuality:
     """The reading of a decoded call as it is scored: each channel on stereo, the mix on mono."""
-    tracks = audio.tracks if stereo else (audio.mono(),)
-    return AudioQuality(tuple(channel_quality(t) for t in tracks), audio.source_rate, audio.codec)
+    if not stereo:
+        return AudioQuality((channel_quality(audio.mono()),), audio.source_rate, audio.codec)
+    speech = speech or SpeechConfig()
+    db = [frame_db(t) for t in audio.tracks]
+    channels = []
+    for i, track in enumerate(audio.tracks):
+        behind = background_level(db[i], db[1 - i], speech)
+        channels.append(channel_quality(track, db[i], math.nan if behind is None else behind))
+    return AudioQuality(tuple(channels), audio.source_rate, audio.codec)
 
 
 def doubted_share(probs: Sequence[float], below: float = 0.5) -> float:
@@ -140,6 +152,13 @@ def unheard(
             )
             for need in (TIMING, WORDS, VOICE):
                 out.setdefault(need, why)
+        if floors.max_behind_db < 0 and ch.behind_db > floors.max_behind_db:
+            why = (
+                f"{name}背景里有别人的说话声：只比说话人低 {-ch.behind_db:.0f} dB"
+                f"（至少要低 {-floors.max_behind_db:.0f} dB），会被当成这一方在说话"
+            )
+            out.setdefault(TIMING, why)
+            out.setdefault(WORDS, why)
         if ch.speech_dbfs < floors.min_speech_dbfs:
             out.setdefault(
                 TIMING,

@@ -194,7 +194,7 @@ def process_call(
             ref = replace(ref, layout="mono")
     try:
         tick = time.perf_counter()
-        heard = audio_quality(audio, stereo=audio.channels == 2 and ref.layout != "mono")
+        heard = audio_quality(audio, audio.channels == 2 and ref.layout != "mono", cfg.speech)
         timings["quality"] = time.perf_counter() - tick
         spoken = transcribe_and_diarize(audio, ref, cfg, models, lexicon, timings)
         tick = time.perf_counter()

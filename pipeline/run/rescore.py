@@ -122,6 +122,13 @@ def _stored_voice(call: Any) -> VoiceMeasures | None:
     )
 
 
+def _listed(values: Any, n: int) -> list:
+    """A stored per-channel column as a list of ``n``; Nones where the call has no such column."""
+    if values is None or not isinstance(values, list | tuple | np.ndarray) or len(values) != n:
+        return [None] * n
+    return list(values)
+
+
 def _stored_quality(call: Any) -> AudioQuality | None:
     """The audio-quality reading of a stored call row; None for a call stored before it was read."""
     levels = getattr(call, "audio_speech_dbfs", None)
@@ -131,8 +138,9 @@ def _stored_quality(call: Any) -> AudioQuality | None:
     def value(v: Any) -> float:
         return float("nan") if v is None or pd.isna(v) else float(v)
 
-    fields = ("speech_dbfs", "noise_dbfs", "clipped_share", "dropout_share", "bandwidth_hz")
-    columns = [getattr(call, f"audio_{f}") for f in fields]
+    fields = ("speech_dbfs", "noise_dbfs", "clipped_share", "dropout_share", "bandwidth_hz", "behind_db")
+    # (a call stored before a measure existed has no column, or nulls, for it: NaN)
+    columns = [_listed(getattr(call, f"audio_{f}", None), len(levels)) for f in fields]
     channels = tuple(
         ChannelQuality(**{f: value(col[i]) for f, col in zip(fields, columns, strict=True)})
         for i in range(len(levels))

@@ -42,6 +42,7 @@ AUDIO_CHANNEL_MEASURES = (
     "audio_clipped_share",
     "audio_dropout_share",
     "audio_bandwidth_hz",
+    "audio_behind_db",
 )
 
 CALLS = pa.schema(
@@ -85,7 +86,9 @@ CALLS = pa.schema(
         # How well the call can be heard (pipeline.audio.quality; null: stored before
         # 2026-12-05). Per channel as scored (stereo: left, right; mono: the mix): the speech's
         # level and the noise floor under it (dBFS), their difference, the share of speech frames
-        # clipped and lost to digital silence, and where the speech spectrum ends (Hz). Then how
+        # clipped and lost to digital silence, where the speech spectrum ends (Hz), and on stereo
+        # the sound of other people's voices while neither party talks against the channel's
+        # talker (dB; null: mono, not measurable, or stored before 2026-12-06). Then how
         # the file was stored, and the share of the call's words Whisper doubted.
         *((name, pa.list_(pa.float32())) for name in AUDIO_CHANNEL_MEASURES),
         ("audio_codec", pa.string()),

@@ -123,3 +123,44 @@ def test_a_quiet_channel_takes_the_timing_only():
         and lacking[TIMING].startswith("客户声道音量过低")
         and "-36 dBFS" in lacking[TIMING]
     )
+
+
+def test_other_voices_behind_a_channel_are_read_while_neither_party_talks():
+    from pipeline.audio.decode import Audio
+    from pipeline.audio.quality import audio_quality
+
+    # Turns of 1.5 s, agent then caller, with 1 s of silence between them.
+    agent, caller = talk(seed=0), talk(seed=1)
+    for k, start in enumerate(np.arange(0.5, 18.5, 2.5)):
+        a, b = int(start * SR), int((start + 2.5) * SR)
+        (caller if k % 2 == 0 else agent)[a:b] = 0
+    rng = np.random.default_rng(2)
+    desks = np.zeros_like(agent)
+    for start in np.arange(0.0, 19.5, 0.5):  # other people's syllables, always, about 14 dB down
+        a = int(start * SR)
+        desks[a : a + int(0.3 * SR)] = 0.02 * rng.standard_normal(int(0.3 * SR))
+
+    def read(left: np.ndarray) -> tuple[ChannelQuality, ...]:
+        audio = Audio((left, caller), SR, "flac")
+        return audio_quality(audio, stereo=True).channels
+
+    clean_agent, clean_caller = read(agent)
+    assert clean_agent.behind_db < -60 and clean_caller.behind_db < -60
+    behind, _ = read(agent + desks)
+    assert -20 < behind.behind_db < -8
+    mono = audio_quality(Audio((agent, caller), SR, "flac"), stereo=False).channels
+    assert math.isnan(mono[0].behind_db)
+
+
+def test_voices_close_behind_a_channels_talker_take_the_timing_and_the_words():
+    def behind(db: float) -> AudioQuality:
+        ch = ChannelQuality(-20.0, -40.0, 0.0, 0.0, 7800.0, behind_db=db)
+        return AudioQuality((ch, ChannelQuality(-20.0, -90.0, 0.0, 0.0, 7800.0, -85.0)), 16000, "flac", 0.1)
+
+    floors = QualityConfig(max_behind_db=-16, min_snr_db=0)
+    assert unheard(behind(-18), floors) == {}  # the next desks 15 dB under: scored
+    lacking = unheard(behind(-13), floors, agent_channel=0)
+    assert set(lacking) == {TIMING, WORDS}
+    assert lacking[TIMING].startswith("坐席声道背景里有别人的说话声") and "13 dB" in lacking[TIMING]
+    assert unheard(behind(-13), QualityConfig(max_behind_db=0, min_snr_db=0)) == {}  # 0: off
+    assert unheard(behind(math.nan), floors) == {}  # mono, or not measured

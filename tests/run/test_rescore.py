@@ -153,3 +153,55 @@ def test_what_the_openings_sound_said_is_stored_and_a_rescore_reads_it_with_the_
     assert "greeting.missing" in set(read_table(wh, "events")["rule_id"])
     calls = read_table(wh, "calls").set_index("call_id")
     assert calls.loc["C1", "audio_greeting_margin"] == pytest.approx(-1.5)  # kept through the rescore
+
+
+def test_voices_behind_the_agent_are_stored_and_a_rescore_reads_them_with_the_floor_configured(tmp_path):
+    cfg = Config()
+    wh = tmp_path / "wh"
+    texts = [("agent", "喂，什么事？"), ("caller", "我家门口的灯坏了。"), ("agent", "再见。")]
+    desks = AudioQuality(  # the next desks 10 dB under the agent: read 13 dB under in the pauses
+        (
+            ChannelQuality(-18.0, -36.0, 0.0, 0.0, 7800.0, behind_db=-13.0),
+            ChannelQuality(-20.0, -80.0, 0.0, 0.0, 7800.0, behind_db=-84.0),
+        ),
+        16000,
+        "flac",
+        0.1,
+    )
+    store(wh, cfg, "C1", 10, texts, quality=desks)
+    calls = read_table(wh, "calls").set_index("call_id")
+    assert list(calls.loc["C1", "audio_behind_db"]) == [-13.0, -84.0]
+    assert "greeting.missing" in set(calls.loc["C1", "not_scored"])
+    assert any("坐席声道背景里有别人的说话声" in a for a in calls.loc["C1", "abstentions"])
+
+    off = replace(cfg, quality=replace(cfg.quality, max_behind_db=0.0))
+    assert rescore(wh, off) == 1
+    calls = read_table(wh, "calls").set_index("call_id")
+    assert list(calls.loc["C1", "not_scored"]) == [] and list(calls.loc["C1", "audio_behind_db"]) == [
+        -13.0,
+        -84.0,
+    ]
+    assert "greeting.missing" in set(read_table(wh, "events")["rule_id"])
+
+
+def test_a_call_stored_before_a_measure_existed_reads_it_as_unknown():
+    import math
+    from types import SimpleNamespace
+
+    from pipeline.run.rescore import _stored_quality
+
+    row = SimpleNamespace(  # a row of 2026-12-05: no audio_behind_db column
+        audio_speech_dbfs=[-18.0, -20.0],
+        audio_noise_dbfs=[-80.0, -80.0],
+        audio_clipped_share=[0.0, 0.0],
+        audio_dropout_share=[0.0, 0.0],
+        audio_bandwidth_hz=[7800.0, 7800.0],
+        audio_source_rate=16000,
+        audio_codec="flac",
+        audio_doubted_share=0.1,
+    )
+    quality = _stored_quality(row)
+    assert [ch.speech_dbfs for ch in quality.channels] == [-18.0, -20.0]
+    assert all(math.isnan(ch.behind_db) for ch in quality.channels)
+    row.audio_behind_db = None  # the column there, null for this call
+    assert all(math.isnan(ch.behind_db) for ch in _stored_quality(row).channels)

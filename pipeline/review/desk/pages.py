@@ -264,6 +264,9 @@ def call_page(desk, viewer: Viewer, call_id: str) -> str:
     )
 
 
+_BEHIND_SHOWN_DB = -30.0
+
+
 def hearing(call: dict) -> list[str]:
     """The call's audio-quality reading (``calls.audio_*``) in the quality team's words, one line per
     channel and one for the file; empty for a call stored before the reading existed."""
@@ -284,6 +287,11 @@ def hearing(call: dict) -> list[str]:
             parts.append(f"削波 {clipped:.0%}")
         if lost:
             parts.append(f"丢包 {lost:.0%}")
+        behind = call.get("audio_behind_db")
+        behind = behind[i] if behind is not None and len(behind) == len(snr) else None
+        # Shown where it can be heard: a clean line reads -80 dB, a quiet room's hiss -25 to -40.
+        if behind is not None and behind == behind and behind > _BEHIND_SHOWN_DB:
+            parts.append(f"双方都不说话时背景声只比说话人低 {-behind:.0f} dB")
         lines.append(f"{name}：{'，'.join(parts)}")
     doubted = call.get("audio_doubted_share")
     tail = f"{call.get('audio_codec')}，{int(call.get('audio_source_rate') or 0) // 1000} kHz"

@@ -268,7 +268,10 @@ def test_the_call_page_says_how_well_the_call_could_be_heard(tmp_path):
         "stereo-agent-left",
     )
     heard = AudioQuality(
-        (ChannelQuality(-18.0, -80.0, 0.0, 0.0, 3900.0), ChannelQuality(-24.0, -32.0, 0.0, 0.04, 3900.0)),
+        (
+            ChannelQuality(-18.0, -80.0, 0.0, 0.0, 3900.0, behind_db=-84.0),
+            ChannelQuality(-24.0, -32.0, 0.0, 0.04, 3900.0, behind_db=-14.0),
+        ),
         8000,
         "pcm_alaw",
         0.12,
@@ -293,5 +296,9 @@ def test_the_call_page_says_how_well_the_call_could_be_heard(tmp_path):
     )
     page = client.get("/call/C2").text
     assert "录音质量" in page and "坐席声道：语音电平 -18 dBFS，信噪比 62 dB，频宽 3.9 kHz" in page
-    assert "客户声道：语音电平 -24 dBFS，信噪比 8 dB，频宽 3.9 kHz，丢包 4%" in page
+    assert (
+        "客户声道：语音电平 -24 dBFS，信噪比 8 dB，频宽 3.9 kHz，丢包 4%，双方都不说话时背景声只比说话人低 14 dB"
+        in page
+    )
+    assert "坐席声道：语音电平 -18 dBFS，信噪比 62 dB，频宽 3.9 kHz，双方" not in page  # a clean line
     assert "文件：pcm_alaw，8 kHz；识别把握低的字词 12%" in page and why in page
