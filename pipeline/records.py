@@ -118,6 +118,9 @@ VOICES_MIXED = "voices mixed"
 # agent, so the roles come from the words, not the configured channel map
 # (speakers.attribution.checked_channel_map); the report warns when it is most of a day's calls.
 CHANNEL_MAP_CONTRADICTED = "channel map contradicted by the words"
+# After "channel map": the words contradicted it, but the call's reading withholds the words (other
+# voices behind a party, noise), so the map stands (run.process.map_kept_where_words_unheard).
+MAP_KEPT_UNHEARD = "the words contradicting it were not heard well enough"
 
 
 @dataclass(frozen=True)

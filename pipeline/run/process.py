@@ -19,12 +19,13 @@ from typing import TypeVar
 from pipeline.asr.whisper import Piece, Transcriber
 from pipeline.audio.decode import SAMPLE_RATE, Audio, channel_correlation, decode
 from pipeline.audio.prosody import VoiceMeasures
-from pipeline.audio.quality import audio_quality, doubted_share, unheard
+from pipeline.audio.quality import WORDS, audio_quality, doubted_share, unheard
 from pipeline.audio.speech import speech_regions, stereo_regions
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.privacy.redact import redact_call
 from pipeline.records import (
+    CHANNEL_MAP_CONTRADICTED,
     AudioQuality,
     CallRef,
     CallResult,
@@ -41,6 +42,7 @@ from pipeline.speakers.attribution import (
     call_speakers,
     load_segmentation_model,
     load_speaker_embedder,
+    with_channel_map,
 )
 
 T = TypeVar("T")
@@ -197,12 +199,13 @@ def process_call(
         heard = audio_quality(audio, audio.channels == 2 and ref.layout != "mono", cfg.speech)
         timings["quality"] = time.perf_counter() - tick
         spoken = transcribe_and_diarize(audio, ref, cfg, models, lexicon, timings)
+        probs = [w.prob for u in spoken.utterances for w in u.words]
+        heard = replace(heard, doubted_share=doubted_share(probs, cfg.quality.doubted_word_prob))
+        spoken = map_kept_where_words_unheard(spoken, ref, heard, audio.duration, cfg)
         tick = time.perf_counter()
         voice = agent_voice(audio, ref, spoken.turns) if _trusted(spoken.roles, cfg) else None
         timings["voice"] = time.perf_counter() - tick
         turns, utterances, roles = spoken.turns, numbered(spoken.utterances), spoken.roles
-        probs = [w.prob for u in utterances for w in u.words]
-        heard = replace(heard, doubted_share=doubted_share(probs, cfg.quality.doubted_word_prob))
 
         def scored(quality: AudioQuality) -> CallResult:
             return score_call(
@@ -233,6 +236,23 @@ def process_call(
             audio.close()
     result = redact_call(result, cfg.privacy.redact)
     return replace(result, timings={k: round(v, 4) for k, v in timings.items()})
+
+
+def map_kept_where_words_unheard(
+    spoken: Attribution, ref: CallRef, heard: AudioQuality, duration: float, cfg: Config
+) -> Attribution:
+    """The channel map's roles where the words overturned it but the call's reading withholds the
+    words (``[quality]``: voices behind a party, noise, lost packets, both heard at once): a
+    television's or the next desks' 您好 and service phrases are not the call's, and a call that
+    cannot be heard must not move its roles with confidence."""
+    if not spoken.roles.reason.startswith(CHANNEL_MAP_CONTRADICTED):
+        return spoken
+    overlap = call_metrics(ref.call_id, ref.agent_id, duration, spoken.turns, spoken.utterances).overlap
+    lacking = unheard(heard, cfg.quality, None, overlap / duration if duration > 0 else 0.0)
+    if WORDS not in lacking:
+        return spoken
+    log.info("%s: the words contradict the channel map but are not heard well enough: map kept", ref.call_id)
+    return with_channel_map(spoken, ref.layout)
 
 
 def hear_flagged_opening(

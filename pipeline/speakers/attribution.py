@@ -38,7 +38,7 @@ from pipeline.audio.decode import Signal
 from pipeline.audio.speech import Region
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon
-from pipeline.records import CHANNEL_MAP_CONTRADICTED, RoleAssignment, Turn, Utterance
+from pipeline.records import CHANNEL_MAP_CONTRADICTED, MAP_KEPT_UNHEARD, RoleAssignment, Turn, Utterance
 from pipeline.speakers.clustering import (
     Embedder,
     MonoSpeakers,
@@ -302,6 +302,13 @@ def checked_channel_map(
     if said.agent_speaker in (None, mapped.agent_speaker) or said.confidence < threshold:
         return mapped
     return RoleAssignment(said.agent_speaker, said.confidence, f"{CHANNEL_MAP_CONTRADICTED}; {said.reason}")
+
+
+def with_channel_map(spoken: Attribution, layout: str) -> Attribution:
+    """``spoken`` with the roles the stereo ``layout`` names (the words' check of the map undone)."""
+    agent_channel = 1 if layout == "stereo-agent-right" else 0
+    roles = RoleAssignment(f"ch{agent_channel}", 1.0, f"channel map; {MAP_KEPT_UNHEARD}")
+    return _with_roles(spoken.turns, spoken.utterances, roles)
 
 
 def _with_roles(

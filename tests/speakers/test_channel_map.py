@@ -70,3 +70,34 @@ def test_an_agent_or_a_day_whose_calls_mostly_contradict_the_map_is_named():
     (first,) = [w for w in contradicted_layouts(calls) if w.key == "A1"]
     assert "坐席 A1" in first.message() and "3/3" in first.message()
     assert contradicted_layouts(calls.iloc[0:0]) == []
+
+
+def test_words_that_cannot_be_heard_do_not_overturn_the_map(lexicon):
+    from pipeline.records import MAP_KEPT_UNHEARD, AudioQuality, CallRef, ChannelQuality, Turn
+    from pipeline.run.process import map_kept_where_words_unheard
+    from pipeline.speakers.attribution import Attribution, with_channel_map
+
+    utterances = call(agent="ch1", caller="ch0")  # a television's 您好 and service phrases on ch1
+    turns = [Turn(u.speaker, u.role, u.start, u.end, int(u.speaker[-1])) for u in utterances]
+    cfg = Config()
+    said = checked_channel_map(MAP_LEFT, utterances, lexicon, cfg)
+    spoken = Attribution(turns, utterances, said)
+    ref = CallRef("C1", "C1.flac", "A101", None, "stereo-agent-left")
+
+    def reading(behind_db: float) -> AudioQuality:
+        clean = ChannelQuality(-20.0, -85.0, 0.0, 0.0, 7800.0, behind_db=-84.0)
+        return AudioQuality(
+            (clean, ChannelQuality(-20.0, -40.0, 0.0, 0.0, 7800.0, behind_db)), 16000, "flac", 0.1
+        )
+
+    # Heard well: the words' roles stand.
+    assert map_kept_where_words_unheard(spoken, ref, reading(-84.0), 15.0, cfg) is spoken
+    # A television 12 dB under the caller: the words are withheld, and so is their say on the map.
+    kept = map_kept_where_words_unheard(spoken, ref, reading(-12.0), 15.0, cfg)
+    assert kept.roles.agent_speaker == "ch0" and kept.roles.confidence == 1.0
+    assert kept.roles.reason == f"channel map; {MAP_KEPT_UNHEARD}"
+    assert [u.role for u in kept.utterances if u.speaker == "ch0"] == ["agent", "agent"]
+    assert {t.role for t in kept.turns if t.channel == 0} == {"agent"}
+    # The map as wired (right) is what is kept.
+    right = with_channel_map(spoken, "stereo-agent-right")
+    assert right.roles.agent_speaker == "ch1"
