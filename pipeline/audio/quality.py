@@ -154,7 +154,7 @@ def unheard(
                 out.setdefault(need, why)
         if floors.max_behind_db < 0 and ch.behind_db > floors.max_behind_db:
             why = (
-                f"{name}背景里有别人的说话声：只比说话人低 {-ch.behind_db:.0f} dB"
+                f"{name}背景里有别人的说话声：只比说话人低 {-ch.behind_db:.1f} dB"
                 f"（至少要低 {-floors.max_behind_db:.0f} dB），会被当成这一方在说话"
             )
             out.setdefault(TIMING, why)

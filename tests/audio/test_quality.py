@@ -161,6 +161,6 @@ def test_voices_close_behind_a_channels_talker_take_the_timing_and_the_words():
     assert unheard(behind(-18), floors) == {}  # the next desks 15 dB under: scored
     lacking = unheard(behind(-13), floors, agent_channel=0)
     assert set(lacking) == {TIMING, WORDS}
-    assert lacking[TIMING].startswith("坐席声道背景里有别人的说话声") and "13 dB" in lacking[TIMING]
+    assert lacking[TIMING].startswith("坐席声道背景里有别人的说话声") and "13.0 dB" in lacking[TIMING]
     assert unheard(behind(-13), QualityConfig(max_behind_db=0, min_snr_db=0)) == {}  # 0: off
     assert unheard(behind(math.nan), floors) == {}  # mono, or not measured
