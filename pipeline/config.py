@@ -346,11 +346,13 @@ class QualityConfig:
     # next desks of an open-plan floor) are being taken for its speech, and every turn reads as a
     # cut-in; timing and words are not scored. 1: off.
     max_overlap_share: float = 0.2
-    # Other people's voices behind a stereo channel's talker (its sound while neither party talks,
-    # pipeline.audio.speech.background_level) louder than this many dB against the talker: they
-    # are heard as that party's speech and take the words; timing and words are not scored. Set on
-    # the development part: the next desks 10 dB under the agent read -13 to -15 dB (every call
-    # broken), 15 dB under -17 to -19 (scored right since the gate reads them first). 0: off.
+    # Other people's voices behind the agent on a stereo call (the agent's channel's sound while
+    # neither party talks, pipeline.audio.speech.background_level) louder than this many dB
+    # against the agent: they are heard as the agent's speech and take the words; timing and
+    # words are not scored. Set on the development part: the next desks 10 dB under the agent read
+    # -13 to -15 dB (every call broken), 15 dB under -17 to -19 (scored right since the gate reads
+    # them first). The caller's side is left to the other floors: street noise at 0 dB SNR reads
+    # -12 to -20 and costs nothing. 0: off.
     max_behind_db: float = -16.0
     # Speech frames clipped at full scale above this share: the agent's voice (voice.flat) is not
     # scored. Words are: Whisper reads speech clipped this much as well as clean.

@@ -136,7 +136,10 @@ def unheard(
     level: the sign is both parties heard at once for more than ``max_overlap_share`` of the call
     (``overlap_share``, from the turns; ``busier`` names the party heard the longer, whose side the
     voices are likely on), which takes the timing and the words. A channel quieter than ``min_speech_dbfs`` takes the
-    timing (its soft syllables fall under the speech detector's floor). Clipping takes the
+    timing (its soft syllables fall under the speech detector's floor). Other voices read within
+    ``max_behind_db`` of the agent's talker while neither party talks (the next desks) take the
+    timing and the words; on the caller's side a street or a television reads as loud and the
+    noise and overlap floors judge it. Clipping takes the
     voice (Whisper reads clipped words well); lost packets and Whisper doubting more than
     ``max_doubted_share`` of the words take the words."""
     if len(quality.channels) == 2 and agent_channel in (0, 1):
@@ -144,7 +147,7 @@ def unheard(
     else:
         names = ("左声道", "右声道") if len(quality.channels) == 2 else ("录音",)
     out: dict[str, str] = {}
-    for name, ch in zip(names, quality.channels, strict=True):
+    for channel, (name, ch) in enumerate(zip(names, quality.channels, strict=True)):
         if floors.min_snr_db and ch.snr_db < floors.min_snr_db:
             why = (
                 f"{name}噪声过大：语音只比背景高 {ch.snr_db:.0f} dB（下限 {floors.min_snr_db:.0f} dB），"
@@ -152,7 +155,8 @@ def unheard(
             )
             for need in (TIMING, WORDS, VOICE):
                 out.setdefault(need, why)
-        if floors.max_behind_db < 0 and ch.behind_db > floors.max_behind_db:
+        behind = channel == agent_channel and ch.behind_db > floors.max_behind_db
+        if floors.max_behind_db < 0 and behind:
             why = (
                 f"{name}背景里有别人的说话声：只比说话人低 {-ch.behind_db:.1f} dB"
                 f"（至少要低 {-floors.max_behind_db:.0f} dB），会被当成这一方在说话"

@@ -202,25 +202,28 @@ def channel_speech(
 
 
 def background_level(own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig) -> float | None:
-    """This channel's sound while neither party talks, in dB against its own talker's level
-    (negative), or None where there is too little of either to measure.
+    """This channel's sound while the other party is silent and this one's talker pauses, in dB
+    against its own talker's level (negative), or None where there is too little to measure.
 
-    Neither party talks where the other channel is 30 dB under its own talker (or under the
-    energy floor) and this one stays ``background_gap_db`` under its talker: a clean line is
-    digital silence or hiss there (-80 dB on a rendered call, -25 dB at most on the real
-    recordings), other people's voices in the room keep their level (four conversations N dB
-    under the agent read about -(N + 2) dB). Bleed and echo need the other party talking, so they
-    never count."""
+    The other party is silent where its channel is 30 dB under its talker (or under the energy
+    floor): bleed and echo need the other party talking, so they never count. There, the reading
+    is the louder of the median of this channel's frames that stay ``background_gap_db`` under its
+    talker (its pauses) and the 10th percentile of all its frames (voices behind as loud as the
+    talker's valleys leave no pause to read, but never fall quiet either). A clean rendered line
+    reads -84 dB, the real recordings -29 dB at most (a dense conversation's 10th percentile is
+    its own soft speech), four other conversations N dB under the agent about -(N + 2) dB."""
     speech = own_db > cfg.energy_floor_db
     if speech.sum() < 50 or len(other_db) == 0:
         return None
     own_level = float(np.percentile(own_db[speech], 90))
     other_level = float(np.percentile(other_db, 90))
-    quiet = _envelope(other_db) < max(other_level - _BOTH_QUIET_DB, cfg.energy_floor_db)
-    quiet &= _envelope(own_db) < own_level - cfg.background_gap_db
-    if quiet.sum() < 50:  # under a second of it
+    other_silent = _envelope(other_db) < max(other_level - _BOTH_QUIET_DB, cfg.energy_floor_db)
+    if other_silent.sum() < 50:  # under a second of it
         return None
-    return float(np.median(own_db[quiet])) - own_level
+    always = float(np.percentile(own_db[other_silent], 10))
+    pauses = other_silent & (_envelope(own_db) < own_level - cfg.background_gap_db)
+    level = max(always, float(np.median(own_db[pauses]))) if pauses.sum() >= 50 else always
+    return level - own_level
 
 
 def voices_behind(own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig) -> bool:

@@ -248,7 +248,8 @@ def map_kept_where_words_unheard(
     if not spoken.roles.reason.startswith(CHANNEL_MAP_CONTRADICTED):
         return spoken
     overlap = call_metrics(ref.call_id, ref.agent_id, duration, spoken.turns, spoken.utterances).overlap
-    lacking = unheard(heard, cfg.quality, None, overlap / duration if duration > 0 else 0.0)
+    mapped_agent = 1 if ref.layout == "stereo-agent-right" else 0
+    lacking = unheard(heard, cfg.quality, mapped_agent, overlap / duration if duration > 0 else 0.0)
     if WORDS not in lacking:
         return spoken
     log.info("%s: the words contradict the channel map but are not heard well enough: map kept", ref.call_id)

@@ -152,15 +152,17 @@ def test_other_voices_behind_a_channel_are_read_while_neither_party_talks():
     assert math.isnan(mono[0].behind_db)
 
 
-def test_voices_close_behind_a_channels_talker_take_the_timing_and_the_words():
+def test_voices_close_behind_the_agent_take_the_timing_and_the_words():
     def behind(db: float) -> AudioQuality:
         ch = ChannelQuality(-20.0, -40.0, 0.0, 0.0, 7800.0, behind_db=db)
         return AudioQuality((ch, ChannelQuality(-20.0, -90.0, 0.0, 0.0, 7800.0, -85.0)), 16000, "flac", 0.1)
 
     floors = QualityConfig(max_behind_db=-16, min_snr_db=0)
-    assert unheard(behind(-18), floors) == {}  # the next desks 15 dB under: scored
+    assert unheard(behind(-18), floors, agent_channel=0) == {}  # the next desks 15 dB under: scored
     lacking = unheard(behind(-13), floors, agent_channel=0)
     assert set(lacking) == {TIMING, WORDS}
     assert lacking[TIMING].startswith("坐席声道背景里有别人的说话声") and "13.0 dB" in lacking[TIMING]
-    assert unheard(behind(-13), QualityConfig(max_behind_db=0, min_snr_db=0)) == {}  # 0: off
-    assert unheard(behind(math.nan), floors) == {}  # mono, or not measured
+    # On the caller's side a street reads as loud: the noise and overlap floors judge it.
+    assert unheard(behind(-13), floors, agent_channel=1) == {}
+    assert unheard(behind(-13), QualityConfig(max_behind_db=0, min_snr_db=0), agent_channel=0) == {}  # off
+    assert unheard(behind(math.nan), floors, agent_channel=0) == {}  # mono, or not measured

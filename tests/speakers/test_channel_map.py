@@ -77,27 +77,32 @@ def test_words_that_cannot_be_heard_do_not_overturn_the_map(lexicon):
     from pipeline.run.process import map_kept_where_words_unheard
     from pipeline.speakers.attribution import Attribution, with_channel_map
 
-    utterances = call(agent="ch1", caller="ch0")  # a television's 您好 and service phrases on ch1
-    turns = [Turn(u.speaker, u.role, u.start, u.end, int(u.speaker[-1])) for u in utterances]
     cfg = Config()
-    said = checked_channel_map(MAP_LEFT, utterances, lexicon, cfg)
-    spoken = Attribution(turns, utterances, said)
     ref = CallRef("C1", "C1.flac", "A101", None, "stereo-agent-left")
 
-    def reading(behind_db: float) -> AudioQuality:
-        clean = ChannelQuality(-20.0, -85.0, 0.0, 0.0, 7800.0, behind_db=-84.0)
-        return AudioQuality(
-            (clean, ChannelQuality(-20.0, -40.0, 0.0, 0.0, 7800.0, behind_db)), 16000, "flac", 0.1
-        )
+    def spoken(utterances):
+        turns = [Turn(u.speaker, u.role, u.start, u.end, int(u.speaker[-1])) for u in utterances]
+        return Attribution(turns, utterances, checked_channel_map(MAP_LEFT, utterances, lexicon, cfg))
 
-    # Heard well: the words' roles stand.
-    assert map_kept_where_words_unheard(spoken, ref, reading(-84.0), 15.0, cfg) is spoken
-    # A television 12 dB under the caller: the words are withheld, and so is their say on the map.
-    kept = map_kept_where_words_unheard(spoken, ref, reading(-12.0), 15.0, cfg)
+    def reading(agent_behind_db: float = -84.0) -> AudioQuality:
+        agent = ChannelQuality(-20.0, -85.0, 0.0, 0.0, 7800.0, behind_db=agent_behind_db)
+        caller = ChannelQuality(-20.0, -85.0, 0.0, 0.0, 7800.0, behind_db=-84.0)
+        return AudioQuality((agent, caller), 16000, "flac", 0.1)
+
+    # The words on the caller's channel (ch1) are an agent's: heard well, they overturn the map.
+    swapped = spoken(call(agent="ch1", caller="ch0"))
+    assert CHANNEL_MAP_CONTRADICTED in swapped.roles.reason
+    assert map_kept_where_words_unheard(swapped, ref, reading(), 15.0, cfg) is swapped
+    # A television's programme through the whole call on the caller's side: both channels heard
+    # at once for 40 % of the call, the words are withheld, and so is their say on the map.
+    tv = utt("agent", 0.0, 15.0, "您好，欢迎收看，感谢您的收看，再见。", speaker="ch1")
+    over = spoken([*call(agent="ch1", caller="ch0"), tv])
+    kept = map_kept_where_words_unheard(over, ref, reading(), 15.0, cfg)
     assert kept.roles.agent_speaker == "ch0" and kept.roles.confidence == 1.0
     assert kept.roles.reason == f"channel map; {MAP_KEPT_UNHEARD}"
-    assert [u.role for u in kept.utterances if u.speaker == "ch0"] == ["agent", "agent"]
+    assert {u.role for u in kept.utterances if u.speaker == "ch0"} == {"agent"}
     assert {t.role for t in kept.turns if t.channel == 0} == {"agent"}
+    # The next desks' voices 12 dB under the agent (as the map has it) withhold the words too.
+    assert map_kept_where_words_unheard(swapped, ref, reading(-12.0), 15.0, cfg).roles.agent_speaker == "ch0"
     # The map as wired (right) is what is kept.
-    right = with_channel_map(spoken, "stereo-agent-right")
-    assert right.roles.agent_speaker == "ch1"
+    assert with_channel_map(swapped, "stereo-agent-right").roles.agent_speaker == "ch1"
