@@ -189,12 +189,13 @@ class SpeechConfig:
     # The shortest stretch of background voices dropped: shorter ones are kept, as a soft word or
     # a pause of the talker's own (0.3 s cut 3 % of the corpus's clean speech; 0.8 s, none).
     background_min_s: float = 0.8
-    # Where a channel's sound while neither party talks is this close to its talker's level (other
-    # people's voices in the room: pipeline.audio.speech.background_level), the gate also reads
-    # the channel before the bleed test, which would cut those voices into pieces too short for
-    # it. 0: never. Set on the development part's babble (15 and 20 dB under the agent read -17
-    # to -24 dB; rendered calls -84; the real recordings' room hiss up to -25, where the gate
-    # then runs first too and cuts nothing, as it cuts nothing of street noise or music).
+    # Where a channel's sound while the other party is silent and its talker pauses is this close
+    # to its talker's level (other people's voices in the room:
+    # pipeline.audio.speech.background_level), the gate also reads the channel before the bleed
+    # test, which would cut those voices into pieces too short for it. 0: never. Set on the
+    # development part's babble (15 and 20 dB under the agent read -17 to -24 dB; rendered calls
+    # -84; the real recordings up to -25 to -29, where the gate then runs first too and cuts
+    # nothing, as it cuts nothing of street noise or music).
     background_present_db: float = 30.0
     # Stereo: the words of each channel (who opens with a greeting and introduces the centre, the
     # service register against the caller's) check the channel map. When they name the other

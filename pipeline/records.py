@@ -200,8 +200,9 @@ class ChannelQuality(_Record):
     clipped_share: float  # speech frames with 3+ samples in a row at full scale
     dropout_share: float  # speech frames lost to digital silence (VoIP packets)
     bandwidth_hz: float  # where the speech spectrum ends, 60 dB under its peak
-    # Other people's sound while neither party talks, in dB against this channel's talker
-    # (pipeline.audio.speech.background_level; stereo only; NaN: mono, or too little to measure).
+    # The channel's sound while the other party is silent and its talker pauses, in dB against
+    # that talker (pipeline.audio.speech.background_level; stereo only; NaN: mono, or too little
+    # to measure).
     behind_db: float = math.nan
 
     @property

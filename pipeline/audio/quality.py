@@ -18,9 +18,10 @@ Every measure reads 20 ms frames and is cheap next to decoding (a few ms a minut
   lost and not concealed).
 - ``bandwidth_hz``: where the speech spectrum ends (60 dB under its peak): about 3,400-4,000 Hz
   for a narrow-band line or codec, 7,000-8,000 Hz for a wide-band one.
-- ``behind_db`` (stereo): the channel's sound while neither party talks, against its own talker
-  (``speech.background_level``): -80 dB or less on a clean line, about -(N + 2) dB with other
-  people's voices N dB under the talker (the next desks in an agent's headset, a television).
+- ``behind_db`` (stereo): the channel's sound while the other party is silent and its own talker
+  pauses, against that talker (``speech.background_level``): -80 dB or less on a clean line, -25
+  to -40 for a room's hiss, about -(N + 2) dB with other people's voices N dB under the talker
+  (the next desks in an agent's headset, a television), as loud for a street.
 """
 
 from __future__ import annotations
