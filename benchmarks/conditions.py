@@ -57,6 +57,7 @@ LEVELLED = ("babble", "street", "music", "tv", "loss", "quiet", "clip", "echo")
 IVR_PROMPT = "您好，欢迎致电阳光物业服务热线，本次通话可能会被录音，正在为您转接人工客服，请稍候。"
 IVR_VOICE = "zf_xiaoyi"
 HOLD_MIN_S = 5.0
+REAL_DAY = "2026-11-01T09:00:00+08:00"
 
 
 def parse(condition: str) -> tuple[str, float | None]:
@@ -226,11 +227,14 @@ def shifted(truth: dict, seconds: float) -> dict:
 
 def build(share: Path, out: Path, conditions: list[str], calls: int) -> list[Path]:
     """One share per condition under ``out``; returns their folders."""
-    truths = sorted((share / "truth").glob("*.json"))[:calls]
     loaded = []
-    for path in truths:
+    for path in sorted((share / "truth").glob("*.json")):
         truth = json.loads(path.read_text(encoding="utf-8"))
-        stereo = next(v for v in truth["variants"].values() if v["format"] == "stereo")
+        stereo = next((v for v in truth.get("variants", {}).values() if v["format"] == "stereo"), None)
+        if stereo is None:  # a truth of one recording only (the real-voice share's PYS)
+            continue
+        if len(loaded) == calls:
+            break
         agent = 1 if stereo["layout"] == "stereo-agent-right" else 0
         loaded.append((truth, stereo, agent, _read(share / stereo["audio"])))
     prompts = Prompts(out)
@@ -252,7 +256,9 @@ def build(share: Path, out: Path, conditions: list[str], calls: int) -> list[Pat
             (folder / "truth" / f"{truth['call_id']}.json").write_text(
                 json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
             )
-            rows.append((str(rel), call_id, truth["agent_id"], truth["started_at"], layout))
+            # (the real-voice conversations' truth has no start: their manifest's day)
+            started = truth.get("started_at", REAL_DAY)
+            rows.append((str(rel), call_id, truth["agent_id"], started, layout))
         with open(folder / "manifest.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(["path", "call_id", "agent_id", "started_at", "channel_layout"])
