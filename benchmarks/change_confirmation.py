@@ -13,7 +13,6 @@ import argparse
 import re
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +36,6 @@ def main() -> None:
     args = parser.parse_args()
 
     base = Config()
-    off: dict = {"change_min_s": 0.0}
-    if args.off:
-        off = {}
-        for item in args.off:
-            key, _, value = item.partition("=")
-            off[key] = type(getattr(base.speech, key))(value)
     lexicon = load_lexicon(ROOT / "lexicons")
     embedder, segmenter = load_speaker_embedder(base), load_segmentation_model(base)
     calls = []
@@ -53,7 +46,7 @@ def main() -> None:
             calls.append((path.stem, track, speech_regions(track, base.speech), audio.duration))
     minutes = sum(c[3] for c in calls) / 60
     variants = {
-        "off": replace(base, speech=replace(base.speech, **off)),
+        "off": base.with_settings(args.off or ["change_min_s=0"]),
         "on": base,
     }
     print(f"{len(calls)} mono recordings, {minutes:.1f} min of audio")

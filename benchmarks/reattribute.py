@@ -18,7 +18,6 @@ import argparse
 import json
 import sys
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,15 +72,7 @@ def main() -> None:
     parser.add_argument("--same-speaker", type=float, help="the embedder's one-voice cosine to try")
     args = parser.parse_args()
 
-    cfg = Config()
-    for item in args.set:
-        key, _, value = item.partition("=")
-        section, _, key = key.rpartition(".")
-        section = section or "speech"
-        options = getattr(cfg, section)
-        kind = type(getattr(options, key))
-        typed = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
-        cfg = replace(cfg, **{section: replace(options, **{key: typed})})
+    cfg = Config().with_settings(args.set)
     lexicon = load_lexicon(_R / "lexicons")
     embedder, segmenter = load_speaker_embedder(cfg), load_segmentation_model(cfg)
     if args.same_speaker is not None:

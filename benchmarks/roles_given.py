@@ -82,14 +82,7 @@ def main() -> None:
         help="[speech] KEY=VALUE to try (SECTION.KEY=VALUE for another section)",
     )
     args = parser.parse_args()
-    cfg = Config()
-    for item in args.set:
-        key, _, value = item.partition("=")
-        section, _, key = key.rpartition(".")
-        options = getattr(cfg, section or "speech")
-        cfg = replace(
-            cfg, **{section or "speech": replace(options, **{key: type(getattr(options, key))(value)})}
-        )
+    cfg = Config().with_settings(args.set)
     models = Models.load(cfg)
     lexicon = load_lexicon(cfg.lexicons_path)
     truths = truths_by_recording(args.share / "truth")

@@ -17,6 +17,7 @@ import sys
 import textwrap
 import tokenize
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
@@ -609,6 +610,23 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def with_settings(self, settings: Iterable[str], section: str = "speech") -> Self:
+        """This configuration with ``KEY=VALUE`` settings applied (``SECTION.KEY=VALUE`` for a
+        section other than ``section``; the value as TOML writes it, a bare word a string, and
+        1/0/yes/no for a switch): what the benchmarks' ``--set`` takes, so trying a setting needs
+        no callqa.toml. Raises ValueError for a setting the section does not have."""
+        cfg = self
+        for item in settings:
+            key, sep, raw = item.partition("=")
+            where, _, name = key.strip().rpartition(".")
+            where = where or section
+            options = getattr(cfg, where, None)
+            if not sep or not dataclasses.is_dataclass(options) or not hasattr(options, name):
+                raise ValueError(f"{item!r}: not a setting (KEY=VALUE of [{section}], or SECTION.KEY=VALUE)")
+            value = _setting_value(raw.strip(), getattr(options, name))
+            cfg = replace(cfg, **{where: replace(options, **{name: value})})
+        return cfg
+
     @property
     def whisper_dir(self) -> Path:
         if self.model.whisper_dir:
@@ -660,6 +678,21 @@ def machine_layout(cores: int, memory_mb: int, gpu: bool, threads: int = 0) -> t
     if memory_mb:
         workers = max(1, min(workers, memory_mb // WORKER_MEMORY_MB))
     return workers, threads
+
+
+def _setting_value(raw: str, default: Any) -> Any:
+    """``raw`` (a setting's value as written after ``KEY=``) as the type of the field's ``default``."""
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    if isinstance(default, bool):
+        return value.lower() in ("1", "true", "yes", "on") if isinstance(value, str) else bool(value)
+    if isinstance(default, float) and isinstance(value, int):
+        return float(value)
+    if isinstance(default, str) and not isinstance(value, str):
+        return raw
+    return value
 
 
 def _build(cls: type, data: dict[str, Any], where: str):

@@ -134,3 +134,18 @@ def test_the_worker_layout_follows_the_machine_unless_configured():
     resolved = Config()
     assert resolved.run.workers >= 1 and resolved.model.cpu_threads >= 1
     assert Config.from_dict(resolved.to_dict()) == resolved
+
+
+def test_settings_given_as_key_value_take_their_fields_types():
+    base = Config()
+    cfg = base.with_settings(
+        ["pause_split_s=0", "words_by_voice_heard=false", "rules.hangup_cut_s=0.3", "model.device=cpu"]
+    )
+    assert cfg.speech.pause_split_s == 0.0 and isinstance(cfg.speech.pause_split_s, float)
+    assert cfg.speech.words_by_voice_heard is False and cfg.rules.hangup_cut_s == 0.3
+    assert cfg.model.device == "cpu" and cfg.speech.vad_threshold == base.speech.vad_threshold
+    assert base.with_settings(["words_by_voice_heard=0"]).speech.words_by_voice_heard is False
+    assert base.with_settings(["max_behind_db=-20"], section="quality").quality.max_behind_db == -20.0
+    for wrong in ("no_such_key=1", "rules.no_such_key=1", "pause_split_s", "nowhere.key=1"):
+        with pytest.raises(ValueError, match="not a setting"):
+            base.with_settings([wrong])
