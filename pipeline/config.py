@@ -275,9 +275,10 @@ class RulesConfig:
     domineering_min_interruptions: int = 3
     # hangup.premature: the recording ends within this margin of the caller's (non-closing) speech.
     hangup_margin_s: float = 0.5
-    # hangup.premature on mono, with no words: the caller's last turn reaches within this much of
-    # the end, the recording stopping on their speech (Whisper often drops a sentence the line
-    # cut off; pipeline.rules.interruptions.cut_off_turn). 0: off.
+    # hangup.premature with no words: the caller's last turn reaches within this much of the end,
+    # the recording stopping on their speech (Whisper often drops a sentence the line cut off,
+    # on mono mixed with the agent's goodbye, on stereo under voices or noise;
+    # pipeline.rules.interruptions.cut_off_turn). 0: off.
     hangup_cut_s: float = 0.2
     # ... and lasts at least this long (shorter is a breath or a click of the line).
     hangup_wordless_min_s: float = 0.5

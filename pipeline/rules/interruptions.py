@@ -228,15 +228,17 @@ def premature_hangup(ctx: CallContext) -> list[Event]:
 
 
 def cut_off_turn(ctx: CallContext, speech: Sequence[Utterance]) -> Turn | None:
-    """The caller's last turn, on mono, when the recording stops on it and it has no words.
+    """The caller's last turn when the recording stops on it and it has no words.
 
     Whisper drops a sentence the line cuts off more often than not when it is mixed with the
     agent's voice (等会儿，你们总得… after the agent's 再见), and the segmentation model still
-    hears it: a turn of the caller's that runs to the last ``hangup_cut_s`` of the recording. An
-    ordinary ending leaves a moment of silence after the last 再见; a cut leaves none. A turn
-    whose time the words of either party cover is read from its words instead."""
+    hears it: a turn of the caller's that runs to the last ``hangup_cut_s`` of the recording. On
+    stereo the caller's channel hears the turn alone, but Whisper reads both channels' speech in
+    one stream, and loses a cut-off sentence there too. An ordinary ending leaves a moment of
+    silence after the last 再见; a cut leaves none. A turn whose time the words of either party
+    cover is read from its words instead."""
     cfg = ctx.config
-    if cfg.hangup_cut_s <= 0 or ctx.layout != "mono" or not ctx.turns:
+    if cfg.hangup_cut_s <= 0 or not ctx.turns:
         return None
     tail = max(ctx.turns, key=lambda t: t.end)
     if (
