@@ -16,6 +16,11 @@ from typing import Any, Self
 LAYOUTS: tuple[str, ...] = ("stereo-agent-left", "stereo-agent-right", "mono")
 
 
+def agent_channel(layout: str) -> int:
+    """The channel a stereo ``layout`` (the channel map) puts the agent on: 0 left, 1 right."""
+    return 1 if layout == "stereo-agent-right" else 0
+
+
 class _Record:
     """to_dict/from_dict shared by the records (nested records and tuples handled)."""
 

@@ -156,8 +156,7 @@ def unheard(
             )
             for need in (TIMING, WORDS, VOICE):
                 out.setdefault(need, why)
-        behind = channel == agent_channel and ch.behind_db > floors.max_behind_db
-        if floors.max_behind_db < 0 and behind:
+        if floors.max_behind_db < 0 and channel == agent_channel and ch.behind_db > floors.max_behind_db:
             why = (
                 f"{name}背景里有别人的说话声：只比说话人低 {-ch.behind_db:.1f} dB"
                 f"（至少要低 {-floors.max_behind_db:.0f} dB），会被当成这一方在说话"

@@ -33,6 +33,7 @@ from pipeline.records import (
     RoleAssignment,
     Turn,
     Utterance,
+    agent_channel,
 )
 from pipeline.rules import CallContext, abstentions, apply_rules
 from pipeline.rules.conduct import polite_counts
@@ -248,8 +249,9 @@ def map_kept_where_words_unheard(
     if not spoken.roles.reason.startswith(CHANNEL_MAP_CONTRADICTED):
         return spoken
     overlap = call_metrics(ref.call_id, ref.agent_id, duration, spoken.turns, spoken.utterances).overlap
-    mapped_agent = 1 if ref.layout == "stereo-agent-right" else 0
-    lacking = unheard(heard, cfg.quality, mapped_agent, overlap / duration if duration > 0 else 0.0)
+    lacking = unheard(
+        heard, cfg.quality, agent_channel(ref.layout), overlap / duration if duration > 0 else 0.0
+    )
     if WORDS not in lacking:
         return spoken
     log.info("%s: the words contradict the channel map but are not heard well enough: map kept", ref.call_id)
@@ -340,10 +342,10 @@ def score_call(
     (with the agent's ``voice`` measures and the audio ``quality`` reading as stored: the audio is
     not read again). The rules the audio cannot support (``[quality]`` floors) are not scored."""
     metrics = call_metrics(ref.call_id, ref.agent_id, duration, turns, utterances)
-    agent_channel = next((t.channel for t in turns if t.role == "agent"), None)
+    agent_side = next((t.channel for t in turns if t.role == "agent"), None)
     overlap_share = metrics.overlap / duration if duration > 0 else 0.0
     busier = "坐席" if metrics.talk_agent > metrics.talk_caller else "客户"
-    lacking = unheard(quality, cfg.quality, agent_channel, overlap_share, busier) if quality else {}
+    lacking = unheard(quality, cfg.quality, agent_side, overlap_share, busier) if quality else {}
     ctx = CallContext(
         ref.call_id,
         ref.agent_id,

@@ -38,7 +38,14 @@ from pipeline.audio.decode import Signal
 from pipeline.audio.speech import Region
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon
-from pipeline.records import CHANNEL_MAP_CONTRADICTED, MAP_KEPT_UNHEARD, RoleAssignment, Turn, Utterance
+from pipeline.records import (
+    CHANNEL_MAP_CONTRADICTED,
+    MAP_KEPT_UNHEARD,
+    RoleAssignment,
+    Turn,
+    Utterance,
+    agent_channel,
+)
 from pipeline.speakers.clustering import (
     Embedder,
     MonoSpeakers,
@@ -306,8 +313,7 @@ def checked_channel_map(
 
 def with_channel_map(spoken: Attribution, layout: str) -> Attribution:
     """``spoken`` with the roles the stereo ``layout`` names (the words' check of the map undone)."""
-    agent_channel = 1 if layout == "stereo-agent-right" else 0
-    roles = RoleAssignment(f"ch{agent_channel}", 1.0, f"channel map; {MAP_KEPT_UNHEARD}")
+    roles = RoleAssignment(f"ch{agent_channel(layout)}", 1.0, f"channel map; {MAP_KEPT_UNHEARD}")
     return _with_roles(spoken.turns, spoken.utterances, roles)
 
 

@@ -24,7 +24,7 @@ from pipeline.asr.text import han_count
 from pipeline.audio.decode import SAMPLE_RATE, Signal
 from pipeline.audio.speech import Region
 from pipeline.lexicon import Lexicon
-from pipeline.records import VOICES_MIXED, RoleAssignment, Turn, Utterance, Word
+from pipeline.records import VOICES_MIXED, RoleAssignment, Turn, Utterance, Word, agent_channel
 from pipeline.speakers.segmentation.features import mel_filterbank
 
 # Cosine similarity of two cluster centroids above which they may be one voice (voicemail,
@@ -102,12 +102,12 @@ def give_span(turns: Sequence[Turn], start: float, end: float, speaker: str) -> 
 def stereo_turns(
     regions_per_channel: Sequence[list[Region]], layout: str, max_gap: float
 ) -> tuple[list[Turn], RoleAssignment]:
-    agent_channel = 1 if layout == "stereo-agent-right" else 0
+    agent = agent_channel(layout)
     turns = []
     for channel, regions in enumerate(regions_per_channel):
-        role = "agent" if channel == agent_channel else "caller"
+        role = "agent" if channel == agent else "caller"
         turns.extend(Turn(f"ch{channel}", role, s, e, channel) for s, e in regions)
-    return merge_turns(turns, max_gap), RoleAssignment(f"ch{agent_channel}", 1.0, "channel map")
+    return merge_turns(turns, max_gap), RoleAssignment(f"ch{agent}", 1.0, "channel map")
 
 
 class Embedder(Protocol):
