@@ -110,10 +110,18 @@ def generate(
             help="floor (openings, cut-ins, hang-ups) or guide (answers, messages, refusals, transfers, 您)"
         ),
     ] = "floor",
+    spontaneous: Annotated[
+        float,
+        typer.Option(
+            help="share of sentences said with a filler, a repeat, a false start or a self-correction"
+            " (the floor suite; the same calls otherwise)"
+        ),
+    ] = 0.0,
     config: ConfigOption = None,
 ) -> None:
     """Compose and render labelled calls for the generated benchmark, in the four recording kinds
     (needs the \\[synth] extra)."""
+    from pipeline.evaluation.synth.generate import GeneratorOptions
     from pipeline.evaluation.synth.generate import generate as generate_calls
 
     cfg = _config(config)
@@ -129,6 +137,7 @@ def generate(
         tts_cache=tts_cache,
         progress=console.print,
         suite=suite,
+        options=GeneratorOptions(spontaneous=spontaneous),
     )
     console.print(f"wrote {manifest}")
 

@@ -33,7 +33,7 @@ closing ...) are not what this benchmark is about and are not scored on it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -42,6 +42,7 @@ import numpy as np
 from pipeline.config import ROOT
 from pipeline.evaluation.synth.render import VARIANTS
 from pipeline.evaluation.synth.script import CallScript, ScriptLine
+from pipeline.evaluation.synth.spontaneous import spoken
 
 PHRASES = ROOT / "data" / "call_scripts" / "bench" / "phrases.yaml"
 PARTS = ("dev", "test")
@@ -78,6 +79,11 @@ class GeneratorOptions:
     hand_over: float = 0.3  # per change of speaker
     pitch_range: tuple[float, float] = (0.92, 1.08)
     speed_range: tuple[float, float] = (0.9, 1.15)
+    # Share of sentences (backchannels aside) said with a filler, a repeat, a false start or a
+    # self-correction (``spontaneous.spoken``), drawn from a stream of its own: a call keeps its
+    # situation, wording and voices, and its moments unless a longer sentence gives a cut-in the
+    # room it lacked (6 calls in 100).
+    spontaneous: float = 0.0
 
 
 @dataclass
@@ -172,10 +178,14 @@ def compose_call(
         raise ValueError(f"part must be one of {PARTS}")
     rng = np.random.default_rng([seed, PARTS.index(part), index])
     situation = phrases["situations"][part][int(rng.integers(len(phrases["situations"][part])))]
+    talk = np.random.default_rng([seed, PARTS.index(part), index, 2])
 
     def pick(key: str) -> str:
         bank = situation[key] if key in situation else _bank(phrases, key, part)
-        return str(bank[int(rng.integers(len(bank)))])
+        text = str(bank[int(rng.integers(len(bank)))])
+        if opts.spontaneous and not key.startswith("backchannels") and talk.random() < opts.spontaneous:
+            text = spoken(text, talk)
+        return text
 
     agent_voice, caller_voice = _voice(rng, part, opts), _voice(rng, part, opts)
     # Two parties are two people: a caller whose strongest voice is the agent's would be the agent
@@ -321,6 +331,7 @@ def generate(
     phrases_path: Path | None = None,
     progress: Callable[[str], None] | None = None,
     suite: str = "floor",
+    options: GeneratorOptions = GeneratorOptions(),
 ) -> Path:
     """Render ``calls`` calls of ``part`` in the recording ``kinds``; returns the manifest.
 
@@ -328,7 +339,8 @@ def generate(
     answers, messages, refusals, transfers, 您). Each truth file carries ``scored_rules`` and
     ``part``; the calls are numbered from ``first`` so a slice (CI's) is the same calls as the
     full benchmark's first ones. With ``reuse``, a folder already rendered with these very
-    options, phrases and generator is kept as it is.
+    options, phrases and generator is kept as it is. ``options`` (the floor suite's): how often
+    each moment happens, and how spontaneously the sentences are said.
     """
     import hashlib
     import json
@@ -345,9 +357,13 @@ def generate(
         raise ValueError(f"suite must be one of {', '.join(SUITES)}, not {suite!r}")
     if phrases_path is None:
         phrases_path = PHRASES if suite == "floor" else guide_suite.guide_bank_path(part)
+    if options != GeneratorOptions() and suite != "floor":
+        raise ValueError("the generator's options are the floor suite's")
     code = Path(__file__).read_bytes() + (
         Path(guide_suite.__file__).read_bytes() if suite == "guide" else b""
     )
+    if options.spontaneous:
+        code += Path(spoken.__code__.co_filename).read_bytes()
     stamp = {
         "part": part,
         "calls": calls,
@@ -358,6 +374,8 @@ def generate(
     }
     if suite != "floor":
         stamp["suite"] = suite
+    if options != GeneratorOptions():
+        stamp["options"] = json.loads(json.dumps(asdict(options)))
     manifest, stamp_file = out_dir / "manifest.csv", out_dir / "benchmark.json"
     if reuse and manifest.exists() and stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
         if progress:
@@ -385,11 +403,13 @@ def generate(
             return len(synthesize(text, voice, speed)) / SR
 
         if suite == "floor":
-            script = compose_call(index, part, phrases, durations, seed=seed)
+            script = compose_call(index, part, phrases, durations, options, seed=seed)
         else:
             script = guide_suite.compose_guide_call(index, part, phrases, durations, seed=seed)
         rc = render_call(script, synthesize)
         rc.truth.update({"part": part, "scored_rules": list(scored), "generator_seed": seed})
+        if options.spontaneous:
+            rc.truth["spontaneous"] = options.spontaneous
         if suite != "floor":
             rc.truth["suite"] = suite
         rendered.append(rc)

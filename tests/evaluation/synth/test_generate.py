@@ -108,3 +108,53 @@ def test_hand_overs_and_backchannels_are_not_labelled_as_cut_ins(phrases):
                 if a[0] != b[0] and a[1] < b[1] < a[2]:
                     # Inside another's sentence: a listener token, or the last 0.35 s of it.
                     assert len(b[3].text) <= 3 or a[2] - b[1] <= 0.35 + 1e-6, (call.call_id, b[3].text)
+
+
+def test_a_spontaneous_call_is_the_same_call_with_its_sentences_said_as_people_do(phrases):
+    fluent = _calls(phrases, "dev", n=40)
+    spontaneous = _calls(phrases, "dev", n=40, spontaneous=0.5)
+    same = changed = total = 0
+    for plain, said in zip(fluent, spontaneous, strict=True):
+        # The same situation and voices; the same moments and labels unless a longer sentence
+        # gave a cut-in the room it lacked (6 calls of 100 in each part).
+        assert plain.topic == said.topic and plain.lines[0].voice == said.lines[0].voice
+        if (plain.agent_id, plain.expect, [ln.role for ln in plain.lines]) != (
+            said.agent_id,
+            said.expect,
+            [ln.role for ln in said.lines],
+        ):
+            continue
+        same += 1
+        for a, b in zip(plain.lines, said.lines, strict=True):
+            if a.text in phrases["backchannels_caller"] + phrases["backchannels_agent"]:
+                assert b.text == a.text
+                continue
+            total += 1
+            if b.text != a.text:
+                changed += 1
+                assert b.text.endswith(a.text) or a.text.partition("，")[2] in b.text
+    assert same >= 34 and 0.4 < changed / total < 0.6
+
+
+@pytest.mark.parametrize("way", ["filler", "repeat", "false_start", "correction"])
+def test_each_way_of_speaking_keeps_the_whole_sentence(way):
+    import numpy as np
+
+    from pipeline.evaluation.synth.spontaneous import CORRECTIONS, FILLERS, spoken
+
+    rng = np.random.default_rng(0)
+    sentence = "都供暖一个星期了，我家暖气片还是冰凉的。"
+    said = [spoken(sentence, rng, way) for _ in range(20)]
+    for text in said:
+        assert text != sentence and text.replace("，", "").endswith(sentence.replace("，", "")[-8:])
+    if way == "filler":
+        assert all(any(f"{f}，" in t for f in FILLERS) for t in said)
+    elif way == "repeat":
+        assert all(t.endswith(sentence) and sentence.startswith(t.partition("，")[0]) for t in said)
+    elif way == "correction":
+        assert all(any(f"，{c}，" in t for c in CORRECTIONS) and t.endswith(sentence) for t in said)
+    else:
+        assert all(t.endswith(sentence) and t.split("，")[1] in FILLERS for t in said)
+    # A sentence with no start to go back on is repeated instead; one with no word, a filler.
+    assert spoken("喂，物业。", rng, "correction") == "喂，喂，物业。"
+    assert spoken("3号楼漏水了。", rng, "repeat").endswith("，3号楼漏水了。")
