@@ -27,6 +27,12 @@ Conditions (each alone; N is a number; the impairments are ``pipeline/evaluation
   ivr                     ringback and a recorded IVR prompt (欢迎致电…本次通话可能被录音) before the agent
   hold                    music on hold through every pause of 5 s or more (the agent's channel)
   dtmf                    keypad tones from the caller in the call's longest pause
+  voicemail               a call back that meets the caller's voicemail: ringback, a recorded greeting
+                          and its beep on the caller's side, the agent's opening over the greeting
+                          (taken for a person), then two of the agent's sentences as the message
+  spontaneous             the same generated calls with half their sentences said as people do:
+                          a filler, a repeated word, a false start or a self-correction (rendered
+                          anew by ``callqa generate --spontaneous``; a generated benchmark's share only)
 
     .venv/bin/python benchmarks/conditions.py data/eval/bench-dev/share /tmp/conditions-dev \\
         --calls 16 --conditions clean,babble20,babble15,babble10 --run
@@ -52,12 +58,21 @@ from pipeline.evaluation import impairments as imp  # noqa: E402
 SR = imp.SR
 BABBLE_VOICES = 4
 # Every condition's name: a fixed word, or a word and a number (its level).
-FIXED = ("clean", "alaw", "ulaw", "swapped", "twice", "agc", "ivr", "hold", "dtmf", *imp.CODECS)
+FIXED = (
+    "clean", "alaw", "ulaw", "swapped", "twice", "agc", "ivr", "hold", "dtmf", "voicemail",
+    "spontaneous", *imp.CODECS,
+)  # fmt: skip
 LEVELLED = ("babble", "street", "music", "tv", "loss", "quiet", "clip", "echo")
 IVR_PROMPT = "您好，欢迎致电阳光物业服务热线，本次通话可能会被录音，正在为您转接人工客服，请稍候。"
 IVR_VOICE = "zf_xiaoyi"
+# A network's voicemail (秘书台): not a phrase of any call script, and read by a voice shifted
+# away from the IVR's.
+VOICEMAIL_GREETING = "您好，机主暂时无法接听您的电话，请在提示音后留言。"
+VOICEMAIL_VOICE = "zf_xiaoyi@1.06"
 HOLD_MIN_S = 5.0
 REAL_DAY = "2026-11-01T09:00:00+08:00"
+SPONTANEOUS_SHARE = 0.5
+TTS_CACHE = ROOT / "data" / "eval" / "tts-cache"
 
 
 def parse(condition: str) -> tuple[str, float | None]:
@@ -100,25 +115,34 @@ def pauses(truth: dict, min_s: float) -> list[tuple[float, float]]:
 
 
 class Prompts:
-    """The IVR prompt, spoken once by the benchmark's TTS and kept beside the conditions."""
+    """Recorded announcements (the IVR's welcome, a voicemail's greeting), spoken once by the
+    benchmark's TTS and kept beside the conditions."""
 
     def __init__(self, folder: Path) -> None:
-        self._path = folder / "ivr-prompt.flac"
+        self._folder = folder
 
     def ivr(self) -> np.ndarray:
+        return self._spoken("ivr-prompt.flac", IVR_PROMPT, IVR_VOICE)
+
+    def voicemail(self) -> np.ndarray:
+        return self._spoken("voicemail-greeting.flac", VOICEMAIL_GREETING, VOICEMAIL_VOICE)
+
+    def _spoken(self, name: str, text: str, voice: str) -> np.ndarray:
         import soundfile as sf
 
-        if not self._path.exists():
+        path = self._folder / name
+        if not path.exists():
             import soxr
 
+            from pipeline.evaluation.synth.generate import shifted
             from pipeline.evaluation.synth.tts import KokoroTTS
 
             models = ROOT / "models"
             tts = KokoroTTS(models / "kokoro-82m-int8", extra_voices=models / "kokoro-voices-zh")
-            speech = soxr.resample(tts.synthesize(IVR_PROMPT, IVR_VOICE), 24000, SR)
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(self._path, imp.at_level(speech, -22), SR, format="FLAC", subtype="PCM_16")
-        audio, _ = sf.read(self._path, dtype="float32")
+            speak = shifted(lambda t, v, speed: soxr.resample(tts.synthesize(t, v, speed), 24000, SR))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, imp.at_level(speak(text, voice, 1.0), -22), SR, format="FLAC", subtype="PCM_16")
+        audio, _ = sf.read(path, dtype="float32")
         return audio
 
 
@@ -225,8 +249,9 @@ def shifted(truth: dict, seconds: float) -> dict:
     return {**truth, "utterances": moved, "duration": truth["duration"] + seconds}
 
 
-def build(share: Path, out: Path, conditions: list[str], calls: int) -> list[Path]:
-    """One share per condition under ``out``; returns their folders."""
+def _load(share: Path, calls: int) -> list[tuple[dict, dict, int, np.ndarray]]:
+    """The first ``calls`` labelled calls of ``share`` with a stereo recording: (truth, its stereo
+    variant, the agent's channel, the recording)."""
     loaded = []
     for path in sorted((share / "truth").glob("*.json")):
         truth = json.loads(path.read_text(encoding="utf-8"))
@@ -237,21 +262,57 @@ def build(share: Path, out: Path, conditions: list[str], calls: int) -> list[Pat
             break
         agent = 1 if stereo["layout"] == "stereo-agent-right" else 0
         loaded.append((truth, stereo, agent, _read(share / stereo["audio"])))
+    return loaded
+
+
+def spoken_calls(loaded: list, out: Path) -> list[tuple[dict, dict, int, np.ndarray]]:
+    """The same generated calls, their sentences said spontaneously, rendered under ``out``."""
+    from pipeline.evaluation.synth.generate import GeneratorOptions, generate
+
+    truths = [truth for truth, *_ in loaded]
+    numbers = [int(re.sub(r"\D", "", t["call_id"])) for t in truths]
+    if any("part" not in t for t in truths) or numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+        raise SystemExit("spontaneous: the share must be a generated benchmark's (callqa generate)")
+    generate(
+        out,
+        truths[0]["part"],
+        len(truths),
+        ROOT / "models",
+        seed=int(truths[0].get("generator_seed", 0)),
+        first=numbers[0],
+        kinds=("stereo",),
+        reuse=True,
+        tts_cache=TTS_CACHE,
+        progress=print,
+        options=GeneratorOptions(spontaneous=SPONTANEOUS_SHARE),
+    )
+    return _load(out, len(truths))
+
+
+def build(share: Path, out: Path, conditions: list[str], calls: int) -> list[Path]:
+    """One share per condition under ``out``; returns their folders."""
+    loaded = _load(share, calls)
+    spoken = spoken_calls(loaded, out / "spontaneous-calls") if "spontaneous" in conditions else []
     prompts = Prompts(out)
     shares = []
     for condition in conditions:
         folder = out / condition
         rows = []
-        for i, (truth, stereo, agent, audio) in enumerate(loaded):
+        calls_here = spoken if condition == "spontaneous" else loaded
+        for i, (truth, stereo, agent, audio) in enumerate(calls_here):
             others = [loaded[(i + k) % len(loaded)][3] for k in range(1, BABBLE_VOICES + 1)]
             call_id = f"{truth['call_id']}.{condition}"
             rel = Path("recordings") / f"{call_id}{_suffix(condition)}"
-            worse, shift = impaired(audio, agent, condition, others, truth, prompts)
+            if condition == "voicemail":
+                worse, told = imp.voicemail_call(audio, agent, truth, prompts.voicemail())
+            else:
+                worse, shift = impaired(audio, agent, condition, others, truth, prompts)
+                told = shifted(truth, shift)
             _write(folder / rel, worse, condition)
             layout = stereo["layout"]  # the manifest keeps it, swapped or not
             # The truth is by role, not by channel: a swapped call's agent is still the agent.
             variants = {call_id: {"layout": layout, "format": condition, "audio": str(rel)}}
-            record = {**shifted(truth, shift), "variants": variants}
+            record = {**told, "variants": variants}
             (folder / "truth").mkdir(parents=True, exist_ok=True)
             (folder / "truth" / f"{truth['call_id']}.json").write_text(
                 json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
@@ -293,6 +354,8 @@ def run_and_score(folder: Path, config: Path) -> dict:
 
 
 def _f1(rule: dict | None) -> str:
+    if rule and rule.get("f1") is None and rule.get("fp"):
+        return f"{rule['fp']} false"  # nothing to find, and found anyway
     if not rule or rule.get("f1") is None:
         return "-"
     return f"{rule['f1']:.2f}"

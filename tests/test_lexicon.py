@@ -1,6 +1,11 @@
 import shutil
+from pathlib import Path
+
+import yaml
 
 from pipeline.lexicon import load_lexicon
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "data" / "call_scripts"
 
 
 def test_phrases_are_found_through_punctuation_and_traditional_script(lexicon):
@@ -114,3 +119,30 @@ def test_lexicon_terms_shows_what_each_domain_term_rewrites():
     assert "午夜 (231)" in row  # rewritten
     row = next(line for line in out.output.splitlines() if "│ 不在 " in line)
     assert "不再 (6513)" in row.split("│")[-2]  # kept as heard: the last column
+
+
+def _lines(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _lines(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _lines(value)
+
+
+def test_no_sentence_a_person_says_in_any_call_script_reads_as_a_recorded_prompt(lexicon):
+    # A prompt's words are never scored: an agent's 正在为您转接 or 请不要挂机 must stay the agent's.
+    prompts = lexicon["prompts"]
+    said = [
+        line for path in sorted(SCRIPTS.rglob("*.yaml")) for line in _lines(yaml.safe_load(path.read_text()))
+    ]
+    assert len(said) > 3000
+    assert [line for line in said if prompts.find(line, homophones=False)] == []
+    # The announcements themselves are found, the voicemail's as Whisper read it too.
+    for heard in (
+        "您好，欢迎致电阳光物业服务热线，本次通话可能会被录音",
+        "基主暂时无法接听您的电话，请在提示一后留言。",
+    ):
+        assert prompts.find(heard, homophones=False), heard

@@ -272,3 +272,52 @@ def dtmf(keys: str) -> np.ndarray:
     """Keypad tones, 100 ms each with 100 ms between (a caller keying an extension or a menu)."""
     gap = np.zeros(int(0.1 * SR), np.float32)
     return np.concatenate([np.concatenate([tone(_DTMF[k], 0.1, -10), gap]) for k in keys])
+
+
+def beep(seconds: float = 0.5) -> np.ndarray:
+    """A voicemail's 嘀: 1 kHz, the cue to speak."""
+    return tone((1000,), seconds, -14)
+
+
+# The agent takes the greeting's 您好 for a person and answers it this far into the greeting.
+VOICEMAIL_ANSWER_S = 1.2
+VOICEMAIL_MESSAGE_SENTENCES = 2
+
+
+def voicemail_call(
+    stereo: np.ndarray, agent: int, truth: dict, greeting: np.ndarray
+) -> tuple[np.ndarray, dict]:
+    """A call back that meets the caller's voicemail, made from a labelled stereo call.
+
+    The caller's side: China's ringback, then ``greeting`` (a recorded 您好，机主暂时无法接听…请在
+    提示音后留言) and its beep. The agent's side: the call's own opening, started over the greeting
+    (the agent took its 您好 for a person), then after the beep the agent's next sentences of the
+    call as the message, and the line put down. Returns the recording and its truth: the agent's
+    sentences only, since nobody was there to interrupt or to be cut off; the opening keeps its
+    ``greeting.missing`` label, every other label is gone.
+    """
+    said = [u for u in truth["utterances"] if u["role"] == "agent" and len(u["text"]) >= 4]
+    if len(said) < 2:
+        raise ValueError(f"{truth['call_id']}: too few agent sentences for a voicemail message")
+    lead = ringback(2)
+    cue = beep()
+    caller_side = np.concatenate([lead, greeting, np.zeros(int(0.1 * SR), np.float32), cue])
+    opening = len(lead) / SR + VOICEMAIL_ANSWER_S
+    pieces: list[tuple[float, dict]] = [(opening, said[0])]
+    # The message after the beep, or after the opening where the agent talked on past it.
+    at = max(len(caller_side) / SR + 0.6, opening + said[0]["end"] - said[0]["start"] + 0.8)
+    for u in said[1 : 1 + VOICEMAIL_MESSAGE_SENTENCES]:
+        pieces.append((at, u))
+        at += u["end"] - u["start"] + 0.5
+    n = int((max(len(caller_side) / SR, at) + 1.0) * SR)
+    out = np.zeros((2, n), np.float32)
+    out[1 - agent, : len(caller_side)] = caller_side
+    utterances = []
+    for start, u in pieces:
+        clip = stereo[agent, int(u["start"] * SR) : int(u["end"] * SR)]
+        a = int(round(start * SR))
+        out[agent, a : a + len(clip)] = clip
+        utterances.append({**u, "start": round(start, 3), "end": round(start + len(clip) / SR, 3)})
+    labels = [f for f in truth.get("expected_flags", []) if f == "greeting.missing"]
+    record = {**truth, "utterances": utterances, "duration": round(n / SR, 3), "hangup": False}
+    return out, {**record, "expected_flags": labels}

@@ -72,3 +72,38 @@ def test_ringback_and_dtmf():
     freqs = np.fft.rfftfreq(int(0.1 * SR), 1 / SR)
     top = sorted(freqs[np.argsort(spectrum)[-2:]])
     assert top == pytest.approx([697, 1209], abs=15)
+
+
+def test_a_voicemail_call_keeps_the_agents_sentences_and_only_the_greeting_label():
+    n = 20 * imp.SR
+    stereo = np.zeros((2, n), np.float32)
+    stereo[1, 1 * imp.SR : 4 * imp.SR] = 0.1  # the agent on the right, three sentences
+    stereo[1, 8 * imp.SR : 11 * imp.SR] = 0.2
+    stereo[1, 14 * imp.SR : 16 * imp.SR] = 0.3
+    stereo[0, 4 * imp.SR : 8 * imp.SR] = 0.5  # the caller
+    truth = {
+        "call_id": "C1",
+        "expected_flags": ["greeting.missing", "interruption.agent", "hangup.premature"],
+        "hangup": True,
+        "utterances": [
+            {"role": "agent", "start": 1.0, "end": 4.0, "text": "喂，物业。"},
+            {"role": "caller", "start": 4.0, "end": 8.0, "text": "我家水管漏了。"},
+            {"role": "agent", "start": 8.0, "end": 11.0, "text": "哪栋哪户？"},
+            {"role": "agent", "start": 14.0, "end": 16.0, "text": "好的，师傅下午到。"},
+        ],
+    }
+    greeting = np.full(3 * imp.SR, 0.05, np.float32)
+    audio, told = imp.voicemail_call(stereo, 1, truth, greeting)
+    assert told["expected_flags"] == ["greeting.missing"] and told["hangup"] is False
+    assert [u["text"] for u in told["utterances"]] == ["喂，物业。", "哪栋哪户？", "好的，师傅下午到。"]
+    opening, *message = told["utterances"]
+    ring = len(imp.ringback(2)) / imp.SR
+    # The opening over the greeting; the message after the beep and after the opening.
+    assert opening["start"] == round(ring + imp.VOICEMAIL_ANSWER_S, 3) < ring + 3.0
+    greeting_end = ring + 3.0 + 0.1 + 0.5
+    assert message[0]["start"] >= max(greeting_end, opening["end"]) + 0.5
+    for u, level in zip(told["utterances"], (0.1, 0.2, 0.3), strict=True):
+        a, b = int(u["start"] * imp.SR) + 10, int(u["end"] * imp.SR) - 10
+        assert np.allclose(audio[1, a:b], level)
+    assert np.allclose(audio[0, int(ring * imp.SR) + 10 : int((ring + 3.0) * imp.SR) - 10], 0.05)
+    assert told["duration"] == round(audio.shape[1] / imp.SR, 3) >= message[-1]["end"] + 1.0

@@ -1,7 +1,8 @@
 """The telephone-conditions suite's slice that CI runs, so that a regression shows: five calls of
 the generated benchmark's development part (BD0017-BD0021: a missing greeting, cut-ins both ways,
 hang-ups with the caller mid-sentence), their stereo recordings with four other conversations 20
-and 10 dB under the agent (the next desks of an open-plan floor), through ``benchmarks/conditions.py``
+and 10 dB under the agent (the next desks of an open-plan floor), and as call backs that meet a
+voicemail, through ``benchmarks/conditions.py``
 as ``make eval-conditions`` runs it: the real model, the Prefect flow, Parquet, ``callqa evaluate``.
 The full suite and its figures: docs/evaluation.md, telephone conditions."""
 
@@ -31,7 +32,7 @@ def summary(tmp_path_factory, cfg) -> dict:
         "--calls",
         "5",
         "--conditions",
-        "babble20,babble10",
+        "babble20,babble10,voicemail",
         "--run",
         "--summary",
         str(root / "summary.json"),
@@ -59,3 +60,14 @@ def test_voices_10_db_under_the_agent_withhold_every_call_instead_of_wrong_findi
     for rule in TIMING:
         counts = babble["rules"].get(rule, {})
         assert counts.get("fp", 0) == 0, rule
+
+
+def test_a_voicemail_greeting_is_a_recording_not_a_caller_the_agent_cut_in_on(summary):
+    # Measured 2026-12-06 on the development part's first 16: before the voicemail's phrases were
+    # prompts, the agent's opening over the greeting was an interruption on all 16 calls.
+    voicemail = summary["voicemail"]
+    assert voicemail["not_scored_recordings"] == 0 and voicemail["role_accuracy"] == 1.0
+    for rule in (*TIMING, "interruption.caller"):
+        assert voicemail["rules"].get(rule, {}).get("fp", 0) == 0, rule
+    greeting = voicemail["rules"]["greeting.missing"]
+    assert greeting["tp"] == 2 and greeting["fp"] == greeting["fn"] == 0  # BD0017, BD0019
