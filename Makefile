@@ -124,11 +124,11 @@ eval-bench: $(VENV)/.installed-dev models
 
 ## Telephone conditions (benchmarks/conditions.py): the first COND_CALLS stereo calls of the generated
 ## benchmark's PART, made worse one way at a time (codecs, packet loss, noise on either side, levels,
-## echo, IVR, music on hold, keypad tones), each run and scored; the table into
+## echo, IVR, music on hold, keypad tones, a voicemail, spontaneous speech), each run and scored; the table into
 ## docs/eval-conditions-$(PART).json, each rule's F1 against the noise level and the bit rate into
 ## docs/figures/. About 1.5 minutes a condition on 2 cores.
 COND_CALLS ?= 16
-CONDITIONS ?= clean,babble20,babble15,babble10,babble5,street20,street10,street5,street0,street-5,music10,music0,music-5,tv20,tv10,tv0,alaw,ulaw,g726,mp3_32,mp3_16,amr12,opus12,opus8,g723,amr475,loss1,loss3,loss5,quiet40,clip10,clip20,agc,echo20,echo10,swapped,twice,ivr,hold,dtmf
+CONDITIONS ?= clean,babble20,babble15,babble10,babble5,street20,street10,street5,street0,street-5,music10,music0,music-5,tv20,tv10,tv0,alaw,ulaw,g726,mp3_32,mp3_16,amr12,opus12,opus8,g723,amr475,loss1,loss3,loss5,quiet40,clip10,clip20,agc,echo20,echo10,swapped,twice,ivr,hold,dtmf,voicemail,spontaneous
 eval-conditions: $(VENV)/.installed-dev models
 	$(BIN)/callqa models install --only kokoro-82m-int8 --only kokoro-voices-zh
 	$(BIN)/callqa generate $(BENCH)/share --part $(PART) --calls $(BENCH_CALLS) --kinds $(BENCH_KINDS) --reuse --tts-cache data/eval/tts-cache

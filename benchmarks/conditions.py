@@ -175,8 +175,8 @@ def impaired(
         else:
             noise = imp.television(n, seed, others[0].sum(axis=0))
         out[caller] = imp.mixed_under(out[caller], noise, level)
-    elif kind in imp.CODECS:
-        out = imp.through_codec(out, imp.CODECS[kind])
+    elif kind in imp.CODECS and not imp.CODECS[kind].stereo:
+        out = imp.through_codec(out, imp.CODECS[kind])  # each leg; a recorder's codec is the file's
     elif kind == "loss":
         out = np.stack([imp.packet_loss(ch, level, f"{seed}{i}") for i, ch in enumerate(out)])
     elif kind == "quiet":
@@ -289,8 +289,17 @@ def spoken_calls(loaded: list, out: Path) -> list[tuple[dict, dict, int, np.ndar
     return _load(out, len(truths))
 
 
-def build(share: Path, out: Path, conditions: list[str], calls: int) -> list[Path]:
-    """One share per condition under ``out``; returns their folders."""
+# A mono recorder keeps the two legs mixed, as the generated benchmark's mono kind is made.
+MONO_GAIN = 0.7
+NOT_ON_MONO = ("swapped", "twice")
+
+
+def build(share: Path, out: Path, conditions: list[str], calls: int, mono: bool = False) -> list[Path]:
+    """One share per condition under ``out``; returns their folders. ``mono``: each recording is
+    the two legs mixed into one channel after the condition (a line's codec on each leg, a
+    recorder's MP3 on the mix)."""
+    if mono and set(conditions) & set(NOT_ON_MONO):
+        raise SystemExit(f"{', '.join(NOT_ON_MONO)}: conditions of two channels, not of a mono recording")
     loaded = _load(share, calls)
     spoken = spoken_calls(loaded, out / "spontaneous-calls") if "spontaneous" in conditions else []
     prompts = Prompts(out)
@@ -308,8 +317,10 @@ def build(share: Path, out: Path, conditions: list[str], calls: int) -> list[Pat
             else:
                 worse, shift = impaired(audio, agent, condition, others, truth, prompts)
                 told = shifted(truth, shift)
+            if mono:
+                worse = np.clip(MONO_GAIN * worse.sum(axis=0, keepdims=True), -1, 1)
             _write(folder / rel, worse, condition)
-            layout = stereo["layout"]  # the manifest keeps it, swapped or not
+            layout = "mono" if mono else stereo["layout"]  # the manifest keeps it, swapped or not
             # The truth is by role, not by channel: a swapped call's agent is still the agent.
             variants = {call_id: {"layout": layout, "format": condition, "audio": str(rel)}}
             record = {**told, "variants": variants}
@@ -486,6 +497,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep conditions already built and scored")
     parser.add_argument("--chart", type=Path, help="draw the F1 charts into this folder")
     parser.add_argument("--summary", type=Path, help="write each condition's figures (compact JSON) here")
+    parser.add_argument(
+        "--mono", action="store_true", help="store each call as one mixed channel, as a mono recorder does"
+    )
     args = parser.parse_args()
     conditions = args.conditions.split(",")
     unknown = []
@@ -500,7 +514,7 @@ def main() -> None:
             f"{', '.join(k + 'N' for k in LEVELLED)}"
         )
     todo = [c for c in conditions if not (args.reuse and (args.out / c / "eval.json").exists())]
-    build(args.share, args.out, todo, args.calls)
+    build(args.share, args.out, todo, args.calls, args.mono)
     print(f"{len(todo)} condition(s) of {args.calls} calls built under {args.out}")
     if args.run:
         results = {}
