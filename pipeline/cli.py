@@ -96,7 +96,10 @@ def generate(
     first: Annotated[int, typer.Option(help="number of the first call (a slice of the same benchmark)")] = 1,
     seed: Annotated[int, typer.Option(help="the benchmark's seed (the docs' figures use 0)")] = 0,
     kinds: Annotated[
-        str, typer.Option(help="recording kinds, comma-separated: stereo, mono, ulaw8k, ulaw8k-mono")
+        str,
+        typer.Option(
+            help="recording kinds, comma-separated: stereo, mono, ulaw8k, ulaw8k-mono, alaw8k, mp3-mono"
+        ),
     ] = "stereo,mono,ulaw8k,ulaw8k-mono",
     reuse: Annotated[
         bool, typer.Option("--reuse", help="keep OUT_DIR if it was rendered with these exact options")
@@ -119,7 +122,7 @@ def generate(
     ] = 0.0,
     config: ConfigOption = None,
 ) -> None:
-    """Compose and render labelled calls for the generated benchmark, in the four recording kinds
+    """Compose and render labelled calls for the generated benchmark, in the recording kinds
     (needs the \\[synth] extra)."""
     from pipeline.evaluation.synth.generate import GeneratorOptions
     from pipeline.evaluation.synth.generate import generate as generate_calls

@@ -3,9 +3,9 @@
 Per call, ``render_call`` lays the utterances on a timeline (gaps, overlaps, a dropped line) and
 returns the agent and caller tracks at 16 kHz plus the truth. ``write_share`` writes the one
 format a script asks for into a share with its manifest (the committed sample share);
-``write_all_variants`` writes every call in the four recording kinds callqa is measured on (16 kHz
-stereo FLAC, 16 kHz mono FLAC, 8 kHz G.711 µ-law stereo and mono WAV), one manifest row per
-variant, for evaluation across layouts.
+``write_all_variants`` writes every call in the recording kinds callqa is measured on (16 kHz
+stereo FLAC, 16 kHz mono FLAC, 8 kHz G.711 µ-law stereo and mono WAV, 8 kHz A-law stereo WAV and
+a recorder's 32 kbit/s mono MP3), one manifest row per variant, for evaluation across layouts.
 """
 
 from __future__ import annotations
@@ -148,21 +148,28 @@ def _write_audio(path: Path, audio: np.ndarray, fmt: str) -> None:
     import soxr
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt.startswith("ulaw8k"):
+    if fmt.startswith(("ulaw8k", "alaw8k")):
         narrow = soxr.resample(audio, SR, 8000).astype(np.float32)
-        sf.write(path, np.clip(narrow, -1, 1), 8000, format="WAV", subtype="ULAW")
+        subtype = "ULAW" if fmt.startswith("ulaw8k") else "ALAW"
+        sf.write(path, np.clip(narrow, -1, 1), 8000, format="WAV", subtype=subtype)
+    elif fmt == "mp3-mono":
+        from pipeline.evaluation.impairments import CODECS, encoded
+
+        path.write_bytes(encoded(np.atleast_2d(audio), CODECS["mp3_32"]))
     else:
         sf.write(path, audio, SR, format="FLAC", subtype="PCM_16")
 
 
 def _share_audio(rendered: RenderedCall, fmt: str, agent_channel: str) -> np.ndarray:
-    if fmt in ("mono", "ulaw8k-mono"):
+    if fmt in ("mono", "ulaw8k-mono", "mp3-mono"):
         return rendered.mono()
     return rendered.stereo(agent_channel)
 
 
 def _suffix(fmt: str) -> str:
-    return ".wav" if fmt.startswith("ulaw8k") else ".flac"
+    if fmt == "mp3-mono":
+        return ".mp3"
+    return ".wav" if fmt.startswith(("ulaw8k", "alaw8k")) else ".flac"
 
 
 def write_share(rendered_calls: Iterable[RenderedCall], out_dir: Path) -> Path:
@@ -179,12 +186,15 @@ def write_share(rendered_calls: Iterable[RenderedCall], out_dir: Path) -> Path:
 
 
 # Recording kind -> channel layout. ulaw8k-mono is how most centres archive a call: one mixed
-# channel, 8 kHz G.711 µ-law, as the phone system gives it.
+# channel, 8 kHz G.711 µ-law, as the phone system gives it; alaw8k is China's network (G.711
+# A-law) kept as two channels, mp3-mono a recorder's archive at 32 kbit/s.
 VARIANTS = {
     "stereo": "stereo-agent-left",
     "mono": "mono",
     "ulaw8k": "stereo-agent-left",
     "ulaw8k-mono": "mono",
+    "alaw8k": "stereo-agent-left",
+    "mp3-mono": "mono",
 }
 
 

@@ -100,7 +100,7 @@ def test_the_evaluation_corpus_scripts_are_valid_and_cover_the_guides_situations
     assert sum(s.noise_kind is not None for s in scripts) >= 3
 
 
-def test_every_call_is_written_in_the_four_recording_kinds(tmp_path):
+def test_every_call_is_written_in_every_recording_kind(tmp_path):
     import csv
     import json
 
@@ -117,9 +117,19 @@ def test_every_call_is_written_in_the_four_recording_kinds(tmp_path):
         "X1.mono": "mono",
         "X1.ulaw8k": "stereo-agent-left",
         "X1.ulaw8k-mono": "mono",
+        "X1.alaw8k": "stereo-agent-left",
+        "X1.mp3-mono": "mono",
     }
     info = sf.info(tmp_path / "recordings" / "X1.ulaw8k-mono.wav")
     assert (info.samplerate, info.channels, info.subtype) == (8000, 1, "ULAW")
+    info = sf.info(tmp_path / "recordings" / "X1.alaw8k.wav")
+    assert (info.samplerate, info.channels, info.subtype) == (8000, 2, "ALAW")
+    from pipeline.audio.decode import decode
+
+    with decode(tmp_path / "recordings" / "X1.mp3-mono.mp3") as mp3:
+        assert mp3.channels == 1 and mp3.codec.startswith("mp3")
+        with decode(tmp_path / "recordings" / "X1.mono.flac") as flac:
+            assert abs(mp3.duration - flac.duration) < 0.1
     truth = json.loads((tmp_path / "truth" / "X1.json").read_text(encoding="utf-8"))
     assert truth["variants"]["X1.ulaw8k-mono"] == {
         "layout": "mono",
