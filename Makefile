@@ -126,14 +126,17 @@ eval-bench: $(VENV)/.installed-dev models
 ## benchmark's PART, made worse one way at a time (codecs, packet loss, noise on either side, levels,
 ## echo, IVR, music on hold, keypad tones, a voicemail, spontaneous speech), each run and scored; the table into
 ## docs/eval-conditions-$(PART).json, each rule's F1 against the noise level and the bit rate into
-## docs/figures/. About 1.5 minutes a condition on 2 cores.
+## docs/figures/. About 1.5 minutes a condition on 2 cores. MONO=1: the same calls stored as mono
+## recordings (the two legs mixed), into conditions-$(PART)-mono.
 COND_CALLS ?= 16
-CONDITIONS ?= clean,babble20,babble15,babble10,babble5,street20,street10,street5,street0,street-5,music10,music0,music-5,tv20,tv10,tv0,alaw,ulaw,g726,mp3_32,mp3_16,amr12,opus12,opus8,g723,amr475,loss1,loss3,loss5,quiet40,clip10,clip20,agc,echo20,echo10,swapped,twice,ivr,hold,dtmf,voicemail,spontaneous
+MONO_CONDITIONS := clean,babble20,street10,music10,tv20,alaw,ulaw,g726,mp3_32,mp3_16,amr12,opus12,opus8,g723,amr475,loss5,quiet40,agc,echo20,ivr,hold,dtmf,voicemail,spontaneous
+COND_NAME := conditions-$(PART)$(if $(filter 1,$(MONO)),-mono)
+CONDITIONS ?= $(if $(filter 1,$(MONO)),$(MONO_CONDITIONS),clean,babble20,babble15,babble10,babble5,street20,street10,street5,street0,street-5,music10,music0,music-5,tv20,tv10,tv0,alaw,ulaw,g726,mp3_32,mp3_16,amr12,opus12,opus8,g723,amr475,loss1,loss3,loss5,quiet40,clip10,clip20,agc,echo20,echo10,swapped,twice,ivr,hold,dtmf,voicemail,spontaneous)
 eval-conditions: $(VENV)/.installed-dev models
 	$(BIN)/callqa models install --only kokoro-82m-int8 --only kokoro-voices-zh
 	$(BIN)/callqa generate $(BENCH)/share --part $(PART) --calls $(BENCH_CALLS) --kinds $(BENCH_KINDS) --reuse --tts-cache data/eval/tts-cache
-	rm -rf data/eval/conditions-$(PART)
-	$(BIN)/python benchmarks/conditions.py $(BENCH)/share data/eval/conditions-$(PART) --calls $(COND_CALLS) --conditions $(CONDITIONS) --run --chart docs/figures/conditions-$(PART) --summary docs/eval-conditions-$(PART).json
+	rm -rf data/eval/$(COND_NAME)
+	$(BIN)/python benchmarks/conditions.py $(BENCH)/share data/eval/$(COND_NAME) --calls $(COND_CALLS) --conditions $(CONDITIONS) $(if $(filter 1,$(MONO)),--mono) --run --chart docs/figures/$(COND_NAME) --summary docs/eval-$(COND_NAME).json
 
 ## The guide benchmark (pipeline/evaluation/synth/guide.py): the rules on trial (优柔寡断, 敬语, 留言,
 ## 婉拒, 转接) on calls built around them. GUIDE_PART=test (report on it, never tune on it; 60 calls,
