@@ -331,7 +331,9 @@ class WhisperTranscriber:
             # Whisper sometimes ends a 30 s window early and moves on to the next one (a decode
             # that stops on a lone timestamp): whole sentences vanish without a trace. The speech
             # regions say where speech was; what got no word at all is transcribed once more.
-            missed = unheard_pieces(batch, segments)
+            # A loop's words (围围围…, 好的好的… where the caller said something else) are not
+            # words heard: the speech under them is transcribed again like speech with none.
+            missed = unheard_pieces(batch, [s for s in segments if not s.suspicious])
             if sum(p.end - p.start for p in missed) >= _RETRY_MIN_S:
                 segments += self._transcribe_batch(channels, missed)
             out += segments

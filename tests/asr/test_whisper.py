@@ -182,6 +182,48 @@ def test_speech_whisper_skipped_is_transcribed_again(batched_is_the_model):
     assert Piece(1, 4.0, 7.0) not in unheard_pieces(pieces, segments)  # heard now
 
 
+class _LoopingWhisper:
+    """Whisper that loops (围围围…) over the whole of its first pass, as over E011's 8 kHz ending
+    on the AMD machine, and hears the words when given the speech again."""
+
+    def __init__(self):
+        self.calls = []
+
+    def transcribe(self, speech, **options):
+        from types import SimpleNamespace as NS
+
+        self.calls.append(len(speech) / 16000)
+        first = len(self.calls) == 1
+        text = "围" if first else "再见"
+        words = [
+            NS(word=text, start=0.1 + 0.2 * i, end=0.3 + 0.2 * i, probability=0.6)
+            for i in range(12 if first else 1)
+        ]
+        segment = NS(
+            words=words,
+            text=text * len(words),
+            seek=0,
+            avg_logprob=-0.3,
+            no_speech_prob=0.1,
+            compression_ratio=4.0 if first else 1.1,
+        )
+        return [segment], None
+
+
+def test_speech_under_a_decoding_loop_is_transcribed_again(batched_is_the_model):
+    from pipeline.asr.whisper import WhisperTranscriber
+    from pipeline.config import ModelConfig
+
+    transcriber = object.__new__(WhisperTranscriber)
+    transcriber._model, transcriber._options, transcriber._vocabulary = _LoopingWhisper(), ModelConfig(), ""
+    channels = [np.zeros(16000 * 10, np.float32), np.zeros(16000 * 10, np.float32)]
+    segments = transcriber.transcribe(channels, [Piece(0, 1.0, 4.0), Piece(1, 5.0, 8.0)])
+    # The loop's words cover both pieces, but they are no words heard: both pieces again.
+    assert transcriber._model.calls == [6.0, 6.0]
+    assert [s.suspicious for s in segments] == [True, False]
+    assert [w.text for w in segments[1].words] == ["再见"]
+
+
 def test_a_decoding_loop_is_cut_by_callqa_not_decoded_again_at_every_temperature():
     from pipeline.asr.whisper import WhisperTranscriber
     from pipeline.config import ModelConfig
