@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import ROOT
+from pipeline.evaluation.synth import spontaneous as _spontaneous
 from pipeline.evaluation.synth.render import VARIANTS
 from pipeline.evaluation.synth.script import CallScript, ScriptLine
 from pipeline.evaluation.synth.spontaneous import spoken
@@ -363,7 +364,7 @@ def generate(
         Path(guide_suite.__file__).read_bytes() if suite == "guide" else b""
     )
     if options.spontaneous:
-        code += Path(spoken.__code__.co_filename).read_bytes()
+        code += Path(_spontaneous.__file__).read_bytes()
     stamp = {
         "part": part,
         "calls": calls,
