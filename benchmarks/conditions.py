@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.evaluation import impairments as imp  # noqa: E402
+from pipeline.records import agent_channel  # noqa: E402
 
 SR = imp.SR
 BABBLE_VOICES = 4
@@ -260,7 +261,7 @@ def _load(share: Path, calls: int) -> list[tuple[dict, dict, int, np.ndarray]]:
             continue
         if len(loaded) == calls:
             break
-        agent = 1 if stereo["layout"] == "stereo-agent-right" else 0
+        agent = agent_channel(stereo["layout"])
         loaded.append((truth, stereo, agent, _read(share / stereo["audio"])))
     return loaded
 

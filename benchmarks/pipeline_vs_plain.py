@@ -67,6 +67,7 @@ def main() -> None:
     from pipeline.config import Config
     from pipeline.evaluation.evaluate import char_errors, scoring_text, truth_text, truths_by_recording
     from pipeline.lexicon import load_lexicon
+    from pipeline.records import agent_channel
     from pipeline.run.process import Models, process_call
     from pipeline.run.scan import scan_share
 
@@ -168,7 +169,7 @@ def main() -> None:
             texts = [transcribe(channel) for channel in audio.samples]
         if len(texts) == 1:
             return texts[0]
-        agent = 1 if ref.layout == "stereo-agent-right" else 0
+        agent = agent_channel(ref.layout)
         return {"agent": texts[agent], "caller": texts[1 - agent]}
 
     import tempfile
