@@ -132,6 +132,8 @@ def main() -> None:
                     f"{spoken.roles.confidence:.2f} missing {sorted(expected - predicted)} "
                     f"extra {sorted(predicted - expected)}"
                 )
+                if not trusted:
+                    print(f"    unsure: {spoken.roles.reason}")
                 if args.turns:
                     for t in spoken.turns[-4:]:
                         print(f"    {t.speaker} {t.start:.2f}-{t.end:.2f}")

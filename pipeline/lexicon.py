@@ -27,6 +27,7 @@ _LISTS = (
     "hold_apology",
     "agent_language",
     "caller_language",
+    "residence",
     "transfer",
     "hedges",
     "fillers",

@@ -11,6 +11,7 @@ says and from who answers the call first (``infer_roles``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -485,14 +486,34 @@ def _resegment(
     return [Turn(f"spk{label}", turn.role, start, end, turn.channel) for start, end, label in merged]
 
 
+# The clause after 我是 / 我住 that may say what the speaker is or where they live: up to this
+# many characters, and never past a pause, a question or the word for the other party (an agent's
+# 我是客服小林，您住哪一栋 asks about the caller's flat, it does not claim one).
+_RESIDENT_CLAUSE = 10
+_CLAUSE_END = re.compile(r"[，,。？?！!、；;：:您你请吗]")
+
+
+def resident_intro(text: str, lexicon: Lexicon) -> bool:
+    """Whether ``text`` has the speaker say they live or own a flat here (我是五栋的业主, 我住在三栋
+    二单元, 我是新搬来的租户: ``lexicons/residence.toml`` after 我是 / 我住 in the same clause).
+    That is a caller saying who they are, as 这里是阳光物业 is the agent saying who they are."""
+    words = lexicon["residence"]
+    for claim in re.finditer("我(?:是|住)", text):
+        clause = _CLAUSE_END.split(text[claim.end() : claim.end() + _RESIDENT_CLAUSE], maxsplit=1)[0]
+        if clause and words.find(clause, homophones=False) is not None:
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class RoleEvidence:
     """What one speaker's words say about being the agent."""
 
     speaker: str
     intro: bool  # a self-introduction (这里是…物业, 工号) in the speaker's first two utterances
-    # A greeting there, counted only for the speaker who opens the call: a caller greets back
-    # (您好，我家…) after the agent has answered, even an agent who did not greet.
+    # A greeting there, counted only for the speaker who opens the call and does not say there
+    # that they live here: a caller greets back (您好，我家…) after the agent has answered, even an
+    # agent who did not greet, and a caller who rings first opens with 你好，我是五栋的业主.
     greeting: bool
     # Phrases of the service register (agent_language) and of the caller's (caller_language) the
     # speaker says, each phrase counted once per utterance: a long turn in which the clustering
@@ -500,6 +521,9 @@ class RoleEvidence:
     agent: int
     caller: int
     first: bool  # spoke first (the agent answers the call)
+    # The speaker says in their first two utterances that they live here (``resident_intro``):
+    # the caller's self-introduction, weighed as the agent's is.
+    resident: bool = False
 
     @property
     def as_agent(self) -> int:
@@ -507,8 +531,13 @@ class RoleEvidence:
         return 2 * (self.intro + self.greeting) + self.agent
 
     @property
+    def as_caller(self) -> int:
+        """Evidence for "caller": a resident's self-introduction counts double, as the agent's does."""
+        return 2 * self.resident + self.caller
+
+    @property
     def score(self) -> int:
-        return self.as_agent - self.caller
+        return self.as_agent - self.as_caller
 
     @property
     def two_sided(self) -> bool:
@@ -570,14 +599,16 @@ def role_evidence(
     for spk in speakers:
         said = [u for u in ordered if u.speaker == spk and u.scorable]
         opening = "".join(u.text for u in said[:2])
+        resident = resident_intro(opening, lexicon)
         out.append(
             RoleEvidence(
                 spk,
                 lexicon["self_intro"].find(opening) is not None,
-                spk == opener and lexicon["greetings"].find(opening) is not None,
+                spk == opener and not resident and lexicon["greetings"].find(opening) is not None,
                 sum(lexicon["agent_language"].count(u.text) for u in said),
                 sum(lexicon["caller_language"].count(u.text) for u in said),
                 spk == speakers[0],
+                resident,
             )
         )
     return out
@@ -597,7 +628,7 @@ def one_voice(
     """
     if len(evidence) != 2 or similarity is None or similarity < same_speaker:
         return False
-    if not any(e.as_agent or e.caller for e in evidence):
+    if not any(e.as_agent or e.as_caller for e in evidence):
         return False
     best, other = sorted(evidence, key=lambda e: e.score, reverse=True)
     # Two parties: one voice speaks the agent's register and the other the caller's; or one
@@ -606,7 +637,7 @@ def one_voice(
     # (我家, 你们 ...): on the generated benchmark's development part most did not, and their
     # calls were merged into one voice, every role rule abstaining. The agent's own words split in
     # two (a monologue) still carry the service register on both sides.
-    two_parties = (best.score - other.score >= 2 and other.caller >= 1) or (
+    two_parties = (best.score - other.score >= 2 and other.as_caller >= 1) or (
         best.intro and other.as_agent == 0
     )
     return not two_parties
@@ -644,6 +675,7 @@ def infer_roles(
         "words: "
         + "; ".join(
             f"{e.speaker} intro {int(e.intro)}, greeting {int(e.greeting)}, service {e.agent}, caller {e.caller}"
+            + (", says they live here" if e.resident else "")
             for e in (best, other)
         )
         + ("; agent first to speak" if best.first else "")

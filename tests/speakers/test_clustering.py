@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from pipeline.records import Turn
 from pipeline.speakers.clustering import (
@@ -7,6 +8,7 @@ from pipeline.speakers.clustering import (
     infer_roles,
     merge_turns,
     one_voice,
+    resident_intro,
     role_evidence,
     stereo_turns,
     voice_similarity,
@@ -167,6 +169,39 @@ def test_a_caller_who_greets_first_is_not_taken_for_the_agent(lexicon):
     ]
     roles = infer_roles(utterances, lexicon)
     assert roles.agent_speaker == "spk0" and roles.confidence >= 0.8
+
+
+def test_a_caller_who_rings_first_and_says_where_they_live_is_trusted_as_the_caller(lexicon):
+    # The caller opens with 你好 and who they are; the agent answers curtly, without a greeting.
+    # The caller's 你好 used to count as the opener's greeting (agent evidence, doubled), tying the
+    # two voices and leaving every role rule abstaining on a call the greeting rule exists for.
+    utterances = [
+        utt("unknown", 0.5, 3.0, "你好，我是五栋的业主，姓王。", speaker="spk0"),
+        utt("unknown", 3.4, 4.2, "物业，说吧。", speaker="spk1"),
+        utt("unknown", 4.6, 8.0, "电梯坏了，家里老人下不了楼。", speaker="spk0"),
+        utt("unknown", 8.4, 11.0, "您提前告诉我们时间，我们安排保安协助。", speaker="spk1"),
+    ]
+    evidence = {e.speaker: e for e in role_evidence(utterances, lexicon)}
+    assert evidence["spk0"].resident and not evidence["spk0"].greeting
+    roles = infer_roles(utterances, lexicon)
+    assert roles.agent_speaker == "spk1" and roles.confidence >= 0.8
+    assert "live here" in roles.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "claims"),
+    [
+        ("你好啊，我是七栋一单元的老张。", True),
+        ("喂，你好，我住在三栋二单元，姓陈。", True),
+        ("你好，我是新搬来的租户，住在八栋。", True),
+        # The agent's own introduction, and an agent asking where the caller lives.
+        ("您好，欢迎致电阳光物业，我是客服小林，请问您有什么需要？", False),
+        ("我是客服小林，您住哪一栋？", False),
+        ("我是工号一零七，很高兴为您服务。", False),
+    ],
+)
+def test_a_residents_self_introduction_is_told_from_an_agents(lexicon, text, claims):
+    assert resident_intro(text, lexicon) is claims
 
 
 def test_a_caller_who_greets_back_an_agent_who_did_not_greet_is_never_trusted_as_the_agent(lexicon):
