@@ -179,6 +179,11 @@ class SpeechConfig:
     # Mono: a call the agent puts through to a colleague (我帮您转接) is diarized as two
     # conversations that share the caller, the two agents one party (pipeline.speakers.transfers).
     transfers: bool = True
+    # Mono: where the region clustering leaves the roles unsure (two alike voices merged into one,
+    # or each cluster holding both parties), the two voices are found again from the segmentation
+    # model's local speakers, a window's two always apart, and kept where the words then give
+    # trusted roles (pipeline.speakers.segmentation.voices).
+    window_voices: bool = True
     # Mono: the speaker models run on a second thread while Whisper transcribes (both read only
     # the speech regions). Off, they run first, one after the other (benchmarks/mono_threads.py).
     speakers_beside_whisper: bool = True

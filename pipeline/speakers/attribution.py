@@ -64,7 +64,7 @@ from pipeline.speakers.registers import move_foreign_clauses
 from pipeline.speakers.segmentation import segmented_turns
 from pipeline.speakers.segmentation.changes import Change, alone_voice
 from pipeline.speakers.transfers import transfer_time, transferred_turns
-from pipeline.speakers.utterances import HeardAlone, UtteranceBuilder, words_of
+from pipeline.speakers.utterances import HeardAlone, HeardWord, UtteranceBuilder, words_of
 
 
 @dataclass(frozen=True)
@@ -205,8 +205,41 @@ class MonoSpeakersOfCall:
             roles = RoleAssignment(
                 "spk0", 0.3, f"one voice: two clusters {similarity:.2f} alike, words of one party"
             )
-            return _with_roles(turns, utterances, roles)
-        return reassign_roles(turns, utterances, lexicon, self.cfg)
+            spoken = _with_roles(turns, utterances, roles)
+        else:
+            spoken = reassign_roles(turns, utterances, lexicon, self.cfg)
+        if (
+            spoken.roles.confidence < self.cfg.rules.role_min_confidence
+            and speech.window_voices
+            and at is None
+        ):
+            return self._window_voices(words) or spoken
+        return spoken
+
+    def _window_voices(self, words: Sequence[HeardWord]) -> Attribution | None:
+        """The call's two voices found again from the segmentation model's local speakers
+        (``segmentation.voices``), where their words give roles the rules may trust; else None."""
+        from pipeline.speakers.segmentation.voices import window_voices
+
+        if self.segmenter is None or self._stopped.is_set():
+            return None
+        if self._activity is None:
+            self._activity = self.segmenter(self.samples)
+        found = window_voices(self.samples, self._activity, self.embedder)
+        if found is None:
+            return None
+        lexicon = self.build.lexicon
+        turns = found.turns
+        utterances = self.build(turns, words, self._heard(turns))
+        if self.cfg.speech.handover:
+            turns, utterances = move_handovers(turns, utterances, lexicon)
+        spoken = reassign_roles(turns, utterances, lexicon, self.cfg)
+        if spoken.roles.confidence < self.cfg.rules.role_min_confidence:
+            return None
+        roles = replace(
+            spoken.roles, reason=f"{spoken.roles.reason}; voices from the segmentation model's windows"
+        )
+        return _with_roles(spoken.turns, spoken.utterances, roles, spoken.clauses_moved)
 
 
 CallSpeakers = StereoSpeakers | MonoSpeakersOfCall
