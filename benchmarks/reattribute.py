@@ -134,6 +134,9 @@ def main() -> None:
                 )
                 if not trusted:
                     print(f"    unsure: {spoken.roles.reason}")
+                for e in result.events:
+                    if e.rule_id in predicted - expected:
+                        print(f"    {e.rule_id} {e.start:.2f}-{e.end:.2f}: {e.evidence}")
                 if args.turns:
                     for t in spoken.turns[-4:]:
                         print(f"    {t.speaker} {t.start:.2f}-{t.end:.2f}")
