@@ -30,6 +30,7 @@ from pipeline.config import Config
 from pipeline.speakers.clustering import load_embedder, mono_turns
 from pipeline.speakers.segmentation import segmented_turns
 from pipeline.speakers.segmentation.model import load_segmenter
+from pipeline.speakers.segmentation.voices import window_voices
 
 
 def downmix(share: Path, out: Path) -> None:
@@ -111,6 +112,13 @@ def main() -> None:
         help="default: [speech] resegment_min_s (0: no splitting by d-vectors)",
     )
     parser.add_argument("--overlap-bridge-s", type=float, help="default: [speech] overlap_bridge_s")
+    parser.add_argument(
+        "--window-voices",
+        action="store_true",
+        help="score the two voices found from the segmentation model's windows "
+        "(pipeline.speakers.segmentation.voices: what a mono call whose roles the clustering left "
+        "unsure falls back to) instead of the clustering's turns",
+    )
     parser.add_argument("--downmix", type=Path, nargs=2, metavar=("SHARE", "OUT"))
     parser.add_argument(
         "--worst", type=int, default=10, help="list this many recordings with the highest DER"
@@ -144,7 +152,13 @@ def main() -> None:
                 cfg.speech.unsure_margin if args.unsure_margin is None else args.unsure_margin,
             )
             turns = speakers.turns
-            if cfg.speech.segmentation:
+            if args.window_voices:
+                found = window_voices(samples, segmenter(samples), embedder)
+                if found is None:
+                    print(f"{call_id}: the model's windows hear one voice; the clustering's turns scored")
+                else:
+                    turns = found.turns
+            elif cfg.speech.segmentation:
                 turns = segmented_turns(turns, segmenter(samples), cfg.speech, speakers.unsure)
             reference, hypothesis = Annotation(), Annotation()
             for i, u in enumerate(truth["utterances"]):

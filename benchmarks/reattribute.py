@@ -132,8 +132,8 @@ def main() -> None:
                     f"{spoken.roles.confidence:.2f} missing {sorted(expected - predicted)} "
                     f"extra {sorted(predicted - expected)}"
                 )
-                if not trusted:
-                    print(f"    unsure: {spoken.roles.reason}")
+                if not trusted or "model's windows" in spoken.roles.reason:
+                    print(f"    {'unsure' if not trusted else 'roles'}: {spoken.roles.reason}")
                 for e in result.events:
                     if e.rule_id in predicted - expected:
                         print(f"    {e.rule_id} {e.start:.2f}-{e.end:.2f}: {e.evidence}")

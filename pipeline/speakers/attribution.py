@@ -219,14 +219,15 @@ class MonoSpeakersOfCall:
     def _window_voices(self, words: Sequence[HeardWord]) -> Attribution | None:
         """The call's two voices found again from the segmentation model's local speakers
         (``segmentation.voices``), where their words give roles the rules may trust; else None."""
-        from pipeline.speakers.segmentation.voices import window_voices
+        from pipeline.speakers.segmentation.voices import WindowVoiceOptions, window_voices
 
         if self.segmenter is None or self._stopped.is_set():
             return None
         if self._activity is None:
             self._activity = self.segmenter(self.samples)
-        found = window_voices(self.samples, self._activity, self.embedder)
-        if found is None:
+        options = WindowVoiceOptions()
+        found = window_voices(self.samples, self._activity, self.embedder, options)
+        if found is None or found.forced > options.max_forced:
             return None
         lexicon = self.build.lexicon
         turns = found.turns
@@ -236,13 +237,30 @@ class MonoSpeakersOfCall:
         spoken = reassign_roles(turns, utterances, lexicon, self.cfg)
         if spoken.roles.confidence < self.cfg.rules.role_min_confidence:
             return None
+        # The voice named the caller must not speak the agent's service register: where it says
+        # two phrases of it more than of the caller's, the agent's speech is spread over both
+        # voices and the split is not the two parties (development parts: two calls confidently
+        # wrong that way, none right).
+        caller = [
+            e
+            for e in role_evidence(spoken.utterances, lexicon, spoken.turns)
+            if e.speaker != spoken.roles.agent_speaker
+        ]
+        if any(e.agent - e.as_caller >= _CALLER_SERVICE_MARGIN for e in caller):
+            return None
         roles = replace(
-            spoken.roles, reason=f"{spoken.roles.reason}; voices from the segmentation model's windows"
+            spoken.roles,
+            reason=f"{spoken.roles.reason}; voices from the segmentation model's windows "
+            f"({found.similarity:.2f} alike, {found.forced:.0%} of paired speech forced)",
         )
         return _with_roles(spoken.turns, spoken.utterances, roles, spoken.clauses_moved)
 
 
 CallSpeakers = StereoSpeakers | MonoSpeakersOfCall
+
+# Voices from the segmentation model's windows are refused where the one named the caller says
+# this many more phrases of the agent's service register than of the caller's.
+_CALLER_SERVICE_MARGIN = 2
 
 
 def voice_confirmer(
