@@ -51,6 +51,7 @@ from pipeline.speakers.clustering import (
     MonoSpeakers,
     VoicePrints,
     apply_roles,
+    caller_speaks_as_agent,
     cut,
     infer_roles,
     merge_turns,
@@ -237,16 +238,7 @@ class MonoSpeakersOfCall:
         spoken = reassign_roles(turns, utterances, lexicon, self.cfg)
         if spoken.roles.confidence < self.cfg.rules.role_min_confidence:
             return None
-        # The voice named the caller must not speak the agent's service register: where it says
-        # two phrases of it more than of the caller's, the agent's speech is spread over both
-        # voices and the split is not the two parties (development parts: two calls confidently
-        # wrong that way, none right).
-        caller = [
-            e
-            for e in role_evidence(spoken.utterances, lexicon, spoken.turns)
-            if e.speaker != spoken.roles.agent_speaker
-        ]
-        if any(e.agent - e.as_caller >= _CALLER_SERVICE_MARGIN for e in caller):
+        if caller_speaks_as_agent(spoken.utterances, lexicon, spoken.roles, spoken.turns):
             return None
         roles = replace(
             spoken.roles,
@@ -257,10 +249,6 @@ class MonoSpeakersOfCall:
 
 
 CallSpeakers = StereoSpeakers | MonoSpeakersOfCall
-
-# Voices from the segmentation model's windows are refused where the one named the caller says
-# this many more phrases of the agent's service register than of the caller's.
-_CALLER_SERVICE_MARGIN = 2
 
 
 def voice_confirmer(

@@ -1,9 +1,12 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from pipeline.records import Turn
 from pipeline.speakers.clustering import (
     apply_roles,
+    caller_speaks_as_agent,
     cluster_speakers,
     infer_roles,
     merge_turns,
@@ -416,3 +419,20 @@ def test_a_span_given_to_a_voice_joins_its_turns_and_cuts_the_others_only_there(
         assert not any(
             b is not a and b.speaker == a.speaker and b.start < a.end and a.start < b.end for b in out
         )
+
+
+def test_a_caller_voice_that_speaks_the_agents_register_shows_the_agent_split_in_two(lexicon):
+    # The agent's opening in one voice, and one of the agent's answers in the caller's voice: the
+    # roles look sure from the opening, but the two voices are not the two parties.
+    split = [
+        utt("unknown", 0.5, 3.0, "您好，阳光物业客服中心，工号一零七。", speaker="spk0"),
+        utt("unknown", 3.5, 6.0, "我家厨房漏水了。", speaker="spk1"),
+        utt("unknown", 6.5, 9.0, "好的，我这边给您登记一下。", speaker="spk1"),
+        utt("unknown", 9.5, 12.0, "请您稍等，我们马上安排师傅上门。", speaker="spk0"),
+    ]
+    roles = infer_roles(split, lexicon)
+    assert roles.agent_speaker == "spk0"
+    assert caller_speaks_as_agent(split, lexicon, roles)
+    # The two parties, each in their own voice: the caller says nothing of the service register.
+    parties = [replace(u, speaker="spk1" if "我家" in u.text else "spk0") for u in split]
+    assert not caller_speaks_as_agent(parties, lexicon, infer_roles(parties, lexicon))
