@@ -228,7 +228,7 @@ class MonoSpeakersOfCall:
             self._activity = self.segmenter(self.samples)
         options = WindowVoiceOptions()
         found = window_voices(self.samples, self._activity, self.embedder, options)
-        if found is None or found.forced > options.max_forced:
+        if found is None or found.forced > options.max_forced or found.agreement < options.min_agreement:
             return None
         lexicon = self.build.lexicon
         turns = found.turns
@@ -243,7 +243,8 @@ class MonoSpeakersOfCall:
         roles = replace(
             spoken.roles,
             reason=f"{spoken.roles.reason}; voices from the segmentation model's windows "
-            f"({found.similarity:.2f} alike, {found.forced:.0%} of paired speech forced)",
+            f"({found.similarity:.2f} alike, {found.forced:.0%} of paired speech forced, "
+            f"{found.agreement:.0%} the same from other starts)",
         )
         return _with_roles(spoken.turns, spoken.utterances, roles, spoken.clauses_moved)
 

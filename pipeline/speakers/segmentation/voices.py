@@ -48,6 +48,10 @@ class WindowVoiceOptions:
     # and the vectors disagree there. Development parts: 0-8 % where the voices came out right,
     # 28 % on the one call where the model's local speakers mixed the two parties.
     max_forced: float = 0.2
+    # The split is made from this many starting pairs, and kept only where every start gives the
+    # same voices to at least ``min_agreement`` of the embedded speech.
+    starts: int = 3
+    min_agreement: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,9 @@ class WindowVoices:
     # voice the other one of its window was given: where the model's split and the vectors
     # disagree, and the model's word was taken.
     forced: float = 0.0
+    # The least share of the embedded speech (seconds) given the same voice when the split is
+    # started from another of the surest pairs (``WindowVoiceOptions.starts``).
+    agreement: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,13 +104,13 @@ def _stretches(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _two_means(
-    vectors: np.ndarray, weights: np.ndarray, pairs: list[tuple[int, int]], rounds: int
+    vectors: np.ndarray, weights: np.ndarray, pairs: list[tuple[int, int]], rounds: int, start: int = 0
 ) -> np.ndarray | None:
-    """A voice (0 or 1) per vector: two-means on cosine, the two of every pair always apart."""
-    if not pairs:
+    """A voice (0 or 1) per vector: two-means on cosine, the two of every pair always apart,
+    started from the ``start``-th surest pair (the windows whose quieter speaker said the most)."""
+    if len(pairs) <= start:
         return None
-    # Start from the pair the model is surest of: the window whose quieter speaker said the most.
-    a, b = max(pairs, key=lambda p: min(weights[p[0]], weights[p[1]]))
+    a, b = sorted(pairs, key=lambda p: min(weights[p[0]], weights[p[1]]), reverse=True)[start]
     centroids = np.stack([vectors[a], vectors[b]])
     labels = np.zeros(len(vectors), dtype=int)
     for round_ in range(rounds):
@@ -174,6 +181,14 @@ def window_voices(
     labels = _two_means(vectors, weights, pairs, options.rounds)
     if labels is None:
         return None
+    # The same split started from the next surest pairs: a split that depends on where it starts
+    # is not one the voices support.
+    agreement = 1.0
+    for start in range(1, options.starts):
+        other = _two_means(vectors, weights, pairs, options.rounds, start)
+        if other is not None:
+            same = float(weights[other == labels].sum() / weights.sum())
+            agreement = min(agreement, max(same, 1 - same))
     voice_of = {(x.window, x.local): int(k) for x, k in zip(locals_, labels, strict=True)}
     # A local speaker too short to embed, in a window whose other one was: the other voice.
     for w in range(len(seg.window_starts)):
@@ -207,7 +222,9 @@ def window_voices(
     paired = sorted({i for pair in pairs for i in pair})
     own = np.argmax(vectors[paired] @ _centroids(vectors, weights, labels).T, axis=1)
     forced = float(weights[paired][own != labels[paired]].sum() / max(weights[paired].sum(), 1e-9))
-    return WindowVoices(merge_turns(turns, options.merge_gap_s), prints, similarity, round(forced, 3))
+    return WindowVoices(
+        merge_turns(turns, options.merge_gap_s), prints, similarity, round(forced, 3), round(agreement, 3)
+    )
 
 
 def _centroids(vectors: np.ndarray, weights: np.ndarray, labels: np.ndarray) -> np.ndarray:
