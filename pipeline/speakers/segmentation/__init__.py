@@ -17,6 +17,8 @@ only inside one window.
 - ``model``: ``Segmenter`` (onnxruntime, sliding windows) and its result ``Segmentation``;
 - ``changes``: changes of voice inside a turn (a reply with no pause before it);
 - ``overlaps``: overlapped-speech regions and what they do to mono turns;
+- ``voices``: two voices from the windows' local speakers, where the region clustering cannot
+  split two alike voices (``[speech] window_voices``);
 - ``simulate``, ``pool``, ``train``: the training recipe (``train`` needs the ``[train]`` extra).
 """
 

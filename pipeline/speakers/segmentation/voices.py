@@ -15,8 +15,9 @@ the regions, pyannote's way:
 3. every frame takes the voice of its local speaker in the window that centres it best, both
    voices where the model hears two at once; runs of frames become turns.
 
-It is asked only where the clustering left the roles unsure (``attribution``), and its turns are
-kept only where the words then tell the two parties apart with trusted roles.
+It is asked only where the clustering left the roles unsure (``attribution``, with ``[speech]
+window_voices`` on; off by default, docs/evaluation.md), and its turns are kept only where the
+words then tell the two parties apart with trusted roles and the split passes its checks.
 """
 
 from __future__ import annotations
