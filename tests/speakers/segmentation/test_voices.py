@@ -102,3 +102,61 @@ def test_a_window_that_hears_one_voice_gives_no_second_one():
     duration = 30.0
     embedder = AlikeVoices()
     assert window_voices(_recording(duration), _segmentation(duration, one_voice=True), embedder) is None
+
+
+# What each voice says in SPANS: A is the agent (greeting, self-introduction, service register),
+# B the caller.
+SAID = {
+    0: "您好，阳光物业客服中心，工号一零七，请问有什么可以帮您？",
+    1: "我家厨房漏水了，你们能不能派人来看看？",
+    2: "好的，我这边给您登记一下，请问您家是几栋几号？",
+    3: "十二栋三单元，你们什么时候来？",
+    4: "我们马上安排师傅上门，请您稍等。",
+    5: "好的，谢谢。",
+}
+
+
+def _segments():
+    from pipeline.asr.whisper import AsrSegment
+    from pipeline.records import Word
+
+    out = []
+    for k, (_, s, e) in enumerate(SPANS):
+        text = SAID[k]
+        step = (e - s - 0.4) / len(text)
+        words = tuple(
+            Word(ch, s + 0.1 + i * step, s + 0.1 + (i + 1) * step, 0.9) for i, ch in enumerate(text)
+        )
+        out.append(AsrSegment(words, (0,) * len(words), -0.3, 0.0, 1.5))
+    return out
+
+
+def _attribute(cfg, lexicon):
+    from pipeline.records import Turn
+    from pipeline.speakers.attribution import Diarized, MonoSpeakersOfCall
+    from pipeline.speakers.clustering import MonoSpeakers
+    from pipeline.speakers.utterances import UtteranceBuilder
+
+    duration = 30.0
+    # The clustering merged the two alike voices into one.
+    merged = [Turn("spk0", "unknown", 0.2, 29.8)]
+    speakers = MonoSpeakersOfCall(
+        _recording(duration),
+        [(0.2, 29.8)],
+        cfg,
+        UtteranceBuilder("C1", lexicon),
+        AlikeVoices(),
+        lambda samples: _segmentation(duration),
+    )
+    return speakers.attribute(Diarized(merged, speakers=MonoSpeakers(merged, None)), _segments())
+
+
+def test_a_call_the_clustering_heard_as_one_voice_gets_its_two_parties_from_the_windows(cfg, lexicon):
+    off = _attribute(cfg, lexicon)
+    assert off.roles.confidence < cfg.rules.role_min_confidence  # one voice: every role rule abstains
+    on = _attribute(cfg.with_settings(["window_voices=true"]), lexicon)
+    assert on.roles.confidence >= cfg.rules.role_min_confidence
+    assert "model's windows" in on.roles.reason
+    agent = {u.text for u in on.utterances if u.role == "agent"}
+    assert SAID[0] in agent and SAID[4] in agent
+    assert SAID[1] not in agent and SAID[3] not in agent
