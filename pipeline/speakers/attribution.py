@@ -15,7 +15,9 @@ goes down into it once:
    conversations (``transfers``), replies that start inside the other's turn moved to their
    speaker (``handover``), one voice told from two alike ones, the roles read from the words
    (``clustering.infer_roles``), clauses in the other party's words given back
-   (``registers``). Returns an ``Attribution``: turns with their roles, utterances, roles.
+   (``registers``); with ``[speech] window_voices`` on, a call whose roles stay unsure is given
+   the two voices the segmentation model's windows hear (``segmentation.voices``) where their
+   words give trusted roles. Returns an ``Attribution``: turns with their roles, utterances, roles.
 
 ``reassign_roles`` is step 2's reading of the words on stored utterances, for re-scoring.
 
