@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARE ?= data/sample_share
 
-.PHONY: run test models system browser report lint eval eval-corpus eval-bench eval-guide eval-conditions clean lock lock-upgrade segmentation-model
+.PHONY: run test models system browser report lint eval eval-corpus eval-bench eval-bench-dev2 eval-guide eval-conditions clean lock lock-upgrade segmentation-model
 
 # A CJK font for the report's charts (Debian's fonts-wqy-microhei, about 5 MB). Installed with
 # apt-get when missing and we are root (as on the CI machine); otherwise says what to install.
@@ -121,6 +121,16 @@ eval-bench: $(VENV)/.installed-dev models
 	rm -rf $(BENCH)/warehouse
 	$(BIN)/callqa run $(BENCH)/share --warehouse $(BENCH)/warehouse --config data/call_scripts/eval/eval.toml
 	$(BIN)/callqa evaluate $(BENCH)/share/truth --warehouse $(BENCH)/warehouse --config data/call_scripts/eval/eval.toml --json docs/eval-bench-$(PART).json
+
+## The development part's second slice: BD0061-BD0140 in mono and 8 kHz mono, rendered to decide the
+## mono path's checks on (docs/evaluation.md, "Roles on mono"); development material, tuned on.
+## Renders, runs, then re-reads the speakers on the stored words (benchmarks/reattribute.py).
+eval-bench-dev2: $(VENV)/.installed-dev models
+	$(BIN)/callqa models install --only kokoro-82m-int8 --only kokoro-voices-zh
+	$(BIN)/callqa generate data/eval/bench-dev2/share --part dev --first 61 --calls 80 --kinds mono,ulaw8k-mono --reuse --tts-cache data/eval/tts-cache
+	rm -rf data/eval/bench-dev2/warehouse
+	$(BIN)/callqa run data/eval/bench-dev2/share --warehouse data/eval/bench-dev2/warehouse --config data/call_scripts/eval/eval.toml
+	$(BIN)/python benchmarks/reattribute.py data/eval/bench-dev2/share data/eval/bench-dev2/warehouse
 
 ## Telephone conditions (benchmarks/conditions.py): the first COND_CALLS stereo calls of the generated
 ## benchmark's PART, made worse one way at a time (codecs, packet loss, noise on either side, levels,
