@@ -39,13 +39,7 @@ def frame_voices(turns: Sequence[Turn], seg: Segmentation, options: ChangeOption
     classes = powerset_classes(n_classes)
     local_of_class = np.array([next(iter(c)) if len(c) == 1 else -1 for c in classes])
     total = len(seg.speech)
-    # The window that centres each frame best (window starts are in order: the nearer of the two
-    # centres either side of the frame; no frames x windows matrix, an hour has 180 000 frames).
-    centres = seg.window_starts + per_window / 2
-    frames = np.arange(total)
-    right = np.clip(np.searchsorted(centres, frames), 0, n_windows - 1)
-    left = np.clip(right - 1, 0, n_windows - 1)
-    best = np.where(np.abs(frames - centres[left]) <= np.abs(centres[right] - frames), left, right)
+    best = seg.centring_windows()
     # Who the turns say speaks in each frame.
     said = np.full(total, "", dtype=object)
     for t in turns:

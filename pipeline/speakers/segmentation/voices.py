@@ -26,9 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.audio.decode import SAMPLE_RATE
 from pipeline.records import Turn
-from pipeline.speakers.clustering import Embedder, VoicePrints, centred, merge_turns
+from pipeline.speakers.clustering import Embedder, VoicePrints, centred, cut, merge_turns
 from pipeline.speakers.segmentation.model import Segmentation, powerset_classes
 
 
@@ -88,16 +87,6 @@ def _local_labels(seg: Segmentation) -> tuple[np.ndarray, np.ndarray]:
     return alone[best], both[best]
 
 
-def _best_window(seg: Segmentation, total: int) -> np.ndarray:
-    """For each frame of the recording, the window that centres it best."""
-    per_window = seg.windows.shape[1]
-    centres = seg.window_starts + per_window / 2
-    frames = np.arange(total)
-    right = np.clip(np.searchsorted(centres, frames), 0, len(centres) - 1)
-    left = np.clip(right - 1, 0, len(centres) - 1)
-    return np.where(np.abs(frames - centres[left]) <= np.abs(centres[right] - frames), left, right)
-
-
 def _stretches(mask: np.ndarray) -> list[tuple[int, int]]:
     """(start, end) of every run of True in ``mask``."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
@@ -124,12 +113,9 @@ def _two_means(
         if round_ > 0 and np.array_equal(new, labels):
             break
         labels = new
-        for k in (0, 1):
-            members = labels == k
-            if not members.any():
-                return None
-            mean = (vectors[members] * weights[members, None]).sum(axis=0)
-            centroids[k] = mean / (np.linalg.norm(mean) + 1e-12)
+        if len(set(labels.tolist())) < 2:
+            return None
+        centroids = _centroids(vectors, weights, labels)
     return labels
 
 
@@ -164,12 +150,7 @@ def window_voices(
                 kept.append((s, e))
                 seconds += (e - s) * seg.frame_s
             pieces = [
-                samples[
-                    int((first + s) * seg.frame_s * SAMPLE_RATE) : int(
-                        (first + e) * seg.frame_s * SAMPLE_RATE
-                    )
-                ]
-                for s, e in sorted(kept)
+                cut(samples, (first + s) * seg.frame_s, (first + e) * seg.frame_s) for s, e in sorted(kept)
             ]
             clips.append(np.concatenate(pieces).astype(np.float32))
             locals_.append(_Local(w, loc, seconds))
@@ -197,7 +178,7 @@ def window_voices(
             other = voice_of.get((w, 1 - loc))
             if (w, loc) not in voice_of and other is not None:
                 voice_of[(w, loc)] = 1 - other
-    best = _best_window(seg, total)
+    best = seg.centring_windows()
     active = np.zeros((2, total), dtype=bool)
     for f in range(total):
         w = int(best[f])
@@ -216,8 +197,7 @@ def window_voices(
     ]
     if len({t.speaker for t in turns}) < 2:
         return None
-    centroids = np.stack([(raw[labels == k] * weights[labels == k, None]).sum(axis=0) for k in (0, 1)])
-    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-12
+    centroids = _centroids(raw, weights, labels)
     similarity = float(centroids[0] @ centroids[1])
     prints = VoicePrints(("spk0", "spk1"), centroids, raw.mean(axis=0))
     paired = sorted({i for pair in pairs for i in pair})
@@ -229,5 +209,6 @@ def window_voices(
 
 
 def _centroids(vectors: np.ndarray, weights: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The two voices' centroids, each vector weighted by its seconds, L2-normalised."""
     out = np.stack([(vectors[labels == k] * weights[labels == k, None]).sum(axis=0) for k in (0, 1)])
     return out / (np.linalg.norm(out, axis=1, keepdims=True) + 1e-12)
