@@ -40,10 +40,8 @@ class AlikeVoices:
 
     def __init__(self) -> None:
         self.rng = np.random.default_rng(0)
-        self.asked: list[int] = []
 
     def embed_many(self, segments):
-        self.asked.append(len(segments))
         out = []
         for clip in segments:
             v = np.zeros(16)
