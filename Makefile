@@ -151,16 +151,18 @@ eval-conditions: $(VENV)/.installed-dev models
 ## The guide benchmark (pipeline/evaluation/synth/guide.py): the rules on trial (优柔寡断, 敬语, 留言,
 ## 婉拒, 转接) on calls built around them. GUIDE_PART=test (report on it, never tune on it; 60 calls,
 ## wording written apart from the rules' phrase lists) or GUIDE_PART=dev (tune on it; 40 calls);
-## scored into docs/eval-guide-$(GUIDE_PART).json.
+## scored into docs/eval-guide-$(GUIDE_PART).json. GUIDE_WORDING=test2: a later held-out wording
+## (data/call_scripts/bench/guide-test2.yaml) with the test part's voices, into docs/eval-guide-test2.json.
 GUIDE_PART ?= test
+GUIDE_WORDING ?= $(GUIDE_PART)
 GUIDE_CALLS ?= $(if $(filter dev,$(GUIDE_PART)),40,60)
-GUIDE := data/eval/guide-$(GUIDE_PART)
+GUIDE := data/eval/guide-$(GUIDE_WORDING)
 eval-guide: $(VENV)/.installed-dev models
 	$(BIN)/callqa models install --only kokoro-82m-int8 --only kokoro-voices-zh
-	$(BIN)/callqa generate $(GUIDE)/share --suite guide --part $(GUIDE_PART) --calls $(GUIDE_CALLS) --kinds $(BENCH_KINDS) --reuse --tts-cache data/eval/tts-cache
+	$(BIN)/callqa generate $(GUIDE)/share --suite guide --part $(GUIDE_PART) --bank data/call_scripts/bench/guide-$(GUIDE_WORDING).yaml --calls $(GUIDE_CALLS) --kinds $(BENCH_KINDS) --reuse --tts-cache data/eval/tts-cache
 	rm -rf $(GUIDE)/warehouse
 	$(BIN)/callqa run $(GUIDE)/share --warehouse $(GUIDE)/warehouse --config data/call_scripts/eval/eval.toml
-	$(BIN)/callqa evaluate $(GUIDE)/share/truth --warehouse $(GUIDE)/warehouse --config data/call_scripts/eval/eval.toml --json docs/eval-guide-$(GUIDE_PART).json
+	$(BIN)/callqa evaluate $(GUIDE)/share/truth --warehouse $(GUIDE)/warehouse --config data/call_scripts/eval/eval.toml --json docs/eval-guide-$(GUIDE_WORDING).json
 
 clean:
 	rm -rf $(VENV) .tools data/warehouse models/whisper-base-ct2 models/kokoro-82m-int8

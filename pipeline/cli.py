@@ -120,6 +120,13 @@ def generate(
             " (the floor suite; the same calls otherwise)"
         ),
     ] = 0.0,
+    bank: Annotated[
+        Path | None,
+        typer.Option(
+            help="the guide suite's wording, if not the part's own (data/call_scripts/bench/guide-PART.yaml):"
+            " a later held-out wording rendered with the part's voices"
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Compose and render labelled calls for the generated benchmark, in the recording kinds
@@ -141,6 +148,7 @@ def generate(
         progress=console.print,
         suite=suite,
         options=GeneratorOptions(spontaneous=spontaneous),
+        phrases_path=bank,
     )
     console.print(f"wrote {manifest}")
 
