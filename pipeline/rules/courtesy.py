@@ -9,43 +9,31 @@ colleague, refusing politely and asking who is calling before a transfer.
 - ``transfer.no_identity`` (转接 1: 一定要问清对方的姓名和单位): the agent puts the call through
   without knowing who is calling.
 
-Each reads the agent's words only (roles trusted); phrases are in ``lexicons/`` (absence,
-person_request, message_offer, refusal, apology, identity_question, caller_identity, put_through).
+Each reads the agent's words only (roles trusted). What a turn does (asks for someone, says they
+are away, offers a message, puts the call through) is read in ``speech_acts.py``; the phrases are in
+``lexicons/`` (absence, person_request, message_offer, refusal, apology, identity_question,
+caller_identity, put_through).
 """
 
 from __future__ import annotations
 
-import re
-
 from pipeline.asr.text import for_scoring
-from pipeline.lexicon import Lexicon
-from pipeline.records import Event, Utterance
+from pipeline.records import Event
 from pipeline.rules import CallContext
 from pipeline.rules.answers import pronoun_counts
+from pipeline.rules.speech_acts import (
+    asks_for_someone,
+    declined,
+    gives_name,
+    is_away,
+    is_request,
+    offers_help,
+    puts_through,
+)
 
-VERSION = "1"
+VERSION = "2"  # 2: the shapes of a reply (speech_acts.py), not only the phrase lists
 _EVIDENCE_UTTERANCES = 3  # utterances quoted as courtesy.ni's evidence
 _ASK_BEFORE_S = 20.0  # a caller's request for a person this long before the agent's 不在 still counts
-
-# Where the person is instead, in the agent's own words, beyond the phrases of absence.toml: busy
-# with something (正在接电话, 在配电房检修), gone somewhere (去银行了, 到现场了), back only later
-# (下午才回来). Read only in a reply to a caller who asked for someone.
-_AWAY = re.compile(
-    r"正在[\u4e00-\u9fff]|(去|到)(?!期|年|账)[\u4e00-\u9fff]{1,6}了|才(能)?回来|"
-    r"在[\u4e00-\u9fff]{1,6}(开会|检修|盘点|巡查|巡逻|施工|维修|值班|培训|接待|忙)"
-)
-# Asking for someone in more words than person_request.toml has: 在办公室吗, 今天还回来吗, 帮我转一下.
-_ASKS_FOR = re.compile(r"在[\u4e00-\u9fff]{1,6}吗|回来(了)?吗|回来没|转一下|帮我转|给我转")
-
-
-def is_away(text: str, lex: Lexicon) -> bool:
-    """The agent says the person asked for is not available (absence.toml, or ``_AWAY``)."""
-    return lex["absence"].find(text, homophones=False) is not None or bool(_AWAY.search(for_scoring(text)))
-
-
-def asks_for_someone(text: str, lex: Lexicon) -> bool:
-    """The caller asks for a person (person_request.toml, or ``_ASKS_FOR``)."""
-    return lex["person_request"].find(text) is not None or bool(_ASKS_FOR.search(for_scoring(text)))
 
 
 def courtesy_ni(ctx: CallContext) -> list[Event]:
@@ -91,7 +79,7 @@ def message_not_offered(ctx: CallContext) -> list[Event]:
         if not asked:
             continue
         later = [a for a in agent[i:] if a.start <= u.end + ctx.config.message_window_s]
-        if any(lex["message_offer"].find(a.text, homophones=False) for a in later):
+        if any(offers_help(a.text, lex) for a in later):
             continue
         events.append(
             ctx.event(
@@ -147,63 +135,6 @@ def refusal_no_apology(ctx: CallContext) -> list[Event]:
     return events
 
 
-# A request, not a question: the caller asks the centre to do something (帮我, 给我, 你们把, 派个人,
-# …吧/呗, 能不能帮…). A question of fact (需要办卡吗) is answered, not refused, even with a 不.
-_REQUEST = re.compile(
-    r"帮我|给我|替我|帮忙|你们(给|帮|把|派|来|去|赶紧|马上)|把.{1,12}(给|退|免|关|挪|拆|修|开|借|发)|"
-    r"让(保安|物业|你们|师傅)|麻烦你们|我要求|我要你们|你们先|呗[。！!]?$|吧[。！!]?$|"
-    r"(能不能|可不可以|能否|可以不可以)(帮|给|把|让|派|免|退|借|批|先|直接)|给批|批一下|赶紧|"
-    r"能(借|批|免|退|派|替)我?"
-)
-# The agent's no in their own words (物业不管, 前台不寄养, 没这个权限): 不 or 没 before a verb. Not the
-# negations of a helpful answer (不用担心, 没问题, 不客气), of a hedge (不一定, 不太) or of time (不到).
-_DECLINE = re.compile(r"(不|没有?|无)([\u4e00-\u9fff])")
-_NOT_DECLINING = (
-    "不用",
-    "不客气",
-    "不要紧",
-    "不麻烦",
-    "不错",
-    "不好意思",
-    "不少",
-    "不久",
-    "不过",
-    "不仅",
-    "不但",
-    "不到",
-    "不一定",
-    "不太",
-    "不然",
-    "没问题",
-    "没关系",
-    "没事",
-    "没多久",
-    "不会的",
-    "不管是",
-    "不论",
-    "不要挂",
-    "别挂",
-    "不挂",
-    "对不起",
-    "对不住",
-    "了不起",
-    "不得不",
-)
-
-
-def is_request(text: str) -> bool:
-    return bool(_REQUEST.search(text))
-
-
-def declined(text: str) -> str | None:
-    """The agent's own words of declining (物业不管 → 不管) in a reply to a request, else None."""
-    clean = for_scoring(text)
-    for phrase in _NOT_DECLINING:
-        clean = clean.replace(phrase, " " * len(phrase))
-    found = _DECLINE.search(clean)
-    return found.group(0) if found else None
-
-
 def _before(text: str, phrase: str) -> str:
     """``text`` up to where ``phrase`` first appears (its scoring form)."""
     clean = for_scoring(text)
@@ -218,15 +149,17 @@ def transfer_no_identity(ctx: CallContext) -> list[Event]:
         return []
     lex = ctx.lexicon
     speech = sorted((u for u in ctx.utterances if u.scorable), key=lambda u: u.start)
-    known = False
+    known, asked_for = False, False
     for u in speech:
-        if u.role == "caller" and gives_name(u.text, lex):
-            known = True
+        if u.role == "caller":
+            known = known or gives_name(u.text, lex)
+            asked_for = asks_for_someone(u.text, lex) or is_request(u.text)
+            continue
         if u.role != "agent":
             continue
         if lex["identity_question"].find(u.text, sound_min_chars=3):
             known = True
-        if _transfers(u, lex) and not known:
+        if puts_through(u.text, lex, in_reply=asked_for) and not known:
             return [
                 ctx.event(
                     "transfer.no_identity",
@@ -237,30 +170,3 @@ def transfer_no_identity(ctx: CallContext) -> list[Event]:
                 )
             ]
     return []
-
-
-# Putting the call through in fewer words than put_through.toml has: 现在转车管, 我直接转楼管, 把电话转给
-# 保安队长. Not passing on a message (转告, 转达, 转交) nor money (转账, 转入).
-_PUTS_THROUGH = re.compile(
-    r"(现在|直接|这就|马上|立刻|就)转(?![告达交账入])[\u4e00-\u9fff]|把(电话|线|您)转(给|到|过去)"
-)
-
-
-def _transfers(u: Utterance, lex) -> bool:
-    # put_through.toml is written with 您; an agent who says 你 transfers all the same.
-    text = u.text.replace("你", "您")
-    return lex["put_through"].find(text, homophones=False) is not None or bool(
-        _PUTS_THROUGH.search(for_scoring(text))
-    )
-
-
-# A caller naming themself by title (我是刘女士, 我这边是王经理) or by surname alone at the start of a
-# clause (姓刘，五栋的): 我是 alone (我是三号楼的) gives a flat, not a name.
-_GIVES_NAME = re.compile(
-    r"我(这边)?是.{1,4}(先生|女士|小姐|老师|阿姨|师傅|经理|总)|(^|[，。,、\s])姓[\u4e00-\u9fff]"
-)
-
-
-def gives_name(text: str, lex) -> bool:
-    # By sound too: Whisper writes 我性赵 and 性名 as often as 我姓赵 and 姓名.
-    return lex["caller_identity"].find(text) is not None or _GIVES_NAME.search(text) is not None

@@ -156,7 +156,7 @@ def test_where_the_colleague_is_instead_and_asking_in_other_words_count_too(lexi
         said = [utt("caller", 3, 5, ask), utt("agent", 5.5, 8, bare)]
         assert ids(message_not_offered(ctx(said, lexicon))) == ["message.not_offered"], bare
     # A card falling due, or last year, is not a colleague away.
-    for reply in ("车位月卡上个月就到期了。", "王经理去年调走了。"):
+    for reply in ("车位月卡上个月就到期了。", "王经理去年刚来。"):
         said = [utt("caller", 3, 5, "王经理在吗？"), utt("agent", 5.5, 8, reply)]
         assert message_not_offered(ctx(said, lexicon)) == [], reply
     # Telling the caller something (跟您说一下) is not taking the matter on; taking it on is.
@@ -165,6 +165,31 @@ def test_where_the_colleague_is_instead_and_asking_in_other_words_count_too(lexi
     assert ids(message_not_offered(ctx([ask, told], lexicon))) == ["message.not_offered"]
     taken = utt("agent", 5.5, 8, "刘会计去银行了，您说一下什么事，我来接着跟。")
     assert message_not_offered(ctx([ask, taken], lexicon)) == []
+
+
+def test_a_colleague_away_is_read_from_the_shape_of_the_reply(lexicon):
+    # Where they are, what they are doing, when they are back, or gone for good: no list holds
+    # every place and errand, so the reply's shape is read (speech_acts.py).
+    for ask, bare in (
+        ("喂，小孙在不在？", "小孙吃饭去了，一点以后吧。"),
+        ("绿化组那个老郑，你让他接个电话。", "老郑在南区剪树，顾不上接电话。"),
+        ("你们的收费员小姚，今天上岗了吗？", "小姚去税务局开票了，十一点多回。"),
+        ("之前那个戴眼镜的女孩还在吗？", "小许吧？她已经离职了。"),
+        ("这是卢经理的座机吧？我找他本人。", "卢经理刚下楼送客人了。"),
+    ):
+        said = [utt("caller", 3, 5, ask), utt("agent", 5.5, 8, bare)]
+        assert ids(message_not_offered(ctx(said, lexicon))) == ["message.not_offered"], bare
+    # Taking the matter on instead is the offer the guide asks for (有什么事可以代劳呢).
+    ask = utt("caller", 3, 5, "上回来我家换水龙头的师傅今天在吗？")
+    for offer in (
+        "小赵师傅今天轮休，水龙头要是又有问题，我安排别的师傅上门看看行吗？",
+        "小赵师傅在水泵房，您要交费的话我这边也能收。",
+        "小赵师傅在楼顶，您把号码报给我，等他忙完让他拨给您。",
+    ):
+        assert message_not_offered(ctx([ask, utt("agent", 5.5, 8, offer)], lexicon)) == [], offer
+    # 我也不知道 is the guide's 不负责任, not an offer.
+    shrug = utt("agent", 5.5, 8, "小赵师傅出去了，我也不知道他几点回来。")
+    assert ids(message_not_offered(ctx([ask, shrug], lexicon))) == ["message.not_offered"]
 
 
 def test_a_request_that_names_a_person_is_still_a_request(lexicon):
@@ -182,6 +207,33 @@ def test_putting_through_in_few_words_is_a_transfer(lexicon):
         ], text
     # Passing on a message is not putting the call through.
     assert transfer_no_identity(ctx([request, utt("agent", 5.5, 7, "好的，我马上转告车管。")], lexicon)) == []
+
+
+def test_a_call_handed_over_in_a_reply_is_a_transfer(lexicon):
+    # The line or the phone moved to someone, the caller taken there, or the colleague fetched to
+    # the phone: read only in a reply to a caller who asked for someone.
+    request = utt("caller", 3, 5, "帮我找一下管装修的小吴，我想跟她直接说。")
+    for text in (
+        "好，电话切到装修组了，您跟她说。",
+        "小吴就在旁边，我把听筒递给她。",
+        "我这就把您送到装修组那条线上，听到嘟声别挂。",
+        "稍等，电话给您过到小吴那里。",
+        "我喊一下小吴过来接，您别挂。",
+        "行，我给您搭个线到装修管理组。",
+    ):
+        assert ids(transfer_no_identity(ctx([request, utt("agent", 5.5, 7, text)], lexicon))) == [
+            "transfer.no_identity"
+        ], text
+    # Not the line that cannot be reached, a caller asked to hold, or a reply to no such request.
+    for text in ("小吴的电话打不通。", "电话先别挂，我查一下。"):
+        assert transfer_no_identity(ctx([request, utt("agent", 5.5, 7, text)], lexicon)) == [], text
+    question = utt("caller", 3, 5, "物业费在哪交？")
+    online = utt("agent", 5.5, 7, "您可以在线上交，电话里也能交。")
+    assert transfer_no_identity(ctx([question, online], lexicon)) == []
+    # 帮我叫他 asks for someone; it names nobody.
+    fetch = utt("caller", 3, 5, "上次修马桶的刘师傅，帮我叫他接一下电话。")
+    blind = utt("agent", 5.5, 7, "我喊一下老刘过来接，您别挂。")
+    assert ids(transfer_no_identity(ctx([fetch, blind], lexicon))) == ["transfer.no_identity"]
 
 
 def test_the_new_rules_abstain_without_trusted_roles(lexicon):

@@ -1,0 +1,190 @@
+"""What a turn does in the guide's later clauses, read from its words: the caller asks for a colleague
+or for something to be done, the agent says the colleague is away, offers to take a message, puts
+the call through, or turns a request down; the caller gives their name.
+
+Each reader takes one utterance's text. The phrase lists (``lexicons/``: absence, person_request,
+message_offer, put_through, caller_identity) hold the set phrases; the patterns here hold the
+shapes a sentence takes around them, because the wording of a reply is open and a list only ever
+knows the wording it was shown (docs/evaluation.md, "Guide benchmark"): a colleague elsewhere is
+``在 + place`` or ``verb + 去了``, a call put through is the line or the phone moved somewhere, an
+offer is the agent undertaking to do something. The shapes that are only safe in a reply (where
+the colleague is, the call moved) are read by the rules only there.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.asr.text import for_scoring, to_full_width_punctuation, to_simplified
+from pipeline.lexicon import Lexicon
+
+_HAN = r"[\u4e00-\u9fff]"
+
+
+def _clauses(text: str) -> str:
+    """The text as the patterns read it: Simplified, full-width punctuation kept (a clause's end
+    bounds a pattern where Whisper wrote one), Latin lower-cased."""
+    return to_full_width_punctuation(to_simplified(text)).lower()
+
+
+# --- the caller asks for someone -------------------------------------------------------------------
+# Beyond person_request.toml: 在办公室吗, 今天还回来吗, 帮我转一下, 你们经理呢？, 让保洁的人跟我说.
+_ASKS_FOR = re.compile(
+    rf"在{_HAN}{{1,6}}吗|回来(了)?吗|回来没|转一下|帮我转|给我转|帮我接|给我接|"
+    rf"(经理|主任|主管|师傅|队长|班长|会计|秘书|工|姐|哥){_HAN}{{0,2}}呢(？|$)|"
+    rf"(让|叫|请){_HAN}{{1,10}}(跟|和|同)我(说|讲|聊|谈)|想(跟|和|找)[^，。？！]{{1,10}}(说|谈|聊)|"
+    r"要(跟|和|找)[^，。？！]{1,8}(本人|直接|当面)(说|谈|聊)|找[^，。？！]{1,10}(说说|谈谈|聊聊)|"
+    r"(上班|上岗|来|到|回来)了?(没有?|吗)"
+)
+
+
+def asks_for_someone(text: str, lex: Lexicon) -> bool:
+    """The caller asks for a person or a department (person_request.toml, or ``_ASKS_FOR``)."""
+    return lex["person_request"].find(text) is not None or bool(_ASKS_FOR.search(_clauses(text)))
+
+
+# --- the agent says the colleague is away -----------------------------------------------------------
+# Where the person is instead, beyond absence.toml, in a reply to a caller who asked for them: busy
+# with something (正在接电话, 在楼上见业主呢), gone somewhere (去银行了, 吃饭去了), somewhere that is not
+# the desk (在总部, 在水泵房, 在南区剪树), back only later (下午才回来, 十一点多回, 还得四十来分钟), or
+# gone for good (调走了, 离职了). 在办公室 and 在值班室 are where a colleague answers from: not here.
+_PLACE = (
+    r"(医院|总部|外地|外面|外头|楼顶|楼上|楼下|现场|隔壁|工地|路上|银行|街道|仓库|车库|地库|"
+    rf"{_HAN}[区房井库局栋]|{_HAN}号楼|别的{_HAN}{{1,3}}|另一{_HAN}{{1,3}}|上一{_HAN}{{1,3}})"
+)
+_AWAY = re.compile(
+    rf"正在{_HAN}|(去|到)(?!期|年|账)[\u4e00-\u9fff]{{1,6}}了|{_HAN}去了|才(能)?回来|"
+    rf"在{_HAN}{{1,6}}(开会|检修|盘点|巡查|巡逻|施工|维修|值班|培训|接待|忙)|"
+    rf"(还|正|人)?在{_PLACE}|在{_HAN}{{1,8}}(呢|里头|里面)|{_HAN}{{2,8}}呢[，。！]|"
+    r"([\d一二三四五六七八九十两]|几)点(多|半|以后|之后|左右)?(吧|才|再|回|到|来|以后)|还得.{0,6}(分钟|小时|会儿|阵)|"
+    r"离职|辞职|调走|调到|调去|退休|不干了|没(他|她)?的班|顾不上|腾不出|占着|没信号|打不通|没干完|"
+    r"(已经|刚|早)(就)?走了|(刚|已经)(下|出|上)[楼门去]"
+)
+
+
+def is_away(text: str, lex: Lexicon) -> bool:
+    """The agent says the person asked for is not available (absence.toml, or ``_AWAY``)."""
+    return lex["absence"].find(text, homophones=False) is not None or bool(_AWAY.search(_clauses(text)))
+
+
+# --- the agent offers to take a message or to help instead ------------------------------------------
+# Beyond message_offer.toml: the agent undertakes to do something (我安排别的师傅, 我可以先帮您处理,
+# 我现在就给他发微信, 我这边能派人), invites the caller to say what it is about (您先说是什么情况, 有什么
+# 要我带到的), or asks whether the caller would like something (要不要…, 需要…吗, 您看行吗). Not 我给您说 (only telling), nor
+# 我也不知道 (the guide's C: 有气无力，不负责任).
+_TELLING = re.compile(r"(给|跟|和)(您|你)(说|讲)")
+_OFFERS = re.compile(
+    r"我(这边|们|们这边)?也?(来|先|可以|能|会|马上|现在就|这就|立刻|帮|替|安排|让|请|叫|通知|记|转|发|联系|派|调|跟进|给)|"
+    r"(您|你)(先)?(说|讲)(一下|说|是什么|什么|吧|看)|(什么|啥)事.{0,3}(跟|和|对|告诉)我|要我|需要我|"
+    r"要不要|需不需要|需要.{0,8}吗|您看(行|可以|好|怎么样)|"
+    r"让(他|她)[^，。？！]{0,4}(给您|回|打给|拨给|联系)|(号码|电话|联系方式)[^，。？！]{0,3}(报|留|给)给?我"
+)
+
+
+def offers_help(text: str, lex: Lexicon) -> bool:
+    """The agent offers a message, a call-back, or to take the matter on (message_offer.toml, or
+    ``_OFFERS``)."""
+    if lex["message_offer"].find(text, homophones=False) is not None:
+        return True
+    clean = _TELLING.sub(lambda m: " " * len(m.group(0)), _clauses(text))
+    return bool(_OFFERS.search(clean))
+
+
+# --- the agent puts the call through -----------------------------------------------------------------
+# In few words, anywhere: 现在转车管, 我直接转楼管, 把电话转给保安队长. Not passing on a message (转告, 转达,
+# 转交) nor money (转账, 转入).
+_PUTS_THROUGH = re.compile(
+    r"(现在|直接|这就|马上|立刻|就)转(?![告达交账入])[\u4e00-\u9fff]|把(电话|线|您)转(给|到|过去)"
+)
+# In a reply to a caller who asked for someone, the line or the phone moved to them (电话切到岗亭,
+# 把线给您倒到收费处, 把听筒递给她, 电话给您过到队长那里), the caller taken there (把您转去, 把您送到…线上),
+# a number dialled through (帮您打过去, 帮您直拨, 叫通), or the colleague fetched to the phone (喊老刘过来接,
+# 让驿站那边接您的电话). Not a line that cannot be reached (电话接不了, 打不通).
+_HANDS_OVER = re.compile(
+    rf"(电话|线路|听筒|话筒|把线|线给){_HAN}{{0,4}}((切|转|接|倒|串|递|交|拿|送|拨|连|搭|拉)(?![不没上])|(过|挂)(到|去|给))|"
+    rf"把您(转|接|送|切|连|拉|串)|(切|切换|串|挂|拨|呼|连)(到|去|过去|进去|进来|通)|转(去|进去)|接去{_HAN}{{0,8}}那|"
+    r"(帮您|给您|为您|我)(打|拨|呼)(过去|通)|(呼|拨)一下|(搭|牵)(个|条)?线|叫通|直拨|三方通话|"
+    r"(喊|叫|请)[^，。？！]{0,6}过来接|(让|叫|请)[^，。？！]{1,8}接(您的?|一下)?电话"
+)
+
+
+def puts_through(text: str, lex: Lexicon, *, in_reply: bool = False) -> bool:
+    """The agent puts the call through (put_through.toml, or ``_PUTS_THROUGH``; and, ``in_reply``
+    to a caller who asked for someone, ``_HANDS_OVER``)."""
+    # put_through.toml is written with 您; an agent who says 你 transfers all the same.
+    text = text.replace("你", "您")
+    clean = _clauses(text)
+    if lex["put_through"].find(text, homophones=False) is not None or _PUTS_THROUGH.search(clean):
+        return True
+    return in_reply and bool(_HANDS_OVER.search(clean))
+
+
+# --- the caller gives their name ---------------------------------------------------------------------
+# A caller naming themself by title (我是刘女士, 我这边是王经理) or by surname alone at the start of a
+# clause (姓刘，五栋的): 我是 alone (我是三号楼的) gives a flat, not a name.
+_GIVES_NAME = re.compile(
+    r"我(这边)?是.{1,4}(先生|女士|小姐|老师|阿姨|师傅|经理|总)|(^|[，。,、\s])姓[\u4e00-\u9fff]"
+)
+
+
+def gives_name(text: str, lex: Lexicon) -> bool:
+    # By sound too: Whisper writes 我性赵 and 性名 as often as 我姓赵 and 姓名.
+    return lex["caller_identity"].find(text) is not None or _GIVES_NAME.search(text) is not None
+
+
+# --- a request, and the agent's own no ---------------------------------------------------------------
+# A request, not a question: the caller asks the centre to do something (帮我, 给我, 你们把, 派个人,
+# …吧/呗, 能不能帮…). A question of fact (需要办卡吗) is answered, not refused, even with a 不.
+_REQUEST = re.compile(
+    r"帮我|给我|替我|帮忙|你们(给|帮|把|派|来|去|赶紧|马上)|把.{1,12}(给|退|免|关|挪|拆|修|开|借|发)|"
+    r"让(保安|物业|你们|师傅)|麻烦你们|我要求|我要你们|你们先|呗[。！!]?$|吧[。！!]?$|"
+    r"(能不能|可不可以|能否|可以不可以)(帮|给|把|让|派|免|退|借|批|先|直接)|给批|批一下|赶紧|"
+    r"能(借|批|免|退|派|替)我?"
+)
+# The agent's no in their own words (物业不管, 前台不寄养, 没这个权限): 不 or 没 before a verb. Not the
+# negations of a helpful answer (不用担心, 没问题, 不客气), of a hedge (不一定, 不太) or of time (不到).
+_DECLINE = re.compile(r"(不|没有?|无)([\u4e00-\u9fff])")
+_NOT_DECLINING = (
+    "不用",
+    "不客气",
+    "不要紧",
+    "不麻烦",
+    "不错",
+    "不好意思",
+    "不少",
+    "不久",
+    "不过",
+    "不仅",
+    "不但",
+    "不到",
+    "不一定",
+    "不太",
+    "不然",
+    "没问题",
+    "没关系",
+    "没事",
+    "没多久",
+    "不会的",
+    "不管是",
+    "不论",
+    "不要挂",
+    "别挂",
+    "不挂",
+    "对不起",
+    "对不住",
+    "了不起",
+    "不得不",
+)
+
+
+def is_request(text: str) -> bool:
+    return bool(_REQUEST.search(text))
+
+
+def declined(text: str) -> str | None:
+    """The agent's own words of declining (物业不管 → 不管) in a reply to a request, else None."""
+    clean = for_scoring(text)
+    for phrase in _NOT_DECLINING:
+        clean = clean.replace(phrase, " " * len(phrase))
+    found = _DECLINE.search(clean)
+    return found.group(0) if found else None
