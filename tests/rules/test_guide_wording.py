@@ -58,7 +58,8 @@ def counts(lexicon) -> dict[str, Counter]:
     out: dict[str, Counter] = {rule: Counter() for rule in GUIDE_RULES}
     bench = ROOT / "data" / "call_scripts" / "bench"
     text_only = [
-        load_guide_bank("dev", bench / name) for name in ("guide-dev-text.yaml", "guide-dev-text4.yaml", "guide-dev-text5.yaml")
+        load_guide_bank("dev", bench / name)
+        for name in ("guide-dev-text.yaml", "guide-dev-text4.yaml", "guide-dev-text5.yaml")
     ]
     rendered = load_guide_bank("dev")
     for rule, lines, wrong in [m for bank in (rendered, *text_only) for m in _moments(bank)]:
