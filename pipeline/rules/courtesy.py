@@ -17,6 +17,8 @@ caller_identity, put_through).
 
 from __future__ import annotations
 
+import math
+
 from pipeline.asr.text import for_scoring
 from pipeline.records import Event
 from pipeline.rules import CallContext
@@ -27,8 +29,9 @@ from pipeline.rules.speech_acts import (
     gives_name,
     is_away,
     is_request,
-    offers_help,
+    offers_message,
     puts_through,
+    takes_it_on,
 )
 
 VERSION = "2"  # 2: the shapes of a reply (speech_acts.py), not only the phrase lists
@@ -60,26 +63,29 @@ def courtesy_ni(ctx: CallContext) -> list[Event]:
 
 
 def message_not_offered(ctx: CallContext) -> list[Event]:
-    """The agent says the person the caller asked for is absent, and offers no message, call-back
-    or passing on within ``message_window_s`` (in that answer or after it)."""
+    """The agent answers a caller who asked for someone that the person is away, and offers no
+    message, call-back or help instead in that reply (which runs until the caller speaks again,
+    backchannels aside, and at most ``message_window_s``)."""
     if not ctx.roles_trusted:
         return []
     lex = ctx.lexicon
-    caller = ctx.by_role("caller")
+    backchannels = lex["backchannels"]
+    caller = [c for c in ctx.by_role("caller") if not backchannels.is_whole(c.text)]
     agent = ctx.by_role("agent")
     events = []
     for i, u in enumerate(agent):
+        # The reply to the caller's last words before it, if those asked for someone.
+        before = [c for c in caller if c.start <= u.start]
+        asked = before[-1] if before else None
+        if asked is None or u.start - asked.start > _ASK_BEFORE_S or not asks_for_someone(asked.text, lex):
+            continue
         if not is_away(u.text, lex):
             continue
-        asked = [
-            c
-            for c in caller
-            if u.start - _ASK_BEFORE_S <= c.start <= u.start and asks_for_someone(c.text, lex)
+        reply_end = next((c.start for c in caller if c.start > u.start), math.inf)
+        reply = [
+            a for a in agent[i:] if a.start < reply_end and a.start <= u.end + ctx.config.message_window_s
         ]
-        if not asked:
-            continue
-        later = [a for a in agent[i:] if a.start <= u.end + ctx.config.message_window_s]
-        if any(offers_help(a.text, lex) for a in later):
+        if any(offers_message(a.text, lex) or takes_it_on(a.text) for a in reply):
             continue
         events.append(
             ctx.event(
@@ -87,7 +93,7 @@ def message_not_offered(ctx: CallContext) -> list[Event]:
                 VERSION,
                 start=u.start,
                 end=u.end,
-                evidence=f"{u.text}〔未主动提出留言或转告〕（来电：{asked[-1].text}）",
+                evidence=f"{u.text}〔未主动提出留言或转告〕（来电：{asked.text}）",
             )
         )
     return events[:1]  # one absent colleague per call is the situation; its repeats are one finding
@@ -143,23 +149,26 @@ def _before(text: str, phrase: str) -> str:
 
 
 def transfer_no_identity(ctx: CallContext) -> list[Event]:
-    """The agent puts the call through before anyone said who is calling: the agent did not ask
-    (贵姓, 怎么称呼, 哪个单位 ...) and the caller did not give a name (我姓 ..., 我叫 ...)."""
+    """The agent puts the call through before anyone said who is calling: the caller gave no name
+    (我姓 ..., 我叫 ...) so far, and the agent did not ask (贵姓, 怎么称呼, 哪个单位 ...) since the
+    caller asked for what the transfer answers (a name asked for a message earlier in the call, and
+    never given, does not cover a later transfer)."""
     if not ctx.roles_trusted:
         return []
     lex = ctx.lexicon
     speech = sorted((u for u in ctx.utterances if u.scorable), key=lambda u: u.start)
-    known, asked_for = False, False
+    named, asked_name, asked_for = False, False, False
     for u in speech:
         if u.role == "caller":
-            known = known or gives_name(u.text, lex)
+            named = named or gives_name(u.text, lex)
             asked_for = asks_for_someone(u.text, lex) or is_request(u.text)
+            asked_name = asked_name and not asked_for
             continue
         if u.role != "agent":
             continue
         if lex["identity_question"].find(u.text, sound_min_chars=3):
-            known = True
-        if puts_through(u.text, lex, in_reply=asked_for) and not known:
+            asked_name = True
+        if puts_through(u.text, lex, in_reply=asked_for) and not (named or asked_name):
             return [
                 ctx.event(
                     "transfer.no_identity",

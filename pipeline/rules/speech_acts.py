@@ -28,13 +28,14 @@ def _clauses(text: str) -> str:
 
 
 # --- the caller asks for someone -------------------------------------------------------------------
-# Beyond person_request.toml: 在办公室吗, 今天还回来吗, 帮我转一下, 你们经理呢？, 让保洁的人跟我说.
+# Beyond person_request.toml: 在办公室吗, 今天还回来吗, 帮我转一下, 你们经理呢？, 让保洁的人跟我说, and
+# who handles it (找谁, 归哪个部门管), which a transfer answers.
 _ASKS_FOR = re.compile(
-    rf"在{_HAN}{{1,6}}吗|回来(了)?吗|回来没|转一下|帮我转|给我转|帮我接|给我接|"
+    rf"(?<![现正实存所])在{_HAN}{{1,6}}吗|回来(了)?吗|回来没|转一下|帮我转|给我转|帮我接|给我接|"
     rf"(经理|主任|主管|师傅|队长|班长|会计|秘书|工|姐|哥){_HAN}{{0,2}}呢(？|$)|"
     rf"(让|叫|请){_HAN}{{1,10}}(跟|和|同)我(说|讲|聊|谈)|想(跟|和|找)[^，。？！]{{1,10}}(说|谈|聊)|"
     r"要(跟|和|找)[^，。？！]{1,8}(本人|直接|当面)(说|谈|聊)|找[^，。？！]{1,10}(说说|谈谈|聊聊)|"
-    r"(上班|上岗|来|到|回来)了?(没有?|吗)"
+    r"(上班|上岗|到岗|回来)了?(没有?|吗)|(来|到)了(没有?|吗)|找谁|归谁|谁(管|负责)|(哪个|哪|什么)部门"
 )
 
 
@@ -56,7 +57,8 @@ _AWAY = re.compile(
     rf"正在{_HAN}|(去|到)(?!期|年|账)[\u4e00-\u9fff]{{1,6}}了|{_HAN}去了|才(能)?回来|"
     rf"在{_HAN}{{1,6}}(开会|检修|盘点|巡查|巡逻|施工|维修|值班|培训|接待|忙)|"
     rf"(还|正|人)?在{_PLACE}|在{_HAN}{{1,8}}(呢|里头|里面)|{_HAN}{{2,8}}呢[，。！]|"
-    r"([\d一二三四五六七八九十两]|几)点(多|半|以后|之后|左右)?(吧|才|再|回|到|来|以后)|还得.{0,6}(分钟|小时|会儿|阵)|"
+    r"([\d一二三四五六七八九十两]|几)点(多|半|左右)?(以后|之后)?(才)?回|点(以后|之后)吧|才(到|来|上班)|"
+    r"还得.{0,6}(分钟|小时|会儿|阵)|"
     r"离职|辞职|调走|调到|调去|退休|不干了|没(他|她)?的班|顾不上|腾不出|占着|没信号|打不通|没干完|"
     r"(已经|刚|早)(就)?走了|(刚|已经)(下|出|上)[楼门去]"
 )
@@ -64,7 +66,8 @@ _AWAY = re.compile(
 
 def is_away(text: str, lex: Lexicon) -> bool:
     """The agent says the person asked for is not available (absence.toml, or ``_AWAY``)."""
-    return lex["absence"].find(text, homophones=False) is not None or bool(_AWAY.search(_clauses(text)))
+    # By sound from three syllables on: Whisper writes 解不料 for 接不了 (two sound like too much).
+    return lex["absence"].find(text, sound_min_chars=3) is not None or bool(_AWAY.search(_clauses(text)))
 
 
 # --- the agent offers to take a message or to help instead ------------------------------------------
@@ -81,11 +84,15 @@ _OFFERS = re.compile(
 )
 
 
-def offers_help(text: str, lex: Lexicon) -> bool:
-    """The agent offers a message, a call-back, or to take the matter on (message_offer.toml, or
-    ``_OFFERS``)."""
-    if lex["message_offer"].find(text, homophones=False) is not None:
-        return True
+def offers_message(text: str, lex: Lexicon) -> bool:
+    """The agent offers a message, a call-back or to pass something on (message_offer.toml)."""
+    return lex["message_offer"].find(text, sound_min_chars=3) is not None
+
+
+def takes_it_on(text: str) -> bool:
+    """The agent undertakes to do something for the caller, or asks what they would like
+    (``_OFFERS``). Only read in the reply that says the colleague is away: later in a call, the
+    agent's 我马上安排 is about something else."""
     clean = _TELLING.sub(lambda m: " " * len(m.group(0)), _clauses(text))
     return bool(_OFFERS.search(clean))
 
@@ -115,6 +122,9 @@ def puts_through(text: str, lex: Lexicon, *, in_reply: bool = False) -> bool:
     text = text.replace("你", "您")
     clean = _clauses(text)
     if lex["put_through"].find(text, homophones=False) is not None or _PUTS_THROUGH.search(clean):
+        return True
+    # By sound only in a reply, and from three syllables on: 为您赚到 is 为您转到 there.
+    if in_reply and lex["put_through"].find(text, sound_min_chars=3) is not None:
         return True
     return in_reply and bool(_HANDS_OVER.search(clean))
 

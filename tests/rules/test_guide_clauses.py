@@ -261,3 +261,47 @@ def test_answer_measures(lexicon):
     assert (
         math.isnan(none.answer_latency_s) and math.isnan(none.nin_share) and math.isnan(none.hedges_per_min)
     )
+
+
+def test_the_name_must_be_asked_for_the_transfer_it_covers(lexicon):
+    # A name asked for a message earlier in the call, and never given, does not cover a later
+    # transfer; a name the caller gave does, whenever it was given.
+    earlier = [
+        utt("caller", 3, 5, "周经理在吗？"),
+        utt("agent", 5.5, 8, "周经理去开会了，您留下姓名和电话，我让他回来后给您回电。"),
+        utt("caller", 8.5, 9, "好的。"),
+    ]
+    who = utt("caller", 10, 13, "我想问问装修审批的事，这个归哪个部门管？")
+    blind = utt("agent", 13.5, 15, "好的，我这就为您转到工程部，请稍等。")
+    assert ids(transfer_no_identity(ctx([*earlier, who, blind], lexicon))) == ["transfer.no_identity"]
+    named = utt("caller", 8.5, 9, "好的，我姓周，九栋的。")
+    assert transfer_no_identity(ctx([*earlier[:2], named, who, blind], lexicon)) == []
+    # 别管我行不行 sounds like 我姓 (wo xing): it names nobody.
+    loose = utt("caller", 1, 3, "我想在花园里养几只鸡，你们别管我行不行？")
+    assert ids(transfer_no_identity(ctx([loose, who, blind], lexicon))) == ["transfer.no_identity"]
+
+
+def test_words_whisper_got_wrong_are_read_by_their_sound_where_it_is_safe(lexicon):
+    # Three syllables or more, and a call put through only in a reply to a caller who asked.
+    who = utt("caller", 3, 5, "这个归哪个部门管？")
+    misheard = utt("agent", 5.5, 7, "好地握这就为您赚刀工程部，请少等。")
+    assert ids(transfer_no_identity(ctx([who, misheard], lexicon))) == ["transfer.no_identity"]
+    assert transfer_no_identity(ctx([utt("caller", 3, 5, "物业费多少钱？"), misheard], lexicon)) == []
+    ask = utt("caller", 3, 5, "我找一下客服部的王经理。")
+    away = utt("agent", 5.5, 8, "王经理蒸在凯会，现在解不料您的电话。")
+    assert ids(message_not_offered(ctx([ask, away], lexicon))) == ["message.not_offered"]
+
+
+def test_only_the_reply_to_the_request_for_a_colleague_is_read(lexicon):
+    # The colleague away in the reply, an offer in it; what the agent says about later matters
+    # (施工队正在抢修, 我们马上安排) neither raises nor answers the finding.
+    ask = utt("caller", 3, 5, "请问管家小高在吗？")
+    offered = utt("agent", 5.5, 9, "小高今天外出培训，您的事交给我，我记下来转告他。")
+    question = utt("caller", 10, 12, "停水什么时候恢复？")
+    later = utt("agent", 12.5, 15, "今天下午五点恢复供水，施工队正在抢修。")
+    assert message_not_offered(ctx([ask, offered, question, later], lexicon)) == []
+    bare = utt("agent", 5.5, 9, "小高今天外出培训，不在中心。")
+    request = utt("caller", 10, 12, "我家门口的灯坏了，你们现在能派人来吗？")
+    promise = utt("agent", 12.5, 15, "可以，我们马上安排电工过去。")
+    assert ids(message_not_offered(ctx([ask, bare, request, promise], lexicon))) == ["message.not_offered"]
+    assert message_not_offered(ctx([request, later], lexicon)) == []
