@@ -313,8 +313,8 @@ class RulesConfig:
     # ... and 您 makes up at most this share of the agent's 您 and 你: Whisper writes some 您 as 你
     # (on the guide benchmark's development part, one polite agent in 28 came out 1 您 to 3 你).
     ni_max_nin_share: float = 0.2
-    # message.not_offered: an offer to take a message must come within this long of the agent
-    # saying the person asked for is absent.
+    # message.not_offered: an offer to take a message must come in the agent's reply that says the
+    # person asked for is absent (until the caller speaks again), and within this long of it.
     message_window_s: float = 30.0
     # voice.flat (语气冷淡、有气无力): the agent's pitch range (10th to 90th percentile, semitones)
     # under this over the call is a flat voice (real voices: a flat news read 2.6-4.2, read
