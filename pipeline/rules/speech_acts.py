@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.asr.text import for_scoring, to_full_width_punctuation, to_simplified
+from pipeline.asr.text import to_full_width_punctuation, to_simplified
 from pipeline.lexicon import Lexicon
 
 _HAN = r"[\u4e00-\u9fff]"
@@ -152,7 +152,8 @@ _REQUEST = re.compile(
     r"能(借|批|免|退|派|替)我?"
 )
 # The agent's no in their own words (物业不管, 前台不寄养, 没这个权限): 不 or 没 before a verb. Not the
-# negations of a helpful answer (不用担心, 没问题, 不客气), of a hedge (不一定, 不太) or of time (不到).
+# negations of a helpful answer (不用担心, 没问题, 不客气), of a hedge (不一定, 不太), of time (不到), nor
+# the closing question 没别的事了吧.
 _DECLINE = re.compile(r"(不|没有?|无)([\u4e00-\u9fff])")
 _NOT_DECLINING = (
     "不用",
@@ -184,7 +185,14 @@ _NOT_DECLINING = (
     "对不住",
     "了不起",
     "不得不",
+    "没别的",
+    "没有别的",
+    "没其他",
+    "没有其他",
 )
+# A condition (如果道闸没有反应，请按呼叫按钮) says what to do if something fails, not that the agent
+# will not: its first words are not read for a 不 or 没.
+_CONDITION = re.compile(r"(如果|要是|万一|假如)[^，。？！]{0,8}")
 
 
 def is_request(text: str) -> bool:
@@ -193,7 +201,7 @@ def is_request(text: str) -> bool:
 
 def declined(text: str) -> str | None:
     """The agent's own words of declining (物业不管 → 不管) in a reply to a request, else None."""
-    clean = for_scoring(text)
+    clean = _CONDITION.sub(lambda m: " " * len(m.group(0)), _clauses(text))
     for phrase in _NOT_DECLINING:
         clean = clean.replace(phrase, " " * len(phrase))
     found = _DECLINE.search(clean)

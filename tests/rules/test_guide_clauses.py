@@ -305,3 +305,14 @@ def test_only_the_reply_to_the_request_for_a_colleague_is_read(lexicon):
     promise = utt("agent", 12.5, 15, "可以，我们马上安排电工过去。")
     assert ids(message_not_offered(ctx([ask, bare, request, promise], lexicon))) == ["message.not_offered"]
     assert message_not_offered(ctx([request, later], lexicon)) == []
+
+
+def test_a_condition_and_a_closing_question_are_not_refusals(lexicon):
+    request = utt("caller", 3, 5, "外地车能进小区吗？你们帮我开一下门吧。")
+    for text in (
+        "外地车牌系统也能识别，如果道闸没有反应，请您按旁边的呼叫按钮。",
+        "好的，没别的事了吧？再见。",
+    ):
+        assert refusal_no_apology(ctx([request, utt("agent", 5.5, 9, text)], lexicon)) == [], text
+    flat = utt("agent", 5.5, 9, "这个我们管不了。")
+    assert ids(refusal_no_apology(ctx([request, flat], lexicon))) == ["refusal.no_apology"]
