@@ -19,7 +19,7 @@ from pipeline.lexicon import Lexicon
 from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
 
-VERSION = "1"
+VERSION = "2"  # 2: doubt read from the shape of the answer too (_DOUBT)
 
 # A caller's question: a question mark, or the particles and words Mandarin asks with. Whisper
 # punctuates most questions; the words catch the rest (电梯年检是哪一天 came out unpunctuated).
@@ -41,6 +41,47 @@ def self_corrections(turn: Sequence[Utterance]) -> list[str]:
         for j, (a, b) in enumerate(read.clauses):
             if (i or j) and read.text[a:b] in _SELF_CORRECTIONS:
                 found.append(read.text[a:b])
+    return found
+
+
+# Doubt in the shape of the answer, beyond the hedges and fillers of the lists (the guide
+# benchmark's sixth development wording, written blind, read at R 0.23 on the lists alone):
+# - not knowing, in any words: 不清楚, 不晓得, 没个定论, 说不上来, 闹不清, 打不了保票, 摸不着头脑;
+# - two answers at once: 本月……还是下个月？, 三十？五十？, 有的楼让封，有的楼不让, 又似乎不用;
+# - the answer put off or handed back: 到时候再说, 您再打听打听, 您看着办, 您觉得咋样;
+# - trailing off (……, ...), where Whisper writes it.
+# Each shape counts once per answer: the lists' own phrases are cut out first, so 不清楚 found by
+# hedges.toml is not counted again.
+_DOUBT = {
+    "not knowing": re.compile(
+        r"(不|没)(太|大|怎么|是很|很|是太|大能)?(清楚|知道|确定|了解|记得|晓得|明白|留意|注意|细看|有数|谱|定论|准信|个准|个数)|"
+        r"晓不得|(说|讲|记|搞|弄|闹|整|摸|想|判断|拿|吃)不(清|准|明白|全|着|上来|出来|起|灵清|懂|透|定)|判断不了|"
+        r"(打|给)不了(保票|包票|准话)|心里没底|没个(准|定|数|谱)"
+    ),
+    "two answers": re.compile(
+        r"还是[^，。？！]{1,8}？|？[^，。？！]{1,6}？|有(时候|的)[^。？！]{1,12}有(时候|的)|"
+        r"也有[^。？！]{1,12}也有|又(似乎|好像|说|有人说)|抑或|一会儿[^。？！]{1,10}一会儿"
+    ),
+    "put off": re.compile(
+        r"(到时候|回头|以后)再说|再说(吧|呗|。|！|$)|您(再|自己)?(打听打听|问问|看着办|掂量)|您觉得(咋样|呢)|您说是不"
+    ),
+    "trailing off": re.compile(r"……|\.\.\."),
+}
+
+
+def doubt_shapes(text: str, lex: Lexicon) -> list[str]:
+    """The shapes of doubt (``_DOUBT``) in an answer, each at most once, not counting what the
+    hedges and fillers lists already found."""
+    from pipeline.rules.speech_acts import clause_text
+
+    read = clause_text(text)
+    for phrase in lex["hedges"].found_in(text) + lex["fillers"].found_in(text):
+        read = read.replace(phrase, " " * len(phrase))
+    found = []
+    for shape in _DOUBT.values():
+        m = shape.search(read)
+        if m:
+            found.append(m.group(0))
     return found
 
 
@@ -103,11 +144,12 @@ def hesitation_unsure(ctx: CallContext) -> list[Event]:
     for answer in agent_answers(ctx):
         text = answer.text
         corrections = self_corrections(answer.turn)
-        cues = hedges.occurrences(text) + fillers.occurrences(text) + len(corrections)
+        shapes = doubt_shapes(text, ctx.lexicon)
+        cues = hedges.occurrences(text) + fillers.occurrences(text) + len(corrections) + len(shapes)
         slow = answer.to_a_question and answer.latency >= ctx.config.hesitation_latency_s
         if cues < ctx.config.hesitation_min_cues and not (slow and cues >= 1):
             continue
-        found = hedges.found_in(text) + fillers.found_in(text) + corrections
+        found = hedges.found_in(text) + fillers.found_in(text) + corrections + shapes
         wait = f"，停顿 {answer.latency:.1f} 秒后回答" if slow else ""
         events.append(
             ctx.event(

@@ -21,7 +21,7 @@ from pipeline.lexicon import Lexicon
 _HAN = r"[\u4e00-\u9fff]"
 
 
-def _clauses(text: str) -> str:
+def clause_text(text: str) -> str:
     """The text as the patterns read it: Simplified, full-width punctuation kept (a clause's end
     bounds a pattern where Whisper wrote one), Latin lower-cased."""
     return to_full_width_punctuation(to_simplified(text)).lower()
@@ -41,7 +41,7 @@ _ASKS_FOR = re.compile(
 
 def asks_for_someone(text: str, lex: Lexicon) -> bool:
     """The caller asks for a person or a department (person_request.toml, or ``_ASKS_FOR``)."""
-    return lex["person_request"].find(text) is not None or bool(_ASKS_FOR.search(_clauses(text)))
+    return lex["person_request"].find(text) is not None or bool(_ASKS_FOR.search(clause_text(text)))
 
 
 # --- the agent says the colleague is away -----------------------------------------------------------
@@ -67,7 +67,7 @@ _AWAY = re.compile(
 def is_away(text: str, lex: Lexicon) -> bool:
     """The agent says the person asked for is not available (absence.toml, or ``_AWAY``)."""
     # By sound from three syllables on: Whisper writes 解不料 for 接不了 (two sound like too much).
-    return lex["absence"].find(text, sound_min_chars=3) is not None or bool(_AWAY.search(_clauses(text)))
+    return lex["absence"].find(text, sound_min_chars=3) is not None or bool(_AWAY.search(clause_text(text)))
 
 
 # --- the agent offers to take a message or to help instead ------------------------------------------
@@ -93,7 +93,7 @@ def takes_it_on(text: str) -> bool:
     """The agent undertakes to do something for the caller, or asks what they would like
     (``_OFFERS``). Only read in the reply that says the colleague is away: later in a call, the
     agent's 我马上安排 is about something else."""
-    clean = _TELLING.sub(lambda m: " " * len(m.group(0)), _clauses(text))
+    clean = _TELLING.sub(lambda m: " " * len(m.group(0)), clause_text(text))
     return bool(_OFFERS.search(clean))
 
 
@@ -120,7 +120,7 @@ def puts_through(text: str, lex: Lexicon, *, in_reply: bool = False) -> bool:
     to a caller who asked for someone, ``_HANDS_OVER``)."""
     # put_through.toml is written with 您; an agent who says 你 transfers all the same.
     text = text.replace("你", "您")
-    clean = _clauses(text)
+    clean = clause_text(text)
     if lex["put_through"].find(text, homophones=False) is not None or _PUTS_THROUGH.search(clean):
         return True
     # By sound only in a reply, and from three syllables on: 为您赚到 is 为您转到 there.
@@ -149,7 +149,12 @@ _REQUEST = re.compile(
     r"帮我|给我|替我|帮忙|你们(给|帮|把|派|来|去|赶紧|马上)|把.{1,12}(给|退|免|关|挪|拆|修|开|借|发)|"
     r"让(保安|物业|你们|师傅)|麻烦你们|我要求|我要你们|你们先|呗[。！!]?$|吧[。！!]?$|"
     r"(能不能|可不可以|能否|可以不可以)(帮|给|把|让|派|免|退|借|批|先|直接)|给批|批一下|赶紧|"
-    r"能(借|批|免|退|派|替)我?"
+    r"能(借|批|免|退|派|替)我?|"
+    # Asking whether the centre can or will (物业可以发个通知吗, 先搁一段时间，行吧？; not whether something
+    # is allowed: 电动车能在楼道充电吗 is answered, not refused):
+    # answered with a no, it is turned down; answered with a yes, nothing is (see ``declined``).
+    r"(你们|物业|您)[^，。？！]{0,4}(能|可以|能否|可否)[^，。？！]{1,10}(吗|么)|(行|可以|好)(吧|吗|不)？?$|你们(就)?不能|"
+    r"你们[^，。？！]{0,4}(去|别|出钱|负责|赔)"
 )
 # The agent's no in their own words (物业不管, 前台不寄养, 没这个权限): 不 or 没 before a verb. Not the
 # negations of a helpful answer (不用担心, 没问题, 不客气), of a hedge (不一定, 不太), of time (不到), nor
@@ -189,19 +194,43 @@ _NOT_DECLINING = (
     "没有别的",
     "没其他",
     "没有其他",
+    "赔个不是",
+    "赔不是",
+    # Not knowing is doubt (hesitation.unsure reads it), not a no.
+    "不知",
+    "不清",
+    "不确定",
+    "不记得",
+    "不晓得",
+    "不了解",
+    "不明白",
 )
 # A condition (如果道闸没有反应，请按呼叫按钮) says what to do if something fails, not that the agent
 # will not: its first words are not read for a 不 or 没.
 _CONDITION = re.compile(r"(如果|要是|万一|假如)[^，。？！]{0,8}")
+# A question asked both ways (有没有人被困, 是不是停电了, 能不能明天来) asks; it does not decline.
+_ASKING = re.compile(r"有没有|([\u4e00-\u9fff])不\1")
 
 
 def is_request(text: str) -> bool:
-    return bool(_REQUEST.search(text))
+    return bool(_REQUEST.search(clause_text(text)))
+
+
+# A yes (可以，… / 能，… / 好的，…) opening the reply: what follows is how, not a refusal.
+_YES = re.compile(r"^(可以|能|行|好的?|没问题|有的?|是的|对|当然)[，。！、]")
+# Not ours in so many words (跟物业没关系), though 没关系 alone is "never mind".
+_NOT_OURS = re.compile(r"(跟|和|与)[^，。？！]{1,8}没(有)?关系")
 
 
 def declined(text: str) -> str | None:
     """The agent's own words of declining (物业不管 → 不管) in a reply to a request, else None."""
-    clean = _CONDITION.sub(lambda m: " " * len(m.group(0)), _clauses(text))
+    read = clause_text(text)
+    if _YES.search(read):
+        return None
+    if found := _NOT_OURS.search(read):
+        return found.group(0)
+    clean = _CONDITION.sub(lambda m: " " * len(m.group(0)), read)
+    clean = _ASKING.sub(lambda m: " " * len(m.group(0)), clean)
     for phrase in _NOT_DECLINING:
         clean = clean.replace(phrase, " " * len(phrase))
     found = _DECLINE.search(clean)

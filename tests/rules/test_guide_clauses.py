@@ -6,7 +6,13 @@ from dataclasses import replace
 from pipeline.config import RulesConfig
 from pipeline.records import RoleAssignment, Word
 from pipeline.rules import CallContext, apply_rules
-from pipeline.rules.answers import agent_answers, answer_measures, hesitation_unsure, pronoun_counts
+from pipeline.rules.answers import (
+    agent_answers,
+    answer_measures,
+    doubt_shapes,
+    hesitation_unsure,
+    pronoun_counts,
+)
 from pipeline.rules.courtesy import (
     courtesy_ni,
     message_not_offered,
@@ -316,3 +322,44 @@ def test_a_condition_and_a_closing_question_are_not_refusals(lexicon):
         assert refusal_no_apology(ctx([request, utt("agent", 5.5, 9, text)], lexicon)) == [], text
     flat = utt("agent", 5.5, 9, "这个我们管不了。")
     assert ids(refusal_no_apology(ctx([request, flat], lexicon))) == ["refusal.no_apology"]
+
+
+def test_doubt_is_read_from_the_shape_of_the_answer(lexicon):
+    # Not knowing in any words, two answers at once, the answer put off: each a cue, so two of
+    # them make an unsure answer with no hedge of the list at all.
+    question = utt("caller", 5, 8, "阳台能不能封起来？有什么要求？")
+    for text in (
+        "封阳台么，有的楼让封，有的楼不让，您家那栋归哪种，我也闹不清。",
+        "车位的价钱十来万的也有，二十来万的也有，具体的我晓不得。",
+        "年检是本月……还是下个月？停不停梯到时候再说。",
+    ):
+        (event,) = hesitation_unsure(ctx([question, utt("agent", 8.5, 12, text)], lexicon))
+        assert event.rule_id == "hesitation.unsure", text
+    # A clear answer with a condition, two prices and advice has none of them.
+    clear = utt(
+        "agent", 8.5, 12, "可以封，但必须用统一的断桥铝窗，先到服务中心登记，押金五百元，验收合格就退。"
+    )
+    assert hesitation_unsure(ctx([question, clear], lexicon)) == []
+    # A hedge the list found is not counted again as a shape.
+    assert doubt_shapes("我不清楚。", lexicon) == []
+    assert doubt_shapes("我也闹不清。", lexicon) == ["闹不清"]
+
+
+def test_a_no_to_whether_the_centre_can_is_a_refusal_a_no_about_the_rules_is_an_answer(lexicon):
+    can_you = utt("caller", 3, 5, "请问物业可以出个通知吗？")
+    flat = utt("agent", 5.5, 8, "管理规约里没这条，我们不出这种通知。")
+    assert ids(refusal_no_apology(ctx([can_you, flat], lexicon))) == ["refusal.no_apology"]
+    yes = utt("agent", 5.5, 8, "可以，明天上午贴在每个单元门口，不用您再跑一趟。")
+    assert refusal_no_apology(ctx([can_you, yes], lexicon)) == []
+    allowed = utt("caller", 3, 5, "电动车能在楼道里充电吗？")
+    rule = utt("agent", 5.5, 8, "不能，楼道内严禁给电动车充电，请您到东侧的充电棚充电。")
+    assert refusal_no_apology(ctx([allowed, rule], lexicon)) == []
+    # Not ours, in so many words; an apology the list has only since the sixth wording.
+    help_me = utt("caller", 3, 5, "你们帮我去跟快递公司要赔偿。")
+    not_ours = utt("agent", 5.5, 8, "快递赔偿您找快递公司，跟物业没关系。")
+    assert ids(refusal_no_apology(ctx([help_me, not_ours], lexicon))) == ["refusal.no_apology"]
+    sorry = utt("agent", 5.5, 8, "给您赔个不是，我们没有这个资质，您找快递公司。")
+    assert refusal_no_apology(ctx([help_me, sorry], lexicon)) == []
+    # Asking both ways is a question, not a no.
+    asked = utt("agent", 5.5, 8, "电梯里现在有没有人被困？")
+    assert refusal_no_apology(ctx([help_me, asked], lexicon)) == []

@@ -59,7 +59,12 @@ def counts(lexicon) -> dict[str, Counter]:
     bench = ROOT / "data" / "call_scripts" / "bench"
     text_only = [
         load_guide_bank("dev", bench / name)
-        for name in ("guide-dev-text.yaml", "guide-dev-text4.yaml", "guide-dev-text5.yaml")
+        for name in (
+            "guide-dev-text.yaml",
+            "guide-dev-text4.yaml",
+            "guide-dev-text5.yaml",
+            "guide-dev-text6.yaml",
+        )
     ]
     rendered = load_guide_bank("dev")
     for rule, lines, wrong in [m for bank in (rendered, *text_only) for m in _moments(bank)]:
@@ -78,5 +83,6 @@ def test_the_development_wording_is_found_and_nothing_else(counts, rule):
     c = counts[rule]
     precision, recall = c["tp"] / max(1, c["tp"] + c["fp"]), c["tp"] / max(1, c["tp"] + c["fn"])
     # Measured 2026-12-06 on the development wording (guide-dev.yaml and the text-only rounds
-    # guide-dev-text.yaml, -text4 and -text5; 202-270 moments a rule): P 0.97 or more, R 0.93 or more.
+    # guide-dev-text.yaml, -text4, -text5 and -text6; 272-300 moments a rule): P 0.99 or more, R 0.92
+    # or more.
     assert precision >= 0.95 and recall >= 0.9, (rule, dict(c))
