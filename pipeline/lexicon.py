@@ -138,6 +138,14 @@ class PhraseList:
         clean = self._clean(text)
         return [p for p, _ in self._keys if p and p in clean]
 
+    def sounded_in(self, text: str) -> list[str]:
+        """The phrases of this list that ``text`` says exactly or by their toneless pinyin."""
+        clean = self._clean(text)
+        if not clean:
+            return []
+        sounds = _pinyin(clean)
+        return [p for p, key in self._keys if p and (p in clean or _contains_seq(sounds, key) >= 0)]
+
     def is_whole(self, text: str) -> bool:
         """``text`` consists of nothing but phrases from this list (e.g. 嗯嗯, 好的好的)."""
         clean = for_scoring(text)

@@ -363,3 +363,11 @@ def test_a_no_to_whether_the_centre_can_is_a_refusal_a_no_about_the_rules_is_an_
     # Asking both ways is a question, not a no.
     asked = utt("agent", 5.5, 8, "电梯里现在有没有人被困？")
     assert refusal_no_apology(ctx([help_me, asked], lexicon)) == []
+
+
+def test_a_hedge_whisper_misheard_counts_by_its_sound(lexicon):
+    # 浩箱 for 好像, 古迹 for 估计: the words of an unsure answer are the ones Whisper hears worst.
+    question = utt("caller", 5, 8, "电钻中午能用吗？")
+    misheard = utt("agent", 8.5, 12, "电钻啊，中午浩箱不行，周末我古迹也不让。")
+    (event,) = hesitation_unsure(ctx([question, misheard], lexicon))
+    assert "好像" in event.evidence and "估计" in event.evidence
