@@ -115,13 +115,7 @@ class PhraseList:
 
     def count(self, text: str, *, homophones: bool = True) -> int:
         """How many different phrases of this list ``text`` holds (exactly, or by pinyin)."""
-        clean = self._clean(text)
-        if not clean:
-            return 0
-        sounds = _pinyin(clean) if homophones else ()
-        return sum(
-            phrase in clean or (homophones and _contains_seq(sounds, key) >= 0) for phrase, key in self._keys
-        )
+        return len(self.sounded_in(text) if homophones else self.found_in(text))
 
     def occurrences(self, text: str) -> int:
         """How many times ``text`` says a phrase of this list, exactly (each occurrence; longer

@@ -18,6 +18,7 @@ from pipeline.asr.text import for_scoring
 from pipeline.lexicon import Lexicon
 from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
+from pipeline.rules.speech_acts import clause_text
 
 VERSION = "2"  # 2: doubt read from the shape of the answer too (_DOUBT)
 
@@ -72,8 +73,6 @@ _DOUBT = {
 def doubt_shapes(text: str, lex: Lexicon) -> list[str]:
     """The shapes of doubt (``_DOUBT``) in an answer, each at most once, not counting what the
     hedges and fillers lists already found."""
-    from pipeline.rules.speech_acts import clause_text
-
     read = clause_text(text)
     for phrase in lex["hedges"].found_in(text) + lex["fillers"].found_in(text):
         read = read.replace(phrase, " " * len(phrase))
@@ -147,14 +146,13 @@ def hesitation_unsure(ctx: CallContext) -> list[Event]:
         shapes = doubt_shapes(text, ctx.lexicon)
         # A hedge Whisper misheard is read by its sound (浩箱 for 好像, 古迹 for 估计, 来者 for 来着):
         # TTS and real voices alike lose a third of the hedges of an unsure answer to homophones.
-        heard = max(hedges.occurrences(text), hedges.count(text))
+        sounded = hedges.sounded_in(text)
+        heard = max(hedges.occurrences(text), len(sounded))
         cues = heard + fillers.occurrences(text) + len(corrections) + len(shapes)
         slow = answer.to_a_question and answer.latency >= ctx.config.hesitation_latency_s
         if cues < ctx.config.hesitation_min_cues and not (slow and cues >= 1):
             continue
-        found = (
-            (hedges.found_in(text) or hedges.sounded_in(text)) + fillers.found_in(text) + corrections + shapes
-        )
+        found = (hedges.found_in(text) or sounded) + fillers.found_in(text) + corrections + shapes
         wait = f"，停顿 {answer.latency:.1f} 秒后回答" if slow else ""
         events.append(
             ctx.event(

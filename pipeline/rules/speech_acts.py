@@ -121,12 +121,10 @@ def puts_through(text: str, lex: Lexicon, *, in_reply: bool = False) -> bool:
     # put_through.toml is written with 您; an agent who says 你 transfers all the same.
     text = text.replace("你", "您")
     clean = clause_text(text)
-    if lex["put_through"].find(text, homophones=False) is not None or _PUTS_THROUGH.search(clean):
-        return True
     # By sound only in a reply, and from three syllables on: 为您赚到 is 为您转到 there.
-    if in_reply and lex["put_through"].find(text, sound_min_chars=3) is not None:
+    if lex["put_through"].find(text, homophones=in_reply, sound_min_chars=3) is not None:
         return True
-    return in_reply and bool(_HANDS_OVER.search(clean))
+    return bool(_PUTS_THROUGH.search(clean)) or (in_reply and bool(_HANDS_OVER.search(clean)))
 
 
 # --- the caller gives their name ---------------------------------------------------------------------
