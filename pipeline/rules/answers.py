@@ -20,7 +20,9 @@ from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
 from pipeline.rules.speech_acts import clause_text
 
-VERSION = "2"  # 2: doubt read from the shape of the answer too (_DOUBT)
+# 2: doubt read from the shape of the answer too (_DOUBT); 3: two answers and not knowing in more
+# shapes (二十还是三十, 两天三天, 不是特别确定).
+VERSION = "3"
 
 # A caller's question: a question mark, or the particles and words Mandarin asks with. Whisper
 # punctuates most questions; the words catch the rest (电梯年检是哪一天 came out unpunctuated).
@@ -53,35 +55,59 @@ def self_corrections(turn: Sequence[Utterance]) -> list[str]:
 # - trailing off (……, ...), where Whisper writes it.
 # Each shape counts once per answer: the lists' own phrases are cut out first, so 不清楚 found by
 # hedges.toml is not counted again.
+_NUMBER = r"[0-9一二两俩三四五六七八九十百千半几]"
 _DOUBT = {
     "not knowing": re.compile(
-        r"(不|没)(太|大|怎么|是很|很|是太|大能)?(清楚|知道|确定|了解|记得|晓得|明白|留意|注意|细看|有数|谱|定论|准信|个准|个数)|"
-        r"晓不得|(说|讲|记|搞|弄|闹|整|摸|想|判断|拿|吃)不(清|准|明白|全|着|上来|出来|起|灵清|懂|透|定)|判断不了|"
-        r"(打|给)不了(保票|包票|准话)|心里没底|没个(准|定|数|谱)"
+        r"(不|没)(太|大|怎么|是很|很|是太|大能|是特别|特别|是那么|那么|是十分|是非常)?"
+        r"(清楚|知道|确定|了解|记得|晓得|明白|留意|注意|细看|有数|谱|定论|准信|个准|个数)|"
+        r"晓不得|(说|讲|记|搞|弄|闹|整|摸|想|判断|拿|吃)不(太|大)?(清|准|明白|全|着|上来|出来|起|灵清|懂|透|定)|"
+        r"判断不了|(打|给)不了(保票|包票|准话)|心里没底|没个(准|定|数|谱|硬)"
     ),
+    # Two answers where Whisper wrote no question mark: two figures offered for one (二十还是三十,
+    # 五块一个小时，还是三块, 两天三天, 两天，三天), a thing and its opposite (改了还是没改), the quick
+    # case and the slow (快的话两三天，慢的话一两个礼拜). An agent asking the caller to choose (您是要一张
+    # 还是两张) is a question, not doubt: ``doubt_shapes`` leaves a clause that addresses the caller.
     "two answers": re.compile(
         r"还是[^，。？！]{1,8}？|？[^，。？！]{1,6}？|有(时候|的)[^。？！]{1,12}有(时候|的)|"
-        r"也有[^。？！]{1,12}也有|又(似乎|好像|说|有人说)|抑或|一会儿[^。？！]{1,10}一会儿"
+        r"也有[^。？！]{1,12}也有|又(似乎|好像|说|有人说)|抑或|一会儿[^。？！]{1,10}一会儿|"
+        rf"{_NUMBER}[^。？！]{{0,6}}还是{_NUMBER}(?![^，。？！]{{0,6}}都)|"
+        rf"(?P<n>{_NUMBER}+)(?P<unit>[\u4e00-\u9fff])[，、]?(?!(?P=n)(?P=unit)){_NUMBER}+(?P=unit)(?![^，。？！]{{0,6}}都)|"
+        r"(?P<verb>[\u4e00-\u9fff])了?还是(没|不)(?P=verb)|(快|早|多|长)的(话|花)[^。？！]{1,14}(慢|晚|少|短)的(话|花)"
     ),
     "put off": re.compile(
-        r"(到时候|回头|以后)再说|再说(吧|呗|。|！|$)|您(再|自己)?(打听打听|问问|看着办|掂量)|您觉得(咋样|呢)|您说是不"
+        r"(到时候|回头|以后)再说|到时候(再)?看|再说(吧|呗|。|！|$)|(您|你)(再|自己)?(打听打听|问问|看着办|掂量)|"
+        r"(您|你)觉得(咋样|呢)|(您|你)说是不"
     ),
     "trailing off": re.compile(r"……|\.\.\."),
 }
 
 
-def doubt_shapes(text: str, lex: Lexicon) -> list[str]:
+def doubt_shapes(text: str, lex: Lexicon, *, but: tuple[str, ...] = ()) -> list[str]:
     """The shapes of doubt (``_DOUBT``) in an answer, each at most once, not counting what the
-    hedges and fillers lists already found."""
+    hedges and fillers lists already found; ``but`` names shapes not to read."""
     read = clause_text(text)
     for phrase in lex["hedges"].found_in(text) + lex["fillers"].found_in(text):
         read = read.replace(phrase, " " * len(phrase))
     found = []
-    for shape in _DOUBT.values():
-        m = shape.search(read)
-        if m:
+    for name, shape in _DOUBT.items():
+        if name in but:
+            continue
+        for m in shape.finditer(read):
+            if name == "two answers" and _ASKS_THE_CALLER.search(_clause_before(read, m.start())):
+                continue
             found.append(m.group(0))
+            break
     return found
+
+
+# A clause that asks the caller to choose (您是要一张还是两张, 你家是三号楼还是五号楼).
+_ASKS_THE_CALLER = re.compile(r"您|你(?!们)|是要|要不要")
+
+
+def _clause_before(text: str, at: int) -> str:
+    """The clause of ``text`` up to ``at``: from the last punctuation before it."""
+    start = max(text.rfind(p, 0, at) for p in "，。？！；、,.?!;")
+    return text[start + 1 : at]
 
 
 def is_question(text: str) -> bool:

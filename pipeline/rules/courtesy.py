@@ -22,9 +22,10 @@ import math
 from pipeline.asr.text import for_scoring
 from pipeline.records import Event
 from pipeline.rules import CallContext
-from pipeline.rules.answers import pronoun_counts
+from pipeline.rules.answers import doubt_shapes, pronoun_counts
 from pipeline.rules.speech_acts import (
     asks_for_someone,
+    asks_of_the_rules,
     declined,
     gives_name,
     is_away,
@@ -34,7 +35,9 @@ from pipeline.rules.speech_acts import (
     takes_it_on,
 )
 
-VERSION = "2"  # 2: the shapes of a reply (speech_acts.py), not only the phrase lists
+# 2: the shapes of a reply (speech_acts.py), not only the phrase lists; 3: a question of the rules
+# is answered, and a hedged no or one after a misheard apology is not flat.
+VERSION = "3"
 _EVIDENCE_UTTERANCES = 3  # utterances quoted as courtesy.ni's evidence
 _ASK_BEFORE_S = 20.0  # a caller's request for a person this long before the agent's 不在 still counts
 
@@ -110,24 +113,40 @@ def refusal_no_apology(ctx: CallContext) -> list[Event]:
     events = []
     caller = ctx.by_role("caller")
     for i, u in enumerate(agent):
+        asked = [
+            c for c in caller if c.end <= u.start + 0.5 and u.start - c.end <= ctx.config.answer_window_s
+        ]
+        request = asked[-1].text if asked else ""
         found = refusal.find(u.text, homophones=False)
-        if found is None:
-            asked = [
-                c for c in caller if c.end <= u.start + 0.5 and u.start - c.end <= ctx.config.answer_window_s
-            ]
-            request = asked[-1].text if asked else ""
-            # Not a reply about a colleague who is away (message.not_offered reads that): a request
-            # that names a person and a reply that says they are away. A request's 帮我接一下孩子 or
-            # 转给你们 is still a request the agent may turn down.
-            if is_request(request) and not (asks_for_someone(request, lex) and is_away(u.text, lex)):
-                found = declined(u.text)
-        # A hedged no (恐怕不太行 …我跟您说不好) is unsure, not the guide's 断然拒绝: hesitation.unsure
-        # reads it.
-        if found is None or lex["hedges"].find(u.text, homophones=False) is not None:
+        # A question of the rules that asks nothing for the caller (空调外机可以装在阳台外面吗, 几点到几点
+        # 可以施工) is answered, even with a 不可以 or 不允许: the guide's refusal turns down a request
+        # (不能满足对方的要求). Asked for oneself (我家狗能不能放前台寄养, 我想在楼道里放个鞋柜，可以吧？), the
+        # same words are a request.
+        if found is not None and asks_of_the_rules(request):
+            found = None
+        # Not a reply about a colleague who is away (message.not_offered reads that): a request that
+        # names a person and a reply that says they are away. A request's 帮我接一下孩子 or 转给你们 is
+        # still a request the agent may turn down.
+        if (
+            found is None
+            and is_request(request)
+            and not (asks_for_someone(request, lex) and is_away(u.text, lex))
+        ):
+            found = declined(u.text)
+        # A hedged no (恐怕不太行 …我跟您说不好 …按理说是不行的，我也不晓得) is unsure, not the guide's
+        # 断然拒绝: hesitation.unsure reads it. A hedge of three syllables or more is also heard by its
+        # sound (案里说 for 按理说), and so is an answer in doubt's shapes (两天三天, 我也不晓得); putting the
+        # matter off (明天再说) is no hedge, but a brush-off.
+        if (
+            found is None
+            or lex["hedges"].find(u.text, sound_min_chars=3) is not None
+            or doubt_shapes(u.text, lex, but=("put off",))
+        ):
             continue
-        head = _before(u.text, found)
+        head = _before(u.text, found) + found  # 给您添不便了: the apology may hold the 不
         previous = agent[i - 1].text if i and u.start - agent[i - 1].end < ctx.config.floor_gap_s else ""
-        if apology.find(head, homophones=False) or apology.find(previous, homophones=False):
+        # An apology misheard (恨包牵 for 很抱歉) is still one: phrases of three syllables by their sound.
+        if apology.find(head, sound_min_chars=3) or apology.find(previous, sound_min_chars=3):
             continue
         events.append(
             ctx.event(

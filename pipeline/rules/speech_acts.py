@@ -152,7 +152,14 @@ _REQUEST = re.compile(
     # is allowed: 电动车能在楼道充电吗 is answered, not refused):
     # answered with a no, it is turned down; answered with a yes, nothing is (see ``declined``).
     r"(你们|物业|您)[^，。？！]{0,4}(能|可以|能否|可否)[^，。？！]{1,10}(吗|么)|(行|可以|好)(吧|吗|不)？?$|你们(就)?不能|"
-    r"你们[^，。？！]{0,4}(去|别|出钱|负责|赔)"
+    r"你们[^，。？！]{0,4}(去|别|出钱|负责|赔)|"
+    # The centre asked whether it can (你们物业能不能…, with or without the question's end), a wish put
+    # as a question (我不想按月交了，能不能按天算), a price or a term asked to change (能不能按半价收),
+    # and a plea (你们就通融一下嘛).
+    r"(你们|物业)[^，。？！]{0,4}(能不能|可不可以|能否|可否)|(不想|不愿|希望|想要)[^？]{0,15}(能不能|可不可以|行不行)|"
+    r"(能不能|可不可以|能否)(按|少|减|便宜|打折|晚|延|宽限|通融)|通融|嘛[。！!]?$|"
+    # Leave asked at a clause's end, with more said after it (……寄养两天行不行，我要回趟老家).
+    r"(行不行|行吗|可以吗|可以吧|好不好|成不成)[，。！？]"
 )
 # The agent's no in their own words (物业不管, 前台不寄养, 没这个权限): 不 or 没 before a verb. Not the
 # negations of a helpful answer (不用担心, 没问题, 不客气), of a hedge (不一定, 不太), of time (不到), nor
@@ -178,6 +185,8 @@ _NOT_DECLINING = (
     "没关系",
     "没事",
     "没多久",
+    "没有变",
+    "没变",
     "不会的",
     "不管是",
     "不论",
@@ -212,6 +221,29 @@ _ASKING = re.compile(r"有没有|([\u4e00-\u9fff])不\1")
 
 def is_request(text: str) -> bool:
     return bool(_REQUEST.search(clause_text(text)))
+
+
+# A question about the rules, asked for nobody in particular (空调外机可以装在阳台外面吗, 请问几点到几点可以
+# 施工): a question (the question's words or mark), no request, and neither the caller (我, 我家) nor the
+# centre (你们, 物业) in it beyond a greeting.
+_QUESTION = re.compile(r"[？?]|吗|什么|怎么|多少|几|哪|能不能|可不可以|是不是|行不行")
+_GREETING = re.compile(r"^(喂|你好|您好|你们好|请问)[，、 ]*")
+
+
+def asks_of_the_rules(text: str) -> bool:
+    """The caller's last question asks what the rules allow, for nobody in particular. Whisper
+    often joins a caller's opening and their question in one utterance (我们家准备装修，想问问手续，
+    空调外机能不能装在阳台外面那面墙上), so the question is read with only the clause before it in its
+    sentence, which says whether it is asked for oneself (我家要办酒席，能不能在广场上搭个棚子)."""
+    sentences = [
+        t for t in re.split(r"[。？！；]", _GREETING.sub("", clause_text(text))) if _QUESTION.search(t)
+    ]
+    if not sentences:
+        return False
+    clauses = [c for c in re.split(r"[，、]", sentences[-1]) if c]
+    at = max(i for i, c in enumerate(clauses) if _QUESTION.search(c))
+    question = "".join(clauses[max(0, at - 1) : at + 1])
+    return not is_request(question) and not re.search(r"我|你们|物业|您|你", question)
 
 
 # A yes (可以，… / 能，… / 好的，…) opening the reply: what follows is how, not a refusal.

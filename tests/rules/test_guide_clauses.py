@@ -371,3 +371,73 @@ def test_a_hedge_whisper_misheard_counts_by_its_sound(lexicon):
     misheard = utt("agent", 8.5, 12, "电钻啊，中午浩箱不行，周末我古迹也不让。")
     (event,) = hesitation_unsure(ctx([question, misheard], lexicon))
     assert "好像" in event.evidence and "估计" in event.evidence
+
+
+def test_two_answers_without_a_question_mark_are_doubt_a_choice_put_to_the_caller_is_not(lexicon):
+    # Whisper writes 两天？三天？ as 两天三天 and 二十还是三十…… as 二十还是三十，: still two answers.
+    for text, shape in (
+        ("补卡要交点钱的，二十还是三十，", "二十还是三"),
+        ("存几天一般不会太久，两天三天，", "两天三天"),
+        ("以前是我们代收，后来改了还是没改。", "改了还是没改"),
+        ("快的话两三天，慢的话一两个礼拜。", "快的话两三天，慢的话"),
+    ):
+        assert shape in doubt_shapes(text, lexicon), text
+    for text in (
+        "您是要一张还是两张？",
+        "三号楼还是五号楼都可以。",
+        "两点两点半都有班车。",
+        "一楼二楼都停水了。",
+    ):
+        assert [s for s in doubt_shapes(text, lexicon) if "还是" in s or "楼" in s or "点" in s] == [], text
+
+
+def test_not_knowing_in_more_words_and_by_sound(lexicon):
+    question = utt("caller", 5, 8, "请问你们服务中心周末上班吗？")
+    for text in (
+        "周末应该有人的，时间我不是特别确定，八点还是九点开门。",  # Whisper lost 来着 and the ……
+        "证件估计您得带身份证吧，几点我也记不大轻了。",  # 记不大清, heard by its sound
+        "这个我也搞不太轻，您见谅，我回头得温温同事。",  # 搞不太清, 问问同事
+    ):
+        (event,) = hesitation_unsure(ctx([question, utt("agent", 8.5, 12, text)], lexicon))
+        assert event.rule_id == "hesitation.unsure", text
+
+
+def test_a_question_of_the_rules_is_answered_and_a_request_for_oneself_refused(lexicon):
+    # The caller's opening and question joined in one utterance, as Whisper writes them: the
+    # question is read with the clause before it.
+    rules = utt("caller", 3, 5, "您好，我们家准备装修，想问问手续，空调外机能不能装在阳台外面那面墙上。")
+    no = utt("agent", 5.5, 8, "不可以，空调外机必须装在预留的外机位上。")
+    assert refusal_no_apology(ctx([rules, no], lexicon)) == []
+    when = utt("caller", 3, 5, "请问装修的时候几点到几点可以施工？")
+    hours = utt("agent", 5.5, 8, "工作日八点到十二点可以施工，周末不允许噪音作业。")
+    assert refusal_no_apology(ctx([when, hours], lexicon)) == []
+    for request in ("我家要办酒席，能不能在小区广场上搭个棚子？", "我就停一晚，车先放消防通道上行不行？"):
+        flat = utt("agent", 5.5, 8, "不行，这是规定。")
+        assert ids(refusal_no_apology(ctx([utt("caller", 3, 5, request), flat], lexicon))) == [
+            "refusal.no_apology"
+        ], request
+
+
+def test_requests_in_more_shapes_and_a_no_in_more_words(lexicon):
+    for request, reply in (
+        ("你们物业能不能帮我代收一下快递？", "服务中心不代收快递，您让快递员放快递柜。"),
+        ("停车费我不想按月交了，能不能按天算？", "固定车位没有按天算的，您要么按月要么按年。"),
+        ("我家装修想把这面墙打掉，你们就通融一下嘛。", "承重墙谁来都一样，您就别想了，没得商量。"),
+        ("我把狗放你们前台寄养两天行不行，我要回趟老家。", "前台不寄养宠物，您另外想办法。"),
+    ):
+        events = refusal_no_apology(ctx([utt("caller", 3, 5, request), utt("agent", 5.5, 9, reply)], lexicon))
+        assert ids(events) == ["refusal.no_apology"], request
+
+
+def test_a_hedged_no_and_an_apology_misheard_are_not_flat_refusals(lexicon):
+    request = utt("caller", 3, 5, "我想在阳台外面装空调外机，行不行？")
+    for reply in (
+        "案里说是不行的，不过也有人装了。",  # 按理说, heard by its sound: unsure, not 断然
+        "针地恨包牵，任何情况下都不行，没办法通融。",  # 真的很抱歉, heard by its sound
+        "给您添不便了，真对不住，外墙不能装外机。",  # the apology holds the 不
+        "一般来说不行，两天三天的也有人装，没个硬规定。",  # a hedge and two answers: unsure
+    ):
+        assert refusal_no_apology(ctx([request, utt("agent", 5.5, 9, reply)], lexicon)) == [], reply
+    # Putting it off is a brush-off, not a hedge.
+    off = utt("agent", 5.5, 9, "不行，明天再说。")
+    assert ids(refusal_no_apology(ctx([request, off], lexicon))) == ["refusal.no_apology"]
