@@ -49,9 +49,10 @@ def self_corrections(turn: Sequence[Utterance]) -> list[str]:
 
 # Doubt in the shape of the answer, beyond the hedges and fillers of the lists (the guide
 # benchmark's sixth development wording, written blind, read at R 0.23 on the lists alone):
-# - not knowing, in any words: 不清楚, 不晓得, 没个定论, 说不上来, 闹不清, 打不了保票, 摸不着头脑;
-# - two answers at once: 本月……还是下个月？, 三十？五十？, 有的楼让封，有的楼不让, 又似乎不用;
-# - the answer put off or handed back: 到时候再说, 您再打听打听, 您看着办, 您觉得咋样;
+# - not knowing, in any words: 不清楚, 不晓得, 没个定论, 说不上来, 闹不清, 打不了保票, 没法给您准话,
+#   我这边没看到, 摸不着头脑;
+# - two answers at once: 本月……还是下个月？, 三十？五十？, 三百多或者四百, 有的楼让封，有的楼不让, 又似乎不用;
+# - the answer put off or handed back: 到时候再说, 您再打听打听, 您回头再问问, 您看着办, 您觉得咋样;
 # - trailing off (……, ...), where Whisper writes it.
 # Each shape counts once per answer: the lists' own phrases are cut out first, so 不清楚 found by
 # hedges.toml is not counted again.
@@ -61,7 +62,8 @@ _DOUBT = {
         r"(不|没)(太|大|怎么|是很|很|是太|大能|是特别|特别|是那么|那么|是十分|是非常)?"
         r"(清楚|知道|确定|了解|记得|晓得|明白|留意|注意|细看|有数|谱|定论|准信|个准|个数)|"
         r"晓不得|(说|讲|记|搞|弄|闹|整|摸|想|判断|拿|吃)不(太|大)?(清|准|明白|全|着|上来|出来|起|灵清|懂|透|定)|"
-        r"判断不了|(打|给)不了(保票|包票|准话)|心里没底|没个(准|定|数|谱|硬)"
+        r"判断不了|(打|给)不了(保票|包票|准话)|心里没底|没个(准|定|数|谱|硬)|"
+        r"(没法|没办法|不能)给(您|你)?个?(准话|保票|包票|准信)|(我|这边)[^，。？！]{0,3}没(看到|看见|查到)"
     ),
     # Two answers where Whisper wrote no question mark: two figures offered for one (二十还是三十,
     # 五块一个小时，还是三块, 两天三天, 两天，三天), a thing and its opposite (改了还是没改), the quick
@@ -70,12 +72,13 @@ _DOUBT = {
     "two answers": re.compile(
         r"还是[^，。？！]{1,8}？|？[^，。？！]{1,6}？|有(时候|的)[^。？！]{1,12}有(时候|的)|"
         r"也有[^。？！]{1,12}也有|又(似乎|好像|说|有人说)|抑或|一会儿[^。？！]{1,10}一会儿|"
-        rf"{_NUMBER}[^。？！]{{0,6}}还是{_NUMBER}(?![^，。？！]{{0,6}}都)|"
+        rf"{_NUMBER}[^。？！]{{0,6}}(还是|或者|或是){_NUMBER}(?![^，。？！]{{0,6}}都)|"
         rf"(?P<n>{_NUMBER}+)(?P<unit>[\u4e00-\u9fff])[，、]?(?!(?P=n)(?P=unit)){_NUMBER}+(?P=unit)(?![^，。？！]{{0,6}}都)|"
         r"(?P<verb>[\u4e00-\u9fff])了?还是(没|不)(?P=verb)|(快|早|多|长)的(话|花)[^。？！]{1,14}(慢|晚|少|短)的(话|花)"
     ),
     "put off": re.compile(
-        r"(到时候|回头|以后)再说|到时候(再)?看|再说(吧|呗|。|！|$)|(您|你)(再|自己)?(打听打听|问问|看着办|掂量)|"
+        r"(到时候|回头|以后)再说|到时候(再)?看|再说(吧|呗|。|！|$)|"
+        r"(您|你)(到时候|回头|再|自己|先)*(打听打听|问问|看着办|掂量)|"
         r"(您|你)觉得(咋样|呢)|(您|你)说是不"
     ),
     "trailing off": re.compile(r"……|\.\.\."),

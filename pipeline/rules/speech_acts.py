@@ -32,7 +32,8 @@ def clause_text(text: str) -> str:
 # who handles it (找谁, 归哪个部门管), which a transfer answers.
 _ASKS_FOR = re.compile(
     rf"(?<![现正实存所])在{_HAN}{{1,6}}吗|回来(了)?吗|回来没|转一下|帮我转|给我转|帮我接|给我接|"
-    rf"(经理|主任|主管|师傅|队长|班长|会计|秘书|工|姐|哥){_HAN}{{0,2}}呢(？|$)|"
+    rf"(经理|主任|主管|师傅|队长|班长|会计|秘书|工|姐|哥){_HAN}{{0,2}}呢([，。？！]|$)|(小|老){_HAN}呢([，。？！]|$)|"
+    r"(让|叫|请)[^，。？！]{1,12}(接|听|记)一?下?电话|"
     rf"(让|叫|请){_HAN}{{1,10}}(跟|和|同)我(说|讲|聊|谈)|想(跟|和|找)[^，。？！]{{1,10}}(说|谈|聊)|"
     r"要(跟|和|找)[^，。？！]{1,8}(本人|直接|当面)(说|谈|聊)|找[^，。？！]{1,10}(说说|谈谈|聊聊)|"
     r"(上班|上岗|到岗|回来)了?(没有?|吗)|(来|到)了(没有?|吗)|找谁|归谁|谁(管|负责)|(哪个|哪|什么)部门"
@@ -51,14 +52,14 @@ def asks_for_someone(text: str, lex: Lexicon) -> bool:
 # gone for good (调走了, 离职了). 在办公室 and 在值班室 are where a colleague answers from: not here.
 _PLACE = (
     r"(医院|总部|外地|外面|外头|楼顶|楼上|楼下|现场|隔壁|工地|路上|银行|街道|仓库|车库|地库|"
-    rf"{_HAN}[区房井库局栋]|{_HAN}号楼|别的{_HAN}{{1,3}}|另一{_HAN}{{1,3}}|上一{_HAN}{{1,3}})"
+    rf"{_HAN}{{1,3}}[区房井库局栋室]|{_HAN}号楼|别的{_HAN}{{1,3}}|另一{_HAN}{{1,3}}|上一{_HAN}{{1,3}})"
 )
 _AWAY = re.compile(
     rf"正在{_HAN}|(去|到)(?!期|年|账)[\u4e00-\u9fff]{{1,6}}了|{_HAN}去了|才(能)?回来|"
-    rf"在{_HAN}{{1,6}}(开会|检修|盘点|巡查|巡逻|施工|维修|值班|培训|接待|忙)|"
+    rf"在{_HAN}{{1,6}}(开会|检修|盘点|巡查|巡逻|施工|维修|值班|培训|接待|演练|忙)|"
     rf"(还|正|人)?在{_PLACE}|在{_HAN}{{1,8}}(呢|里头|里面)|{_HAN}{{2,8}}呢[，。！]|"
     r"([\d一二三四五六七八九十两]|几)点(多|半|左右)?(以后|之后)?(才)?回|点(以后|之后)吧|才(到|来|上班)|"
-    r"还得.{0,6}(分钟|小时|会儿|阵)|"
+    r"还得.{0,6}(分钟|小时|会儿|阵)|(得|要)等[^，。？！]{0,8}(分钟|小时|钟头|会儿)|"
     r"离职|辞职|调走|调到|调去|退休|不干了|没(他|她)?的班|顾不上|腾不出|占着|没信号|打不通|没干完|"
     r"(已经|刚|早)(就)?走了|(刚|已经)(下|出|上)[楼门去]"
 )
@@ -78,7 +79,8 @@ def is_away(text: str, lex: Lexicon) -> bool:
 _TELLING = re.compile(r"(给|跟|和)(您|你)(说|讲)")
 _OFFERS = re.compile(
     r"我(这边|们|们这边)?也?(来|先|可以|能|会|马上|现在就|这就|立刻|帮|替|安排|让|请|叫|通知|记|转|发|联系|派|调|跟进|给)|"
-    r"(您|你)(先)?(说|讲)(一下|说|是什么|什么|吧|看)|(什么|啥)事.{0,3}(跟|和|对|告诉)我|要我|需要我|"
+    r"(您|你)(先)?(说|讲)(一下|下|说|是什么|什么|吧|看)|(什么|啥)事.{0,3}(跟|和|对|告诉)我|要我|需要我|"
+    r"(再|在|回头|然后|到时候?)(告诉|通知|回复|答复)(您|你)|"
     r"要不要|需不需要|需要.{0,8}吗|您看(行|可以|好|怎么样)|"
     r"让(他|她)[^，。？！]{0,4}(给您|回|打给|拨给|联系)|(号码|电话|联系方式)[^，。？！]{0,3}(报|留|给)给?我"
 )
@@ -128,10 +130,12 @@ def puts_through(text: str, lex: Lexicon, *, in_reply: bool = False) -> bool:
 
 
 # --- the caller gives their name ---------------------------------------------------------------------
-# A caller naming themself by title (我是刘女士, 我这边是王经理) or by surname alone at the start of a
-# clause (姓刘，五栋的): 我是 alone (我是三号楼的) gives a flat, not a name.
+# A caller naming themself by title (我是刘女士, 我这边是王经理), by surname alone at the start of a
+# clause (姓刘，五栋的), or by their company and name (我是恒通物流公司的赵建国): 我是 alone (我是三号楼的)
+# gives a flat, not a name.
 _GIVES_NAME = re.compile(
-    r"我(这边)?是.{1,4}(先生|女士|小姐|老师|阿姨|师傅|经理|总)|(^|[，。,、\s])姓[\u4e00-\u9fff]"
+    r"我(这边)?是.{1,4}(先生|女士|小姐|老师|阿姨|师傅|经理|总)|(^|[，。,、\s])姓[\u4e00-\u9fff]|"
+    r"我(这边)?是[^，。？！]{1,12}(公司|物流|单位|集团|中心|站|店|所|局)的[\u4e00-\u9fff]{2,3}([，。？！,.]|$)"
 )
 
 
@@ -159,7 +163,9 @@ _REQUEST = re.compile(
     r"(你们|物业)[^，。？！]{0,4}(能不能|可不可以|能否|可否)|(不想|不愿|希望|想要)[^？]{0,15}(能不能|可不可以|行不行)|"
     r"(能不能|可不可以|能否)(按|少|减|便宜|打折|晚|延|宽限|通融)|通融|嘛[。！!]?$|"
     # Leave asked at a clause's end, with more said after it (……寄养两天行不行，我要回趟老家).
-    r"(行不行|行吗|可以吗|可以吧|好不好|成不成)[，。！？]"
+    r"(行不行|行吗|可以吗|可以吧|好不好|成不成)[，。！？]|"
+    # Wanting to see, take or put something of the centre's (我要看小区的监控, 我想提前拿钥匙); not 我想问.
+    r"我(要|想)(先|提前)?(看|拿|查|调|借|领|进|装|搭|占|停|放)"
 )
 # The agent's no in their own words (物业不管, 前台不寄养, 没这个权限): 不 or 没 before a verb. Not the
 # negations of a helpful answer (不用担心, 没问题, 不客气), of a hedge (不一定, 不太), of time (不到), nor
@@ -214,7 +220,7 @@ _NOT_DECLINING = (
 )
 # A condition (如果道闸没有反应，请按呼叫按钮) says what to do if something fails, not that the agent
 # will not: its first words are not read for a 不 or 没.
-_CONDITION = re.compile(r"(如果|要是|万一|假如)[^，。？！]{0,8}")
+_CONDITION = re.compile(r"(?<!的)(如果|要是|万一|假如)[^，。？！]{0,8}")  # not 您的要是 (钥匙, misheard)
 # A question asked both ways (有没有人被困, 是不是停电了, 能不能明天来) asks; it does not decline.
 _ASKING = re.compile(r"有没有|([\u4e00-\u9fff])不\1")
 
@@ -249,7 +255,7 @@ def asks_of_the_rules(text: str) -> bool:
 # A yes (可以，… / 能，… / 好的，…) opening the reply: what follows is how, not a refusal.
 _YES = re.compile(r"^(可以|能|行|好的?|没问题|有的?|是的|对|当然)[，。！、]")
 # Not ours in so many words (跟物业没关系), though 没关系 alone is "never mind".
-_NOT_OURS = re.compile(r"(跟|和|与)[^，。？！]{1,8}没(有)?关系")
+_NOT_OURS = re.compile(r"(跟|根|和|与)[^，。？！]{1,8}没(有)?关系")  # 根: Whisper's 跟
 
 
 def declined(text: str) -> str | None:

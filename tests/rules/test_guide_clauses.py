@@ -441,3 +441,52 @@ def test_a_hedged_no_and_an_apology_misheard_are_not_flat_refusals(lexicon):
     # Putting it off is a brush-off, not a hedge.
     off = utt("agent", 5.5, 9, "不行，明天再说。")
     assert ids(refusal_no_apology(ctx([request, off], lexicon))) == ["refusal.no_apology"]
+
+
+def test_doubt_handed_back_and_two_figures_joined_by_or(lexicon):
+    question = utt("caller", 5, 8, "地下车位还有空的吗？多少钱一个月？")
+    for text in (
+        "应该还有几个吧，三百多或者四百，您回头再问问。",
+        "外机装哪儿得问工程部，他们之前说能后来又说不能，我这边没法给您准化。",  # 准话, by its sound
+        "一小时几块吧，封不封顶我这边没看到，您到时候问问岗亭的师傅。",
+    ):
+        (event,) = hesitation_unsure(ctx([question, utt("agent", 8.5, 12, text)], lexicon))
+        assert event.rule_id == "hesitation.unsure", text
+
+
+def test_a_colleague_asked_for_in_few_words_and_away_in_more(lexicon):
+    for ask, bare in (
+        ("电工小吴呢，说好今天来我家换开关的。", "小吴还在别人家干活呢，忙完了才轮到您家。"),
+        ("请找一下安全主管杨先生，有急事。", "杨主管在消防控制室搞演练，您得等一个小时左右。"),
+        ("能让你们财务的周会计记一下电话吗？", "周会计去银行了，您等她十一点左右回来。"),  # 接, misheard
+        ("帮我找下负责收物业费的小郭。", "您找小郭啊，他请病假了，这周来不来都不一定。"),
+    ):
+        events = message_not_offered(ctx([utt("caller", 3, 5, ask), utt("agent", 5.5, 9, bare)], lexicon))
+        assert ids(events) == ["message.not_offered"], bare
+    # Waiting for the colleague's return is no offer; telling the caller later is one.
+    ask = utt("caller", 3, 5, "麻烦找下客服部的张姐。")
+    wait = utt("agent", 5.5, 9, "张姐在外面巡查，您要找她得等她回来。")
+    assert ids(message_not_offered(ctx([ask, wait], lexicon))) == ["message.not_offered"]
+    later = utt("agent", 5.5, 9, "张姐在外面巡查，您说下是什么事，我问清楚再告诉您。")
+    assert message_not_offered(ctx([ask, later], lexicon)) == []
+
+
+def test_a_no_in_rhetorical_and_misheard_words(lexicon):
+    for request, reply in (
+        ("帮我盯着点保姆，看她白天有没有偷懒。", "看着您家保姆，这根物业没关系。"),  # 跟, misheard
+        ("我家钥匙放你们这儿一份，哪天我忘带了你们帮我开门。", "您的要是我们不呆罐，出了事谁负责。"),
+        ("保安能不能晚上帮我接一下放学的孩子？", "保安有岗位，哪能去给您接孩子。"),
+        ("我要看小区的监控录像，我家电动车被偷了。", "监控不对个人开放，您要看就让警察来调。"),
+    ):
+        events = refusal_no_apology(ctx([utt("caller", 3, 5, request), utt("agent", 5.5, 9, reply)], lexicon))
+        assert ids(events) == ["refusal.no_apology"], reply
+
+
+def test_a_caller_who_gives_their_company_and_name_has_given_their_name(lexicon):
+    lines = [
+        utt("caller", 1, 3, "请帮我接一下你们总经理。"),
+        utt("agent", 3.5, 5, "请问您是哪位？是本小区业主还是哪家单位的？"),
+        utt("caller", 5.5, 8, "我是隔壁恒通物流公司的赵建国，找他谈车位租赁合作。"),
+        utt("agent", 8.5, 10, "赵总您好，请稍候，我这就为您接通总经理办公室。"),
+    ]
+    assert transfer_no_identity(ctx(lines, lexicon)) == []

@@ -1,8 +1,8 @@
 """Every line of the guide benchmark's development wording through the rules on trial, as text: a
 moment done against the guide is found, one done as it asks is not. This is the wording the phrase
 lists were tuned on, with the held-out wordings that were read once and then looked at
-(guide-test.yaml, -test2, -test3); the wording still held out (guide-test4.yaml) is never read
-here. So the bar is high: a change to a list that loses what it found fails here before any call
+(guide-test.yaml, -test2, -test3, -test4); the wording still held out (guide-test5.yaml) is never
+read here. So the bar is high: a change to a list that loses what it found fails here before any call
 is rendered."""
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def counts(lexicon) -> dict[str, Counter]:
             "guide-test.yaml",
             "guide-test2.yaml",
             "guide-test3.yaml",
+            "guide-test4.yaml",
         )
     ]
     rendered = load_guide_bank("dev")
@@ -89,5 +90,5 @@ def test_the_development_wording_is_found_and_nothing_else(counts, rule):
     precision, recall = c["tp"] / max(1, c["tp"] + c["fp"]), c["tp"] / max(1, c["tp"] + c["fn"])
     # Measured 2026-12-06 (night) on the development wording (guide-dev.yaml, the text-only rounds
     # guide-dev-text.yaml, -text4, -text5 and -text6, and the looked-at held-out wordings guide-test,
-    # -test2 and -test3; 382-420 moments a rule): P 1.00, R 0.94 or more.
+    # -test2, -test3 and -test4; 422-460 moments a rule): P 1.00, R 0.94 or more.
     assert precision >= 0.95 and recall >= 0.9, (rule, dict(c))
