@@ -18,15 +18,11 @@ from pipeline.asr.text import for_scoring
 from pipeline.lexicon import Lexicon
 from pipeline.records import Event, Utterance
 from pipeline.rules import CallContext
-from pipeline.rules.speech_acts import clause_text
+from pipeline.rules.speech_acts import QUESTION, clause_text
 
 # 2: doubt read from the shape of the answer too (_DOUBT); 3: two answers and not knowing in more
 # shapes (二十还是三十, 两天三天, 不是特别确定).
 VERSION = "3"
-
-# A caller's question: a question mark, or the particles and words Mandarin asks with. Whisper
-# punctuates most questions; the words catch the rest (电梯年检是哪一天 came out unpunctuated).
-_QUESTION = re.compile(r"[？?]|吗|嘛|呢$|什么|怎么|为什么|多少|几|哪|能不能|可不可以|是不是|有没有|行不行")
 
 
 # Correcting oneself mid-answer (两点，不对，三点): a clause, between punctuation or pauses in the word
@@ -114,7 +110,7 @@ def _clause_before(text: str, at: int) -> str:
 
 
 def is_question(text: str) -> bool:
-    return bool(_QUESTION.search(text))
+    return bool(QUESTION.search(text))
 
 
 @dataclass(frozen=True)

@@ -229,25 +229,26 @@ def is_request(text: str) -> bool:
     return bool(_REQUEST.search(clause_text(text)))
 
 
-# A question about the rules, asked for nobody in particular (空调外机可以装在阳台外面吗, 请问几点到几点可以
-# 施工): a question (the question's words or mark), no request, and neither the caller (我, 我家) nor the
-# centre (你们, 物业) in it beyond a greeting.
-_QUESTION = re.compile(r"[？?]|吗|什么|怎么|多少|几|哪|能不能|可不可以|是不是|行不行")
+# A question: a question mark, or the particles and words Mandarin asks with. Whisper punctuates
+# most questions; the words catch the rest (电梯年检是哪一天 came out unpunctuated).
+QUESTION = re.compile(r"[？?]|吗|嘛|呢$|什么|怎么|为什么|多少|几|哪|能不能|可不可以|是不是|有没有|行不行")
 _GREETING = re.compile(r"^(喂|你好|您好|你们好|请问)[，、 ]*")
 
 
 def asks_of_the_rules(text: str) -> bool:
-    """The caller's last question asks what the rules allow, for nobody in particular. Whisper
+    """The caller's last question asks what the rules allow, for nobody in particular (空调外机可以装在
+    阳台外面吗, 请问几点到几点可以施工): no request, and neither the caller (我, 我家) nor the centre (你们,
+    物业) in it beyond a greeting. Whisper
     often joins a caller's opening and their question in one utterance (我们家准备装修，想问问手续，
     空调外机能不能装在阳台外面那面墙上), so the question is read with only the clause before it in its
     sentence, which says whether it is asked for oneself (我家要办酒席，能不能在广场上搭个棚子)."""
     sentences = [
-        t for t in re.split(r"[。？！；]", _GREETING.sub("", clause_text(text))) if _QUESTION.search(t)
+        t for t in re.split(r"[。？！；]", _GREETING.sub("", clause_text(text))) if QUESTION.search(t)
     ]
     if not sentences:
         return False
     clauses = [c for c in re.split(r"[，、]", sentences[-1]) if c]
-    at = max(i for i, c in enumerate(clauses) if _QUESTION.search(c))
+    at = max(i for i, c in enumerate(clauses) if QUESTION.search(c))
     question = "".join(clauses[max(0, at - 1) : at + 1])
     return not is_request(question) and not re.search(r"我|你们|物业|您|你", question)
 
