@@ -9,7 +9,8 @@ regression) on the development wordings and reads it the way a new wording is re
 wording out, train on the others, score the one left out. Every reply of a wording is read, not
 only its rule's moments, so an answer taken for a refusal counts against it, as in a call.
 
-Text only (no Whisper), development wordings only: the held-out wording (the newest
+scikit-learn comes with pyannote.metrics (a pinned dependency of the evaluation). Text only (no
+Whisper), development wordings only: the held-out wording (the newest
 ``guide-test*.yaml`` not yet looked at) is never read here.
 
     .venv/bin/python benchmarks/speech_act_classifier.py
