@@ -33,18 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# The development wordings: written for tuning, or held out once and then looked at.
-DEVELOPMENT = (
-    "guide-dev.yaml",
-    "guide-dev-text.yaml",
-    "guide-dev-text4.yaml",
-    "guide-dev-text5.yaml",
-    "guide-dev-text6.yaml",
-    "guide-test.yaml",
-    "guide-test2.yaml",
-    "guide-test3.yaml",
-    "guide-test4.yaml",
-)
+from pipeline.evaluation.synth.guide import DEVELOPMENT_WORDINGS as DEVELOPMENT  # noqa: E402
+
 # The reply each rule should find: its moment done against the guide.
 WRONG = {
     "hesitation.unsure": ("qa", "hesitant"),
@@ -132,17 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     for rule, (section, field) in WRONG.items():
         pooled = {"classifier": Counter(), "rules": Counter()}
         for left_out in DEVELOPMENT:
-            train = [r for name, rs in wordings.items() if name != left_out for r in rs]
             test = wordings[left_out]
-            reply_v = TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True)
-            caller_v = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
-            x = hstack(
-                [reply_v.fit_transform([r[3] for r in train]), caller_v.fit_transform([r[2] for r in train])]
-            )
-            y = np.array([r[0] == section and r[1] == field for r in train])
-            model = LogisticRegression(max_iter=2000, class_weight="balanced", C=4.0).fit(x, y)
-            xt = hstack([reply_v.transform([r[3] for r in test]), caller_v.transform([r[2] for r in test])])
-            said = model.predict_proba(xt)[:, 1] >= args.threshold
+            said = fit(rule, left_out)([(r[2], r[3]) for r in test])
             truth = [r[0] == section and r[1] == field for r in test]
             # The rules as they now are were tuned on every development wording, this one too: their
             # figure here is what they learned, not what they would carry to new wording.

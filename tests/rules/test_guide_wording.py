@@ -12,7 +12,12 @@ from collections import Counter
 import pytest
 
 from pipeline.config import ROOT, RulesConfig
-from pipeline.evaluation.synth.guide import GUIDE_RULES, impolite, load_guide_bank
+from pipeline.evaluation.synth.guide import (
+    DEVELOPMENT_WORDINGS,
+    GUIDE_RULES,
+    impolite,
+    load_guide_bank,
+)
 from pipeline.records import Utterance
 from pipeline.rules import CallContext, apply_rules
 from tests.conftest import TRUSTED
@@ -59,21 +64,8 @@ def _moments(bank: dict):
 def counts(lexicon) -> dict[str, Counter]:
     out: dict[str, Counter] = {rule: Counter() for rule in GUIDE_RULES}
     bench = ROOT / "data" / "call_scripts" / "bench"
-    text_only = [
-        load_guide_bank("dev", bench / name)
-        for name in (
-            "guide-dev-text.yaml",
-            "guide-dev-text4.yaml",
-            "guide-dev-text5.yaml",
-            "guide-dev-text6.yaml",
-            "guide-test.yaml",
-            "guide-test2.yaml",
-            "guide-test3.yaml",
-            "guide-test4.yaml",
-        )
-    ]
-    rendered = load_guide_bank("dev")
-    for rule, lines, wrong in [m for bank in (rendered, *text_only) for m in _moments(bank)]:
+    banks = [load_guide_bank("dev", bench / name) for name in DEVELOPMENT_WORDINGS]
+    for rule, lines, wrong in [m for bank in banks for m in _moments(bank)]:
         opened = (
             lines
             if lines[0] == ("agent", GREETING) or rule == "courtesy.ni"

@@ -42,6 +42,21 @@ GUIDE_RULES = (
 MOMENTS = ("qa", "absent", "refusals", "transfers")
 
 
+# The wordings the rules may be tuned on (data/call_scripts/bench/): written for tuning, or held
+# out, read once and then looked at. The held-out wording still unread is none of these.
+DEVELOPMENT_WORDINGS = (
+    "guide-dev.yaml",
+    "guide-dev-text.yaml",
+    "guide-dev-text4.yaml",
+    "guide-dev-text5.yaml",
+    "guide-dev-text6.yaml",
+    "guide-test.yaml",
+    "guide-test2.yaml",
+    "guide-test3.yaml",
+    "guide-test4.yaml",
+)
+
+
 def guide_bank_path(part: str) -> Path:
     return ROOT / "data" / "call_scripts" / "bench" / f"guide-{part}.yaml"
 
