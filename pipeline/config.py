@@ -322,6 +322,11 @@ class RulesConfig:
     flat_pitch_range_st: float = 4.0
     # ... judged only with at least this much voiced agent speech.
     flat_min_voiced_s: float = 10.0
+    # The reply reader's rules (hesitation.unsure_learned, message.not_offered_learned,
+    # refusal.no_apology_learned): an agent utterance the model reads as the reply the guide asks
+    # against with at least this probability is a finding. 0.5, fixed before its first held-out
+    # reading (docs/evaluation.md, "A learned reader").
+    reader_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         if self.conduct_preset not in CONDUCT_PRESETS:
@@ -402,6 +407,9 @@ class ScoringConfig:
             "refusal.no_apology": 5.0,
             "transfer.no_identity": 4.0,
             "voice.flat": 3.0,
+            "hesitation.unsure_learned": 3.0,
+            "message.not_offered_learned": 5.0,
+            "refusal.no_apology_learned": 5.0,
         }
     )
     # Rules put back in shadow mode (试运行): their findings are stored, reviewed and shown with a

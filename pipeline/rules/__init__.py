@@ -37,6 +37,10 @@ RULE_NAMES = {
     "refusal.no_apology": "拒绝前未致歉",
     "transfer.no_identity": "转接前未问清对方",
     "voice.flat": "语气平淡、有气无力",
+    # The reply reader's (pipeline.rules.reader): the same clauses, read by a learned model.
+    "hesitation.unsure_learned": "优柔寡断（模型判读）",
+    "message.not_offered_learned": "未主动提出留言（模型判读）",
+    "refusal.no_apology_learned": "拒绝前未致歉（模型判读）",
 }
 
 
@@ -61,6 +65,12 @@ RULE_GUIDE = {
     "refusal.no_apology": ("注意事项：婉拒", "无法满足对方要求时，应先道歉再解释缘由，不可断然拒绝"),
     "transfer.no_identity": ("转接 1", "转接前一定要问清对方的姓名和单位"),
     "voice.flat": ("注意事项 3、9 C", "语气要和蔼，避免有气无力、冷淡的语气"),
+    "hesitation.unsure_learned": ("注意事项 9 F", "优柔寡断、拖泥带水：回答犹犹豫豫，毫无把握"),
+    "message.not_offered_learned": (
+        "上司或同事外出后的电话接听",
+        "对方要找的人不在时，主动提出“需要给他留言吗？”",
+    ),
+    "refusal.no_apology_learned": ("注意事项：婉拒", "无法满足对方要求时，应先道歉再解释缘由，不可断然拒绝"),
 }
 # What each rule reads of the recording: a call whose audio-quality reading lacks one of these
 # (pipeline.audio.quality.unheard) is not scored for the rule, and says why.
@@ -84,6 +94,9 @@ RULE_NEEDS: dict[str, frozenset[str]] = {
     "refusal.no_apology": frozenset({_W}),
     "transfer.no_identity": frozenset({_W}),
     "voice.flat": frozenset({_V}),
+    "hesitation.unsure_learned": frozenset({_W}),
+    "message.not_offered_learned": frozenset({_W}),
+    "refusal.no_apology_learned": frozenset({_W}),
 }
 RULE_THRESHOLDS = {
     "greeting.missing": ("greeting_window_s", "greeting_heard_margin"),
@@ -112,6 +125,9 @@ RULE_THRESHOLDS = {
     "message.not_offered": ("message_window_s",),
     "refusal.no_apology": ("answer_window_s",),
     "voice.flat": ("flat_pitch_range_st", "flat_min_voiced_s"),
+    "hesitation.unsure_learned": ("reader_threshold",),
+    "message.not_offered_learned": ("reader_threshold",),
+    "refusal.no_apology_learned": ("reader_threshold",),
 }
 
 
@@ -199,6 +215,7 @@ def default_rules() -> list[Rule]:
     from pipeline.rules.greeting import greeting_missing
     from pipeline.rules.interruptions import interruption_rules
     from pipeline.rules.phrases import banned_phrases
+    from pipeline.rules.reader.rule import learned_replies
     from pipeline.rules.voice import voice_flat
 
     return [
@@ -216,6 +233,7 @@ def default_rules() -> list[Rule]:
         refusal_no_apology,
         transfer_no_identity,
         voice_flat,
+        learned_replies,
     ]
 
 

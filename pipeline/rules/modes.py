@@ -30,6 +30,10 @@ SHADOW_BY_DEFAULT = frozenset(
         "refusal.no_apology",
         "transfer.no_identity",
         "voice.flat",
+        # The reply reader's (2026-12-07), beside the lists' rules of the same clauses.
+        "hesitation.unsure_learned",
+        "message.not_offered_learned",
+        "refusal.no_apology_learned",
     }
 )
 

@@ -87,5 +87,7 @@ def test_the_rules_on_trial_find_every_labelled_moment_on_stereo(guide_report):
     deducted = sum(
         points(r, Config().scoring, d) for r, d in zip(events["rule_id"], events["call_date"], strict=True)
     )
-    assert cards["shadow_findings"].sum() == events["rule_id"].isin(GUIDE_RULES).sum()
+    from pipeline.rules.modes import SHADOW_BY_DEFAULT
+
+    assert cards["shadow_findings"].sum() == events["rule_id"].isin(SHADOW_BY_DEFAULT).sum()
     assert round(float((cards["deduction_per_call"] * cards["n_calls"]).sum()), 3) == round(deducted, 3)

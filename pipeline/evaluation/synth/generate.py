@@ -383,7 +383,7 @@ def generate(
             progress(f"{out_dir} is already rendered with these options")
         return manifest
     phrases = load_phrases(phrases_path)
-    scored = SCORED_RULES if suite == "floor" else guide_suite.GUIDE_RULES
+    scored = SCORED_RULES if suite == "floor" else guide_suite.SCORED_GUIDE_RULES
     model_dir = require("kokoro-82m-int8", models_dir)
     voices_dir = require("kokoro-voices-zh", models_dir)
     tts = None

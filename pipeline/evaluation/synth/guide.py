@@ -40,6 +40,15 @@ GUIDE_RULES = (
     "transfer.no_identity",
 )
 MOMENTS = ("qa", "absent", "refusals", "transfers")
+# The reply reader's rules (pipeline.rules.reader), each labelled where the phrase-list rule it
+# stands beside is: both read the same moment.
+LEARNED_RULES = {
+    "hesitation.unsure": "hesitation.unsure_learned",
+    "message.not_offered": "message.not_offered_learned",
+    "refusal.no_apology": "refusal.no_apology_learned",
+}
+# What a guide call's truth scores.
+SCORED_GUIDE_RULES = (*GUIDE_RULES, *LEARNED_RULES.values())
 
 
 # The wordings the rules may be tuned on (data/call_scripts/bench/): written for tuning, or held
@@ -55,6 +64,11 @@ DEVELOPMENT_WORDINGS = (
     "guide-test3.yaml",
     "guide-test4.yaml",
 )
+# The wordings no longer held out: the development wordings and the held-out wordings already read
+# once (their figures are in docs/evaluation.md), whether or not their misses were looked at. The
+# rules' lists are tuned on DEVELOPMENT_WORDINGS only; the reply reader (pipeline.rules.reader)
+# learns from all of these.
+READ_WORDINGS = (*DEVELOPMENT_WORDINGS, "guide-test5.yaml")
 
 
 def guide_bank_path(part: str) -> Path:
@@ -176,6 +190,6 @@ def compose_guide_call(
         share_format="stereo",
         lead_in=lead_in,
         tail=round(float(rng.uniform(0.6, 1.5)), 2),
-        expect=tuple(sorted(expect)),
+        expect=tuple(sorted(expect | {LEARNED_RULES[r] for r in expect if r in LEARNED_RULES})),
         topic=f"guide {part}: {', '.join(order)}",
     )

@@ -1,0 +1,50 @@
+"""The reply reader's shadow rules: every agent utterance read with the caller's words before it."""
+
+from __future__ import annotations
+
+from pipeline.records import Event
+from pipeline.rules import CallContext
+from pipeline.rules.reader.model import READS, ReplyReader
+
+VERSION = "1"
+
+# What the evidence says each kind is, for the desk.
+_READ_AS = {
+    "hesitation.unsure_learned": "回答犹豫、没有把握",
+    "message.not_offered_learned": "只说对方不在，没有主动提出留言或代办",
+    "refusal.no_apology_learned": "拒绝，且没有先道歉",
+}
+
+
+def learned_replies(ctx: CallContext, reader: ReplyReader | None = None) -> list[Event]:
+    """One finding per agent utterance the reader takes for a reply the guide asks against, at
+    ``reader_threshold`` or more. Read as the reader was measured: each scorable agent utterance
+    with the last caller utterance before it."""
+    if not ctx.roles_trusted:
+        return []
+    reader = reader or ReplyReader.load()
+    threshold = ctx.config.reader_threshold
+    events, caller = [], ""
+    for u in sorted(ctx.utterances, key=lambda u: (u.start, u.end)):
+        if u.role == "caller":
+            caller = u.text
+            continue
+        if u.role != "agent" or not u.scorable or not u.text.strip():
+            continue
+        for kind, reading in reader.read_all(caller, u.text, kinds=tuple(READS)).items():
+            if reading.probability < threshold:
+                continue
+            weighed = "".join(f"「{w}」" for w in reading.weighed)
+            asked = f"（客户：{caller}）" if caller else ""
+            events.append(
+                ctx.event(
+                    kind,
+                    VERSION,
+                    start=u.start,
+                    end=u.end,
+                    evidence=f"{u.text}〔模型判读：{_READ_AS[kind]}，把握 {reading.probability:.2f}；"
+                    f"最重的字串 {weighed}〕{asked}",
+                    severity="minor",
+                )
+            )
+    return events

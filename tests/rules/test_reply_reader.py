@@ -1,0 +1,144 @@
+"""The reply reader (pipeline.rules.reader): the committed model is what its recipe writes, the
+run reads it exactly as scikit-learn would, and its shadow rules find the replies the guide asks
+against with evidence a reviewer can check."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from pipeline.config import ROOT, RulesConfig, ScoringConfig
+from pipeline.rules import RULE_GUIDE, RULE_NAMES, RULE_NEEDS, CallContext, apply_rules
+from pipeline.rules.modes import rule_mode
+from pipeline.rules.reader import READS, ReplyReader
+from pipeline.rules.reader.model import MODEL_PATH, char_ngrams
+from pipeline.rules.reader.rule import learned_replies
+from pipeline.rules.reader.train import BENCH, examples, fit, serialise, train
+from tests.conftest import TRUSTED, utt
+
+
+@pytest.fixture(scope="module")
+def reader() -> ReplyReader:
+    return ReplyReader.load()
+
+
+def _call(lexicon, *lines, roles=TRUSTED, **rules) -> CallContext:
+    return CallContext("R1", "A1", 60.0, tuple(lines), roles, lexicon, RulesConfig(**rules))
+
+
+def test_the_committed_model_is_what_the_recipe_writes():
+    # Retrained from the committed wordings: the same vocabulary, and weights equal to the stored
+    # precision (a BLAS of another machine may move a last digit; then the manifest's sha256,
+    # checked by `callqa models install`, still guards the committed file).
+    committed = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    again = json.loads(serialise(train()))
+    assert again["trained_on"] == committed["trained_on"]
+    for side in ("reply", "caller"):
+        assert again[side]["vocabulary"] == committed[side]["vocabulary"]
+    for kind in READS:
+        for side in ("reply", "caller"):
+            worst = max(
+                abs(a - b)
+                for a, b in zip(again["kinds"][kind][side], committed["kinds"][kind][side], strict=True)
+            )
+            assert worst < 1e-3, (kind, side, worst)
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest()
+    assert manifest["reply-reader"]["files"][MODEL_PATH.name]["sha256"] == digest
+
+
+def test_the_run_reads_the_model_as_scikit_learn_does():
+    import numpy as np
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from pipeline.evaluation.synth.guide import load_guide_bank
+    from pipeline.rules.reader.train import CALLER_NGRAMS, MIN_DF, REPLY_NGRAMS, C
+
+    rows = examples(load_guide_bank("dev", BENCH / "guide-dev-text5.yaml"))
+    held = examples(load_guide_bank("dev", BENCH / "guide-dev-text6.yaml"))
+    ours = ReplyReader({"trained_on": [], **fit(rows)})
+    reply_v = TfidfVectorizer(analyzer="char", ngram_range=REPLY_NGRAMS, sublinear_tf=True, min_df=MIN_DF)
+    caller_v = TfidfVectorizer(analyzer="char", ngram_range=CALLER_NGRAMS, sublinear_tf=True, min_df=MIN_DF)
+    x = hstack([reply_v.fit_transform([r[3] for r in rows]), caller_v.fit_transform([r[2] for r in rows])])
+    xt = hstack([reply_v.transform([r[3] for r in held]), caller_v.transform([r[2] for r in held])])
+    for kind, (section, field) in READS.items():
+        y = np.array([r[0] == section and r[1] == field for r in rows])
+        theirs = (
+            LogisticRegression(max_iter=5000, class_weight="balanced", C=C).fit(x, y).predict_proba(xt)[:, 1]
+        )
+        mine = np.array([ours.read(kind, r[2], r[3]).probability for r in held])
+        assert np.abs(mine - theirs).max() < 1e-3, kind
+
+
+def test_ngrams_are_counted_as_scikit_learn_counts_them():
+    assert char_ngrams("不在  了", 1, 2) == {"不": 1, "在": 1, " ": 1, "了": 1, "不在": 1, "在 ": 1, " 了": 1}
+    assert char_ngrams("AB", 1, 1) == {"a": 1, "b": 1}
+
+
+def test_a_bare_absence_is_found_with_the_words_that_weighed(lexicon, reader):
+    ctx = _call(
+        lexicon,
+        utt("agent", 0.5, 3.0, "您好，阳光物业客服中心，请问有什么可以帮您？"),
+        utt("caller", 3.5, 5.0, "你好，我找一下你们王经理。"),
+        utt("agent", 5.5, 7.5, "王经理不在，出去了。"),
+        utt("caller", 8.0, 9.0, "哦，那好吧。"),
+    )
+    events = learned_replies(ctx, reader)
+    assert [e.rule_id for e in events] == ["message.not_offered_learned"]
+    event = events[0]
+    assert (event.start, event.end, event.severity) == (5.5, 7.5, "minor")
+    assert event.evidence.startswith("王经理不在，出去了。〔模型判读：")
+    assert "「不在」" in event.evidence and "（客户：你好，我找一下你们王经理。）" in event.evidence
+    assert event.rule_version.startswith("1+lex.")
+
+
+def test_an_offer_an_apology_and_a_clear_answer_are_not_findings(lexicon, reader):
+    ctx = _call(
+        lexicon,
+        utt("caller", 1.0, 2.5, "王经理在吗？"),
+        utt("agent", 3.0, 6.0, "王经理出去了，您要不要留个言？我一定转告他。"),
+        utt("caller", 6.5, 8.5, "这个月物业费能不能给我免了？"),
+        utt("agent", 9.0, 13.0, "实在抱歉，物业费是按面积收的，没法减免，还请您理解。"),
+        utt("caller", 13.5, 15.0, "几点停水？"),
+        utt("agent", 15.5, 18.0, "下午两点到五点停水，五点恢复供水。"),
+    )
+    assert learned_replies(ctx, reader) == []
+
+
+def test_a_flat_refusal_and_an_unsure_answer_are_findings(lexicon, reader):
+    ctx = _call(
+        lexicon,
+        utt("caller", 1.0, 2.5, "这个月物业费能不能给我免了？"),
+        utt("agent", 3.0, 5.0, "免不了，按规定都得交。"),
+        utt("caller", 5.5, 7.0, "那几点停水？"),
+        utt("agent", 7.5, 11.0, "呃，好像是……下午吧，我也说不太准。"),
+    )
+    found = {e.rule_id: e for e in learned_replies(ctx, reader)}
+    assert set(found) == {"refusal.no_apology_learned", "hesitation.unsure_learned"}
+    assert "「不了」" in found["refusal.no_apology_learned"].evidence
+    assert "「好像」" in found["hesitation.unsure_learned"].evidence
+
+
+def test_roles_not_trusted_a_threshold_and_unscorable_words_are_respected(lexicon, reader):
+    from pipeline.records import RoleAssignment
+
+    lines = (utt("caller", 1.0, 2.0, "王经理在吗？"), utt("agent", 2.5, 4.0, "王经理不在，出去了。"))
+    unsure = RoleAssignment(agent_speaker="SPEAKER_00", confidence=0.2, reason="no cue")
+    assert learned_replies(_call(lexicon, *lines, roles=unsure), reader) == []
+    assert learned_replies(_call(lexicon, *lines, reader_threshold=0.999), reader) == []
+    flagged = (lines[0], utt("agent", 2.5, 4.0, "王经理不在，出去了。", flags=("hallucination",)))
+    assert learned_replies(_call(lexicon, *flagged), reader) == []
+
+
+def test_the_reader_s_rules_run_with_the_others_on_trial(lexicon):
+    ctx = _call(
+        lexicon, utt("caller", 1.0, 2.0, "王经理在吗？"), utt("agent", 2.5, 4.0, "王经理不在，出去了。")
+    )
+    assert "message.not_offered_learned" in {e.rule_id for e in apply_rules(ctx)}
+    for kind in READS:
+        assert kind in RULE_NAMES and kind in RULE_GUIDE and RULE_NEEDS[kind] == {"words"}
+        assert rule_mode(kind, ScoringConfig()) == "shadow"
