@@ -134,6 +134,12 @@ def test_roles_not_trusted_a_threshold_and_unscorable_words_are_respected(lexico
     assert learned_replies(_call(lexicon, *flagged), reader) == []
 
 
+def test_the_opening_replies_to_nobody_and_is_not_read(lexicon, reader):
+    # Before the caller has said anything there is no reply: a curt opening (说。) is greeting.missing's.
+    opening = _call(lexicon, utt("agent", 2.0, 4.0, "说。"), utt("agent", 4.5, 6.0, "不在，不知道。"))
+    assert learned_replies(opening, reader) == []
+
+
 def test_the_reader_s_rules_run_with_the_others_on_trial(lexicon):
     ctx = _call(
         lexicon, utt("caller", 1.0, 2.0, "王经理在吗？"), utt("agent", 2.5, 4.0, "王经理不在，出去了。")

@@ -19,7 +19,9 @@ _READ_AS = {
 def learned_replies(ctx: CallContext, reader: ReplyReader | None = None) -> list[Event]:
     """One finding per agent utterance the reader takes for a reply the guide asks against, at
     ``reader_threshold`` or more. Read as the reader was measured: each scorable agent utterance
-    with the last caller utterance before it."""
+    with the last caller utterance before it. What the agent says before the caller has said
+    anything (the opening) replies to nobody and is not read: alone, a word such as 说。 can read as
+    anything."""
     if not ctx.roles_trusted:
         return []
     reader = reader or ReplyReader.load()
@@ -29,7 +31,7 @@ def learned_replies(ctx: CallContext, reader: ReplyReader | None = None) -> list
         if u.role == "caller":
             caller = u.text
             continue
-        if u.role != "agent" or not u.scorable or not u.text.strip():
+        if u.role != "agent" or not u.scorable or not u.text.strip() or not caller:
             continue
         for kind, reading in reader.read_all(caller, u.text, kinds=tuple(READS)).items():
             if reading.probability < threshold:
