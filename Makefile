@@ -151,9 +151,9 @@ eval-conditions: $(VENV)/.installed-dev models
 ## The guide benchmark (pipeline/evaluation/synth/guide.py): the rules on trial (优柔寡断, 敬语, 留言,
 ## 婉拒, 转接) on calls built around them. GUIDE_PART=test (report on it, never tune on it; 60 calls,
 ## wording written apart from the rules' phrase lists) or GUIDE_PART=dev (tune on it; 40 calls);
-## scored into docs/eval-guide-$(GUIDE_PART).json. GUIDE_WORDING=test7: the latest held-out wording
-## (data/call_scripts/bench/guide-test7.yaml; test2-test6 were read and are development wording now)
-## with the test part's voices, into docs/eval-guide-test7.json.
+## scored into docs/eval-guide-$(GUIDE_PART).json. GUIDE_WORDING=test8: the latest held-out wording
+## (data/call_scripts/bench/guide-test8.yaml; test2-test7 were read and are development wording now)
+## with the test part's voices, into docs/eval-guide-test8.json.
 GUIDE_PART ?= test
 GUIDE_WORDING ?= $(GUIDE_PART)
 GUIDE_CALLS ?= $(if $(filter dev,$(GUIDE_PART)),40,60)

@@ -322,11 +322,18 @@ class RulesConfig:
     flat_pitch_range_st: float = 4.0
     # ... judged only with at least this much voiced agent speech.
     flat_min_voiced_s: float = 10.0
-    # The reply reader's rules (hesitation.unsure_learned, message.not_offered_learned,
-    # refusal.no_apology_learned): an agent utterance the model reads as the reply the guide asks
-    # against with at least this probability is a finding. 0.5, fixed before its first held-out
-    # reading (docs/evaluation.md, "A learned reader").
-    reader_threshold: float = 0.5
+    # The reply reader's rules: the probability (0-1) at which the model's reading of an agent
+    # utterance as the reply the guide asks against is a finding, per kind. Chosen on the
+    # development wordings' rendered calls, each read by a reader trained without it
+    # (docs/evaluation.md, "A learned reader"). hesitation.unsure_learned: an unsure reading is
+    # seldom wrong and Whisper weakens it (耗乡 for 好像), so its bar is lower ...
+    unsure_reader_threshold: float = 0.35
+    # ... message.not_offered_learned's probability: a bare absence is read wrongly where Whisper
+    # mangles the offer (既下 for 记下), so its bar is higher ...
+    absence_reader_threshold: float = 0.6
+    # ... refusal.no_apology_learned's probability: the bar fixed before the reader's first
+    # held-out reading, which the development calls bear out.
+    refusal_reader_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         if self.conduct_preset not in CONDUCT_PRESETS:

@@ -125,9 +125,9 @@ RULE_THRESHOLDS = {
     "message.not_offered": ("message_window_s",),
     "refusal.no_apology": ("answer_window_s",),
     "voice.flat": ("flat_pitch_range_st", "flat_min_voiced_s"),
-    "hesitation.unsure_learned": ("reader_threshold",),
-    "message.not_offered_learned": ("reader_threshold",),
-    "refusal.no_apology_learned": ("reader_threshold",),
+    "hesitation.unsure_learned": ("unsure_reader_threshold",),
+    "message.not_offered_learned": ("absence_reader_threshold",),
+    "refusal.no_apology_learned": ("refusal_reader_threshold",),
 }
 
 

@@ -1,9 +1,9 @@
 """Every line of the guide benchmark's development wording through the rules on trial, as text: a
 moment done against the guide is found, one done as it asks is not. This is the wording the phrase
 lists were tuned on, with the held-out wordings that were read once and then looked at
-(guide-test.yaml, -test2, -test3, -test4). guide-test5.yaml and -test6, read once, are not read
-here (the reply reader learns from them; the lists were never tuned on them), nor is the wording
-still held out (guide-test7.yaml). So the bar is high: a change to a list that loses what it found
+(guide-test.yaml, -test2, -test3, -test4). guide-test5.yaml, -test6 and -test7, read once, are not
+read here (the reply reader learns from them; the lists were never tuned on them), nor is the
+wording still held out (guide-test8.yaml). So the bar is high: a change to a list that loses what it found
 fails here before any call is rendered."""
 
 from __future__ import annotations

@@ -93,7 +93,8 @@ def test_a_bare_absence_is_found_with_the_words_that_weighed(lexicon, reader):
     assert (event.start, event.end, event.severity) == (5.5, 7.5, "minor")
     assert event.evidence.startswith("王经理不在，出去了。〔模型判读：")
     assert "「不在」" in event.evidence and "（客户：你好，我找一下你们王经理。）" in event.evidence
-    assert event.rule_version.startswith("1+lex.")
+    digest = hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest()[:12]
+    assert event.rule_version.startswith(f"2.{digest}+lex.")
 
 
 def test_an_offer_an_apology_and_a_clear_answer_are_not_findings(lexicon, reader):
@@ -129,7 +130,12 @@ def test_roles_not_trusted_a_threshold_and_unscorable_words_are_respected(lexico
     lines = (utt("caller", 1.0, 2.0, "王经理在吗？"), utt("agent", 2.5, 4.0, "王经理不在，出去了。"))
     unsure = RoleAssignment(agent_speaker="SPEAKER_00", confidence=0.2, reason="no cue")
     assert learned_replies(_call(lexicon, *lines, roles=unsure), reader) == []
-    assert learned_replies(_call(lexicon, *lines, reader_threshold=0.999), reader) == []
+    assert learned_replies(_call(lexicon, *lines, absence_reader_threshold=0.999), reader) == []
+    # Each kind has its own bar: raising another kind's leaves the absence found.
+    raised = {"unsure_reader_threshold": 0.999, "refusal_reader_threshold": 0.999}
+    assert [e.rule_id for e in learned_replies(_call(lexicon, *lines, **raised), reader)] == [
+        "message.not_offered_learned"
+    ]
     flagged = (lines[0], utt("agent", 2.5, 4.0, "王经理不在，出去了。", flags=("hallucination",)))
     assert learned_replies(_call(lexicon, *flagged), reader) == []
 

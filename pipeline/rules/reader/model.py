@@ -13,6 +13,7 @@ whitespace runs become one space, text is lower-cased, each n-gram's count ``c``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -77,7 +78,10 @@ class ReplyReader:
     """The committed model (``models/reply-reader/reply-reader.json``, written by
     ``python -m pipeline.rules.reader.train``)."""
 
-    def __init__(self, model: dict) -> None:
+    def __init__(self, model: dict, version: str = "") -> None:
+        # The model file's sha256, shortened: part of each finding's rule_version, so that a
+        # finding says which weights read it ("" for a model never written to a file).
+        self.version = version
         self.trained_on: tuple[str, ...] = tuple(model["trained_on"])
         self.reply = _Side(model["reply"])
         self.caller = _Side(model["caller"])
@@ -116,5 +120,5 @@ class ReplyReader:
 
 @lru_cache(maxsize=2)
 def _load(path: str) -> ReplyReader:
-    with open(path, encoding="utf-8") as f:
-        return ReplyReader(json.load(f))
+    data = Path(path).read_bytes()
+    return ReplyReader(json.loads(data), version=hashlib.sha256(data).hexdigest()[:12])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pipeline.records import Event
-from pipeline.rules import CallContext
+from pipeline.rules import RULE_THRESHOLDS, CallContext
 from pipeline.rules.reader.model import READS, ReplyReader
 
-VERSION = "1"
+# With the model's short sha256 after it (ReplyReader.version): the findings of other weights are
+# findings of another rule version.
+VERSION = "2"
 
 # What the evidence says each kind is, for the desk.
 _READ_AS = {
@@ -18,14 +20,15 @@ _READ_AS = {
 
 def learned_replies(ctx: CallContext, reader: ReplyReader | None = None) -> list[Event]:
     """One finding per agent utterance the reader takes for a reply the guide asks against, at
-    ``reader_threshold`` or more. Read as the reader was measured: each scorable agent utterance
-    with the last caller utterance before it. What the agent says before the caller has said
-    anything (the opening) replies to nobody and is not read: alone, a word such as 说。 can read as
-    anything."""
+    its kind's threshold (``RULE_THRESHOLDS``: ``[rules] unsure_reader_threshold`` ...) or more.
+    Read as the reader was measured: each scorable agent utterance with the last caller utterance
+    before it. What the agent says before the caller has said anything (the opening) replies to
+    nobody and is not read: alone, a word such as 说。 can read as anything."""
     if not ctx.roles_trusted:
         return []
     reader = reader or ReplyReader.load()
-    threshold = ctx.config.reader_threshold
+    thresholds = {kind: getattr(ctx.config, RULE_THRESHOLDS[kind][0]) for kind in READS}
+    version = f"{VERSION}.{reader.version}" if reader.version else VERSION
     events, caller = [], ""
     for u in sorted(ctx.utterances, key=lambda u: (u.start, u.end)):
         if u.role == "caller":
@@ -34,14 +37,14 @@ def learned_replies(ctx: CallContext, reader: ReplyReader | None = None) -> list
         if u.role != "agent" or not u.scorable or not u.text.strip() or not caller:
             continue
         for kind, reading in reader.read_all(caller, u.text, kinds=tuple(READS)).items():
-            if reading.probability < threshold:
+            if reading.probability < thresholds[kind]:
                 continue
             weighed = "".join(f"「{w}」" for w in reading.weighed)
             asked = f"（客户：{caller}）" if caller else ""
             events.append(
                 ctx.event(
                     kind,
-                    VERSION,
+                    version,
                     start=u.start,
                     end=u.end,
                     evidence=f"{u.text}〔模型判读：{_READ_AS[kind]}，把握 {reading.probability:.2f}；"

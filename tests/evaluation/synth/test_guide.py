@@ -89,7 +89,7 @@ def test_the_held_out_wordings_are_whole_and_share_no_agent_line_with_developmen
     # The held-out wordings once read are development wording since (the reply reader learns from
     # them; READ_WORDINGS), whether or not their misses were looked at.
     development = set().union(*(_agent_lines(load_guide_bank("dev", bench / name)) for name in READ_WORDINGS))
-    for name in ("guide-test7.yaml",):
+    for name in ("guide-test8.yaml",):
         bank = load_guide_bank("test", bench / name)
         assert {"greetings", "caller_openings", "qa", "absent", "refusals", "transfers"} <= set(bank), name
         assert not _agent_lines(bank) & development, (name, _agent_lines(bank) & development)
