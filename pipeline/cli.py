@@ -127,6 +127,12 @@ def generate(
             " a later held-out wording rendered with the part's voices"
         ),
     ] = None,
+    flat_agents: Annotated[
+        float,
+        typer.Option(
+            help="the guide suite's share of calls whose agent speaks with a flattened voice (voice.flat)"
+        ),
+    ] = 0.0,
     config: ConfigOption = None,
 ) -> None:
     """Compose and render labelled calls for the generated benchmark, in the recording kinds
@@ -149,6 +155,7 @@ def generate(
         suite=suite,
         options=GeneratorOptions(spontaneous=spontaneous),
         phrases_path=bank,
+        flat_agents=flat_agents,
     )
     console.print(f"wrote {manifest}")
 

@@ -149,15 +149,20 @@ Synthesize = Callable[[str, str, float], np.ndarray]
 
 def shifted(synthesize: Synthesize) -> Synthesize:
     """``synthesize`` for voices written ``blend@factor``: the clip is read ``factor`` times
-    faster, which moves pitch, formants and tempo together (a new speaker, not the same one)."""
+    faster, which moves pitch, formants and tempo together (a new speaker, not the same one).
+    ``blend@factor~keep``: then its pitch movement narrowed to ``keep`` (``synth.flatten``: a
+    flat voice)."""
     import soxr
 
+    from pipeline.evaluation.synth.flatten import flatten_pitch
+
     def run(text: str, voice: str, speed: float) -> np.ndarray:
-        blend, _, factor = voice.partition("@")
+        blend, _, shift = voice.partition("@")
+        factor, _, keep = shift.partition("~")
         audio = synthesize(text, blend, speed)
-        if not factor or float(factor) == 1.0:
-            return audio
-        return soxr.resample(audio, SR * float(factor), SR).astype(np.float32)
+        if factor and float(factor) != 1.0:
+            audio = soxr.resample(audio, SR * float(factor), SR).astype(np.float32)
+        return flatten_pitch(audio, SR, float(keep)) if keep else audio
 
     return run
 
@@ -333,6 +338,7 @@ def generate(
     progress: Callable[[str], None] | None = None,
     suite: str = "floor",
     options: GeneratorOptions = GeneratorOptions(),
+    flat_agents: float = 0.0,
 ) -> Path:
     """Render ``calls`` calls of ``part`` in the recording ``kinds``; returns the manifest.
 
@@ -341,7 +347,8 @@ def generate(
     ``part``; the calls are numbered from ``first`` so a slice (CI's) is the same calls as the
     full benchmark's first ones. With ``reuse``, a folder already rendered with these very
     options, phrases and generator is kept as it is. ``options`` (the floor suite's): how often
-    each moment happens, and how spontaneously the sentences are said.
+    each moment happens, and how spontaneously the sentences are said. ``flat_agents`` (the guide
+    suite's): the share of calls whose agent speaks flat (``voice.flat``).
     """
     import hashlib
     import json
@@ -360,11 +367,17 @@ def generate(
         phrases_path = PHRASES if suite == "floor" else guide_suite.guide_bank_path(part)
     if options != GeneratorOptions() and suite != "floor":
         raise ValueError("the generator's options are the floor suite's")
+    if flat_agents and suite != "guide":
+        raise ValueError("flat agents are the guide suite's")
     code = Path(__file__).read_bytes() + (
         Path(guide_suite.__file__).read_bytes() if suite == "guide" else b""
     )
     if options.spontaneous:
         code += Path(_spontaneous.__file__).read_bytes()
+    if flat_agents:
+        from pipeline.evaluation.synth import flatten
+
+        code += Path(flatten.__file__).read_bytes()
     stamp = {
         "part": part,
         "calls": calls,
@@ -375,6 +388,8 @@ def generate(
     }
     if suite != "floor":
         stamp["suite"] = suite
+    if flat_agents:
+        stamp["flat_agents"] = flat_agents
     if options != GeneratorOptions():
         stamp["options"] = json.loads(json.dumps(asdict(options)))
     manifest, stamp_file = out_dir / "manifest.csv", out_dir / "benchmark.json"
@@ -406,7 +421,9 @@ def generate(
         if suite == "floor":
             script = compose_call(index, part, phrases, durations, options, seed=seed)
         else:
-            script = guide_suite.compose_guide_call(index, part, phrases, durations, seed=seed)
+            script = guide_suite.compose_guide_call(
+                index, part, phrases, durations, seed=seed, flat_agent=flat_agents
+            )
         rc = render_call(script, synthesize)
         rc.truth.update({"part": part, "scored_rules": list(scored), "generator_seed": seed})
         if options.spontaneous:

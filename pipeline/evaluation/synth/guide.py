@@ -47,8 +47,13 @@ LEARNED_RULES = {
     "message.not_offered": "message.not_offered_learned",
     "refusal.no_apology": "refusal.no_apology_learned",
 }
-# What a guide call's truth scores.
-SCORED_GUIDE_RULES = (*GUIDE_RULES, *LEARNED_RULES.values())
+# What a guide call's truth scores: voice.flat too, true only of a call rendered with a flat agent
+# (``flat_agent``), so every natural rendered voice it flags is a false finding.
+SCORED_GUIDE_RULES = (*GUIDE_RULES, *LEARNED_RULES.values(), "voice.flat")
+# A flat agent's voice keeps this share of its pitch movement (synth.flatten): the benchmark's
+# voices range 6.9-12.6 semitones over a call, so 1.7-3.2 flattened, as flat as the flattest real
+# read measured (a news read, 2.6; docs/rules.md, voice.flat).
+FLAT_KEEP = 0.25
 
 
 # The wordings the rules may be tuned on (data/call_scripts/bench/): written for tuning, or held
@@ -97,9 +102,12 @@ def compose_guide_call(
     *,
     violation: float = 0.5,
     says_ni: float = 0.25,
+    flat_agent: float = 0.0,
 ) -> CallScript:
     """One guide call of ``part`` (the same arguments give the same call); ``violation`` is how
-    often a moment goes against the guide, ``says_ni`` how often the agent says 你 all call."""
+    often a moment goes against the guide, ``says_ni`` how often the agent says 你 all call,
+    ``flat_agent`` how often the agent's voice is flattened (``FLAT_KEEP``; drawn apart, so the
+    calls are the same whatever it is)."""
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}")
     opts = opts or GeneratorOptions()
@@ -112,12 +120,17 @@ def compose_guide_call(
     agent_voice, caller_voice = _voice(rng, part, opts), _voice(rng, part, opts)
     while _dominant(caller_voice) == _dominant(agent_voice):
         caller_voice = _voice(rng, part, opts)
+    flat = bool(np.random.default_rng([seed, 11, PARTS.index(part), index]).random() < flat_agent)
+    if flat:
+        agent_voice = f"{agent_voice}~{FLAT_KEEP}"
     voices = {
         "agent": (agent_voice, round(float(rng.uniform(*opts.speed_range)), 2)),
         "caller": (caller_voice, round(float(rng.uniform(*opts.speed_range)), 2)),
     }
     rude = bool(rng.random() < says_ni)
     expect: set[str] = {"courtesy.ni"} if rude else set()
+    if flat:
+        expect.add("voice.flat")
     lead_in = round(float(rng.uniform(0.5, 1.8)), 2)
     tl = _Timeline(lead_in=lead_in, end=lead_in)
 

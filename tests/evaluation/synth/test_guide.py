@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.evaluation.synth.guide import (
+    FLAT_KEEP,
     LEARNED_RULES,
     READ_WORDINGS,
     SCORED_GUIDE_RULES,
@@ -54,7 +55,8 @@ def test_the_same_call_comes_back_and_labels_follow_the_lines(banks):
         # An agent who says 你 says it all call long, and only then.
         assert ("courtesy.ni" in call.expect) == (not any("您" in t for t in agent))
         assert call.call_id.startswith("GT")
-    assert seen == set(SCORED_GUIDE_RULES)  # every rule has positives in 80 calls
+    # Every rule has positives in 80 calls; a flat voice only where asked for (below).
+    assert seen == set(SCORED_GUIDE_RULES) - {"voice.flat"}
 
 
 _AGENT_FIELDS = (
@@ -95,3 +97,26 @@ def test_the_held_out_wordings_are_whole_and_share_no_agent_line_with_developmen
         assert not _agent_lines(bank) & development, (name, _agent_lines(bank) & development)
         call = compose_guide_call(1, "test", bank, _durations)
         assert call.call_id == "GT0001" and call.lines
+
+
+def test_a_flat_agent_is_the_same_call_with_its_voice_flattened_and_labelled(banks):
+    plain = [compose_guide_call(i, "test", banks["test"], _durations) for i in range(1, 41)]
+    drawn = [compose_guide_call(i, "test", banks["test"], _durations, flat_agent=0.25) for i in range(1, 41)]
+    flat = [d for d in drawn if "voice.flat" in d.expect]
+    assert 4 <= len(flat) <= 18
+    assert "voice.flat" in SCORED_GUIDE_RULES
+    for p, d in zip(plain, drawn, strict=True):
+        # Drawn apart from the call: the same words, timing and caller whether or not it is flat.
+        assert [(line.role, line.text, line.speed) for line in p.lines] == [
+            (line.role, line.text, line.speed) for line in d.lines
+        ]
+        agent = {line.voice for line in d.lines if line.role == "agent"}
+        caller = {line.voice for line in d.lines if line.role == "caller"}
+        assert caller == {line.voice for line in p.lines if line.role == "caller"}
+        if "voice.flat" in d.expect:
+            assert agent == {
+                f"{v}~{FLAT_KEEP}" for v in {line.voice for line in p.lines if line.role == "agent"}
+            }
+            assert set(d.expect) - {"voice.flat"} == set(p.expect)
+        else:
+            assert d == p
