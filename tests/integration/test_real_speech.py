@@ -21,6 +21,19 @@ def real_share(tmp_path_factory) -> Path:
     return build_share(tmp_path_factory.mktemp("real") / "real")
 
 
+def _through_the_phone(audio: np.ndarray) -> np.ndarray:
+    """16 kHz audio as an 8 kHz G.711 µ-law line gives it back, at 16 kHz."""
+    import io
+
+    import soundfile as sf
+    import soxr
+
+    wav = io.BytesIO()
+    sf.write(wav, soxr.resample(audio, 16000, 8000), 8000, format="WAV", subtype="ULAW")
+    wav.seek(0)
+    return soxr.resample(sf.read(wav, dtype="float32")[0], 8000, 16000).astype(np.float32)
+
+
 def test_real_speech_is_transcribed_close_to_its_reference(real_share):
     share = real_share
     truths = {t["call_id"]: t for t in load_truth(share / "truth")}
@@ -85,20 +98,12 @@ def test_a_long_real_read_in_batched_windows_reads_as_in_one_sequential_decode(r
 def test_a_flat_read_measures_flatter_than_lively_speech_at_16_and_8_khz(real_share):
     """voice.flat's measure on real voices: AISHELL's read news (R001) against 太乙真人's lively
     line (R003) and a broadcast announcer (R004), on the wideband clip and through 8 kHz µ-law."""
-    import io
-
     import soundfile as sf
     import soxr
 
     from pipeline.audio.prosody import voice_measures
     from pipeline.audio.speech import speech_regions
     from pipeline.config import SpeechConfig
-
-    def through_the_phone(audio: np.ndarray) -> np.ndarray:
-        wav = io.BytesIO()
-        sf.write(wav, soxr.resample(audio, 16000, 8000), 8000, format="WAV", subtype="ULAW")
-        wav.seek(0)
-        return soxr.resample(sf.read(wav, dtype="float32")[0], 8000, 16000).astype(np.float32)
 
     ranges = {}
     for clip in ("R001", "R003", "R004"):
@@ -108,8 +113,33 @@ def test_a_flat_read_measures_flatter_than_lively_speech_at_16_and_8_khz(real_sh
         )
         spans = speech_regions(audio, SpeechConfig())
         ranges[clip] = [
-            voice_measures(a, 16000, spans).pitch_range_st for a in (audio, through_the_phone(audio))
+            voice_measures(a, 16000, spans).pitch_range_st for a in (audio, _through_the_phone(audio))
         ]
     threshold = Config().rules.flat_pitch_range_st
     for i in range(2):  # 16 kHz, then 8 kHz µ-law
         assert ranges["R001"][i] < threshold < min(ranges["R003"][i], ranges["R004"][i]) / 2, ranges
+
+
+def test_a_real_read_made_flat_measures_flat_and_its_natural_voice_does_not(real_share):
+    """The guide benchmark's flat agent (synth.flatten) on a real voice: the two-minute read
+    (L001, 9.4 semitones) with a quarter of its pitch movement kept measures under voice.flat's
+    threshold with the voiced speech the rule needs, at 16 kHz and through 8 kHz µ-law; as read,
+    it does not (benchmarks/flat_voices.py prints every clip)."""
+    import soundfile as sf
+    import soxr
+
+    from pipeline.audio.prosody import voice_measures
+    from pipeline.audio.speech import speech_regions
+    from pipeline.config import SpeechConfig
+    from pipeline.evaluation.synth.flatten import flatten_pitch
+
+    audio, rate = sf.read(real_share / "recordings" / "L001.wav", dtype="float32")
+    audio = soxr.resample(audio if audio.ndim == 1 else audio.mean(axis=1), rate, 16000).astype(np.float32)
+    spans = speech_regions(audio, SpeechConfig())
+    flat = flatten_pitch(audio, 16000, 0.25)
+    rules = Config().rules
+    for a, b in ((audio, flat), (_through_the_phone(audio), _through_the_phone(flat))):
+        natural, flattened = voice_measures(a, 16000, spans), voice_measures(b, 16000, spans)
+        assert natural.pitch_range_st > 2 * rules.flat_pitch_range_st
+        assert flattened.pitch_range_st < rules.flat_pitch_range_st
+        assert flattened.voiced_s >= rules.flat_min_voiced_s

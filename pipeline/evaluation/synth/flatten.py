@@ -58,6 +58,10 @@ def flatten_pitch(audio: np.ndarray, sample_rate: int, keep: float) -> np.ndarra
     # Source pitch marks: one per period through each voiced run, each moved to the waveform's
     # highest point within a quarter period, so that every grain is cut at the same point of its
     # cycle (grains cut at a peak of one sign and a trough of the other would cancel when laid).
+    # The marks are read on the waveform smoothed to its first harmonics (a 1 ms moving mean):
+    # the highest point of the raw wave jumps between formant ripples from one cycle to the next.
+    width = max(1, sample_rate // 1000)
+    smooth = np.convolve(x, np.ones(width) / width, mode="same")
     marks: list[int] = []
     i = 0
     while i < n:
@@ -66,7 +70,7 @@ def flatten_pitch(audio: np.ndarray, sample_rate: int, keep: float) -> np.ndarra
             continue
         period = int(round(sample_rate / source_hz[i]))
         lo, hi = max(0, i - period // 4), min(n, i + period // 4 + 1)
-        peak = lo + int(np.argmax(x[lo:hi]))
+        peak = lo + int(np.argmax(smooth[lo:hi]))
         if not marks or peak > marks[-1]:
             marks.append(peak)
         i = max(peak, i) + period
