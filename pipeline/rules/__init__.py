@@ -160,8 +160,21 @@ class CallContext:
 
     @property
     def not_scored(self) -> tuple[str, ...]:
-        """The rules this call's audio cannot be scored for (``RULE_NEEDS``)."""
-        return tuple(r for r, needs in RULE_NEEDS.items() if needs & self.unheard.keys())
+        """The rules this call's audio cannot be scored for (``RULE_NEEDS``), and voice.flat
+        where the agent said too little to hear a tone in (``too_little_voice``)."""
+        return tuple(
+            r
+            for r, needs in RULE_NEEDS.items()
+            if needs & self.unheard.keys() or (r == "voice.flat" and self.too_little_voice)
+        )
+
+    @property
+    def too_little_voice(self) -> bool:
+        """The agent's voice was measured, over less voiced speech than voice.flat needs
+        (``flat_min_voiced_s``): the rule can say nothing either way. Kept in ``not_scored`` (an
+        evaluation counts it as abstained), not said on the desk: most short calls would say it."""
+        voice = self.agent_voice
+        return voice is not None and voice.voiced_s < self.config.flat_min_voiced_s
 
     def by_role(self, role: str, *, scorable_only: bool = True) -> list[Utterance]:
         return [u for u in self.utterances if u.role == role and (u.scorable or not scorable_only)]

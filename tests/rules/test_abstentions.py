@@ -95,3 +95,28 @@ def test_a_greeting_finding_read_from_the_opening_is_said_beside_the_unsure_role
     greeted = (utt("agent", 0.5, 3.0, "您好，阳光物业。", speaker="spk0"), said[1])
     reasons = abstentions(CallContext("T1", "A1", 6.0, greeted, roles, lexicon, RulesConfig()))
     assert not any("开场白" in r for r in reasons)
+
+
+def _voice(voiced_s: float, range_st: float):
+    from pipeline.audio.prosody import VoiceMeasures
+
+    return VoiceMeasures(voiced_s, 180.0, range_st, -20.0, 6.0, 0.0)
+
+
+def test_a_flat_voice_is_found_and_one_too_short_to_hear_is_not_scored(lexicon):
+    from pipeline.rules import apply_rules
+
+    def call(voice):
+        return CallContext("T1", "A1", 60.0, SAID, TRUSTED, lexicon, RulesConfig(), agent_voice=voice)
+
+    flat = call(_voice(14.0, 2.5))
+    (finding,) = [e for e in apply_rules(flat) if e.rule_id == "voice.flat"]
+    assert "2.5 个半音（低于 4）" in finding.evidence and "有声 14 秒" in finding.evidence
+    assert "voice.flat" not in flat.not_scored and abstentions(flat) == []
+    assert not [e for e in apply_rules(call(_voice(14.0, 7.5))) if e.rule_id == "voice.flat"]
+    # Four seconds of voice say nothing of a tone either way: neither a finding nor a pass (an
+    # evaluation counts it apart, as abstained); the desk is not told of every short call.
+    short = call(_voice(4.0, 2.5))
+    assert not [e for e in apply_rules(short) if e.rule_id == "voice.flat"]
+    assert short.not_scored == ("voice.flat",) and abstentions(short) == []
+    assert call(None).not_scored == ()  # not measured (roles unsure, older calls): nothing to say
