@@ -61,7 +61,8 @@ class _Side:
 
     def __init__(self, spec: dict) -> None:
         self.low, self.high = spec["ngrams"]
-        self.index = {g: i for i, g in enumerate(spec["vocabulary"])}
+        self.vocabulary: list[str] = spec["vocabulary"]
+        self.index = {g: i for i, g in enumerate(self.vocabulary)}
         self.idf = spec["idf"]
 
     def vector(self, text: str) -> dict[int, float]:
@@ -85,7 +86,6 @@ class ReplyReader:
         self.trained_on: tuple[str, ...] = tuple(model["trained_on"])
         self.reply = _Side(model["reply"])
         self.caller = _Side(model["caller"])
-        self._vocabulary = model["reply"]["vocabulary"]
         self.kinds: dict[str, dict] = model["kinds"]
 
     @classmethod
@@ -111,7 +111,7 @@ class ReplyReader:
             for i, push in sorted(by_reply.items(), key=lambda kv: -kv[1]):
                 if push <= 0 or len(weighed) == explain:
                     break
-                gram = self._vocabulary[i]
+                gram = self.reply.vocabulary[i]
                 if _WORDS.fullmatch(gram) and not any(gram in w or w in gram for w in weighed):
                     weighed.append(gram)
             out[kind] = Reading(1.0 / (1.0 + math.exp(-z)), tuple(weighed))
