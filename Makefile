@@ -159,9 +159,11 @@ GUIDE_WORDING ?= $(GUIDE_PART)
 GUIDE_CALLS ?= $(if $(filter dev,$(GUIDE_PART)),40,60)
 GUIDE ?= data/eval/guide-$(GUIDE_WORDING)
 GUIDE_JSON ?= docs/eval-guide-$(GUIDE_WORDING).json
+## FLAT_AGENTS=0.5: that share of the calls has a flat agent (voice.flat), the same calls otherwise.
+FLAT_AGENTS ?= 0
 eval-guide: $(VENV)/.installed-dev models
 	$(BIN)/callqa models install --only kokoro-82m-int8 --only kokoro-voices-zh
-	$(BIN)/callqa generate $(GUIDE)/share --suite guide --part $(GUIDE_PART) --bank data/call_scripts/bench/guide-$(GUIDE_WORDING).yaml --calls $(GUIDE_CALLS) --kinds $(BENCH_KINDS) --reuse --tts-cache data/eval/tts-cache
+	$(BIN)/callqa generate $(GUIDE)/share --suite guide --part $(GUIDE_PART) --bank data/call_scripts/bench/guide-$(GUIDE_WORDING).yaml --calls $(GUIDE_CALLS) --kinds $(BENCH_KINDS) --flat-agents $(FLAT_AGENTS) --reuse --tts-cache data/eval/tts-cache
 	rm -rf $(GUIDE)/warehouse
 	$(BIN)/callqa run $(GUIDE)/share --warehouse $(GUIDE)/warehouse --config data/call_scripts/eval/eval.toml
 	$(BIN)/callqa evaluate $(GUIDE)/share/truth --warehouse $(GUIDE)/warehouse --config data/call_scripts/eval/eval.toml --json $(GUIDE_JSON)
