@@ -59,7 +59,7 @@ from pipeline.asr.text import for_cer, han_count
 from pipeline.config import ROOT
 from pipeline.lexicon import load_lexicon
 from pipeline.privacy.redact import redact
-from pipeline.rules import UNATTRIBUTED_BANNED
+from pipeline.rules import UNATTRIBUTED_BANNED, UNHEARD
 from pipeline.rules.modes import SHADOW_BY_DEFAULT
 from pipeline.warehouse.store import read_table
 
@@ -498,6 +498,10 @@ def evaluate(
                     "backchannels": len(backchannels),
                     "backchannel_false_alarms": false_alarms,
                     "not_scored": sorted(unheard),
+                    # Rules withheld because the audio could not be heard well enough (not a
+                    # voice.flat left unscored for too little of the agent's voice).
+                    "audio_withheld": "abstentions" in calls
+                    and any(a.startswith(UNHEARD) for a in _as_list(calls.loc[call_id, "abstentions"])),
                 }
             )
     rules = {
@@ -515,7 +519,7 @@ def evaluate(
             "greeting_accuracy": sum(p["greeting_ok"] for p in per_call) / scored if scored else None,
             "double_events": double_events(events, utterances),
             # Recordings some rule was not scored on because the audio could not be heard well enough.
-            "not_scored_recordings": sum(bool(p["not_scored"]) for p in per_call),
+            "not_scored_recordings": sum(p["audio_withheld"] for p in per_call),
             "conduct_preset": conduct_preset,
         },
         "cer": cer,
