@@ -14,21 +14,9 @@ the same voices made flat, and what the flattening costs the voicing the rule ne
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 
 import numpy as np
-
-
-def through_the_phone(audio: np.ndarray) -> np.ndarray:
-    """16 kHz audio as an 8 kHz G.711 µ-law line gives it back, at 16 kHz."""
-    import soundfile as sf
-    import soxr
-
-    wav = io.BytesIO()
-    sf.write(wav, soxr.resample(audio, 16000, 8000), 8000, format="WAV", subtype="ULAW")
-    wav.seek(0)
-    return soxr.resample(sf.read(wav, dtype="float32")[0], 8000, 16000).astype(np.float32)
 
 
 def main() -> None:
@@ -38,6 +26,7 @@ def main() -> None:
     from pipeline.audio.prosody import voice_measures
     from pipeline.audio.speech import speech_regions
     from pipeline.config import Config, SpeechConfig
+    from pipeline.evaluation.impairments import through_ulaw_line
     from pipeline.evaluation.realspeech import build_share
     from pipeline.evaluation.synth.flatten import flatten_pitch
 
@@ -57,8 +46,8 @@ def main() -> None:
         audio = soxr.resample(audio, rate, 16000).astype(np.float32)
         spans = speech_regions(audio, SpeechConfig())
         flat = flatten_pitch(audio, 16000, args.keep)
-        natural = [voice_measures(a, 16000, spans) for a in (audio, through_the_phone(audio))]
-        flattened = [voice_measures(a, 16000, spans) for a in (flat, through_the_phone(flat))]
+        natural = [voice_measures(a, 16000, spans) for a in (audio, through_ulaw_line(audio))]
+        flattened = [voice_measures(a, 16000, spans) for a in (flat, through_ulaw_line(flat))]
         print(
             f"{path.stem:6s} {len(audio) / 16000:6.1f} {natural[0].voiced_s:7.1f} "
             f"{natural[0].pitch_range_st:6.1f} {natural[1].pitch_range_st:6.1f} | {flattened[0].voiced_s:7.1f} "

@@ -237,6 +237,18 @@ def decoded(data: bytes, container: str, n: int) -> np.ndarray:
     return np.pad(y, ((0, 0), (0, n - y.shape[1]))).astype(np.float32)
 
 
+def through_ulaw_line(audio: np.ndarray) -> np.ndarray:
+    """16 kHz mono audio as an 8 kHz G.711 µ-law line gives it back (as the ``ulaw8k`` recordings
+    are written: soundfile's µ-law WAV), at 16 kHz."""
+    import soundfile as sf
+    import soxr
+
+    wav = io.BytesIO()
+    sf.write(wav, soxr.resample(audio, SR, 8000), 8000, format="WAV", subtype="ULAW")
+    wav.seek(0)
+    return soxr.resample(sf.read(wav, dtype="float32")[0], 8000, SR).astype(np.float32)
+
+
 def through_codec(x: np.ndarray, codec: Codec) -> np.ndarray:
     """(channels, n) audio coded and decoded again: each channel alone unless the codec is stereo."""
     if codec.stereo or x.shape[0] == 1:

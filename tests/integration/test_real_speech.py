@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.config import Config
 from pipeline.evaluation.evaluate import char_errors, load_truth, scoring_text, truth_text
+from pipeline.evaluation.impairments import through_ulaw_line
 from pipeline.evaluation.realspeech import CLIPS, LONG_CLIPS, build_share
 from pipeline.run.process import Models, process_call
 from pipeline.run.scan import scan_share
@@ -19,19 +20,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def real_share(tmp_path_factory) -> Path:
     return build_share(tmp_path_factory.mktemp("real") / "real")
-
-
-def _through_the_phone(audio: np.ndarray) -> np.ndarray:
-    """16 kHz audio as an 8 kHz G.711 µ-law line gives it back, at 16 kHz."""
-    import io
-
-    import soundfile as sf
-    import soxr
-
-    wav = io.BytesIO()
-    sf.write(wav, soxr.resample(audio, 16000, 8000), 8000, format="WAV", subtype="ULAW")
-    wav.seek(0)
-    return soxr.resample(sf.read(wav, dtype="float32")[0], 8000, 16000).astype(np.float32)
 
 
 def test_real_speech_is_transcribed_close_to_its_reference(real_share):
@@ -113,7 +101,7 @@ def test_a_flat_read_measures_flatter_than_lively_speech_at_16_and_8_khz(real_sh
         )
         spans = speech_regions(audio, SpeechConfig())
         ranges[clip] = [
-            voice_measures(a, 16000, spans).pitch_range_st for a in (audio, _through_the_phone(audio))
+            voice_measures(a, 16000, spans).pitch_range_st for a in (audio, through_ulaw_line(audio))
         ]
     threshold = Config().rules.flat_pitch_range_st
     for i in range(2):  # 16 kHz, then 8 kHz µ-law
@@ -138,7 +126,7 @@ def test_a_real_read_made_flat_measures_flat_and_its_natural_voice_does_not(real
     spans = speech_regions(audio, SpeechConfig())
     flat = flatten_pitch(audio, 16000, 0.25)
     rules = Config().rules
-    for a, b in ((audio, flat), (_through_the_phone(audio), _through_the_phone(flat))):
+    for a, b in ((audio, flat), (through_ulaw_line(audio), through_ulaw_line(flat))):
         natural, flattened = voice_measures(a, 16000, spans), voice_measures(b, 16000, spans)
         assert natural.pitch_range_st > 2 * rules.flat_pitch_range_st
         assert flattened.pitch_range_st < rules.flat_pitch_range_st

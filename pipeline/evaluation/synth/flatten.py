@@ -85,7 +85,8 @@ def flatten_pitch(audio: np.ndarray, sample_rate: int, keep: float) -> np.ndarra
             lay(j, j, hop)
             j += hop
             continue
-        nearest = int(mark_array[np.argmin(np.abs(mark_array - j))])
+        k = int(np.searchsorted(mark_array, j))
+        nearest = int(min(mark_array[max(k - 1, 0) : k + 1], key=lambda m: abs(m - j)))
         source_period = (
             int(round(sample_rate / source_hz[nearest])) if not np.isnan(source_hz[nearest]) else hop
         )
