@@ -517,7 +517,9 @@ def rules_command(
     table = Table(title=f"rules: findings and verdicts of the last {WINDOW_DAYS} days")
     for column in ("rule", "名称", "mode", "weight", "promoted", "findings", "reviewed", "precision"):
         table.add_column(
-            column, justify="right" if column in ("weight", "findings", "reviewed", "precision") else "left"
+            column,
+            justify="right" if column in ("weight", "findings", "reviewed", "precision") else "left",
+            no_wrap=column == "rule",  # an id is copied into configurations whole
         )
     for s in standings:
         precision = "—" if s.precision is None else f"{s.precision:.2f}"

@@ -299,23 +299,14 @@ class RulesConfig:
     pace_fast_chars_per_s: float = 5.5
     # A silence of both parties this long after the agent speaks is a hold (请您稍等 ... 让您久等了).
     hold_min_s: float = 8.0
-    # hesitation.unsure (优柔寡断): an agent's answer holding this many hedges and fillers
-    # (lexicons/hedges.toml, fillers.toml) is unsure ...
-    hesitation_min_cues: int = 2
-    # ... and so is one that has a hedge and starts this long after the caller's question ended.
-    hesitation_latency_s: float = 3.0
-    # An agent's turn starting within this long of what the caller said is its reply, the one
-    # hesitation.unsure and refusal.no_apology read (and, after a question, the answer latency
-    # measured per call, calls.agent_answer_latency_s).
+    # An agent's turn starting within this long of what the caller said is its reply: after a
+    # question, the answer latency measured per call (calls.agent_answer_latency_s).
     answer_window_s: float = 10.0
     # courtesy.ni (敬语): the agent calls the caller 你 at least this many times ...
     ni_min_count: int = 2
     # ... and 您 makes up at most this share of the agent's 您 and 你: Whisper writes some 您 as 你
     # (on the guide benchmark's development part, one polite agent in 28 came out 1 您 to 3 你).
     ni_max_nin_share: float = 0.2
-    # message.not_offered: an offer to take a message must come in the agent's reply that says the
-    # person asked for is absent (until the caller speaks again), and within this long of it.
-    message_window_s: float = 30.0
     # voice.flat (语气冷淡、有气无力): the agent's pitch range (10th to 90th percentile, semitones)
     # under this over the call is a flat voice (real voices: a flat news read 2.6-4.2, read
     # passages 9.4-9.6, lively speech 16-18; rendered voices 6.9-12.6) ...
@@ -388,6 +379,24 @@ class QualityConfig:
     max_doubted_share: float = 0.5
 
 
+# Rules that no longer run, each with the rule that reads its clause now and the day it was retired:
+# the phrase-list readings of three of the guide's clauses, which failed the bar on every blind
+# wording since the fourth, where the reply reader met it (docs/rules.md, "Retired rules"). Their
+# stored findings stay readable and cost nothing (pipeline.rules.modes); naming one in [scoring]
+# is an error that names its successor, and their [rules] settings are ignored with a warning.
+RETIRED_RULES: dict[str, tuple[str, str]] = {
+    "hesitation.unsure": ("hesitation.unsure_learned", "2026-12-07"),
+    "message.not_offered": ("message.not_offered_learned", "2026-12-07"),
+    "refusal.no_apology": ("refusal.no_apology_learned", "2026-12-07"),
+}
+# The [rules] settings only a retired rule read, with that rule.
+RETIRED_SETTINGS = {
+    "hesitation_min_cues": "hesitation.unsure",
+    "hesitation_latency_s": "hesitation.unsure",
+    "message_window_s": "message.not_offered",
+}
+
+
 @dataclass(frozen=True)
 class ScoringConfig:
     """How findings become an agent's score: 100 less the weights of the findings, per call."""
@@ -408,10 +417,7 @@ class ScoringConfig:
             "hold.no_notice": 3.0,
             "hold.no_apology": 3.0,
             # In shadow mode (试运行) until promoted below: these weights apply from then on.
-            "hesitation.unsure": 3.0,
             "courtesy.ni": 2.0,
-            "message.not_offered": 5.0,
-            "refusal.no_apology": 5.0,
             "transfer.no_identity": 4.0,
             "voice.flat": 3.0,
             "hesitation.unsure_learned": 3.0,
@@ -424,7 +430,7 @@ class ScoringConfig:
     # (pipeline.rules.modes.SHADOW_BY_DEFAULT, `callqa rules` shows each rule's mode).
     shadow: tuple[str, ...] = ()
     # Rules the quality lead promoted from shadow mode into scoring, each with the first call date
-    # whose findings cost points ({"refusal.no_apology" = "2026-12-14"}): scores already published
+    # whose findings cost points ({"courtesy.ni" = "2026-12-14"}): scores already published
     # for earlier days stay as they were.
     promoted: dict[str, str] = field(default_factory=dict)
     # A rule whose reviewed precision (upheld / reviewed, findings of the last 4 weeks) falls under
@@ -439,6 +445,13 @@ class ScoringConfig:
         # TOML writes a bare date (2026-12-14) as a date: kept as its ISO text, as call dates are.
         object.__setattr__(self, "promoted", {rule: str(day) for rule, day in self.promoted.items()})
         object.__setattr__(self, "shadow", tuple(self.shadow))
+        for rule in (*self.promoted, *self.shadow):
+            if rule in RETIRED_RULES:
+                successor, since = RETIRED_RULES[rule]
+                raise ValueError(
+                    f"scoring: {rule} was retired on {since} and no longer runs; its clause is read by "
+                    f"{successor} now: name that instead"
+                )
         for rule, day in self.promoted.items():
             try:
                 _dt.date.fromisoformat(str(day))
@@ -720,6 +733,19 @@ def _setting_value(raw: str, default: Any) -> Any:
 
 def _build(cls: type, data: dict[str, Any], where: str):
     known = {f.name: f for f in dataclasses.fields(cls)}
+    if cls is RulesConfig and RETIRED_SETTINGS.keys() & data.keys():
+        import logging
+
+        for key in sorted(RETIRED_SETTINGS.keys() & data.keys()):
+            rule = RETIRED_SETTINGS[key]
+            logging.getLogger(__name__).warning(
+                "[rules] %s is ignored: %s, the rule it tuned, was retired on %s (%s reads the clause now)",
+                key,
+                rule,
+                RETIRED_RULES[rule][1],
+                RETIRED_RULES[rule][0],
+            )
+        data = {k: v for k, v in data.items() if k not in RETIRED_SETTINGS}
     unknown = set(data) - set(known)
     if unknown:
         raise ValueError(f"unknown config key(s) in [{where or 'top level'}]: {', '.join(sorted(unknown))}")

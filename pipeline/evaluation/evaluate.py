@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.asr.text import for_cer, han_count
-from pipeline.config import ROOT
+from pipeline.config import RETIRED_RULES, ROOT
 from pipeline.lexicon import load_lexicon
 from pipeline.privacy.redact import redact
 from pipeline.rules import UNATTRIBUTED_BANNED, UNHEARD
@@ -416,11 +416,14 @@ def evaluate(
         with_flags = with_text and truth.get("score_flags", True)
         expected, preset_scored = expected_flags(truth, conduct_preset) if with_flags else (set(), False)
         scored_rules = set(truth["scored_rules"]) if "scored_rules" in truth else None
+        # A rule retired since the truth was written is no longer run: not scored.
+        expected = {k for k in expected if k.partition(":")[0] not in RETIRED_RULES}
         if scored_rules is not None:
+            scored_rules -= RETIRED_RULES.keys()
             expected = {k for k in expected if k.partition(":")[0] in scored_rules}
         # A truth that does not name its rules labels the rules there were before the guide's
         # later clauses (2026-12-05): the rules on trial are scored only where a truth says so.
-        unlabelled = SHADOW_BY_DEFAULT if scored_rules is None else frozenset()
+        unlabelled = (SHADOW_BY_DEFAULT if scored_rules is None else frozenset()) | RETIRED_RULES.keys()
         backchannels = truth_backchannels(truth, is_backchannel)
         for call_id, layout in _recordings(truth):
             if call_id not in calls.index:

@@ -354,7 +354,7 @@ def _rules_section(warehouse: Path, week: str, cfg: Config) -> tuple[str, str]:
     e = html.escape
     rows, warnings = [], []
     for s in rule_standings(warehouse, cfg.scoring, date.fromisoformat(week_days(week)[-1])):
-        if s.mode == "context" and not s.findings:
+        if s.mode in ("context", "retired") and not s.findings:
             continue
         mode = MODE_NAMES[s.mode] + (
             f"（{e(s.promoted)} 起计分）" if s.promoted and s.mode == "scoring" else ""

@@ -41,7 +41,9 @@ class RuleStanding:
 def rule_standings(
     warehouse: Path, scoring: ScoringConfig, today: date | None = None, days: int = WINDOW_DAYS
 ) -> list[RuleStanding]:
-    """Every known rule (registered, weighted or seen in the window), in the guide's order."""
+    """Every known rule (registered, weighted or seen in the window), in the guide's order; a
+    retired rule only where it has findings in the window."""
+    from pipeline.config import RETIRED_RULES
     from pipeline.rules import RULE_NAMES
     from pipeline.rules.modes import SHADOW_BY_DEFAULT, rule_mode
     from pipeline.warehouse.read import Warehouse
@@ -68,6 +70,8 @@ def rule_standings(
     out = []
     for rule in order:
         row = counts.loc[rule] if rule in counts.index else None
+        if row is None and rule in RETIRED_RULES:
+            continue  # no longer run, and nothing of it in the window
         upheld = int(row["upheld"]) if row is not None else 0
         overturned = int(row["overturned"]) if row is not None else 0
         reviewed = upheld + overturned

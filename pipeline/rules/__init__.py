@@ -31,16 +31,17 @@ RULE_NAMES = {
     "hold.no_notice": "等候前未说“请您稍等”",
     "hold.no_apology": "等候后未说“让您久等了”",
     # In shadow mode (试运行) until the quality lead promotes them (pipeline.rules.modes).
-    "hesitation.unsure": "优柔寡断",
     "courtesy.ni": "未用敬语“您”",
-    "message.not_offered": "未主动提出留言",
-    "refusal.no_apology": "拒绝前未致歉",
     "transfer.no_identity": "转接前未问清对方",
     "voice.flat": "语气平淡、有气无力",
-    # The reply reader's (pipeline.rules.reader): the same clauses, read by a learned model.
+    # The reply reader's (pipeline.rules.reader): three clauses read by a learned model.
     "hesitation.unsure_learned": "优柔寡断（模型判读）",
     "message.not_offered_learned": "未主动提出留言（模型判读）",
     "refusal.no_apology_learned": "拒绝前未致歉（模型判读）",
+    # Retired (pipeline.config.RETIRED_RULES): no longer run; named for the findings they stored.
+    "hesitation.unsure": "优柔寡断（词表，已停用）",
+    "message.not_offered": "未主动提出留言（词表，已停用）",
+    "refusal.no_apology": "拒绝前未致歉（词表，已停用）",
 }
 
 
@@ -59,10 +60,7 @@ RULE_GUIDE = {
     "pace.fast": ("注意事项 5", "语言要简练、清楚、明了，不说得太快"),
     "hold.no_notice": ("转接 3；道歉语句", "让客户等候前说“对不起，请稍等”"),
     "hold.no_apology": ("转接 3；道歉语句", "等候之后说“让您久等了”"),
-    "hesitation.unsure": ("注意事项 9 F", "优柔寡断、拖泥带水：回答犹犹豫豫，毫无把握"),
     "courtesy.ni": ("基本礼貌用语；注意事项 3", "口气要谦虚、客气、友好：称对方“您”"),
-    "message.not_offered": ("上司或同事外出后的电话接听", "对方要找的人不在时，主动提出“需要给他留言吗？”"),
-    "refusal.no_apology": ("注意事项：婉拒", "无法满足对方要求时，应先道歉再解释缘由，不可断然拒绝"),
     "transfer.no_identity": ("转接 1", "转接前一定要问清对方的姓名和单位"),
     "voice.flat": ("注意事项 3、9 C", "语气要和蔼，避免有气无力、冷淡的语气"),
     "hesitation.unsure_learned": ("注意事项 9 F", "优柔寡断、拖泥带水：回答犹犹豫豫，毫无把握"),
@@ -71,6 +69,10 @@ RULE_GUIDE = {
         "对方要找的人不在时，主动提出“需要给他留言吗？”",
     ),
     "refusal.no_apology_learned": ("注意事项：婉拒", "无法满足对方要求时，应先道歉再解释缘由，不可断然拒绝"),
+    # Retired: for the findings they stored.
+    "hesitation.unsure": ("注意事项 9 F", "优柔寡断、拖泥带水：回答犹犹豫豫，毫无把握"),
+    "message.not_offered": ("上司或同事外出后的电话接听", "对方要找的人不在时，主动提出“需要给他留言吗？”"),
+    "refusal.no_apology": ("注意事项：婉拒", "无法满足对方要求时，应先道歉再解释缘由，不可断然拒绝"),
 }
 # What each rule reads of the recording: a call whose audio-quality reading lacks one of these
 # (pipeline.audio.quality.unheard) is not scored for the rule, and says why.
@@ -88,10 +90,7 @@ RULE_NEEDS: dict[str, frozenset[str]] = {
     "pace.fast": frozenset({_T, _W}),
     "hold.no_notice": frozenset({_T, _W}),
     "hold.no_apology": frozenset({_T, _W}),
-    "hesitation.unsure": frozenset({_T, _W}),
     "courtesy.ni": frozenset({_W}),
-    "message.not_offered": frozenset({_W}),
-    "refusal.no_apology": frozenset({_W}),
     "transfer.no_identity": frozenset({_W}),
     "voice.flat": frozenset({_V}),
     "hesitation.unsure_learned": frozenset({_W}),
@@ -120,10 +119,7 @@ RULE_THRESHOLDS = {
     "pace.fast": ("pace_min_chars", "pace_fast_chars_per_s"),
     "hold.no_notice": ("hold_min_s",),
     "hold.no_apology": ("hold_min_s",),
-    "hesitation.unsure": ("hesitation_min_cues", "hesitation_latency_s", "answer_window_s"),
     "courtesy.ni": ("ni_min_count", "ni_max_nin_share"),
-    "message.not_offered": ("message_window_s",),
-    "refusal.no_apology": ("answer_window_s",),
     "voice.flat": ("flat_pitch_range_st", "flat_min_voiced_s"),
     "hesitation.unsure_learned": ("unsure_reader_threshold",),
     "message.not_offered_learned": ("absence_reader_threshold",),
@@ -217,14 +213,8 @@ Rule = Callable[[CallContext], Sequence[Event]]
 
 
 def default_rules() -> list[Rule]:
-    from pipeline.rules.answers import hesitation_unsure
     from pipeline.rules.conduct import closing_missing, hold_etiquette, pace_fast, self_intro_missing
-    from pipeline.rules.courtesy import (
-        courtesy_ni,
-        message_not_offered,
-        refusal_no_apology,
-        transfer_no_identity,
-    )
+    from pipeline.rules.courtesy import courtesy_ni, transfer_no_identity
     from pipeline.rules.greeting import greeting_missing
     from pipeline.rules.interruptions import interruption_rules
     from pipeline.rules.phrases import banned_phrases
@@ -240,10 +230,7 @@ def default_rules() -> list[Rule]:
         pace_fast,
         hold_etiquette,
         # In shadow mode (试运行) until promoted: pipeline.rules.modes.
-        hesitation_unsure,
         courtesy_ni,
-        message_not_offered,
-        refusal_no_apology,
         transfer_no_identity,
         voice_flat,
         learned_replies,

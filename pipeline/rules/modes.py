@@ -1,4 +1,4 @@
-"""Whether a rule's findings cost an agent points: scoring, shadow (试运行) or context.
+"""Whether a rule's findings cost an agent points: scoring, shadow (试运行), context or retired.
 
 A new rule has to earn its weight before it costs anyone a point. It starts in **shadow** mode:
 its findings are stored, shown on the desk and in the review queue with a 试运行 mark, and take
@@ -10,27 +10,28 @@ any rule back on trial with ``[scoring] shadow``.
 - ``scoring``: a weight in ``[scoring.weights]`` and not on trial: findings cost points and wait
   for review in the queue;
 - ``shadow``: on trial: findings wait for review, cost nothing;
-- ``context``: no weight (a caller's interruption): shown with the call, never waiting.
+- ``context``: no weight (a caller's interruption): shown with the call, never waiting;
+- ``retired``: no longer run (``pipeline.config.RETIRED_RULES``): the findings it stored are shown
+  with the call, marked 已停用, never waiting and costing nothing, whatever its weight says.
 """
 
 from __future__ import annotations
 
-from pipeline.config import ScoringConfig
+from pipeline.config import RETIRED_RULES, ScoringConfig
 
-MODES = ("scoring", "shadow", "context")
-MODE_NAMES = {"scoring": "计分", "shadow": "试运行", "context": "仅记录"}
+MODES = ("scoring", "shadow", "context", "retired")
+MODE_NAMES = {"scoring": "计分", "shadow": "试运行", "context": "仅记录", "retired": "已停用"}
+# The modes whose findings wait for a verdict in the review queue.
+REVIEWED_MODES = frozenset({"scoring", "shadow"})
 
 # The rules that start in shadow mode until promoted: the guide's clauses checked since
 # 2026-12-05 (docs/rules.md, "Rules on trial").
 SHADOW_BY_DEFAULT = frozenset(
     {
-        "hesitation.unsure",
         "courtesy.ni",
-        "message.not_offered",
-        "refusal.no_apology",
         "transfer.no_identity",
         "voice.flat",
-        # The reply reader's (2026-12-07), beside the lists' rules of the same clauses.
+        # The reply reader's (2026-12-07), which replaced the phrase lists' readings of its clauses.
         "hesitation.unsure_learned",
         "message.not_offered_learned",
         "refusal.no_apology_learned",
@@ -44,6 +45,8 @@ def on_trial(rule_id: str, scoring: ScoringConfig, call_date: str | None = None)
     A promoted rule counts from its promotion date: earlier calls keep costing nothing, and a
     promotion dated in the future leaves the rule on trial until then.
     """
+    if rule_id in RETIRED_RULES:
+        return False
     if rule_id in scoring.shadow:
         return True
     if rule_id not in SHADOW_BY_DEFAULT:
@@ -60,7 +63,9 @@ def on_trial(rule_id: str, scoring: ScoringConfig, call_date: str | None = None)
 
 
 def rule_mode(rule_id: str, scoring: ScoringConfig, call_date: str | None = None) -> str:
-    """``scoring``, ``shadow`` or ``context`` (see the module's docstring)."""
+    """``scoring``, ``shadow``, ``context`` or ``retired`` (see the module's docstring)."""
+    if rule_id in RETIRED_RULES:
+        return "retired"
     if on_trial(rule_id, scoring, call_date):
         return "shadow"
     return "scoring" if scoring.weights.get(rule_id, 0.0) > 0 else "context"

@@ -31,7 +31,7 @@ def test_the_report_shows_each_rules_mode_and_flags_a_rule_the_reviewers_overtur
 
     share, warehouse = tmp_path / "share", tmp_path / "wh"
     _, refusal = store_findings(
-        share, warehouse, "C1", [("greeting.missing", "agent"), ("refusal.no_apology", "agent")]
+        share, warehouse, "C1", [("greeting.missing", "agent"), ("refusal.no_apology_learned", "agent")]
     )
     cfg = Config(scoring=ScoringConfig(precision_min_reviews=1))
     report = build_report(warehouse, "2026-W47", cfg)
@@ -44,7 +44,7 @@ def test_the_report_shows_each_rules_mode_and_flags_a_rule_the_reviewers_overtur
 
     review_finding(warehouse, cfg.scoring, refusal, "overturned", "王组长")
     flagged = build_report(warehouse, "2026-W47", cfg)
-    assert "拒绝前未致歉（refusal.no_apology）近四周复核准确率 0%，低于 80%" in flagged
+    assert "拒绝前未致歉（模型判读）（refusal.no_apology_learned）近四周复核准确率 0%，低于 80%" in flagged
 
-    promoted = Config(scoring=ScoringConfig(promoted={"refusal.no_apology": "2026-11-16"}))
+    promoted = Config(scoring=ScoringConfig(promoted={"refusal.no_apology_learned": "2026-11-16"}))
     assert "计分（2026-11-16 起计分）" in build_report(warehouse, "2026-W47", promoted)

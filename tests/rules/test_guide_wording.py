@@ -1,10 +1,10 @@
 """Every line of the guide benchmark's development wording through the rules on trial, as text: a
 moment done against the guide is found, one done as it asks is not. This is the wording the phrase
-lists were tuned on, with the held-out wordings that were read once and then looked at
-(guide-test.yaml, -test2, -test3, -test4). guide-test5.yaml, -test6 and -test7, read once, are not
-read here (the reply reader learns from them; the lists were never tuned on them), nor is the
-wording still held out (guide-test8.yaml). So the bar is high: a change to a list that loses what it found
-fails here before any call is rendered."""
+lists of courtesy.ni and transfer.no_identity were tuned on, with the held-out wordings that were
+read once and then looked at (guide-test.yaml, -test2, -test3, -test4); the reply reader's three
+rules learned from it (with guide-test5.yaml, -test6 and -test7, not read here). The wording still
+held out (guide-test8.yaml) is not read here. So the bar is high: a change to a list or to the
+reader's recipe that loses what it found fails here before any call is rendered."""
 
 from __future__ import annotations
 
@@ -40,13 +40,13 @@ def _moments(bank: dict):
     """(rule, lines, whether the rule should fire) for every item of the development wording."""
     for item in bank["qa"]:
         for text, wrong in ((item["clear"], False), (item["hesitant"], True)):
-            yield "hesitation.unsure", [("caller", item["question"]), ("agent", text)], wrong
+            yield "hesitation.unsure_learned", [("caller", item["question"]), ("agent", text)], wrong
     for item in bank["absent"]:
         for text, wrong in ((item["offer"], False), (item["bare"], True)):
-            yield "message.not_offered", [("caller", item["ask"]), ("agent", text)], wrong
+            yield "message.not_offered_learned", [("caller", item["ask"]), ("agent", text)], wrong
     for item in bank["refusals"]:
         for text, wrong in ((item["polite"], False), (item["flat"], True)):
-            yield "refusal.no_apology", [("caller", item["request"]), ("agent", text)], wrong
+            yield "refusal.no_apology_learned", [("caller", item["request"]), ("agent", text)], wrong
     for item in bank["transfers"]:
         asked = [
             ("caller", item["request"]),

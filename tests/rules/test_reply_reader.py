@@ -132,3 +132,80 @@ def test_the_reader_s_rules_run_with_the_others_on_trial(lexicon):
     for kind in READS:
         assert kind in RULE_NAMES and kind in RULE_GUIDE and RULE_NEEDS[kind] == {"words"}
         assert rule_mode(kind, ScoringConfig()) == "shadow"
+
+
+# The hand-made replies the phrase-list rules were unit-tested on before they were retired
+# (2026-12-07), read by the reader that replaced them; none of them was written for the reader,
+# and it was not changed for them.
+_LISTS_CASES = (
+    (
+        "hesitation.unsure_learned",
+        "请问这个月的物业费什么时候截止？",
+        "呃，可能是月底吧，我也不太清楚。",
+        True,
+    ),
+    (
+        "hesitation.unsure_learned",
+        "请问这个月的物业费什么时候截止？",
+        "本月二十五号截止，您可以在手机上缴纳。",
+        False,
+    ),
+    (
+        "hesitation.unsure_learned",
+        "请问这个月的物业费什么时候截止？",
+        "两点，不对，三点？反正是下午，具体几点我也说不好。",
+        True,
+    ),
+    ("refusal.no_apology_learned", "这个月的物业费能不能免了？", "不行，物业费每个月都要交。", True),
+    ("refusal.no_apology_learned", "这个月的物业费能不能免了？", "非常抱歉，物业费没有办法减免。", False),
+    (
+        "refusal.no_apology_learned",
+        "你们保安晚上能不能帮我接一下孩子放学？",
+        "保安要站岗，这种私事我们不办。",
+        True,
+    ),
+    (
+        "refusal.no_apology_learned",
+        "外地车能进小区吗？你们帮我开一下门吧。",
+        "外地车牌系统也能识别，如果道闸没有反应，请您按旁边的呼叫按钮。",
+        False,
+    ),
+    ("message.not_offered_learned", "请问杨经理在办公室吗？", "杨经理去银行了，下午才回来。", True),
+    ("message.not_offered_learned", "冯工还在吗？", "冯工在配电房检修，那里没信号。", True),
+    (
+        "message.not_offered_learned",
+        "请问管家小高在吗？",
+        "小高今天外出培训，您的事交给我，我记下来转告他。",
+        False,
+    ),
+)
+
+
+@pytest.mark.parametrize(("kind", "caller", "reply", "against"), _LISTS_CASES)
+def test_the_retired_lists_hand_made_cases_are_read_alike(lexicon, reader, kind, caller, reply, against):
+    ctx = _call(lexicon, utt("caller", 1.0, 3.0, caller), utt("agent", 3.5, 7.0, reply))
+    assert (kind in {e.rule_id for e in learned_replies(ctx, reader)}) == against
+
+
+def test_a_retired_rule_no_longer_runs_and_its_stored_findings_cost_nothing(lexicon, caplog):
+    from pipeline.config import RETIRED_RULES, Config
+    from pipeline.rules.modes import points
+
+    ctx = _call(
+        lexicon, utt("caller", 1.0, 2.0, "王经理在吗？"), utt("agent", 2.5, 4.0, "王经理不在，出去了。")
+    )
+    raised = {e.rule_id for e in apply_rules(ctx)}
+    for retired, (successor, _) in RETIRED_RULES.items():
+        assert retired not in raised and successor in READS
+        # A weight left in a centre's configuration does not make its old findings cost points.
+        weighted = ScoringConfig(weights={retired: 5.0})
+        assert rule_mode(retired, weighted) == "retired" and points(retired, weighted, "2026-12-08") == 0.0
+        with pytest.raises(ValueError, match=f"{retired} was retired on .* read by {successor}"):
+            ScoringConfig(promoted={retired: "2026-12-14"})
+        assert retired in RULE_NAMES and retired not in RULE_NEEDS
+    # A setting only a retired rule read is ignored, and the log says why; a typo is still an error.
+    config = Config.from_dict({"rules": {"hesitation_min_cues": 3, "ni_min_count": 3}})
+    assert config.rules.ni_min_count == 3
+    assert "hesitation_min_cues is ignored: hesitation.unsure" in caplog.text
+    with pytest.raises(ValueError, match="unknown config key"):
+        Config.from_dict({"rules": {"hesitation_min_cue": 3}})

@@ -3,12 +3,12 @@
 Each call opens with a greeting and the caller's reason, then holds two to four of these moments,
 each either done as the guide asks or not (the label):
 
-- the caller asks a question; the agent answers clearly, or hesitantly (``hesitation.unsure``:
-  hedges, fillers, and sometimes a long pause before the answer);
+- the caller asks a question; the agent answers clearly, or hesitantly
+  (``hesitation.unsure_learned``: hedges, fillers, and sometimes a long pause before the answer);
 - the caller asks for a colleague who is absent; the agent offers to take a message, or just says
-  they are not there (``message.not_offered``);
+  they are not there (``message.not_offered_learned``);
 - the caller asks for something the centre cannot do; the agent apologises first, or refuses
-  flatly (``refusal.no_apology``);
+  flatly (``refusal.no_apology_learned``);
 - the caller needs another department; the agent asks who is calling and then puts them through,
   or puts them through at once (``transfer.no_identity``); this ends the call;
 
@@ -32,24 +32,19 @@ from pipeline.config import ROOT
 from pipeline.evaluation.synth.generate import PARTS, GeneratorOptions, _dominant, _Timeline, _voice
 from pipeline.evaluation.synth.script import CallScript, ScriptLine
 
+# The rules of the moments (the first three, the reply reader's: pipeline.rules.reader; their
+# phrase-list readings, labelled in truths written before 2026-12-07, were retired then).
 GUIDE_RULES = (
-    "hesitation.unsure",
+    "hesitation.unsure_learned",
     "courtesy.ni",
-    "message.not_offered",
-    "refusal.no_apology",
+    "message.not_offered_learned",
+    "refusal.no_apology_learned",
     "transfer.no_identity",
 )
 MOMENTS = ("qa", "absent", "refusals", "transfers")
-# The reply reader's rules (pipeline.rules.reader), each labelled where the phrase-list rule it
-# stands beside is: both read the same moment.
-LEARNED_RULES = {
-    "hesitation.unsure": "hesitation.unsure_learned",
-    "message.not_offered": "message.not_offered_learned",
-    "refusal.no_apology": "refusal.no_apology_learned",
-}
 # What a guide call's truth scores: voice.flat too, true only of a call rendered with a flat agent
 # (``flat_agent``), so every natural rendered voice it flags is a false finding.
-SCORED_GUIDE_RULES = (*GUIDE_RULES, *LEARNED_RULES.values(), "voice.flat")
+SCORED_GUIDE_RULES = (*GUIDE_RULES, "voice.flat")
 # A flat agent's voice keeps this share of its pitch movement (synth.flatten): the benchmark's
 # voices range 6.9-12.6 semitones over a call, so 1.7-3.2 flattened, as flat as the flattest real
 # read measured (a news read, 2.6; docs/rules.md, voice.flat).
@@ -166,14 +161,14 @@ def compose_guide_call(
                 # An unsure answer is often a slow one: a pause of 1-4 s before it, half the time.
                 pause = float(rng.uniform(1.0, 4.0)) if rng.random() < 0.5 else None
                 say("agent", item["hesitant"], gap=pause)
-                expect.add("hesitation.unsure")
+                expect.add("hesitation.unsure_learned")
             else:
                 say("agent", item["clear"])
         elif moment == "absent":
             say("caller", item["ask"])
             say("agent", item["bare"] if against else item["offer"])
             if against:
-                expect.add("message.not_offered")
+                expect.add("message.not_offered_learned")
                 say("caller", "哦，那好吧。")
             else:
                 say("caller", "好的，麻烦你了。")
@@ -181,7 +176,7 @@ def compose_guide_call(
             say("caller", item["request"])
             say("agent", item["flat"] if against else item["polite"])
             if against:
-                expect.add("refusal.no_apology")
+                expect.add("refusal.no_apology_learned")
         else:
             say("caller", item["request"])
             if against:
@@ -203,6 +198,6 @@ def compose_guide_call(
         share_format="stereo",
         lead_in=lead_in,
         tail=round(float(rng.uniform(0.6, 1.5)), 2),
-        expect=tuple(sorted(expect | {LEARNED_RULES[r] for r in expect if r in LEARNED_RULES})),
+        expect=tuple(sorted(expect)),
         topic=f"guide {part}: {', '.join(order)}",
     )

@@ -13,7 +13,7 @@ import pandas as pd
 
 from pipeline.records import CHANNEL_MAP_CONTRADICTED
 from pipeline.rules import RULE_NAMES
-from pipeline.rules.modes import MODE_NAMES, points, rule_mode
+from pipeline.rules.modes import MODE_NAMES, REVIEWED_MODES, points, rule_mode
 from pipeline.warehouse.read import Warehouse
 from pipeline.warehouse.reviews import NOTE_MAX_CHARS, latest_verdicts
 from pipeline.warehouse.scorecards import iso_week, pending_dates, week_days
@@ -82,7 +82,7 @@ def _with_status(desk, events: pd.DataFrame) -> pd.DataFrame:
     merged["mode"] = [rule_mode(r, scoring) for r in merged["rule_id"]]
     # Findings of rules in shadow mode (试运行) wait for a verdict too: verdicts are what measure a
     # rule before it may cost anyone a point.
-    waits = merged["mode"] != "context"
+    waits = merged["mode"].isin(REVIEWED_MODES)
     merged["status"] = merged["verdict"].fillna("open").where(waits | merged["verdict"].notna(), "context")
     dates = (
         merged["call_date"] if "call_date" in merged else pd.Series([None] * len(merged), index=merged.index)

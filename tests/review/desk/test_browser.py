@@ -297,7 +297,7 @@ def test_a_shadow_finding_is_marked_in_the_queue_and_overturning_it_costs_the_ag
 
     share, warehouse = tmp_path / "share", tmp_path / "wh"
     greeting, refusal = store_findings(
-        share, warehouse, "C1", [("greeting.missing", "agent"), ("refusal.no_apology", "agent")]
+        share, warehouse, "C1", [("greeting.missing", "agent"), ("refusal.no_apology_learned", "agent")]
     )
     app = create_app(settings(warehouse, share, Config(desk=DeskConfig(reviewer="王组长")), "127.0.0.1"))
     with serving(app) as base, sync_playwright() as p:
@@ -306,7 +306,7 @@ def test_a_shadow_finding_is_marked_in_the_queue_and_overturning_it_costs_the_ag
         page.goto(base + "/queue")
         assert page.locator(f"#q-{refusal} .trial").inner_text() == "试运行"
         assert page.locator(f"#q-{greeting} .trial").count() == 0
-        page.goto(base + "/queue?rule=refusal.no_apology")
+        page.goto(base + "/queue?rule=refusal.no_apology_learned")
         page.keyboard.press("n")
         page.wait_for_function(
             "id => document.querySelector(`#q-${id} .status`).textContent === '已推翻'", arg=refusal
