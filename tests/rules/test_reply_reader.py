@@ -209,3 +209,16 @@ def test_a_retired_rule_no_longer_runs_and_its_stored_findings_cost_nothing(lexi
     assert "hesitation_min_cues is ignored: hesitation.unsure" in caplog.text
     with pytest.raises(ValueError, match="unknown config key"):
         Config.from_dict({"rules": {"hesitation_min_cue": 3}})
+
+
+def test_a_reading_without_a_weighing_word_says_so(lexicon, reader):
+    # E002 of the evaluation corpus: a lone 好得 (好的) after a long complaint read as doubt.
+    complaint = "我是五栋的业主，我们单元门口的垃圾桶已经两天没有人清理了，现在垃圾都堆到地上了。"
+    ctx = _call(
+        lexicon,
+        utt("caller", 1.0, 8.0, complaint),
+        utt("agent", 8.5, 9.0, "好得"),
+        unsure_reader_threshold=0.01,  # whatever the reading, a finding to read the evidence of
+    )
+    (event,) = [e for e in learned_replies(ctx, reader) if e.rule_id == "hesitation.unsure_learned"]
+    assert "回复里没有偏向此判读的词" in event.evidence and "最重的字串" not in event.evidence

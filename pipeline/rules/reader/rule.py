@@ -39,7 +39,14 @@ def learned_replies(ctx: CallContext, reader: ReplyReader | None = None) -> list
         for kind, reading in reader.read_all(caller, u.text, kinds=tuple(READS)).items():
             if reading.probability < thresholds[kind]:
                 continue
-            weighed = "".join(f"「{w}」" for w in reading.weighed)
+            # A reply none of whose words of two characters or more pushed towards the kind (好得,
+            # Whisper's 好的) was read from single characters and the caller's words: the reviewer
+            # is told so, not shown an empty list.
+            weighed = (
+                "最重的字串 " + "".join(f"「{w}」" for w in reading.weighed)
+                if reading.weighed
+                else "回复里没有偏向此判读的词，判读来自单字和客户的话，请听录音核对"
+            )
             asked = f"（客户：{caller}）" if caller else ""
             events.append(
                 ctx.event(
@@ -47,8 +54,7 @@ def learned_replies(ctx: CallContext, reader: ReplyReader | None = None) -> list
                     version,
                     start=u.start,
                     end=u.end,
-                    evidence=f"{u.text}〔模型判读：{_READ_AS[kind]}，把握 {reading.probability:.2f}；"
-                    f"最重的字串 {weighed}〕{asked}",
+                    evidence=f"{u.text}〔模型判读：{_READ_AS[kind]}，把握 {reading.probability:.2f}；{weighed}〕{asked}",
                     severity="minor",
                 )
             )
