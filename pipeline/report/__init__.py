@@ -349,12 +349,12 @@ def _rules_section(warehouse: Path, week: str, cfg: Config) -> tuple[str, str]:
     from datetime import date
 
     from pipeline.review.standing import rule_standings
-    from pipeline.rules.modes import MODE_NAMES
+    from pipeline.rules.modes import MODE_NAMES, REVIEWED_MODES
 
     e = html.escape
     rows, warnings = [], []
     for s in rule_standings(warehouse, cfg.scoring, date.fromisoformat(week_days(week)[-1])):
-        if s.mode in ("context", "retired") and not s.findings:
+        if s.mode not in REVIEWED_MODES and not s.findings:
             continue
         mode = MODE_NAMES[s.mode] + (
             f"（{e(s.promoted)} 起计分）" if s.promoted and s.mode == "scoring" else ""

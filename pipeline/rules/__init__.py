@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.audio.prosody import VoiceMeasures
-from pipeline.config import RulesConfig
+from pipeline.config import RETIRED_RULES, RulesConfig
 from pipeline.lexicon import Lexicon
 from pipeline.records import VOICES_MIXED, Event, GreetingHearing, RoleAssignment, Turn, Utterance
 
@@ -69,11 +69,9 @@ RULE_GUIDE = {
         "对方要找的人不在时，主动提出“需要给他留言吗？”",
     ),
     "refusal.no_apology_learned": ("注意事项：婉拒", "无法满足对方要求时，应先道歉再解释缘由，不可断然拒绝"),
-    # Retired: for the findings they stored.
-    "hesitation.unsure": ("注意事项 9 F", "优柔寡断、拖泥带水：回答犹犹豫豫，毫无把握"),
-    "message.not_offered": ("上司或同事外出后的电话接听", "对方要找的人不在时，主动提出“需要给他留言吗？”"),
-    "refusal.no_apology": ("注意事项：婉拒", "无法满足对方要求时，应先道歉再解释缘由，不可断然拒绝"),
 }
+# A retired rule's stored findings are shown with its successor's clause: they read the same one.
+RULE_GUIDE.update({old: RULE_GUIDE[new] for old, (new, _) in RETIRED_RULES.items()})
 # What each rule reads of the recording: a call whose audio-quality reading lacks one of these
 # (pipeline.audio.quality.unheard) is not scored for the rule, and says why.
 _W, _T, _V = "words", "timing", "voice"
