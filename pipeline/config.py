@@ -445,6 +445,19 @@ class ScoringConfig:
         # TOML writes a bare date (2026-12-14) as a date: kept as its ISO text, as call dates are.
         object.__setattr__(self, "promoted", {rule: str(day) for rule, day in self.promoted.items()})
         object.__setattr__(self, "shadow", tuple(self.shadow))
+        # A misspelt rule in [scoring.weights] would silently cost nothing: every key must name a
+        # rule (imported here: the rules' module reads this one).
+        from pipeline.rules import RULE_NAMES
+
+        unknown = sorted(set(self.weights) - RULE_NAMES.keys())
+        if unknown:
+            raise ValueError(
+                f"scoring.weights: no rule named {', '.join(unknown)} "
+                f"(`callqa rules` lists them: {', '.join(sorted(RULE_NAMES))})"
+            )
+        for rule, points in self.weights.items():
+            if not isinstance(points, int | float) or isinstance(points, bool) or points < 0:
+                raise ValueError(f"scoring.weights.{rule} must be a number of points, 0 or more, not {points!r}")
         for rule in (*self.promoted, *self.shadow):
             if rule in RETIRED_RULES:
                 successor, since = RETIRED_RULES[rule]
@@ -889,6 +902,14 @@ def _doc(cls: type) -> str:
     return "" if text.startswith(f"{cls.__name__}(") else inspect.cleandoc(text)
 
 
+# What a table's keys must be, where ScoringConfig checks them.
+_TABLE_KEYS = {
+    "scoring.weights": "Each key must name a rule (`callqa rules` lists them): a misspelt one is an error.",
+    "scoring.promoted": "Each key must be a rule with a weight: a misspelt one is an error.",
+}
+_UNCHECKED_KEYS = "The keys are not checked: a misspelt one changes nothing."
+
+
 def _tables(cls: type, values: Any, section: str) -> list[_Table]:
     """The table of ``cls``'s own settings, then one per dict-valued field (``[scoring.weights]``);
     fields that are sections themselves are left to the caller."""
@@ -901,11 +922,11 @@ def _tables(cls: type, values: Any, section: str) -> list[_Table]:
             continue
         toml_type = _toml_type(str(f.type))
         if isinstance(value, dict):
-            # Config.from_dict merges such a table into the default entry by entry, unchecked.
+            # Config.from_dict merges such a table into the default entry by entry.
             entry_type = toml_type.removeprefix("table of ").removesuffix("s")
             intro = (
                 f"{text} Keys written in callqa.toml replace these defaults one by one; the others keep "
-                "their default. The keys are not checked: a misspelt one changes nothing."
+                f"their default. {_TABLE_KEYS.get(f'{section}.{f.name}', _UNCHECKED_KEYS)}"
             )
             entries = tuple(
                 _Setting(

@@ -22,6 +22,19 @@ def test_unknown_keys_are_errors_not_silent_defaults(tmp_path):
         Config.load(path)
 
 
+def test_a_misspelt_or_negative_rule_weight_is_an_error_not_a_rule_that_costs_nothing(tmp_path):
+    path = tmp_path / "callqa.toml"
+    path.write_text('[scoring.weights]\n"greeting.mising" = 20\n')
+    with pytest.raises(ValueError, match=r"no rule named greeting\.mising"):
+        Config.load(path)
+    path.write_text('[scoring.weights]\n"interruption.caller" = -1\n')
+    with pytest.raises(ValueError, match="0 or more"):
+        Config.load(path)
+    # A rule with no default weight may be given one; a retired rule's name is still a rule.
+    path.write_text('[scoring.weights]\n"interruption.caller" = 1\n"refusal.no_apology" = 0\n')
+    assert Config.load(path).scoring.weights["interruption.caller"] == 1
+
+
 def test_config_survives_a_dict_round_trip():
     cfg = Config()
     assert Config.from_dict(cfg.to_dict()) == cfg
