@@ -457,7 +457,9 @@ class ScoringConfig:
             )
         for rule, points in self.weights.items():
             if not isinstance(points, int | float) or isinstance(points, bool) or points < 0:
-                raise ValueError(f"scoring.weights.{rule} must be a number of points, 0 or more, not {points!r}")
+                raise ValueError(
+                    f"scoring.weights.{rule} must be a number of points, 0 or more, not {points!r}"
+                )
         for rule in (*self.promoted, *self.shadow):
             if rule in RETIRED_RULES:
                 successor, since = RETIRED_RULES[rule]
