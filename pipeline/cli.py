@@ -120,6 +120,13 @@ def generate(
             " (the floor suite; the same calls otherwise)"
         ),
     ] = 0.0,
+    native_voices: Annotated[
+        bool,
+        typer.Option(
+            "--native-voices",
+            help="the floor suite's voices blended from the part's Mandarin voices only, as the test part's are",
+        ),
+    ] = False,
     bank: Annotated[
         Path | None,
         typer.Option(
@@ -153,7 +160,7 @@ def generate(
         tts_cache=tts_cache,
         progress=console.print,
         suite=suite,
-        options=GeneratorOptions(spontaneous=spontaneous),
+        options=GeneratorOptions(spontaneous=spontaneous, native_voices=native_voices),
         phrases_path=bank,
         flat_agents=flat_agents,
     )

@@ -61,6 +61,22 @@ def test_the_parts_share_no_sentence_and_no_voice(phrases):
     assert voices["test"] <= set(VOICE_POOLS["test"][0])
 
 
+def test_native_voices_draw_the_development_part_as_the_test_part_is_drawn(phrases):
+    def bases(calls):
+        return {
+            v.split("*")[0] for c in calls for ln in c.lines for v in ln.voice.partition("@")[0].split("+")
+        }
+
+    mixed = bases(_calls(phrases, "dev"))
+    native = bases(_calls(phrases, "dev", native_voices=True))
+    assert mixed & set(VOICE_POOLS["dev"][1])  # the Japanese voices, by default
+    assert native <= set(VOICE_POOLS["dev"][0]) and len(native) == len(VOICE_POOLS["dev"][0])
+    # Off by default: the development part renders as documented.
+    assert compose_call(3, "dev", phrases, _durations) == compose_call(
+        3, "dev", phrases, _durations, GeneratorOptions(native_voices=False)
+    )
+
+
 def test_the_two_parties_are_two_people(phrases):
     from pipeline.evaluation.synth.generate import _dominant
 
