@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARE ?= data/sample_share
 
-.PHONY: run test models system browser report lint eval eval-corpus eval-bench eval-bench-dev2 eval-guide eval-conditions clean lock lock-upgrade segmentation-model
+.PHONY: run test models system browser report lint eval eval-corpus eval-bench eval-bench-dev2 eval-bench-devn eval-guide eval-conditions clean lock lock-upgrade segmentation-model
 
 # A CJK font for the report's charts (Debian's fonts-wqy-microhei, about 5 MB). Installed with
 # apt-get when missing and we are root (as on the CI machine); otherwise says what to install.
@@ -131,6 +131,16 @@ eval-bench-dev2: $(VENV)/.installed-dev models
 	rm -rf data/eval/bench-dev2/warehouse
 	$(BIN)/callqa run data/eval/bench-dev2/share --warehouse data/eval/bench-dev2/warehouse --config data/call_scripts/eval/eval.toml
 	$(BIN)/python benchmarks/reattribute.py data/eval/bench-dev2/share data/eval/bench-dev2/warehouse
+
+## The development part voiced as the test part is (BD0141-BD0200, the part's Mandarin voices only:
+## `callqa generate --native-voices`), in mono and 8 kHz mono; development material, tuned on
+## (docs/evaluation.md, "Alike voices on the development part").
+eval-bench-devn: $(VENV)/.installed-dev models
+	$(BIN)/callqa models install --only kokoro-82m-int8 --only kokoro-voices-zh
+	$(BIN)/callqa generate data/eval/bench-devn/share --part dev --first 141 --calls 60 --native-voices --kinds mono,ulaw8k-mono --reuse --tts-cache data/eval/tts-cache
+	rm -rf data/eval/bench-devn/warehouse
+	$(BIN)/callqa run data/eval/bench-devn/share --warehouse data/eval/bench-devn/warehouse --config data/call_scripts/eval/eval.toml
+	$(BIN)/python benchmarks/reattribute.py data/eval/bench-devn/share data/eval/bench-devn/warehouse
 
 ## Telephone conditions (benchmarks/conditions.py): the first COND_CALLS stereo calls of the generated
 ## benchmark's PART, made worse one way at a time (codecs, packet loss, noise on either side, levels,
