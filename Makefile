@@ -80,11 +80,13 @@ run: models
 	$(BIN)/callqa run $(SHARE)
 
 ## Lint, then every test (unit and integration, through the real model and Prefect flow).
+# The tests on every core (up to four workers; one test file a worker, so a file's fixtures, a
+# rendered share or a run, are built once). Each worker runs Whisper on one thread (tests/conftest.py).
 test: $(VENV)/.installed-dev system browser
 	$(BIN)/callqa models install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --numprocesses auto --maxprocesses 4 --dist loadfile
 
 ## The weekly HTML report of the sample share's week (after `make run`).
 report: models

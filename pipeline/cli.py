@@ -226,7 +226,8 @@ def serve(
     try:
         serve_schedules(cfg, warehouse or Path(cfg.warehouse), share or Path(cfg.schedule.share))
     except ServeRefused as exc:
-        console.print(f"[red]callqa serve refused to start:[/red] {escape(str(exc))}")
+        # One line, whatever the terminal's width: service managers log it and operators grep it.
+        console.print(f"[red]callqa serve refused to start:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(78) from exc  # EX_CONFIG
 
 

