@@ -206,8 +206,8 @@ class ChannelQuality(_Record):
     dropout_share: float  # speech frames lost to digital silence (VoIP packets)
     bandwidth_hz: float  # where the speech spectrum ends, 60 dB under its peak
     # The channel's sound while the other party is silent and its talker pauses, in dB against
-    # that talker (pipeline.audio.speech.background_level; stereo only; NaN: mono, or too little
-    # to measure).
+    # that talker (pipeline.audio.speech.background_level; stereo only; NaN: mono, too little
+    # to measure, or noise rather than voices: [speech] behind_max_flatness).
     behind_db: float = math.nan
 
     @property

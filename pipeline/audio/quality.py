@@ -21,7 +21,9 @@ Every measure reads 20 ms frames and is cheap next to decoding (a few ms a minut
 - ``behind_db`` (stereo): the channel's sound while the other party is silent and its own talker
   pauses, against that talker (``speech.background_level``): -80 dB or less on a clean line, -25
   to -40 for a room's hiss, about -(N + 2) dB with other people's voices N dB under the talker
-  (the next desks in an agent's headset, a television), as loud for a street.
+  (the next desks in an agent's headset, a television), as loud for a street. NaN where that
+  sound is spectrally flat noise, not voices (``[speech] behind_max_flatness``: a line's hiss
+  that an AGC raises in every pause).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Signal
-from pipeline.audio.speech import background_level, frame_db
+from pipeline.audio.speech import background_frames, frame_db, spectral_flatness
 from pipeline.config import QualityConfig, SpeechConfig
 from pipeline.records import AudioQuality, ChannelQuality
 
@@ -106,9 +108,24 @@ def audio_quality(audio: Audio, stereo: bool, speech: SpeechConfig | None = None
     db = [frame_db(t) for t in audio.tracks]
     channels = []
     for i, track in enumerate(audio.tracks):
-        behind = background_level(db[i], db[1 - i], speech)
-        channels.append(channel_quality(track, db[i], math.nan if behind is None else behind))
+        channels.append(channel_quality(track, db[i], _voices_behind_db(track, db[i], db[1 - i], speech)))
     return AudioQuality(tuple(channels), audio.source_rate, audio.codec)
+
+
+def _voices_behind_db(track: Signal, own_db: np.ndarray, other_db: np.ndarray, speech: SpeechConfig) -> float:
+    """``speech.background_level`` where what it read sounds like voices; NaN where there is too
+    little to read, or where it is noise: an AGC raises a line's hiss in every pause as loud as the
+    next desks' voices, and that hiss, spectrally flat, must not withhold a call heard well."""
+    read = background_frames(own_db, other_db, speech)
+    if read is None:
+        return math.nan
+    level, frames = read
+    # Only a sound loud enough to be taken for voices is judged (a rendered line's faint dither
+    # keeps its reading): ``[speech] background_present_db``.
+    if speech.behind_max_flatness <= 0 or level < -speech.background_present_db:
+        return level
+    sounding = frames & (own_db > _SILENT_DB)  # digital silence has no spectrum to read
+    return math.nan if spectral_flatness(track, sounding) >= speech.behind_max_flatness else level
 
 
 def doubted_share(probs: Sequence[float], below: float = 0.5) -> float:

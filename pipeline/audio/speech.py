@@ -212,6 +212,15 @@ def background_level(own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig
     talker's valleys leave no pause to read, but never fall quiet either). A clean rendered line
     reads -84 dB, the real recordings -29 dB at most (a dense conversation's 10th percentile is
     its own soft speech), four other conversations N dB under the agent about -(N + 2) dB."""
+    read = background_frames(own_db, other_db, cfg)
+    return None if read is None else read[0]
+
+
+def background_frames(
+    own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig
+) -> tuple[float, np.ndarray] | None:
+    """``background_level`` and the frames it was read from (a mask over ``own_db``): the pauses
+    where their median gave the level, else the frames at the 10th percentile or under."""
     speech = own_db > cfg.energy_floor_db
     if speech.sum() < 50 or len(other_db) == 0:
         return None
@@ -222,8 +231,26 @@ def background_level(own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig
         return None
     always = float(np.percentile(own_db[other_silent], 10))
     pauses = other_silent & (_envelope(own_db) < own_level - cfg.background_gap_db)
-    level = max(always, float(np.median(own_db[pauses]))) if pauses.sum() >= 50 else always
-    return level - own_level
+    if pauses.sum() >= 50 and (paused := float(np.median(own_db[pauses]))) >= always:
+        return paused - own_level, pauses
+    return always - own_level, other_silent & (own_db <= always)
+
+
+def spectral_flatness(samples: Signal, frames: np.ndarray, most: int = 1500) -> float:
+    """The median spectral flatness (geometric over arithmetic mean of the power, 300-3,400 Hz) of
+    the 20 ms ``frames`` (a mask) of ``samples``, at most ``most`` of them spread over the call:
+    about 0.56 for white noise (a line's hiss), 0.03-0.05 for other people's voices, whose power
+    sits in harmonics and formants. NaN without frames."""
+    chosen = np.flatnonzero(frames)
+    if not len(chosen):
+        return float("nan")
+    chosen = chosen[:: max(1, len(chosen) // most)]
+    block = np.stack([np.asarray(samples[i * _FRAME : (i + 1) * _FRAME], np.float64) for i in chosen])
+    power = np.abs(np.fft.rfft(block * np.hanning(_FRAME), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(_FRAME, 1 / SAMPLE_RATE)
+    power = power[:, (freqs >= 300) & (freqs <= 3400)] + 1e-20
+    flatness = np.exp(np.log(power).mean(axis=1)) / power.mean(axis=1)
+    return float(np.median(flatness))
 
 
 def voices_behind(own_db: np.ndarray, other_db: np.ndarray, cfg: SpeechConfig) -> bool:

@@ -134,11 +134,7 @@ def test_other_voices_behind_a_channel_are_read_while_neither_party_talks():
     for k, start in enumerate(np.arange(0.5, 18.5, 2.5)):
         a, b = int(start * SR), int((start + 2.5) * SR)
         (caller if k % 2 == 0 else agent)[a:b] = 0
-    rng = np.random.default_rng(2)
-    desks = np.zeros_like(agent)
-    for start in np.arange(0.0, 19.5, 0.5):  # other people's syllables, always, about 14 dB down
-        a = int(start * SR)
-        desks[a : a + int(0.3 * SR)] = 0.02 * rng.standard_normal(int(0.3 * SR))
+    desks = voices(seconds=20.0, level=0.02)  # other people's syllables, always, about 14 dB down
 
     def read(left: np.ndarray) -> tuple[ChannelQuality, ...]:
         audio = Audio((left, caller), SR, "flac")
@@ -150,6 +146,34 @@ def test_other_voices_behind_a_channel_are_read_while_neither_party_talks():
     assert -20 < behind.behind_db < -8
     mono = audio_quality(Audio((agent, caller), SR, "flac"), stereo=False).channels
     assert math.isnan(mono[0].behind_db)
+    # A line's hiss as loud, raised in every pause (an AGC), is noise, not voices: no reading.
+    hiss = 0.02 * np.random.default_rng(3).standard_normal(len(agent)).astype(np.float32)
+    assert math.isnan(read(agent + hiss)[0].behind_db)
+
+
+def voices(seconds: float, level: float, seed: int = 2) -> np.ndarray:
+    """Other people's syllables without a break: 0.3 s harmonic tones (a voice's pitch, 100-250 Hz,
+    and its harmonics to 3.4 kHz) every 0.5 s; spectrally far from flat, as voices are."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(int(seconds * SR), np.float32)
+    t = np.arange(int(0.3 * SR)) / SR
+    for start in np.arange(0.0, seconds - 0.5, 0.5):
+        f0 = rng.uniform(100, 250)
+        tone = sum(np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 6.3)) / k for k in range(1, int(3400 / f0)))
+        a = int(start * SR)
+        out[a : a + len(t)] = level * tone / np.sqrt(np.mean(tone**2))
+    return out
+
+
+def test_voices_behind_are_told_from_noise_by_their_spectrum():
+    from pipeline.audio.speech import frame_db, spectral_flatness
+
+    every = np.ones(int(20.0 * SR) // 320, bool)
+    hiss = np.random.default_rng(0).standard_normal(int(20.0 * SR)).astype(np.float32)
+    assert spectral_flatness(hiss, every) > 0.4
+    talking = voices(20.0, 0.1)
+    assert spectral_flatness(talking, frame_db(talking) > -90) < 0.1  # its syllables, not the gaps
+    assert math.isnan(spectral_flatness(hiss, np.zeros_like(every)))
 
 
 def test_voices_close_behind_the_agent_take_the_timing_and_the_words():
