@@ -1,7 +1,7 @@
 """Hearing what callqa cannot hear, through the real models: S001 with other voices loud in the
 agent's headset is stored as not scorable for the rules that need the words and the timing, and
 says why in Chinese; the same call through a mobile caller's AMR-NB keeps its rules and reads as
-narrow-band; clean, nothing is withheld."""
+narrow-band; a line's hiss raised by an AGC is not taken for voices; clean, nothing is withheld."""
 
 from __future__ import annotations
 
@@ -85,3 +85,17 @@ def test_a_mobile_callers_codec_is_read_as_narrow_band_and_keeps_its_rules(tmp_p
     result = run(tmp_path, "S001A", coded, models)
     assert all(3400 <= ch.bandwidth_hz <= 4500 for ch in result.quality.channels)
     assert result.not_scored == ()
+
+
+def test_a_lines_hiss_raised_by_an_agc_is_not_voices_behind_the_agent(tmp_path, calls, models):
+    # S004 through an AGC: the hiss in the agent's pauses reads 9.6 dB under the agent, as loud as
+    # the next desks' voices, but it is noise: the call is scored.
+    s004 = calls[2]
+    pumped = np.stack([imp.agc_pumped(s004[i], f"S004.{i}") for i in (0, 1)])
+    result = run(tmp_path, "S004G", pumped, models)
+    agent = result.quality.channels[0]
+    assert np.isnan(agent.behind_db) and agent.snr_db > 20
+    assert not {"greeting.missing", "interruption.agent", "hangup.premature", "phrase.banned"} & set(
+        result.not_scored
+    )
+    assert not any("别人的说话声" in a for a in result.abstentions), result.abstentions
