@@ -20,9 +20,10 @@ lexicon_app = typer.Typer(help="Check the QA team's phrase lists against stored 
 app.add_typer(lexicon_app, name="lexicon")
 privacy_app = typer.Typer(help="Check a warehouse for personal data in the clear.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
-# Errors and warnings are printed with soft_wrap: one line whatever the terminal's width (none in
-# a service's log), so that operators can grep them.
 console = Console()
+# Errors and warnings: one line each whatever the terminal's width (none in a service's log), so
+# that operators can grep them; tables and reports go through ``console``.
+notices = Console(soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="callqa.toml (default: ./callqa.toml)")
@@ -47,7 +48,7 @@ def models_install(
     try:
         statuses = install(cfg.models_path, only)
     except ModelError as exc:
-        console.print(f"[red]model install failed:[/red] {exc}", soft_wrap=True)
+        notices.print(f"[red]model install failed:[/red] {exc}")
         raise typer.Exit(1) from exc
     table = Table("model", "file", "state", "path")
     for s in statuses:
@@ -182,18 +183,17 @@ def run(
 
     cfg = _config(config)
     if not share.is_dir():
-        console.print(f"[red]share not found or not a folder:[/red] {share}", soft_wrap=True)
+        notices.print(f"[red]share not found or not a folder:[/red] {share}")
         raise typer.Exit(66)  # EX_NOINPUT
     try:
         summary = run_nightly(share, warehouse or Path(cfg.warehouse), cfg)
     except RunLocked as exc:
-        console.print(f"[yellow]{escape(str(exc))}[/yellow]", soft_wrap=True)
+        notices.print(f"[yellow]{escape(str(exc))}[/yellow]")
         raise typer.Exit(75) from exc  # EX_TEMPFAIL: try again later
     except WarehouseWriteError as exc:
-        console.print(
+        notices.print(
             f"[red]warehouse not written:[/red] {escape(str(exc))}. What was stored before is unchanged; "
-            "calls of this run that were not stored are processed again by the next run.",
-            soft_wrap=True,
+            "calls of this run that were not stored are processed again by the next run."
         )
         raise typer.Exit(74) from exc  # EX_IOERR
     _print_summary(summary)
@@ -229,8 +229,7 @@ def serve(
     try:
         serve_schedules(cfg, warehouse or Path(cfg.warehouse), share or Path(cfg.schedule.share))
     except ServeRefused as exc:
-        # One line, whatever the terminal's width: service managers log it and operators grep it.
-        console.print(f"[red]callqa serve refused to start:[/red] {escape(str(exc))}", soft_wrap=True)
+        notices.print(f"[red]callqa serve refused to start:[/red] {escape(str(exc))}")
         raise typer.Exit(78) from exc  # EX_CONFIG
 
 
@@ -295,7 +294,7 @@ def privacy_check(
     cfg = _config(config)
     wh = warehouse or Path(cfg.warehouse)
     if not wh.is_dir():
-        console.print(f"[red]warehouse not found:[/red] {wh}", soft_wrap=True)
+        notices.print(f"[red]warehouse not found:[/red] {wh}")
         raise typer.Exit(66)
     findings = check_warehouse(wh)
     if not findings:
@@ -328,29 +327,26 @@ def _print_summary(summary: dict) -> None:
         table.add_row(key, str(summary.get(key, 0)))
     console.print(table)
     for failure in summary.get("failures", []):
-        console.print(
-            f"[red]failed[/red] {escape(failure['call_id'])} ({escape(failure['path'])}): {escape(failure['error'])}",
-            soft_wrap=True,
+        notices.print(
+            f"[red]failed[/red] {escape(failure['call_id'])} ({escape(failure['path'])}): {escape(failure['error'])}"
         )
     for rejection in summary.get("rejections", []):
-        console.print(
+        notices.print(
             f"[red]refused[/red] {escape(rejection['call_id'])} ({escape(rejection['path'])}): "
-            f"{escape(rejection['error'])}",
-            soft_wrap=True,
+            f"{escape(rejection['error'])}"
         )
     for path in summary.get("waiting_paths", []):
-        console.print(f"[yellow]waiting[/yellow] {path}: still being written, next run", soft_wrap=True)
+        notices.print(f"[yellow]waiting[/yellow] {path}: still being written, next run")
     if summary.get("without_metadata"):
-        console.print(
-            f"[yellow]{len(summary['without_metadata'])} file(s) without metadata[/yellow] (agent unknown)",
-            soft_wrap=True,
+        notices.print(
+            f"[yellow]{len(summary['without_metadata'])} file(s) without metadata[/yellow] (agent unknown)"
         )
     for warning in summary.get("layout_warnings", []):
-        console.print(f"[yellow]layout[/yellow] {escape(warning)}", soft_wrap=True)
+        notices.print(f"[yellow]layout[/yellow] {escape(warning)}")
     if summary.get("quality_warning"):
-        console.print(f"[yellow]audio[/yellow] {escape(summary['quality_warning'])}", soft_wrap=True)
+        notices.print(f"[yellow]audio[/yellow] {escape(summary['quality_warning'])}")
     for problem in summary.get("manifest_problems", []):
-        console.print(f"[yellow]manifest[/yellow] {escape(problem)}", soft_wrap=True)
+        notices.print(f"[yellow]manifest[/yellow] {escape(problem)}")
     console.print(
         f"audio {summary['audio_s'] / 3600:.3f} h in {summary['wall_s']:.1f} s "
         f"(real-time factor {summary['rtf']:.3f}); warehouse: {summary['warehouse']}"
@@ -379,9 +375,8 @@ def rescore(
         ):  # no wider than the warehouse, which the nightly run keeps to the share's
             n = run_rescore(wh, cfg, start)
     except RunLocked as exc:
-        console.print(
-            f"[yellow]{escape(str(exc))}[/yellow] (waited {cfg.run.lock_wait_s:.0f} s; nothing changed)",
-            soft_wrap=True,
+        notices.print(
+            f"[yellow]{escape(str(exc))}[/yellow] (waited {cfg.run.lock_wait_s:.0f} s; nothing changed)"
         )
         raise typer.Exit(75) from exc  # EX_TEMPFAIL: try again later
     console.print(f"rescored {n} call(s); scorecards rebuilt")
@@ -440,7 +435,7 @@ def evaluate(
         console.print(table if table.row_count else "no verdicts recorded yet")
     if truth_dir is None:
         if not reviews:
-            console.print("[red]give TRUTH_DIR, --reviews, or both[/red]", soft_wrap=True)
+            notices.print("[red]give TRUTH_DIR, --reviews, or both[/red]")
             raise typer.Exit(2)
         return
     before = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
@@ -482,10 +477,10 @@ def review(
             warehouse or Path(cfg.warehouse), cfg.scoring, event_id, verdict, reviewer, note
         )
     except UnknownEventError as exc:
-        console.print(f"[red]{escape(str(exc.args[0]))}[/red]", soft_wrap=True)
+        notices.print(f"[red]{escape(str(exc.args[0]))}[/red]")
         raise typer.Exit(2) from exc
     except ValueError as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
+        notices.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     r = outcome.review
     console.print(
@@ -522,7 +517,7 @@ def rules_command(
     try:
         day = date.fromisoformat(today) if today else None
     except ValueError as exc:
-        console.print(f"[red]--today must be YYYY-MM-DD, not {escape(today or '')}[/red]", soft_wrap=True)
+        notices.print(f"[red]--today must be YYYY-MM-DD, not {escape(today or '')}[/red]")
         raise typer.Exit(2) from exc
     standings = rule_standings(warehouse or Path(cfg.warehouse), cfg.scoring, day)
     if as_json:
@@ -572,7 +567,7 @@ def desk(
             warehouse or Path(cfg.warehouse), share or Path(cfg.schedule.share), cfg, host
         )
     except DeskConfigError as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
+        notices.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"callqa desk on http://{host}:{port}/ (Ctrl-C stops it)")
     serve(desk_settings, host, port)
@@ -596,9 +591,7 @@ def lexicon_check(
     if phrase is not None:
         entries = tuple(e for e in entries if e.phrase == phrase)
         if not entries:
-            console.print(
-                f"[red]no entry {escape(phrase)!r} in {lexicon.folder / 'banned.toml'}[/red]", soft_wrap=True
-            )
+            notices.print(f"[red]no entry {escape(phrase)!r} in {lexicon.folder / 'banned.toml'}[/red]")
             raise typer.Exit(2)
     utterances = stored_utterances(warehouse or Path(cfg.warehouse))
     hits = entry_hits(utterances, entries, lexicon.tokenizer())
