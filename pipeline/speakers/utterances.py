@@ -40,7 +40,9 @@ def words_of(segments: Sequence[AsrSegment], channel: int) -> list[HeardWord]:
     ]
 
 
-_SENTENCE_END = ("。", "？", "！", "?", "!")
+# Where Whisper ends what one voice was saying: a sentence, or a clause (it closes the interrupted
+# voice's clause with a comma as often as with a full stop before writing the newcomer's words).
+_CLAUSE_END = ("。", "？", "！", "?", "!", "，", ",", "；", ";")
 
 # The voice heard alone over most of a stretch of time (start, end), or None: on mono, what the
 # segmentation model hears (``segmentation.changes.alone_voice``).
@@ -57,10 +59,11 @@ def assign_words(
     overlap are stretched to cover it whole, while the model hears where each voice speaks by
     itself (the agent's 物业，说吧 before the caller talked over its end). Otherwise: Whisper writes
     overlapped speech one voice after the other, the voice that was speaking finishes its
-    sentence, then the newcomer's words follow. So a word both cover stays with the voice of the
-    word before it, unless that word ended a sentence: then it is the other voice's (the agent's
-    请让我先解释 after the caller's 休息两个小时？, both under the same second). ``words`` are in
-    order of time.
+    sentence or clause, then the newcomer's words follow. So a word both cover stays with the
+    voice of the word before it, unless that word ended a sentence or a clause (。？！，；): then it
+    is the other voice's (the agent's 请让我先解释 after the caller's 休息两个小时？, both under the
+    same second; the caller's 那就麻烦你们了 after the agent's 再见，). An overlap changes voice
+    once: a later clause end inside it is the newcomer's own. ``words`` are in order of time.
     """
     buckets: list[list[HeardWord]] = [[] for _ in turns]
     if not turns:
@@ -68,6 +71,10 @@ def assign_words(
     starts = np.array([t.start for t in turns])
     ends = np.array([t.end for t in turns])
     previous: tuple[int, str] | None = None  # the last word's turn, and its text
+    # The overlaps (their turns) where Whisper has already gone on to the newcomer's words: it
+    # writes the two voices one after the other, so an overlap changes voice once, and a later
+    # clause end inside it is the newcomer's own comma.
+    switched: set[frozenset[int]] = set()
     for item in words:
         w = item[0]
         cover = np.minimum(ends, w.end) - np.maximum(starts, w.start)
@@ -85,10 +92,13 @@ def assign_words(
                 candidates = [best, *both]
                 before = previous[0]
                 others = [i for i in candidates if turns[i].speaker != turns[before].speaker]
-                if before in candidates:
-                    best = others[0] if previous[1].endswith(_SENTENCE_END) and others else before
-                elif previous[1].endswith(_SENTENCE_END) and others:
+                overlap = frozenset(candidates)
+                ended = previous[1].endswith(_CLAUSE_END) and bool(others) and overlap not in switched
+                if before in candidates and not ended:
+                    best = before
+                elif ended:
                     best = others[0]
+                    switched.add(overlap)
         buckets[best].append(item)
         previous = (best, w.text)
     return buckets

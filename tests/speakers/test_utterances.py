@@ -37,6 +37,27 @@ def test_without_a_sentence_end_the_overlapped_words_stay_with_the_voice_before_
     assert [w.text for w, _ in agent] == ["这个费用"]
 
 
+def test_a_clause_end_inside_an_overlap_hands_over_once():
+    # The agent's 不客气，感谢您的来电，再见 and the caller's 那就麻烦你们了，谢谢 start under its
+    # end. Whisper closes the agent's clause with a comma and writes the caller's words after it;
+    # the caller's own comma later in the overlap does not hand the words back to the agent.
+    turns = [Turn("spk1", "agent", 47.0, 51.2), Turn("spk0", "caller", 50.1, 52.4)]
+    words = _words(
+        [
+            ("不客气，", 47.1, 47.6),
+            ("感谢您的来电，", 49.0, 49.9),
+            ("再见，", 50.0, 50.3),
+            ("那就", 50.35, 50.6),
+            ("麻烦你们了，", 50.6, 51.0),
+            ("谢谢", 51.0, 51.1),
+            ("好的", 51.6, 52.0),
+        ]
+    )
+    agent, caller = assign_words(turns, words)
+    assert [w.text for w, _ in agent] == ["不客气，", "感谢您的来电，", "再见，"]
+    assert [w.text for w, _ in caller] == ["那就", "麻烦你们了，", "谢谢", "好的"]
+
+
 def test_a_word_both_turns_cover_goes_to_the_voice_heard_alone_over_it():
     # The agent's 物业，说吧 (4.4-5.0 s) after the caller's 姓王 with no sentence end: the caller's
     # turn was stretched over it by the overlap that follows. The model hears the agent alone.
