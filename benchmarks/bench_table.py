@@ -62,6 +62,12 @@ def table(report: dict, title: str) -> str:
     )
     row("confident role errors", lambda k: str(report["diarization"][k]["confident_role_errors"]))
     row("roles unsure", lambda k: f"{report['diarization'][k].get('roles_unsure_share', 0):.0%}")
+    row(
+        "openings wrong",
+        lambda k: (
+            "–" if "openings_wrong" not in (d := report["diarization"][k]) else str(d["openings_wrong"])
+        ),
+    )
     for rule in rules:
         row(f"{rule} P / R [95 %]", lambda k, rule=rule: _pr(report["rules_by_kind"].get(k, {}).get(rule)))
     if rules != RULES:

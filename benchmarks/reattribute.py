@@ -147,7 +147,8 @@ def main() -> None:
         d = report[kind]
         print(
             f"\n{kind}: {d['recordings']} recordings, DER {d['der']:.3f}, confident role errors "
-            f"{d['confident_role_errors']}, roles unsure {d['roles_unsure_share']:.0%}"
+            f"{d['confident_role_errors']}, roles unsure {d['roles_unsure_share']:.0%}, openings wrong "
+            f"{d['openings_wrong']}"
         )
         for key, c in sorted(counts[kind].items()):
             pr = _precision_recall(c)

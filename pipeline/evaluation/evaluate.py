@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -145,6 +145,30 @@ def truths_by_recording(truth_dir: Path) -> dict[str, dict]:
 COLLAR_S = 0.25
 
 
+# The first turn "took the other party's first words" where it covers this much of the other
+# party's true speech.
+OPENING_TAKEN_S = 1.0
+
+
+def opening_right(
+    truth: Sequence[dict], turns: Iterable[tuple[str, float, float]], party_of: Mapping[str, str]
+) -> bool:
+    """Whether the call's first turn is its first speaker's alone: the voice of the first found
+    turn (``turns``: speaker, start, end) is the party (``party_of``, the DER's optimal mapping)
+    who speaks first in ``truth``, and that turn covers less than ``OPENING_TAKEN_S`` of the other
+    party's speech. An agent's short 喂，物业 run together with the caller's first sentence into
+    one turn (or given to the caller's voice) loses the words that greet and say who answers:
+    what the roles and greeting.missing read first."""
+    spoken = sorted((u for u in truth if u["end"] > u["start"]), key=lambda u: u["start"])
+    found = sorted(turns, key=lambda t: t[1])
+    if not spoken or not found:
+        return not spoken and not found
+    speaker, start, end = found[0]
+    party = spoken[0]["role"]
+    taken = sum(max(0.0, min(end, u["end"]) - max(start, u["start"])) for u in spoken if u["role"] != party)
+    return party_of.get(speaker) == party and taken < OPENING_TAKEN_S
+
+
 class _Diarization:
     """DER and JER accumulated over recordings, per recording kind and in all."""
 
@@ -152,6 +176,7 @@ class _Diarization:
         self.metrics: dict[str, tuple] = {}
         self.roles: dict[str, list[bool]] = defaultdict(list)
         self.trusted: dict[str, list[bool]] = defaultdict(list)
+        self.openings: dict[str, list[bool]] = defaultdict(list)
 
     def _pair(self, kind: str):
         if kind not in self.metrics:
@@ -187,8 +212,11 @@ class _Diarization:
                 out["der"] = round(detail["diarization error rate"], 4)
                 mapping = der.optimal_mapping(reference, hypothesis)
                 out["role_ok"] = agent_speaker is not None and mapping.get(agent_speaker) == "agent"
+                turns = [(r.speaker, r.start_ms / 1000, r.end_ms / 1000) for r in hyp.itertuples()]
+                out["opening_ok"] = opening_right(truth["utterances"], turns, mapping)
             self.roles[name].append(out["role_ok"])
             self.trusted[name].append(trusted)
+            self.openings[name].append(out["opening_ok"])
         return out
 
     def report(self) -> dict:
@@ -206,6 +234,8 @@ class _Diarization:
                 "confident_role_errors": sum(t and not o for t, o in zip(trusted, ok, strict=True)),
                 # The calls that say they are unsure of the roles (their agent rules abstain).
                 "roles_unsure_share": round(1 - sum(trusted) / len(trusted), 4),
+                # The calls whose first turn is not their first speaker's alone (opening_right).
+                "openings_wrong": self.openings[kind].count(False),
             }
         return out
 
@@ -573,6 +603,7 @@ def render_report(report: dict):
         "role accuracy",
         "roles trusted",
         "trusted and wrong",
+        "openings wrong",
         title=f"who spoke when (collar {COLLAR_S} s, overlap scored)",
     )
     for kind, d in report["diarization"].items():
@@ -584,6 +615,7 @@ def render_report(report: dict):
             f"{d['role_accuracy']:.2f}",
             str(d["roles_trusted"]),
             str(d["confident_role_errors"]),
+            str(d["openings_wrong"]),
         )
     overlap = Table(
         "recordings",

@@ -351,3 +351,24 @@ def test_banned_phrases_left_for_a_listener_on_untrusted_calls_are_counted(tmp_p
     store("C2", False)  # expected, and nobody will hear it
     store("C3", True)  # left for a listener where there was none
     assert evaluate(tr, wh)["banned_for_listener"]["mono"] == {"listed": 1, "missed": 1, "false": 1}
+
+
+def test_an_opening_is_right_only_where_the_first_turn_is_the_first_speakers_alone():
+    from pipeline.evaluation.evaluate import opening_right
+
+    # The agent's 喂，物业 (1.0-1.7 s), the caller's first sentence from 1.5 s.
+    truth = [
+        {"role": "agent", "start": 1.0, "end": 1.7},
+        {"role": "caller", "start": 1.5, "end": 5.3},
+        {"role": "agent", "start": 6.0, "end": 9.0},
+    ]
+    party = {"spk0": "agent", "spk1": "caller"}
+    assert opening_right(truth, [("spk0", 1.0, 1.8), ("spk1", 1.6, 5.3)], party)
+    # Run together into one turn: of the caller's voice, or of the agent's over the caller's words.
+    assert not opening_right(truth, [("spk1", 1.0, 5.3), ("spk0", 6.0, 9.0)], party)
+    assert not opening_right(truth, [("spk0", 1.0, 5.3), ("spk0", 6.0, 9.0)], party)
+    # Up to a second of the other party's speech is the overlap of a quick reply.
+    assert opening_right(truth, [("spk0", 1.0, 2.4), ("spk1", 2.4, 5.3)], party)
+    # A voice the mapping gave no party (a third cluster) is not the first speaker.
+    assert not opening_right(truth, [("spk2", 1.0, 1.7)], party)
+    assert opening_right([], [], party) and not opening_right(truth, [], party)
