@@ -125,12 +125,12 @@ def main() -> None:
             for key in expected | predicted:
                 outcome = "tp" if key in expected and key in predicted else "fp" if key in predicted else "fn"
                 counts[kind][key][outcome] += 1
-            wrong = expected != predicted or (trusted and not who["role_ok"])
+            wrong = expected != predicted or (trusted and not who["role_ok"]) or not who["opening_ok"]
             if args.show and (wrong or args.every):
                 print(
                     f"{call_id}: der {who['der']:.3f} roles {'ok' if who['role_ok'] else 'WRONG'} "
                     f"{spoken.roles.confidence:.2f} missing {sorted(expected - predicted)} "
-                    f"extra {sorted(predicted - expected)}"
+                    f"extra {sorted(predicted - expected)}" + ("" if who["opening_ok"] else " opening wrong")
                 )
                 if not trusted or "model's windows" in spoken.roles.reason:
                     print(f"    {'unsure' if not trusted else 'roles'}: {spoken.roles.reason}")

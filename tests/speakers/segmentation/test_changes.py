@@ -56,6 +56,23 @@ def test_a_proposed_change_becomes_a_turn_only_where_the_speaker_vectors_agree()
     assert [t.speaker for t in agreed] == ["spk0", "spk1", "spk1"]
 
 
+def test_a_sliver_of_the_host_voice_at_a_turns_edge_goes_with_the_piece_next_to_it():
+    # BD0199 of the development part: the caller's turn (spk1) starts at the VAD's 0.5 s, the
+    # model hears the agent's 阳光物业，讲 (local speaker 1) from 0.6 s, then the caller.
+    turns = [Turn("spk0", "unknown", 4.5, 8.0), Turn("spk1", "unknown", 0.5, 3.6)]
+    seg = segmentation(10, [(1, 0.6, 1.4), (2, 1.4, 3.6), (1, 4.5, 8.0)])
+    out = split_turns(sorted(turns, key=lambda t: t.start), seg)
+    assert [(t.speaker, t.start, t.end) for t in out] == [
+        ("spk0", 0.5, 1.4),
+        ("spk1", 1.4, 3.6),
+        ("spk0", 4.5, 8.0),
+    ]
+    # Not a sliver: 0.5 s of the caller before the agent is a piece of its own.
+    seg = segmentation(10, [(2, 0.5, 1.0), (1, 1.0, 1.8), (2, 1.8, 3.6), (1, 4.5, 8.0)])
+    out = split_turns(sorted(turns, key=lambda t: t.start), seg)
+    assert [t.speaker for t in out] == ["spk1", "spk0", "spk1", "spk0"]
+
+
 def test_one_voice_is_never_split():
     turns = [Turn("spk0", "unknown", 0.5, 8.0)]
     seg = segmentation(10, [(1, 0.5, 4.0), (2, 4.0, 8.0)])
