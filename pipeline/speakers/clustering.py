@@ -585,20 +585,27 @@ def _away_from_overlaps(u: Utterance, overlaps: Sequence[tuple[float, float]]) -
 def role_evidence(
     utterances: Sequence[Utterance], lexicon: Lexicon, turns: Sequence[Turn] = ()
 ) -> list[RoleEvidence]:
-    """Evidence per speaker, in order of first speech; with ``turns``, words near an overlap of two
-    voices are left out (NEAR_OVERLAP_S)."""
+    """Evidence per speaker, in order of first speech; with ``turns``, the words near an overlap of
+    two voices (NEAR_OVERLAP_S) are left out of the registers' counts.
+
+    The opening (who opens, greets, says who they are) is read whole: a caller who answers the
+    agent's 阳光物业，讲 under its last syllable made the agent's self-introduction an overlap's
+    neighbour, and the roles unsure (BD0176, BD0199 of the development part). The registers keep
+    the exclusion: at a cut-in Whisper writes both voices' words and the turns give them all to
+    one (E021)."""
+    whole = sorted(utterances, key=lambda u: u.start)
     overlaps = overlaps_between_voices(turns)
     if overlaps:
         utterances = [u for u in (_away_from_overlaps(u, overlaps) for u in utterances) if u.text]
     ordered = sorted(utterances, key=lambda u: u.start)
-    speakers = list(dict.fromkeys(u.speaker for u in ordered))
+    speakers = list(dict.fromkeys(u.speaker for u in whole))
     # Who opens the call: the first to say more than one character (a caller's 喂 as the line
     # connects opens nothing).
-    opener = next((u.speaker for u in ordered if u.scorable and han_count(u.text) > 1), None)
+    opener = next((u.speaker for u in whole if u.scorable and han_count(u.text) > 1), None)
     out = []
     for spk in speakers:
         said = [u for u in ordered if u.speaker == spk and u.scorable]
-        opening = "".join(u.text for u in said[:2])
+        opening = "".join(u.text for u in [w for w in whole if w.speaker == spk and w.scorable][:2])
         resident = resident_intro(opening, lexicon)
         out.append(
             RoleEvidence(

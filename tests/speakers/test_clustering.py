@@ -271,6 +271,28 @@ def test_words_at_an_overlap_are_not_evidence_of_who_is_the_agent(lexicon):
     assert infer_roles(said, lexicon, [t for t in turns if t.speaker == "spk0"]) == mixed
 
 
+def test_the_opening_is_read_whole_even_where_the_other_voice_answers_under_it(lexicon):
+    # BD0176 of the development part: the agent's 阳光物业，讲 (1.1-2.7 s) and the caller from
+    # 2.1 s, under its last syllable. The agent never greets; its self-introduction is the only
+    # evidence of its role besides one phrase of service, and it lies within 0.5 s of the overlap.
+    said = [
+        utt("unknown", 1.1, 2.7, "阳光物业，讲。", speaker="spk0", words=True),
+        utt("unknown", 2.1, 9.4, "门禁对讲机按了没声音，送货的人根本进不来。", speaker="spk1", words=True),
+        utt("unknown", 9.9, 16.0, "这个情况我已经记录下来了，师傅半小时内过去。", speaker="spk0", words=True),
+        utt("unknown", 16.5, 19.0, "今天早上出门就不行了。", speaker="spk1", words=True),
+    ]
+    turns = [
+        Turn("spk0", "unknown", 1.1, 2.7),
+        Turn("spk1", "unknown", 2.1, 9.4),
+        Turn("spk0", "unknown", 9.9, 16.0),
+        Turn("spk1", "unknown", 16.5, 19.0),
+    ]
+    evidence = {e.speaker: e for e in role_evidence(said, lexicon, turns)}
+    assert evidence["spk0"].intro and evidence["spk0"].first
+    roles = infer_roles(said, lexicon, turns)
+    assert roles.agent_speaker == "spk0" and roles.confidence >= 0.5
+
+
 def test_two_voices_without_any_evidence_are_not_trusted(lexicon):
     utterances = [
         utt("unknown", 0.5, 1.0, "喂。", speaker="spk0"),
