@@ -281,12 +281,7 @@ def test_the_opening_is_read_whole_even_where_the_other_voice_answers_under_it(l
         utt("unknown", 9.9, 16.0, "这个情况我已经记录下来了，师傅半小时内过去。", speaker="spk0", words=True),
         utt("unknown", 16.5, 19.0, "今天早上出门就不行了。", speaker="spk1", words=True),
     ]
-    turns = [
-        Turn("spk0", "unknown", 1.1, 2.7),
-        Turn("spk1", "unknown", 2.1, 9.4),
-        Turn("spk0", "unknown", 9.9, 16.0),
-        Turn("spk1", "unknown", 16.5, 19.0),
-    ]
+    turns = [Turn(u.speaker, "unknown", u.start, u.end) for u in said]
     evidence = {e.speaker: e for e in role_evidence(said, lexicon, turns)}
     assert evidence["spk0"].intro and evidence["spk0"].first
     roles = infer_roles(said, lexicon, turns)
