@@ -128,6 +128,31 @@ def _voices_behind_db(track: Signal, own_db: np.ndarray, other_db: np.ndarray, s
     return math.nan if spectral_flatness(track, sounding) >= speech.behind_max_flatness else level
 
 
+def mixed_behind_db(
+    track: Signal,
+    db: np.ndarray,
+    stretches: Sequence[tuple[float, float]],
+    talker_db: float,
+    speech: SpeechConfig,
+) -> float:
+    """On a mono recording, other people's voices behind both parties: the median level of the
+    stretches taken out of the voices' speech (``speech.behind_the_voices``) against the quieter
+    voice's level (``talker_db``), as ``behind_db`` reads a stereo channel. NaN where nothing was
+    taken out or it is silence, or where the sound there is noise, not voices (a long pause the
+    speech detector kept, a line's hiss)."""
+    frame_s = FRAME / SAMPLE_RATE
+    frames = np.zeros(len(db), bool)
+    for a, b in stretches:
+        frames[int(a / frame_s) : int(np.ceil(b / frame_s))] = True
+    frames &= db > _SILENT_DB
+    if frames.sum() < 25:  # under half a second of sound
+        return math.nan
+    level = float(np.median(db[frames])) - talker_db
+    if speech.behind_max_flatness <= 0 or level < -speech.background_present_db:
+        return level
+    return math.nan if spectral_flatness(track, frames) >= speech.behind_max_flatness else level
+
+
 def doubted_share(probs: Sequence[float], below: float = 0.5) -> float:
     """The share of words Whisper gave a probability under ``below`` (NaN without words)."""
     if not probs:

@@ -7,6 +7,7 @@ is bleed when channel B is much louder at the same moment; real overlaps have bo
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 import numpy as np
@@ -277,30 +278,74 @@ def suppress_background(regions: list[Region], db: np.ndarray, cfg: SpeechConfig
     100 ms stays ``background_gap_db`` under that level is somebody else (a pause inside one's
     own sentence is shorter, and a soft syllable sits next to louder ones).
     """
-    gap = cfg.background_gap_db
-    if gap <= 0 or not regions or len(db) == 0:
+    if cfg.background_gap_db <= 0 or not regions or len(db) == 0:
         return regions
-    frame_s = _FRAME / SAMPLE_RATE
-    inside = np.zeros(len(db), bool)
-    for start, end in regions:
-        inside[int(start / frame_s) : int(np.ceil(end / frame_s))] = True
+    inside = _mask(regions, len(db))
     if inside.sum() < 50:  # under a second of speech: nothing to measure a level on
         return regions
-    own_level = float(np.percentile(db[inside], 90))
-    behind = (_envelope(db) < own_level - gap) & inside
+    cut = background_stretches(regions, db, float(np.percentile(db[inside], 90)), cfg)
+    return without(regions, cut, cfg.min_speech_ms / 1000) if cut else regions
+
+
+def background_stretches(
+    regions: Sequence[Region], db: np.ndarray, talker_db: float, cfg: SpeechConfig
+) -> list[Region]:
+    """The stretches of ``regions`` of ``background_min_s`` or more whose loudest frame within
+    100 ms stays ``background_gap_db`` under ``talker_db`` (the quietest talker's level): other
+    people's voices behind the talkers, or a long pause the VAD kept."""
+    if cfg.background_gap_db <= 0 or not regions or len(db) == 0:
+        return []
+    frame_s = _FRAME / SAMPLE_RATE
+    behind = (_envelope(db) < talker_db - cfg.background_gap_db) & _mask(regions, len(db))
     min_frames = int(cfg.background_min_s / frame_s)
-    cut = np.zeros(len(db), bool)
-    for a, b in _runs(behind):
-        if b - a >= min_frames:
-            cut[a:b] = True
-    if not cut.any():
-        return regions
-    min_len = cfg.min_speech_ms / 1000
+    return [(a * frame_s, b * frame_s) for a, b in _runs(behind) if b - a >= min_frames]
+
+
+def quietest_voice_db(voices: Sequence[Sequence[Region]], db: np.ndarray) -> float | None:
+    """The level of the quieter voice on one mixed channel (``voices``: each speaker's turns): the
+    90th percentile of its frames, as a stereo channel's talker level is read. None without a
+    voice of a second or more."""
+    levels = []
+    for regions in voices:
+        mask = _mask(regions, len(db))
+        if mask.sum() >= 50:
+            levels.append(float(np.percentile(db[mask], 90)))
+    return min(levels) if levels else None
+
+
+def behind_the_voices(voices: Sequence[Sequence[Region]], db: np.ndarray, cfg: SpeechConfig) -> list[Region]:
+    """On one mixed channel, the stretches of the voices' speech that are other people behind them
+    (``background_stretches`` under the quieter voice's level, ``quietest_voice_db``): a caller
+    quieter than the agent keeps their own level, and is never read as behind."""
+    level = quietest_voice_db(voices, db)
+    if level is None:
+        return []
+    return background_stretches(sorted(r for regions in voices for r in regions), db, level, cfg)
+
+
+def without(regions: Sequence[Region], cut: Sequence[Region], min_len: float) -> list[Region]:
+    """``regions`` less the stretches ``cut``; pieces shorter than ``min_len`` seconds dropped."""
+    cut = sorted(cut)
+    ends = [b for _, b in cut]
     out: list[Region] = []
     for start, end in regions:
-        a, b = int(start / frame_s), min(len(cut), int(np.ceil(end / frame_s)))
-        for run_start, run_end in _runs(~cut[a:b]):
-            s, e = (a + run_start) * frame_s, (a + run_end) * frame_s
-            if e - s >= min_len:
-                out.append((max(start, s), min(end, e)))
+        s = start
+        # The cuts that can touch this region: from the first one ending after its start.
+        for a, b in cut[bisect.bisect_right(ends, start) :]:
+            if a >= end:
+                break
+            if a - s >= min_len:
+                out.append((s, a))
+            s = max(s, b)
+        if end - s >= min_len:
+            out.append((s, end))
     return out
+
+
+def _mask(regions: Sequence[Region], frames: int) -> np.ndarray:
+    """The 20 ms frames that ``regions`` cover."""
+    frame_s = _FRAME / SAMPLE_RATE
+    inside = np.zeros(frames, bool)
+    for start, end in regions:
+        inside[int(start / frame_s) : int(np.ceil(end / frame_s))] = True
+    return inside

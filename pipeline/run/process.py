@@ -7,6 +7,7 @@ the caller (loaded once per worker process), so this function holds no global st
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -202,6 +203,9 @@ def process_call(
         spoken = transcribe_and_diarize(audio, ref, cfg, models, lexicon, timings)
         probs = [w.prob for u in spoken.utterances for w in u.words]
         heard = replace(heard, doubted_share=doubted_share(probs, cfg.quality.doubted_word_prob))
+        if len(heard.channels) == 1 and not math.isnan(spoken.behind_db):
+            # On mono the voices behind are read by the speakers stage, under the parties' voices.
+            heard = replace(heard, channels=(replace(heard.channels[0], behind_db=spoken.behind_db),))
         spoken = map_kept_where_words_unheard(spoken, ref, heard, audio.duration, cfg)
         tick = time.perf_counter()
         voice = agent_voice(audio, ref, spoken.turns) if _trusted(spoken.roles, cfg) else None

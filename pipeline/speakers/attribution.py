@@ -29,6 +29,8 @@ role_min_confidence`` makes every role rule abstain.
 
 from __future__ import annotations
 
+import bisect
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,7 +39,8 @@ from typing import Any
 
 from pipeline.asr.whisper import AsrSegment
 from pipeline.audio.decode import Signal
-from pipeline.audio.speech import Region
+from pipeline.audio.quality import mixed_behind_db
+from pipeline.audio.speech import Region, background_stretches, frame_db, quietest_voice_db, without
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon
 from pipeline.records import (
@@ -79,6 +82,9 @@ class Attribution:
     roles: RoleAssignment
     # Clauses were given back to the other voice (``registers``): the utterances were regrouped.
     clauses_moved: bool = False
+    # Mono: other people's voices behind both parties, in dB against the quieter voice
+    # (``quality.mixed_behind_db``; NaN: none heard, or stereo, which reads each channel).
+    behind_db: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,10 @@ class Diarized:
     roles: RoleAssignment | None = None  # stereo: from the channel map
     speakers: MonoSpeakers | None = None  # mono
     seconds: float = 0.0
+    # Mono: stretches of other people's voices far behind both parties, taken out of the turns
+    # (``speech.behind_the_voices``); the words Whisper heard there are nobody's.
+    behind: tuple[Region, ...] = ()
+    behind_db: float = math.nan  # their level against the quieter voice (``Attribution.behind_db``)
 
 
 class StereoSpeakers:
@@ -172,13 +182,47 @@ class MonoSpeakersOfCall:
             speech.resegment_min_s,
             speech.unsure_margin,
         )
-        turns = self._refined(speakers.turns, speakers.unsure, speakers.voices)
-        return Diarized(turns, speakers=speakers, seconds=time.perf_counter() - start)
+        behind, behind_db = self._behind(speakers.turns)
+        turns = self._without(self._refined(speakers.turns, speakers.unsure, speakers.voices), behind)
+        return Diarized(
+            turns,
+            speakers=speakers,
+            seconds=time.perf_counter() - start,
+            behind=tuple(behind),
+            behind_db=behind_db,
+        )
+
+    def _behind(self, turns: Sequence[Turn]) -> tuple[list[Region], float]:
+        """Where the voices heard are other people far behind both parties (the next desks of an
+        open-plan floor), and their level: the VAD keeps them as speech, and the pauses they fill
+        would read as one party talking on (``speech.behind_the_voices``)."""
+        if self.cfg.speech.background_gap_db <= 0:
+            return [], math.nan
+        voices: dict[str, list[Region]] = {}
+        for t in turns:
+            voices.setdefault(t.speaker, []).append((t.start, t.end))
+        db = frame_db(self.samples)
+        level = quietest_voice_db(list(voices.values()), db)
+        if level is None:
+            return [], math.nan
+        stretches = background_stretches(sorted((t.start, t.end) for t in turns), db, level, self.cfg.speech)
+        return stretches, mixed_behind_db(self.samples, db, stretches, level, self.cfg.speech)
+
+    def _without(self, turns: list[Turn], behind: Sequence[Region]) -> list[Turn]:
+        if not behind:
+            return turns
+        min_len = self.cfg.speech.min_speech_ms / 1000
+        return [
+            replace(t, start=a, end=b) for t in turns for a, b in without([(t.start, t.end)], behind, min_len)
+        ]
 
     def attribute(self, diarized: Diarized, segments: Sequence[AsrSegment]) -> Attribution:
+        return replace(self._attribute(diarized, segments), behind_db=diarized.behind_db)
+
+    def _attribute(self, diarized: Diarized, segments: Sequence[AsrSegment]) -> Attribution:
         assert diarized.speakers is not None
         speech, lexicon = self.cfg.speech, self.build.lexicon
-        words = words_of(segments, 0)
+        words = _not_behind(words_of(segments, 0), diarized.behind)
         turns = diarized.turns
         utterances = self.build(turns, words, self._heard(turns))
         similarity = diarized.speakers.similarity
@@ -194,7 +238,9 @@ class MonoSpeakersOfCall:
                 speech.unsure_margin,
             )
             if parties is not None:
-                turns = self._refined(parties.turns, parties.unsure, parties.voices)
+                turns = self._without(
+                    self._refined(parties.turns, parties.unsure, parties.voices), diarized.behind
+                )
                 utterances = self.build(turns, words, self._heard(turns))
                 similarity = parties.similarity
         if speech.handover:
@@ -252,6 +298,21 @@ class MonoSpeakersOfCall:
 
 
 CallSpeakers = StereoSpeakers | MonoSpeakersOfCall
+
+
+def _not_behind(words: Sequence[HeardWord], behind: Sequence[Region]) -> list[HeardWord]:
+    """The words but those said wholly inside a stretch of voices behind the parties. Whisper
+    often starts a call's or a turn's first word in the silence before it (您 of 您好 timed from
+    the voices behind), so a word reaching out of the stretch is kept."""
+    if not behind:
+        return list(words)
+    starts = [a for a, _ in behind]
+    out = []
+    for item in words:
+        i = bisect.bisect_right(starts, item[0].start) - 1
+        if i < 0 or item[0].end > behind[i][1]:
+            out.append(item)
+    return out
 
 
 def voice_confirmer(

@@ -8,7 +8,7 @@ import scipy.signal
 import soxr
 
 from pipeline.audio.quality import TIMING, VOICE, WORDS, channel_quality, doubted_share, unheard
-from pipeline.config import QualityConfig
+from pipeline.config import QualityConfig, SpeechConfig
 from pipeline.records import AudioQuality, ChannelQuality
 
 SR = 16000
@@ -190,3 +190,33 @@ def test_voices_close_behind_the_agent_take_the_timing_and_the_words():
     assert unheard(behind(-13), floors, agent_channel=1) == {}
     assert unheard(behind(-13), QualityConfig(max_behind_db=0, min_snr_db=0), agent_channel=0) == {}  # off
     assert unheard(behind(math.nan), floors, agent_channel=0) == {}  # mono, or not measured
+
+
+def test_on_a_mono_recording_voices_behind_both_parties_take_the_timing_and_the_words():
+    def mixed(db: float) -> AudioQuality:
+        return AudioQuality(
+            (ChannelQuality(-20.0, -40.0, 0.0, 0.0, 7800.0, behind_db=db),), 16000, "flac", 0.1
+        )
+
+    floors = QualityConfig(max_behind_db=-16, min_snr_db=0)
+    assert unheard(mixed(-20), floors, agent_channel=0) == {}
+    lacking = unheard(mixed(-14), floors, agent_channel=0)  # agent_channel("mono") is 0
+    assert set(lacking) == {TIMING, WORDS}
+    assert lacking[WORDS].startswith("录音背景里有别人的说话声") and "14.0 dB" in lacking[WORDS]
+
+
+def test_the_mix_reads_the_voices_the_gate_took_out_against_the_quieter_voice():
+    from pipeline.audio.quality import mixed_behind_db
+    from pipeline.audio.speech import frame_db
+
+    rng = np.random.default_rng(0)
+    t = np.arange(16000 * 4) / 16000
+    # 2 s of a voice-like tone at -30 dBFS, then 2 s of the same 15 dB down (the voices behind).
+    voiced = 10 ** (-30 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 200 * t)
+    samples = np.concatenate([voiced[:32000], voiced[32000:] * 10 ** (-15 / 20)]).astype(np.float32)
+    db = frame_db(samples)
+    assert round(mixed_behind_db(samples, db, [(2.0, 4.0)], -30.0, SpeechConfig())) == -15
+    assert math.isnan(mixed_behind_db(samples, db, [], -30.0, SpeechConfig()))  # nothing taken out
+    # Hiss where the gate cut (a long pause the speech detector kept on a noisy line): not voices.
+    hiss = np.concatenate([samples[:32000], rng.normal(0, 10 ** (-45 / 20), 32000)]).astype(np.float32)
+    assert math.isnan(mixed_behind_db(hiss, frame_db(hiss), [(2.0, 4.0)], -30.0, SpeechConfig()))

@@ -180,3 +180,38 @@ def test_voices_behind_are_gated_before_the_bleed_test_splits_them():
     assert spans == [(0.0, 1.1), (2.9, 4.1), (5.9, 7.1)], spans
     before = channel_speech(whole, agent, caller, SpeechConfig(echo_max_ms=0, background_present_db=0))
     assert len(before) > len(kept)  # the swells, cut from their surroundings, were kept
+
+
+def test_on_one_mixed_channel_voices_behind_are_read_under_the_quieter_party():
+    from pipeline.audio.speech import behind_the_voices
+
+    cfg = SpeechConfig()
+    frames = lambda seconds: int(seconds * 50)  # noqa: E731 (20 ms frames)
+
+    def talker(level: float, seconds: float) -> np.ndarray:
+        return np.tile(np.r_[np.full(10, level), np.full(5, level - 6)], 20)[: frames(seconds)]
+
+    # An agent at -20 dBFS, a caller 14 dB quieter (a far handset), and other desks' voices 12 dB
+    # under the caller in the pauses the VAD kept: the caller has its own level, and is kept.
+    agent, caller = talker(-20.0, 2), talker(-34.0, 2)
+    behind = np.full(frames(1.5), -34.0 - 12)
+    db = np.concatenate([agent, behind, caller, behind, agent]).astype(np.float32)
+    voices = [[(0.0, 3.5), (7.0, 9.0)], [(3.5, 7.0)]]  # the clustering: the pauses went with a voice
+    stretches = behind_the_voices(voices, db, cfg)
+    assert [(round(a, 2), round(b, 2)) for a, b in stretches] == [(2.1, 3.4), (5.6, 6.9)]
+    # Read against the louder voice alone (a stereo channel's gate on the mix), the caller would go.
+    from pipeline.audio.speech import background_stretches
+
+    assert any(a <= 4.0 and b >= 5.0 for a, b in background_stretches([(0.0, 9.0)], db, -20.0, cfg))
+    # A voice too short to have a level is left out of the reading; none: nothing is behind.
+    assert behind_the_voices([[(0.0, 0.5)]], db, cfg) == []
+    assert behind_the_voices(voices, db, SpeechConfig(background_gap_db=0)) == []
+
+
+def test_regions_less_the_stretches_cut_keep_only_pieces_long_enough():
+    from pipeline.audio.speech import without
+
+    regions = [(0.0, 5.0), (6.0, 7.0), (8.0, 12.0)]
+    cut = [(1.0, 2.0), (4.95, 6.2), (9.0, 9.5), (11.0, 13.0)]
+    assert without(regions, cut, 0.25) == [(0.0, 1.0), (2.0, 4.95), (6.2, 7.0), (8.0, 9.0), (9.5, 11.0)]
+    assert without(regions, [], 0.25) == regions
