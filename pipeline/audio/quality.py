@@ -198,10 +198,11 @@ def unheard(
             )
             for need in (TIMING, WORDS, VOICE):
                 out.setdefault(need, why)
-        if floors.max_behind_db < 0 and channel == agent_channel and ch.behind_db > floors.max_behind_db:
+        behind_floor = floors.max_behind_db if len(quality.channels) == 2 else floors.max_behind_mono_db
+        if behind_floor < 0 and channel == agent_channel and ch.behind_db > behind_floor:
             why = (
                 f"{name}背景里有别人的说话声：只比说话人低 {-ch.behind_db:.1f} dB"
-                f"（至少要低 {-floors.max_behind_db:.0f} dB），会被当成这一方在说话"
+                f"（至少要低 {-behind_floor:.0f} dB），会被当成这一方在说话"
             )
             out.setdefault(TIMING, why)
             out.setdefault(WORDS, why)

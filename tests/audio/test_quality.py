@@ -198,11 +198,15 @@ def test_on_a_mono_recording_voices_behind_both_parties_take_the_timing_and_the_
             (ChannelQuality(-20.0, -40.0, 0.0, 0.0, 7800.0, behind_db=db),), 16000, "flac", 0.1
         )
 
-    floors = QualityConfig(max_behind_db=-16, min_snr_db=0)
-    assert unheard(mixed(-20), floors, agent_channel=0) == {}
-    lacking = unheard(mixed(-14), floors, agent_channel=0)  # agent_channel("mono") is 0
+    # On the mix the voices stay under both parties' speech: a floor of its own, stricter.
+    floors = QualityConfig(max_behind_db=-16, max_behind_mono_db=-30, min_snr_db=0)
+    assert unheard(mixed(-33), floors, agent_channel=0) == {}
+    lacking = unheard(mixed(-24), floors, agent_channel=0)  # agent_channel("mono") is 0
     assert set(lacking) == {TIMING, WORDS}
-    assert lacking[WORDS].startswith("录音背景里有别人的说话声") and "14.0 dB" in lacking[WORDS]
+    assert lacking[WORDS].startswith("录音背景里有别人的说话声") and "24.0 dB" in lacking[WORDS]
+    assert "至少要低 30 dB" in lacking[WORDS]
+    assert unheard(mixed(math.nan), floors, agent_channel=0) == {}  # nothing taken out, or noise
+    assert unheard(mixed(-24), QualityConfig(max_behind_mono_db=0, min_snr_db=0), agent_channel=0) == {}
 
 
 def test_the_mix_reads_the_voices_the_gate_took_out_against_the_quieter_voice():
