@@ -364,6 +364,14 @@ class QualityConfig:
     # fall under the speech detector's energy floor and its turns end early, so a hang-up on it or a
     # cut-in goes unseen; timing is not scored. Words are (Whisper reads them). -100: off.
     min_speech_dbfs: float = -30.0
+    # Mono: the quieter of the two voices the clustering found quieter than this, read as the
+    # median of its turns' 20 ms frames (pipeline.records.VoicesHeard): as min_speech_dbfs on a
+    # stereo channel, which the mix's level cannot read (it is the louder party's). The median
+    # sits about 8 dB under the 95th percentile: -24.6 to -27.0 on the development part's clean
+    # calls. Set there: a caller at -40 dBFS reads -42.8 to -47.2 (the timing rules found 6 of 9
+    # cut-ins and gave 6 false ones in 16 calls); the real-voice recordings -36.0 (pyannote's
+    # quiet English sample) and louder. -100: off.
+    min_voice_dbfs: float = -40.0
     # Both parties heard at once for more than this share of the call: voices behind a party (the
     # next desks of an open-plan floor) are being taken for its speech, and every turn reads as a
     # cut-in; timing and words are not scored. 1: off.

@@ -206,13 +206,28 @@ class ChannelQuality(_Record):
     dropout_share: float  # speech frames lost to digital silence (VoIP packets)
     bandwidth_hz: float  # where the speech spectrum ends, 60 dB under its peak
     # The channel's sound while the other party is silent and its talker pauses, in dB against
-    # that talker (pipeline.audio.speech.background_level; stereo only; NaN: mono, too little
-    # to measure, or noise rather than voices: [speech] behind_max_flatness).
+    # that talker (pipeline.audio.speech.background_level; on mono, the voices behind both
+    # parties against the quieter one: VoicesHeard; NaN: too little to measure, nothing behind,
+    # or noise rather than voices: [speech] behind_max_flatness).
     behind_db: float = math.nan
+    # Mono: the quieter of the two voices the clustering found, the median of its turns' 20 ms
+    # frames (VoicesHeard; NaN on stereo, where speech_dbfs is each party's own level).
+    voice_dbfs: float = math.nan
 
     @property
     def snr_db(self) -> float:
         return self.speech_dbfs - self.noise_dbfs
+
+
+@dataclass(frozen=True)
+class VoicesHeard(_Record):
+    """What the two voices the clustering found on a mono recording say of its sound: the quieter
+    voice's level (the median of its turns' frames, dBFS) and other people's voices behind both
+    (dB against the quieter voice's talker level; pipeline.audio.quality.mixed_behind_db). A
+    level on the whole mix reads the louder party only."""
+
+    quieter_dbfs: float = math.nan
+    behind_db: float = math.nan
 
 
 @dataclass(frozen=True)

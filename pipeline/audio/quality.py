@@ -212,6 +212,12 @@ def unheard(
                 f"{name}音量过低：语音电平 {ch.speech_dbfs:.0f} dBFS（下限 {floors.min_speech_dbfs:.0f} dBFS），"
                 "较轻的字会被漏掉",
             )
+        if ch.voice_dbfs < floors.min_voice_dbfs:  # mono: the quieter voice (NaN on stereo)
+            out.setdefault(
+                TIMING,
+                f"{name}里较轻的一方音量过低：中位电平 {ch.voice_dbfs:.0f} dBFS（下限 {floors.min_voice_dbfs:.0f} dBFS），"
+                "较轻的字会被漏掉",
+            )
         if ch.clipped_share > floors.max_clipped_share:
             why = (
                 f"{name}削波失真：{ch.clipped_share:.0%} 的语音帧削顶（上限 {floors.max_clipped_share:.0%}）"

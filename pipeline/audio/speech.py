@@ -301,15 +301,18 @@ def background_stretches(
     return [(a * frame_s, b * frame_s) for a, b in _runs(behind) if b - a >= min_frames]
 
 
-def quietest_voice_db(voices: Sequence[Sequence[Region]], db: np.ndarray) -> float | None:
+def quietest_voice_db(
+    voices: Sequence[Sequence[Region]], db: np.ndarray, percentile: float = 90
+) -> float | None:
     """The level of the quieter voice on one mixed channel (``voices``: each speaker's turns): the
-    90th percentile of its frames, as a stereo channel's talker level is read. None without a
-    voice of a second or more."""
+    ``percentile`` of its frames (the 90th: a talker's level, as a stereo channel's is read; the
+    median: a level that a few frames of the other voice at a turn's edge do not move). None
+    without a voice of a second or more."""
     levels = []
     for regions in voices:
         mask = _mask(regions, len(db))
         if mask.sum() >= 50:
-            levels.append(float(np.percentile(db[mask], 90)))
+            levels.append(float(np.percentile(db[mask], percentile)))
     return min(levels) if levels else None
 
 

@@ -7,7 +7,6 @@ the caller (loaded once per worker process), so this function holds no global st
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -203,9 +202,13 @@ def process_call(
         spoken = transcribe_and_diarize(audio, ref, cfg, models, lexicon, timings)
         probs = [w.prob for u in spoken.utterances for w in u.words]
         heard = replace(heard, doubted_share=doubted_share(probs, cfg.quality.doubted_word_prob))
-        if len(heard.channels) == 1 and not math.isnan(spoken.behind_db):
-            # On mono the voices behind are read by the speakers stage, under the parties' voices.
-            heard = replace(heard, channels=(replace(heard.channels[0], behind_db=spoken.behind_db),))
+        if len(heard.channels) == 1 and spoken.heard is not None:
+            # On mono the quieter party and the voices behind both are read from the two voices
+            # the speakers stage found: a level on the whole mix reads the louder party only.
+            mix = replace(
+                heard.channels[0], behind_db=spoken.heard.behind_db, voice_dbfs=spoken.heard.quieter_dbfs
+            )
+            heard = replace(heard, channels=(mix,))
         spoken = map_kept_where_words_unheard(spoken, ref, heard, audio.duration, cfg)
         tick = time.perf_counter()
         voice = agent_voice(audio, ref, spoken.turns) if _trusted(spoken.roles, cfg) else None

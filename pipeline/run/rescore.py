@@ -138,7 +138,15 @@ def _stored_quality(call: Any) -> AudioQuality | None:
     def value(v: Any) -> float:
         return float("nan") if v is None or pd.isna(v) else float(v)
 
-    fields = ("speech_dbfs", "noise_dbfs", "clipped_share", "dropout_share", "bandwidth_hz", "behind_db")
+    fields = (
+        "speech_dbfs",
+        "noise_dbfs",
+        "clipped_share",
+        "dropout_share",
+        "bandwidth_hz",
+        "behind_db",
+        "voice_dbfs",
+    )
     # (a call stored before a measure existed has no column, or nulls, for it: NaN)
     columns = [_listed(getattr(call, f"audio_{f}", None), len(levels)) for f in fields]
     channels = tuple(

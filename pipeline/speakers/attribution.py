@@ -37,6 +37,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from pipeline.asr.whisper import AsrSegment
 from pipeline.audio.decode import Signal
 from pipeline.audio.quality import mixed_behind_db
@@ -49,6 +51,7 @@ from pipeline.records import (
     RoleAssignment,
     Turn,
     Utterance,
+    VoicesHeard,
     agent_channel,
 )
 from pipeline.speakers.clustering import (
@@ -82,9 +85,9 @@ class Attribution:
     roles: RoleAssignment
     # Clauses were given back to the other voice (``registers``): the utterances were regrouped.
     clauses_moved: bool = False
-    # Mono: other people's voices behind both parties, in dB against the quieter voice
-    # (``quality.mixed_behind_db``; NaN: none heard, or stereo, which reads each channel).
-    behind_db: float = math.nan
+    # Mono: what the two voices say of the recording's sound (None on stereo, whose channels are
+    # read alone: pipeline.audio.quality).
+    heard: VoicesHeard | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ class Diarized:
     # Mono: stretches of other people's voices far behind both parties, taken out of the turns
     # (``speech.behind_the_voices``); the words Whisper heard there are nobody's.
     behind: tuple[Region, ...] = ()
-    behind_db: float = math.nan  # their level against the quieter voice (``Attribution.behind_db``)
+    heard: VoicesHeard | None = None  # the voices' levels and what is behind them (``Attribution``)
 
 
 class StereoSpeakers:
@@ -182,27 +185,25 @@ class MonoSpeakersOfCall:
             speech.resegment_min_s,
             speech.unsure_margin,
         )
-        behind, behind_db = self._behind(speakers.turns)
+        db = frame_db(self.samples)
+        behind, behind_db = self._behind(speakers.turns, db)
         turns = self._without(self._refined(speakers.turns, speakers.unsure, speakers.voices), behind)
+        quieter = quietest_voice_db(_voices(turns), db, percentile=50)
         return Diarized(
             turns,
             speakers=speakers,
             seconds=time.perf_counter() - start,
             behind=tuple(behind),
-            behind_db=behind_db,
+            heard=VoicesHeard(math.nan if quieter is None else quieter, behind_db),
         )
 
-    def _behind(self, turns: Sequence[Turn]) -> tuple[list[Region], float]:
+    def _behind(self, turns: Sequence[Turn], db: np.ndarray) -> tuple[list[Region], float]:
         """Where the voices heard are other people far behind both parties (the next desks of an
         open-plan floor), and their level: the VAD keeps them as speech, and the pauses they fill
         would read as one party talking on (``speech.behind_the_voices``)."""
         if self.cfg.speech.background_gap_db <= 0:
             return [], math.nan
-        voices: dict[str, list[Region]] = {}
-        for t in turns:
-            voices.setdefault(t.speaker, []).append((t.start, t.end))
-        db = frame_db(self.samples)
-        level = quietest_voice_db(list(voices.values()), db)
+        level = quietest_voice_db(_voices(turns), db)
         if level is None:
             return [], math.nan
         stretches = background_stretches(sorted((t.start, t.end) for t in turns), db, level, self.cfg.speech)
@@ -217,7 +218,7 @@ class MonoSpeakersOfCall:
         ]
 
     def attribute(self, diarized: Diarized, segments: Sequence[AsrSegment]) -> Attribution:
-        return replace(self._attribute(diarized, segments), behind_db=diarized.behind_db)
+        return replace(self._attribute(diarized, segments), heard=diarized.heard)
 
     def _attribute(self, diarized: Diarized, segments: Sequence[AsrSegment]) -> Attribution:
         assert diarized.speakers is not None
@@ -298,6 +299,14 @@ class MonoSpeakersOfCall:
 
 
 CallSpeakers = StereoSpeakers | MonoSpeakersOfCall
+
+
+def _voices(turns: Sequence[Turn]) -> list[list[Region]]:
+    """Each speaker's turns as regions."""
+    voices: dict[str, list[Region]] = {}
+    for t in turns:
+        voices.setdefault(t.speaker, []).append((t.start, t.end))
+    return list(voices.values())
 
 
 def _not_behind(words: Sequence[HeardWord], behind: Sequence[Region]) -> list[HeardWord]:

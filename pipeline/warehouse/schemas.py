@@ -43,6 +43,7 @@ AUDIO_CHANNEL_MEASURES = (
     "audio_dropout_share",
     "audio_bandwidth_hz",
     "audio_behind_db",
+    "audio_voice_dbfs",
 )
 
 CALLS = pa.schema(

@@ -224,3 +224,19 @@ def test_the_mix_reads_the_voices_the_gate_took_out_against_the_quieter_voice():
     # Hiss where the gate cut (a long pause the speech detector kept on a noisy line): not voices.
     hiss = np.concatenate([samples[:32000], rng.normal(0, 10 ** (-45 / 20), 32000)]).astype(np.float32)
     assert math.isnan(mixed_behind_db(hiss, frame_db(hiss), [(2.0, 4.0)], -30.0, SpeechConfig()))
+
+
+def test_on_a_mono_recording_a_quiet_party_takes_the_timing():
+    def mixed(voice: float) -> AudioQuality:
+        # The mix reads the louder party (-18 dBFS) whatever the quieter one does.
+        return AudioQuality(
+            (ChannelQuality(-18.0, -60.0, 0.0, 0.0, 7800.0, voice_dbfs=voice),), 16000, "flac"
+        )
+
+    floors = QualityConfig(min_voice_dbfs=-40)
+    assert unheard(mixed(-26), floors, agent_channel=0) == {}
+    lacking = unheard(mixed(-45), floors, agent_channel=0)
+    assert set(lacking) == {TIMING}  # the words are read: Whisper hears a quiet caller
+    assert lacking[TIMING].startswith("录音里较轻的一方音量过低") and "-45 dBFS" in lacking[TIMING]
+    assert unheard(mixed(math.nan), floors, agent_channel=0) == {}  # stereo, or one voice too short
+    assert unheard(mixed(-45), QualityConfig(min_voice_dbfs=-100), agent_channel=0) == {}

@@ -205,3 +205,26 @@ def test_a_call_stored_before_a_measure_existed_reads_it_as_unknown():
     assert all(math.isnan(ch.behind_db) for ch in quality.channels)
     row.audio_behind_db = None  # the column there, null for this call
     assert all(math.isnan(ch.behind_db) for ch in _stored_quality(row).channels)
+
+
+def test_a_mono_calls_quieter_voice_is_stored_and_a_rescore_reads_it_with_the_floor_configured(tmp_path):
+    cfg = Config()
+    wh = tmp_path / "wh"
+    texts = [("agent", "您好，阳光物业。"), ("caller", "我家门口的灯坏了。"), ("agent", "好的，再见。")]
+    quiet = AudioQuality(  # the mix reads the agent; the caller's voice, read alone, is far under
+        (ChannelQuality(-18.0, -70.0, 0.0, 0.0, 7800.0, behind_db=float("nan"), voice_dbfs=-45.0),),
+        16000,
+        "flac",
+        0.1,
+    )
+    store(wh, cfg, "C1", 10, texts, quality=quiet)
+    calls = read_table(wh, "calls").set_index("call_id")
+    assert list(calls.loc["C1", "audio_voice_dbfs"]) == [-45.0]
+    assert "interruption.agent" in set(calls.loc["C1", "not_scored"])
+    assert any("较轻的一方音量过低" in a for a in calls.loc["C1", "abstentions"])
+
+    off = replace(cfg, quality=replace(cfg.quality, min_voice_dbfs=-100.0))
+    assert rescore(wh, off) == 1
+    calls = read_table(wh, "calls").set_index("call_id")
+    assert "interruption.agent" not in set(calls.loc["C1", "not_scored"])
+    assert list(calls.loc["C1", "audio_voice_dbfs"]) == [-45.0]

@@ -56,7 +56,8 @@ def test_voices_behind_both_parties_leave_the_turns_and_their_words_are_nobodys(
     diarized = speakers.diarize()
     assert [(round(a, 1), round(b, 1)) for a, b in diarized.behind] == [(3.1, 4.9), (8.1, 9.9)]
     # They read 15 dB under the quieter voice, the caller: what the [quality] floor judges.
-    assert round(diarized.behind_db) == -15
+    assert round(diarized.heard.behind_db) == -15
+    assert round(diarized.heard.quieter_dbfs) == -30  # the caller, its median frame
     assert [(t.speaker, round(t.start, 1), round(t.end, 1)) for t in diarized.turns] == [
         ("spk0", 0.0, 3.1),
         ("spk1", 5.0, 8.1),
@@ -69,7 +70,7 @@ def test_voices_behind_both_parties_leave_the_turns_and_their_words_are_nobodys(
         _segment("好的马上来", 10.1, 11.9),
     ]
     spoken = speakers.attribute(diarized, segments)
-    assert spoken.behind_db == diarized.behind_db
+    assert spoken.heard == diarized.heard
     text = "".join(u.text for u in spoken.utterances)
     assert "喂" not in text and "那边" not in text
     assert "我家漏水了" in text.replace("，", "").replace("。", "")
