@@ -182,7 +182,10 @@ def unheard(
     timing (its soft syllables fall under the speech detector's floor). Other voices read within
     ``max_behind_db`` of the agent's talker while neither party talks (the next desks) take the
     timing and the words; on the caller's side a street or a television reads as loud and the
-    noise and overlap floors judge it. Clipping takes the
+    noise and overlap floors judge it. A mono recording reads both from the two voices the
+    clustering found (``records.VoicesHeard``): voices behind both within ``max_behind_mono_db``
+    of the quieter one take the timing and the words, and the quieter voice under
+    ``min_voice_dbfs`` the timing (the mix's own level is the louder party's). Clipping takes the
     voice (Whisper reads clipped words well); lost packets and Whisper doubting more than
     ``max_doubted_share`` of the words take the words."""
     if len(quality.channels) == 2 and agent_channel in (0, 1):
