@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipeline.audio.decode import SAMPLE_RATE, Audio, Signal
-from pipeline.audio.speech import background_frames, frame_db, spectral_flatness
+from pipeline.audio.speech import background_frames, frame_db, frame_mask, spectral_flatness
 from pipeline.config import QualityConfig, SpeechConfig
 from pipeline.records import AudioQuality, ChannelQuality
 
@@ -140,11 +140,7 @@ def mixed_behind_db(
     voice's level (``talker_db``), as ``behind_db`` reads a stereo channel. NaN where nothing was
     taken out or it is silence, or where the sound there is noise, not voices (a long pause the
     speech detector kept, a line's hiss)."""
-    frame_s = FRAME / SAMPLE_RATE
-    frames = np.zeros(len(db), bool)
-    for a, b in stretches:
-        frames[int(a / frame_s) : int(np.ceil(b / frame_s))] = True
-    frames &= db > _SILENT_DB
+    frames = frame_mask(stretches, len(db)) & (db > _SILENT_DB)
     if frames.sum() < 25:  # under half a second of sound
         return math.nan
     level = float(np.median(db[frames])) - talker_db

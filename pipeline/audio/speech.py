@@ -280,7 +280,7 @@ def suppress_background(regions: list[Region], db: np.ndarray, cfg: SpeechConfig
     """
     if cfg.background_gap_db <= 0 or not regions or len(db) == 0:
         return regions
-    inside = _mask(regions, len(db))
+    inside = frame_mask(regions, len(db))
     if inside.sum() < 50:  # under a second of speech: nothing to measure a level on
         return regions
     cut = background_stretches(regions, db, float(np.percentile(db[inside], 90)), cfg)
@@ -296,7 +296,7 @@ def background_stretches(
     if cfg.background_gap_db <= 0 or not regions or len(db) == 0:
         return []
     frame_s = _FRAME / SAMPLE_RATE
-    behind = (_envelope(db) < talker_db - cfg.background_gap_db) & _mask(regions, len(db))
+    behind = (_envelope(db) < talker_db - cfg.background_gap_db) & frame_mask(regions, len(db))
     min_frames = int(cfg.background_min_s / frame_s)
     return [(a * frame_s, b * frame_s) for a, b in _runs(behind) if b - a >= min_frames]
 
@@ -310,24 +310,28 @@ def quietest_voice_db(
     without a voice of a second or more."""
     levels = []
     for regions in voices:
-        mask = _mask(regions, len(db))
+        mask = frame_mask(regions, len(db))
         if mask.sum() >= 50:
             levels.append(float(np.percentile(db[mask], percentile)))
     return min(levels) if levels else None
 
 
-def behind_the_voices(voices: Sequence[Sequence[Region]], db: np.ndarray, cfg: SpeechConfig) -> list[Region]:
+def behind_the_voices(
+    voices: Sequence[Sequence[Region]], db: np.ndarray, cfg: SpeechConfig
+) -> tuple[list[Region], float | None]:
     """On one mixed channel, the stretches of the voices' speech that are other people behind them
-    (``background_stretches`` under the quieter voice's level, ``quietest_voice_db``): a caller
-    quieter than the agent keeps their own level, and is never read as behind."""
+    (``background_stretches`` under the quieter voice's level, ``quietest_voice_db``), and that
+    level (None: no voice to read one on): a caller quieter than the agent keeps their own level,
+    and is never read as behind."""
     level = quietest_voice_db(voices, db)
-    if level is None:
-        return []
-    return background_stretches(sorted(r for regions in voices for r in regions), db, level, cfg)
+    if level is None or cfg.background_gap_db <= 0:
+        return [], level
+    return background_stretches(sorted(r for regions in voices for r in regions), db, level, cfg), level
 
 
 def without(regions: Sequence[Region], cut: Sequence[Region], min_len: float) -> list[Region]:
-    """``regions`` less the stretches ``cut``; pieces shorter than ``min_len`` seconds dropped."""
+    """``regions`` less the stretches ``cut`` (which do not overlap one another); pieces shorter
+    than ``min_len`` seconds dropped."""
     cut = sorted(cut)
     ends = [b for _, b in cut]
     out: list[Region] = []
@@ -345,7 +349,7 @@ def without(regions: Sequence[Region], cut: Sequence[Region], min_len: float) ->
     return out
 
 
-def _mask(regions: Sequence[Region], frames: int) -> np.ndarray:
+def frame_mask(regions: Sequence[Region], frames: int) -> np.ndarray:
     """The 20 ms frames that ``regions`` cover."""
     frame_s = _FRAME / SAMPLE_RATE
     inside = np.zeros(frames, bool)

@@ -42,7 +42,7 @@ import numpy as np
 from pipeline.asr.whisper import AsrSegment
 from pipeline.audio.decode import Signal
 from pipeline.audio.quality import mixed_behind_db
-from pipeline.audio.speech import Region, background_stretches, frame_db, quietest_voice_db, without
+from pipeline.audio.speech import Region, behind_the_voices, frame_db, quietest_voice_db, without
 from pipeline.config import Config
 from pipeline.lexicon import Lexicon
 from pipeline.records import (
@@ -201,12 +201,9 @@ class MonoSpeakersOfCall:
         """Where the voices heard are other people far behind both parties (the next desks of an
         open-plan floor), and their level: the VAD keeps them as speech, and the pauses they fill
         would read as one party talking on (``speech.behind_the_voices``)."""
-        if self.cfg.speech.background_gap_db <= 0:
+        stretches, level = behind_the_voices(_voices(turns), db, self.cfg.speech)
+        if not stretches or level is None:
             return [], math.nan
-        level = quietest_voice_db(_voices(turns), db)
-        if level is None:
-            return [], math.nan
-        stretches = background_stretches(sorted((t.start, t.end) for t in turns), db, level, self.cfg.speech)
         return stretches, mixed_behind_db(self.samples, db, stretches, level, self.cfg.speech)
 
     def _without(self, turns: list[Turn], behind: Sequence[Region]) -> list[Turn]:

@@ -197,15 +197,16 @@ def test_on_one_mixed_channel_voices_behind_are_read_under_the_quieter_party():
     behind = np.full(frames(1.5), -34.0 - 12)
     db = np.concatenate([agent, behind, caller, behind, agent]).astype(np.float32)
     voices = [[(0.0, 3.5), (7.0, 9.0)], [(3.5, 7.0)]]  # the clustering: the pauses went with a voice
-    stretches = behind_the_voices(voices, db, cfg)
+    stretches, level = behind_the_voices(voices, db, cfg)
+    assert level == -34.0  # the caller's own
     assert [(round(a, 2), round(b, 2)) for a, b in stretches] == [(2.1, 3.4), (5.6, 6.9)]
     # Read against the louder voice alone (a stereo channel's gate on the mix), the caller would go.
     from pipeline.audio.speech import background_stretches
 
     assert any(a <= 4.0 and b >= 5.0 for a, b in background_stretches([(0.0, 9.0)], db, -20.0, cfg))
     # A voice too short to have a level is left out of the reading; none: nothing is behind.
-    assert behind_the_voices([[(0.0, 0.5)]], db, cfg) == []
-    assert behind_the_voices(voices, db, SpeechConfig(background_gap_db=0)) == []
+    assert behind_the_voices([[(0.0, 0.5)]], db, cfg) == ([], None)
+    assert behind_the_voices(voices, db, SpeechConfig(background_gap_db=0))[0] == []
 
 
 def test_regions_less_the_stretches_cut_keep_only_pieces_long_enough():
