@@ -67,6 +67,8 @@ from pipeline.speakers.clustering import (
     one_voice,
     role_evidence,
     stereo_turns,
+    turn_voice_similarity,
+    words_of_one_party,
 )
 from pipeline.speakers.handover import move_handovers
 from pipeline.speakers.registers import move_foreign_clauses
@@ -245,12 +247,18 @@ class MonoSpeakersOfCall:
             turns, utterances = move_handovers(turns, utterances, lexicon)
         # Whether the voices are one reads all the words: leaving out those at overlaps (as the
         # roles do) could only take caller evidence away, and merge two parties into one.
-        if one_voice(role_evidence(utterances, lexicon), similarity, self.embedder.same_speaker):
+        evidence = role_evidence(utterances, lexicon)
+        if at is None and words_of_one_party(evidence):
+            # The sound is asked only now: measured on the voices' own turns, not on the regions
+            # the clustering started from (turn_voice_similarity); a transfer's parties keep theirs.
+            heard = turn_voice_similarity(self.samples, turns, self.embedder)
+            similarity = similarity if heard is None else heard
+        if one_voice(evidence, similarity, self.embedder.same_speaker):
             # Alike voices whose words show one party: one speaker, and every role rule abstains.
             turns = merge_turns([replace(t, speaker="spk0") for t in turns], speech.turn_merge_gap_s)
             utterances = [replace(u, speaker="spk0") for u in utterances]
             roles = RoleAssignment(
-                "spk0", 0.3, f"one voice: two clusters {similarity:.2f} alike, words of one party"
+                "spk0", 0.3, f"one voice: two voices {similarity:.2f} alike, words of one party"
             )
             spoken = _with_roles(turns, utterances, roles)
         else:

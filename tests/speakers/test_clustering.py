@@ -15,6 +15,7 @@ from pipeline.speakers.clustering import (
     role_evidence,
     stereo_turns,
     voice_similarity,
+    words_of_one_party,
 )
 from tests.conftest import level_signal, utt
 
@@ -99,6 +100,8 @@ def test_alike_clusters_are_one_voice_only_when_their_words_show_one_party(lexic
     voicemail = _evidence(lexicon, [("spk0", "喂，我家漏水了。"), ("spk1", "谢谢。")])
     assert not one_voice(two_parties, 0.85)  # alike voices, but an agent and a caller
     assert one_voice(monologue, 0.85) and one_voice(voicemail, 0.85)
+    # The words are read first, and the sound is measured only where they show one party.
+    assert words_of_one_party(monologue) and not words_of_one_party(two_parties)
     assert not one_voice(monologue, 0.5)  # voices that differ are two speakers whatever they say
     assert not one_voice(monologue, None)
     # Words of neither party show nothing either way, and alike voices are no proof of one.
@@ -453,3 +456,51 @@ def test_a_caller_voice_that_speaks_the_agents_register_shows_the_agent_split_in
     # The two parties, each in their own voice: the caller says nothing of the service register.
     parties = [replace(u, speaker="spk1" if "我家" in u.text else "spk0") for u in split]
     assert not caller_speaks_as_agent(parties, lexicon, infer_roles(parties, lexicon))
+
+
+class _TwoVoicesApart(_VoiceByLevel):
+    """As ``_VoiceByLevel``, with a faint line colouring: two voices read well apart, one voice
+    alike, as CAM++ hears two parties' own turns (docs/evaluation.md)."""
+
+    def embed_many(self, segments):
+        out = []
+        for samples in segments:
+            share_b = float(np.clip((np.mean(samples) - 0.1) / 0.2, 0, 1))
+            v = 0.5 * self.line + (1 - share_b) * self.a + share_b * self.b + 0.1 * self.rng.normal(size=64)
+            out.append(v / np.linalg.norm(v))
+        return np.stack(out)
+
+
+def test_how_alike_two_voices_are_is_read_from_each_ones_own_turns():
+    from pipeline.speakers.clustering import turn_voice_similarity
+
+    voices = _TwoVoicesApart()
+    turns = [
+        Turn("spk0", "unknown", 0.5, 6.5),
+        Turn("spk1", "unknown", 6.0, 12.5),
+        Turn("spk0", "unknown", 12.5, 16.5),
+    ]
+    two = level_signal((0.5, 6.5, 0.1), (6.5, 12.5, 0.3), (12.5, 16.5, 0.1))
+    assert turn_voice_similarity(two, turns, voices) < 0.3
+    one = level_signal((0.5, 16.5, 0.1))  # one voice the clustering split in two
+    assert turn_voice_similarity(one, turns, voices) > 0.9
+    # Read away from the other's turns: the overlap 6.0-6.5 s (voice A under B's turn) is left out,
+    # so B's turn reads as B alone, exactly as if it had started at 6.5 s.
+    later = [
+        Turn("spk0", "unknown", 0.5, 6.5),
+        Turn("spk1", "unknown", 6.5, 12.5),
+        Turn("spk0", "unknown", 12.5, 16.5),
+    ]
+    first, second = _TwoVoicesApart(), _TwoVoicesApart()  # the same noise drawn for both
+    assert turn_voice_similarity(two, turns, first) == pytest.approx(
+        turn_voice_similarity(two, later, second)
+    )
+
+
+def test_a_voice_with_no_second_of_its_own_has_no_reading():
+    from pipeline.speakers.clustering import turn_voice_similarity
+
+    turns = [Turn("spk0", "unknown", 0.5, 6.5), Turn("spk1", "unknown", 6.0, 7.2)]  # 0.7 s alone
+    samples = level_signal((0.5, 6.5, 0.1), (6.5, 7.2, 0.3))
+    assert turn_voice_similarity(samples, turns, _TwoVoicesApart()) is None
+    assert turn_voice_similarity(samples, turns[:1], _TwoVoicesApart()) is None  # one voice
