@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARE ?= data/sample_share
 
-.PHONY: run test models system browser report lint eval eval-corpus eval-bench eval-bench-dev2 eval-bench-devn eval-guide eval-conditions clean lock lock-upgrade segmentation-model
+.PHONY: run test models system browser report lint eval eval-corpus eval-bench eval-bench-dev2 eval-bench-devn eval-bench-devm eval-guide eval-conditions clean lock lock-upgrade segmentation-model
 
 # A CJK font for the report's charts (Debian's fonts-wqy-microhei, about 5 MB). Installed with
 # apt-get when missing and we are root (as on the CI machine); otherwise says what to install.
@@ -143,6 +143,15 @@ eval-bench-devn: $(VENV)/.installed-dev models
 	rm -rf data/eval/bench-devn/warehouse
 	$(BIN)/callqa run data/eval/bench-devn/share --warehouse data/eval/bench-devn/warehouse --config data/call_scripts/eval/eval.toml
 	$(BIN)/python benchmarks/reattribute.py data/eval/bench-devn/share data/eval/bench-devn/warehouse
+
+## A second development slice voiced as the test part (BD0201-BD0260), never looked at before
+## 2026-12-08: what a change made on bench-devn is checked on before the test part is read.
+eval-bench-devm: $(VENV)/.installed-dev models
+	$(BIN)/callqa models install --only kokoro-82m-int8 --only kokoro-voices-zh
+	$(BIN)/callqa generate data/eval/bench-devm/share --part dev --first 201 --calls 60 --native-voices --kinds mono,ulaw8k-mono --reuse --tts-cache data/eval/tts-cache
+	rm -rf data/eval/bench-devm/warehouse
+	$(BIN)/callqa run data/eval/bench-devm/share --warehouse data/eval/bench-devm/warehouse --config data/call_scripts/eval/eval.toml
+	$(BIN)/python benchmarks/reattribute.py data/eval/bench-devm/share data/eval/bench-devm/warehouse
 
 ## Telephone conditions (benchmarks/conditions.py): the first COND_CALLS stereo calls of the generated
 ## benchmark's PART, made worse one way at a time (codecs, packet loss, noise on either side, levels,

@@ -366,24 +366,14 @@ def mono_turns(
     return MonoSpeakers(merge_turns(turns, max_gap), similarity, unsure, voices)
 
 
-def turn_voice_similarity(samples: Signal, turns: Sequence[Turn], embedder: Embedder) -> float | None:
-    """How alike the two voices of a call sound, as its turns hold them: the cosine of the mean
-    speaker vectors of each voice's speech away from the other's turns (pieces of 1 to 3 s, the
-    longest ``_ALIKE_PIECES`` a voice). None unless there are two voices with a piece each.
-
-    The clustering's own figure (``MonoSpeakers.similarity``) compares the centroids of the VAD
-    regions it started from, and where the parties take turns without a pause one region holds
-    both voices: on two real voices whose clustering was right (RC05) it read 0.82 / 0.88 at 16 /
-    8 kHz, over the one-voice line, where their turns read 0.03 / 0.15. One voice split in two
-    reads as alike either way (docs/evaluation.md, "One voice or two, measured on the turns").
-    """
-    speakers = sorted({t.speaker for t in turns})
-    if len(speakers) != 2:
-        return None
-    means = []
-    for who in speakers:
+def own_speech_pieces(turns: Sequence[Turn]) -> dict[str, list[Region]]:
+    """Each voice's speech away from the other voices' turns, in pieces of ``_ALIKE_MIN_S`` to
+    ``_ALIKE_PIECE_S`` seconds, the ``_ALIKE_PIECES`` longest a voice (in order of length): what
+    tells how a voice sounds, with no overlap to mix another in."""
+    out: dict[str, list[Region]] = {}
+    for who in sorted({t.speaker for t in turns}):
         mine = [(t.start, t.end) for t in turns if t.speaker == who]
-        others: list[list[float]] = []  # the other voice's turns as stretches that do not overlap
+        others: list[list[float]] = []  # the other voices' turns as stretches that do not overlap
         for t in sorted((t for t in turns if t.speaker != who), key=lambda t: t.start):
             if others and t.start <= others[-1][1]:
                 others[-1][1] = max(others[-1][1], t.end)
@@ -394,11 +384,29 @@ def turn_voice_similarity(samples: Signal, turns: Sequence[Turn], embedder: Embe
             while b - a >= _ALIKE_MIN_S:
                 pieces.append((a, min(b, a + _ALIKE_PIECE_S)))
                 a += _ALIKE_PIECE_S
-        if not pieces:
-            return None
-        longest = sorted(pieces, key=lambda r: r[0] - r[1])[:_ALIKE_PIECES]
-        means.append(embedder.embed_many([cut(samples, a, b) for a, b in longest]).mean(axis=0))
-    a, b = means
+        out[who] = sorted(pieces, key=lambda r: r[0] - r[1])[:_ALIKE_PIECES]
+    return out
+
+
+def turn_voice_similarity(samples: Signal, turns: Sequence[Turn], embedder: Embedder) -> float | None:
+    """How alike the two voices of a call sound, as its turns hold them: the cosine of the mean
+    speaker vectors of each voice's ``own_speech_pieces``. None unless there are two voices with
+    a piece each.
+
+    The clustering's own figure (``MonoSpeakers.similarity``) compares the centroids of the VAD
+    regions it started from, and where the parties take turns without a pause one region holds
+    both voices: on two real voices whose clustering was right (RC05) it read 0.83 / 0.87 at 16 /
+    8 kHz, over the one-voice line, where their turns read 0.02 / 0.16. One voice split in two
+    reads as alike either way (docs/evaluation.md, "One voice or two, measured on the voices'
+    turns").
+    """
+    pieces = own_speech_pieces(turns)
+    if len(pieces) != 2 or not all(pieces.values()):
+        return None
+    a, b = (
+        embedder.embed_many([cut(samples, s, e) for s, e in regions]).mean(axis=0)
+        for regions in pieces.values()
+    )
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
 
 
