@@ -372,20 +372,26 @@ def own_speech_pieces(turns: Sequence[Turn]) -> dict[str, list[Region]]:
     tells how a voice sounds, with no overlap to mix another in."""
     out: dict[str, list[Region]] = {}
     for who in sorted({t.speaker for t in turns}):
-        mine = [(t.start, t.end) for t in turns if t.speaker == who]
-        others: list[list[float]] = []  # the other voices' turns as stretches that do not overlap
-        for t in sorted((t for t in turns if t.speaker != who), key=lambda t: t.start):
-            if others and t.start <= others[-1][1]:
-                others[-1][1] = max(others[-1][1], t.end)
-            else:
-                others.append([t.start, t.end])
+        mine = _union([(t.start, t.end) for t in turns if t.speaker == who])
+        others = _union([(t.start, t.end) for t in turns if t.speaker != who])
         pieces: list[Region] = []
-        for a, b in without(mine, [(s, e) for s, e in others], _ALIKE_MIN_S):
+        for a, b in without(mine, others, _ALIKE_MIN_S):
             while b - a >= _ALIKE_MIN_S:
                 pieces.append((a, min(b, a + _ALIKE_PIECE_S)))
                 a += _ALIKE_PIECE_S
         out[who] = sorted(pieces, key=lambda r: r[0] - r[1])[:_ALIKE_PIECES]
     return out
+
+
+def _union(stretches: Sequence[Region]) -> list[Region]:
+    """Stretches that overlap or touch joined, in order of time."""
+    out: list[list[float]] = []
+    for s, e in sorted(stretches):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
 
 
 def turn_voice_similarity(samples: Signal, turns: Sequence[Turn], embedder: Embedder) -> float | None:

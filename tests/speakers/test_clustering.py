@@ -504,3 +504,19 @@ def test_a_voice_with_no_second_of_its_own_has_no_reading():
     samples = level_signal((0.5, 6.5, 0.1), (6.5, 7.2, 0.3))
     assert turn_voice_similarity(samples, turns, _TwoVoicesApart()) is None
     assert turn_voice_similarity(samples, turns[:1], _TwoVoicesApart()) is None  # one voice
+
+
+def test_a_voices_own_speech_is_cut_into_pieces_away_from_the_others_turns():
+    from pipeline.speakers.clustering import own_speech_pieces
+
+    turns = [
+        Turn("spk0", "unknown", 0.0, 7.5),
+        Turn("spk1", "unknown", 7.0, 9.0),  # a cut-in: 7.0-7.5 is both voices, nobody's own
+        Turn("spk1", "unknown", 8.5, 9.6),  # overlapping turns of one voice count once
+        Turn("spk0", "unknown", 9.6, 10.4),  # under a second: too short to tell a voice by
+    ]
+    pieces = own_speech_pieces(turns)
+    assert pieces["spk0"] == [(0.0, 3.0), (3.0, 6.0), (6.0, 7.0)]  # longest first; 9.6-10.4 too short
+    assert pieces["spk1"] == [(7.5, 9.6)]
+    many = [Turn("spk0", "unknown", 3.0 * i, 3.0 * i + 2.0) for i in range(20)]
+    assert len(own_speech_pieces(many)["spk0"]) == 12  # the longest twelve a voice
