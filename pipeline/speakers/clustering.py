@@ -50,7 +50,7 @@ _PIECE_S = 2.0
 _SHORT_MIN_S = 0.3
 _SHORT_MARGIN = 0.2
 # A voice's speech for turn_voice_similarity: pieces of _ALIKE_MIN_S to _ALIKE_PIECE_S seconds,
-# the _ALIKE_PIECES longest (36 s at most a voice: the one-voice test runs on few calls).
+# the _ALIKE_PIECES longest (36 s at most a voice; asked only where the words show one party).
 _ALIKE_MIN_S = 1.0
 _ALIKE_PIECE_S = 3.0
 _ALIKE_PIECES = 12
