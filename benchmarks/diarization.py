@@ -97,6 +97,20 @@ def worded_mono_recordings(shares: list[Path], speech, match: str = "", worded: 
     return out
 
 
+def turns_against_truth(truth: dict, turns, duration: float):
+    """(reference, hypothesis, uem) for pyannote.metrics: the truth's utterances by role, the
+    turns by speaker, scored over the recording (the truth's duration where it has one)."""
+    from pyannote.core import Annotation, Segment, Timeline
+
+    reference, hypothesis = Annotation(), Annotation()
+    for i, u in enumerate(truth["utterances"]):
+        if u["end"] > u["start"]:
+            reference[Segment(u["start"], u["end"]), i] = u["role"]
+    for i, t in enumerate(turns):
+        hypothesis[Segment(t.start, t.end), i] = t.speaker
+    return reference, hypothesis, Timeline([Segment(0, truth.get("duration") or duration)])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shares", type=Path, nargs="*")
@@ -128,7 +142,6 @@ def main() -> None:
         downmix(*args.downmix)
     if not args.shares:
         return
-    from pyannote.core import Annotation, Segment, Timeline
     from pyannote.metrics.diarization import DiarizationErrorRate
 
     cfg = Config()
@@ -160,14 +173,8 @@ def main() -> None:
                     turns = found.turns
             elif cfg.speech.segmentation:
                 turns = segmented_turns(turns, segmenter(samples), cfg.speech, speakers.unsure)
-            reference, hypothesis = Annotation(), Annotation()
-            for i, u in enumerate(truth["utterances"]):
-                if u["end"] > u["start"]:
-                    reference[Segment(u["start"], u["end"]), i] = u["role"]
-            for i, t in enumerate(turns):
-                hypothesis[Segment(t.start, t.end), i] = t.speaker
-            duration = truth.get("duration") or len(samples) / 16000
-            der = metrics[kind](reference, hypothesis, uem=Timeline([Segment(0, duration)]))
+            reference, hypothesis, uem = turns_against_truth(truth, turns, len(samples) / 16000)
+            der = metrics[kind](reference, hypothesis, uem=uem)
             per_call.append((der, call_id, kind, speakers.similarity))
     for der, call_id, kind, similarity in sorted(per_call, reverse=True)[: args.worst]:
         alike = "-" if similarity is None else f"{similarity:.2f}"

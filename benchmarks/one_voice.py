@@ -28,6 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 _MODELS: dict = {}
 
@@ -45,17 +46,11 @@ def _through_ulaw(samples: np.ndarray) -> np.ndarray:
 
 
 def _der(truth: dict, turns, duration: float) -> float:
-    from pyannote.core import Annotation, Segment, Timeline
+    from diarization import turns_against_truth  # benchmarks/diarization.py
     from pyannote.metrics.diarization import DiarizationErrorRate
 
-    reference, hypothesis = Annotation(), Annotation()
-    for i, u in enumerate(truth["utterances"]):
-        if u["end"] > u["start"]:
-            reference[Segment(u["start"], u["end"]), i] = u["role"]
-    for i, t in enumerate(turns):
-        hypothesis[Segment(t.start, t.end), i] = t.speaker
-    metric = DiarizationErrorRate(collar=0.25)
-    return float(metric(reference, hypothesis, uem=Timeline([Segment(0, truth.get("duration") or duration)])))
+    reference, hypothesis, uem = turns_against_truth(truth, turns, duration)
+    return float(DiarizationErrorRate(collar=0.25)(reference, hypothesis, uem=uem))
 
 
 def _measure(item: tuple[str, str, str, str]) -> list[dict]:

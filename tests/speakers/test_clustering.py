@@ -326,6 +326,7 @@ class _VoiceByLevel:
     direction (the line's colouring, which pulls any two voices to a high cosine)."""
 
     same_speaker, short_margin = 0.75, 0.2
+    line_weight = 4.0
 
     def __init__(self) -> None:
         rng = np.random.default_rng(7)
@@ -336,7 +337,12 @@ class _VoiceByLevel:
         out = []
         for samples in segments:
             share_b = float(np.clip((np.mean(samples) - 0.1) / 0.2, 0, 1))
-            v = 4 * self.line + (1 - share_b) * self.a + share_b * self.b + 0.1 * self.rng.normal(size=64)
+            v = (
+                self.line_weight * self.line
+                + (1 - share_b) * self.a
+                + share_b * self.b
+                + 0.1 * self.rng.normal(size=64)
+            )
             out.append(v / np.linalg.norm(v))
         return np.stack(out)
 
@@ -462,13 +468,7 @@ class _TwoVoicesApart(_VoiceByLevel):
     """As ``_VoiceByLevel``, with a faint line colouring: two voices read well apart, one voice
     alike, as CAM++ hears two parties' own turns (docs/evaluation.md)."""
 
-    def embed_many(self, segments):
-        out = []
-        for samples in segments:
-            share_b = float(np.clip((np.mean(samples) - 0.1) / 0.2, 0, 1))
-            v = 0.5 * self.line + (1 - share_b) * self.a + share_b * self.b + 0.1 * self.rng.normal(size=64)
-            out.append(v / np.linalg.norm(v))
-        return np.stack(out)
+    line_weight = 0.5
 
 
 def test_how_alike_two_voices_are_is_read_from_each_ones_own_turns():
